@@ -1,0 +1,266 @@
+"""The ``carbon`` command line.  It only calls the public API; exit 0 ok, 2 bad input, 1 internal error."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from carbon import db, reference
+from carbon.errors import CarbonError, InputError
+from carbon.factor_choice import BASES, GWP_SETS
+from carbon.flags import describe
+from carbon.tables import num, render
+
+
+def _engine(ctx: click.Context) -> Engine:
+    engine = db.make_engine(ctx.obj["db"])
+    if not db.schema_exists(engine):
+        raise InputError(
+            "数据库尚未初始化，请先运行 carbon init",
+            "The database is not initialised; run carbon init first",
+            db=db.database_url(ctx.obj["db"]),
+        )
+    return engine
+
+
+def _print_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group()
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="数据库URL / database URL (default: CARBON_DATABASE_URL or sqlite:///carbon.db)",
+)
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None) -> None:
+    """长三角示范区碳排放监测核算 / YRD demonstration-zone carbon accounting."""
+    ctx.obj = {"db": db_url}
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """建库并载入区域、行业和排放因子库 / create the schema, load regions, industries and factors."""
+    from factors import load_library
+
+    library = load_library()
+    engine = db.make_engine(ctx.obj["db"])
+    db.migrate(engine)
+    db.seed_reference(engine)
+    count = db.replace_factor_library(engine, library)
+    click.echo(f"数据库已就绪 / database ready: {db.database_url(ctx.obj['db'])} — {count} 条因子记录 / factor records")
+
+
+@cli.group()
+def enterprise() -> None:
+    """企业登记 / enterprises."""
+
+
+@enterprise.command("add")
+@click.option("--code", required=True, help="统一社会信用代码 (18 characters)")
+@click.option("--name", required=True, help="企业名称 / name")
+@click.option("--region", required=True, type=click.Choice(reference.JURISDICTIONS))
+@click.option("--industry", required=True, help="GB/T 4754-2017 行业代码 / industry code (e.g. 26 or 2614)")
+@click.pass_context
+def enterprise_add(ctx: click.Context, code: str, name: str, region: str, industry: str) -> None:
+    """登记企业 / register an enterprise."""
+    from carbon.enterprises import add_enterprise
+
+    ent = add_enterprise(_engine(ctx), code=code, name=name, region=region, industry=industry)
+    div = reference.industry_divisions().loc[ent.division_code]
+    click.echo(
+        f"已登记 / registered: {ent.uscc} {ent.name} ({region}; {ent.division_code} {div['name_zh']}; "
+        f"{reference.sectors().loc[div['sector'], 'name_zh']})"
+    )
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")
+@click.option("--json", "as_json", is_flag=True, help="每个文件输出一个JSON对象 / one JSON object per file")
+@click.pass_context
+def ingest(ctx: click.Context, files: tuple[Path, ...], uscc: str, as_json: bool) -> None:
+    """导入上报模板文件 / ingest files in the bureau's upload template (all or nothing)."""
+    from carbon.ingest import ingest_files
+
+    reports = ingest_files(_engine(ctx), list(files), uscc.strip().upper())
+    failed = any(r.errors for r in reports)
+    for r in reports:
+        if as_json:
+            click.echo(json.dumps(r.as_dict(), ensure_ascii=False, default=str))
+            continue
+        state = (
+            "重复文件，未改动 / duplicate file, nothing changed"
+            if r.duplicate_file
+            else "已入库 / stored"
+            if r.stored
+            else "未入库 / not stored"
+        )
+        click.echo(
+            f"{r.file}: {state}; 读取/read {r.rows_read}, 接受/accepted {r.rows_accepted}, "
+            f"拒绝/rejected {r.rows_rejected}, 重复/duplicate {r.rows_duplicate}"
+        )
+    for r in reports:
+        for e in r.errors:
+            click.echo(f"{r.file} 第{e.row}行/row {e.row}, {e.column} = {e.value!r}: {e.message}", err=True)
+    if failed:
+        click.echo(
+            "有行被拒绝，本次未写入任何数据；请修正后重新导入 / rows were refused, nothing was stored; fix "
+            "them and ingest again",
+            err=True,
+        )
+        sys.exit(2)
+
+
+@cli.command()
+@click.option("--enterprise", "uscc", help="统一社会信用代码 / USCC")
+@click.option("--region", type=click.Choice(("zone", *reference.JURISDICTIONS)))
+@click.option("--year", required=True, type=click.IntRange(2000, 2100))
+@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True, help="核算口径 / basis")
+@click.option("--gwp", "gwp_set", type=click.Choice(GWP_SETS), default="AR5", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def account(
+    ctx: click.Context, uscc: str | None, region: str | None, year: int, basis: str, gwp_set: str, as_json: bool
+) -> None:
+    """核算排放 / account emissions of an enterprise or region for a year."""
+    from carbon.ledger import account as run_account
+
+    if bool(uscc) == bool(region):
+        raise click.UsageError("请给出 --enterprise 或 --region 之一 / give exactly one of --enterprise or --region")
+    result = run_account(_engine(ctx), year=year, enterprise=uscc, region=region, basis=basis, gwp_set=gwp_set)
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    click.echo(format_result(result.as_dict()))
+
+
+def format_result(d: dict[str, Any]) -> str:
+    """A result as readable tables, Chinese labels with English."""
+    head = (
+        f"{d['subject']['id']} {d['year']}年 核算口径/basis: {d['basis']}  GWP: {d['gwp_set']}  "
+        f"计算时间/as of: {d['as_of'][:19]}"
+    )
+    totals = render(
+        ["项目 / item", "数值 / value"],
+        [
+            ["排放总量 / total (tCO2e)", num(d["total_tco2e"])],
+            ["范围一 / scope 1 (tCO2e)", num(d["scope1_tco2e"])],
+            ["范围二 / scope 2 (tCO2e)", num(d["scope2_tco2e"])],
+            ["综合能耗 / energy (吨标准煤 tce)", num(d["energy_tce"])],
+        ],
+        right=[1],
+    )
+    lines = render(
+        ["能源品种 / carrier", "用量 / quantity", "单位 / unit", "排放 / tCO2e", "能耗 / tce", "因子 / factor ids"],
+        [
+            [
+                f"{c['name_zh']} {c['carrier']}",
+                num(c["quantity"]),
+                c["unit"],
+                num(c["tco2e"]),
+                num(c["energy_tce"]),
+                ", ".join(c["factor_ids"]),
+            ]
+            for c in d["by_carrier"]
+        ],
+        right=[1, 3, 4],
+    )
+    flags = "\n".join(f"  - {describe(f)}" for f in d["flags"]) or "  (无 / none)"
+    return f"{head}\n\n{totals}\n\n{lines}\n\n提示 / flags:\n{flags}"
+
+
+@cli.group()
+def factors() -> None:
+    """排放因子库 / the factor library."""
+
+
+@factors.command("list")
+@click.option("--parameter", help="e.g. emission_factor, net_calorific_value, coal_equivalent, gwp")
+@click.option("--carrier")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None, as_json: bool) -> None:
+    """列出因子及其来源 / list factors with their sources."""
+    from carbon.ledger import load_factors
+
+    df = load_factors(_engine(ctx))
+    if parameter:
+        df = df.loc[df["parameter"] == parameter]
+    if carrier:
+        df = df.loc[df["carrier"] == carrier]
+    if as_json:
+        _print_json(df.astype(object).where(df.notna(), None).to_dict("records"))
+        return
+    click.echo(
+        render(
+            ["id", "value", "unit", "vintage", "status", "document"],
+            [
+                [
+                    r.id,
+                    f"{r.value:g}",
+                    r.unit,
+                    "" if r.vintage is None or r.vintage != r.vintage else int(r.vintage),
+                    r.status,
+                    r.document_number if isinstance(r.document_number, str) else r.document_title,
+                ]
+                for r in df.itertuples(index=False)
+            ],
+            right=[1],
+        )
+    )
+
+
+@cli.command()
+@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="汇总年份 / year to summarise")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def demo(ctx: click.Context, year: int | None, as_json: bool) -> None:
+    """生成示范区模拟数据并输出汇总 / seed a demo zone (模拟数据) and print its summary."""
+    from carbon.demo import DEMO_URL, run_demo
+
+    url = ctx.obj["db"] or DEMO_URL
+    summary = run_demo(url, year=year)
+    if as_json:
+        _print_json(summary)
+        return
+    from carbon.demo import format_summary
+
+    click.echo(format_summary(summary))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: maps errors to exit codes (2 bad input or usage, 1 internal error)."""
+    try:
+        cli.main(args=argv, prog_name="carbon", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except InputError as exc:
+        click.echo(f"错误 / error: {exc.message}", err=True)
+        sys.exit(2)
+    except CarbonError as exc:
+        click.echo(f"内部错误 / internal error: {exc.message}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        if os.environ.get("CARBON_DEBUG"):
+            raise
+        click.echo(f"内部错误 / internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Database engine from configuration, schema migrations (Alembic) and reference-data seeding."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select
+from sqlmodel import Session
+
+from carbon import reference
+from carbon.models import Factor, IndustryDivision, Region
+
+DEFAULT_URL = "sqlite:///carbon.db"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """``--db`` if given, else ``CARBON_DATABASE_URL``, else ``carbon.db`` in the working directory."""
+    return explicit or os.environ.get("CARBON_DATABASE_URL") or DEFAULT_URL
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """Create an engine; SQLite gets foreign keys on and a busy timeout."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url)
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configuration pointing at the migrations shipped inside the package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("carbon").joinpath("migrations")))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (harmless when already there)."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+def seed_reference(engine: Engine) -> None:
+    """Insert or refresh regions and industry divisions from the package data."""
+    regions = reference.regions().reset_index()
+    divisions = reference.industry_divisions().reset_index()
+    with Session(engine) as session:
+        existing = set(session.exec(select(Region.id)).scalars())
+        for row in regions.itertuples(index=False):
+            session.merge(
+                Region(
+                    id=row.id,
+                    name_zh=row.name_zh,
+                    name_en=row.name_en,
+                    admin_code=row.admin_code or None,
+                    province=row.province or None,
+                    grid=row.grid or None,
+                    parent_id=row.parent or None,
+                )
+            )
+            if row.id not in existing:
+                session.flush()
+        for row in divisions.itertuples(index=False):
+            session.merge(
+                IndustryDivision(
+                    code=row.code, section=row.section, name_zh=row.name_zh, name_en=row.name_en, sector=row.sector
+                )
+            )
+        session.commit()
+
+
+def replace_factor_library(engine: Engine, factors: pd.DataFrame) -> int:
+    """Load the validated factor library into the ``factor`` table in one transaction; returns the count."""
+    records = factors.astype(object).where(factors.notna(), None).to_dict("records")
+    with engine.begin() as conn:
+        conn.execute(delete(Factor))
+        conn.execute(insert(Factor), records)
+    return len(records)
+
+
+def schema_exists(engine: Engine) -> bool:
+    """True when ``carbon init`` has been run against this database."""
+    return inspect(engine).has_table("enterprise")

@@ -1,0 +1,223 @@
+"""Accounting runs: load activity and factors from the database, compute, store a versioned result.
+
+Thin orchestration over the pure functions in ``carbon.accounting`` and ``carbon.factor_choice``.
+A result is never overwritten: every run is a new ``accounting_run`` row with its as-of time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, insert, select
+from sqlmodel import Session
+
+from carbon import reference
+from carbon.accounting import LOCAL_TZ, allocate_to_months, apply_factors, to_local_naive
+from carbon.enterprises import get_enterprise
+from carbon.factor_choice import choice_table
+from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, Factor, Region
+
+LINE_COLUMNS = [
+    "enterprise_uscc",
+    "carrier",
+    "month",
+    "quantity_canonical",
+    "emissions_tco2e",
+    "energy_tce",
+    "factor_ids",
+    "rows_split",
+]
+
+
+@dataclass
+class AccountResult:
+    """Emissions of an enterprise or region for one year, with the factors used and flags."""
+
+    subject_kind: str
+    subject_id: str
+    year: int
+    basis: str
+    gwp_set: str
+    computed_at: datetime
+    lines: pd.DataFrame
+    flags: list[str] = field(default_factory=list)
+    run_id: int | None = None
+
+    def _sum(self, col: str, scope: str | None = None) -> float:
+        lines = self.lines
+        if scope is not None:
+            lines = lines.loc[lines["carrier"].map(reference.carriers()["scope"]) == scope]
+        return float(lines[col].sum())
+
+    @property
+    def total_tco2e(self) -> float:
+        return self._sum("emissions_tco2e")
+
+    def by_carrier(self) -> pd.DataFrame:
+        """One row per carrier: quantity in its canonical unit, tCO2e, tce and the factor ids used."""
+        carriers = reference.carriers()
+        g = self.lines.groupby("carrier", sort=True)
+        out = pd.DataFrame(
+            {
+                "quantity": g["quantity_canonical"].sum(),
+                "tco2e": g["emissions_tco2e"].sum(),
+                "energy_tce": g["energy_tce"].sum(),
+                "factor_ids": g["factor_ids"].agg(lambda s: sorted({i for ids in s for i in ids.split(",") if i})),
+            }
+        )
+        out["unit"] = carriers["canonical_unit"].reindex(out.index)
+        out["name_zh"] = carriers["name_zh"].reindex(out.index)
+        out["scope"] = carriers["scope"].reindex(out.index).astype(int)
+        return out.reset_index().sort_values("tco2e", ascending=False, kind="stable")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "subject": {"kind": self.subject_kind, "id": self.subject_id},
+            "year": self.year,
+            "basis": self.basis,
+            "gwp_set": self.gwp_set,
+            "as_of": self.computed_at.isoformat(),
+            "run_id": self.run_id,
+            "total_tco2e": self.total_tco2e,
+            "scope1_tco2e": self._sum("emissions_tco2e", "1"),
+            "scope2_tco2e": self._sum("emissions_tco2e", "2"),
+            "energy_tce": self._sum("energy_tce"),
+            "flags": self.flags,
+            "by_carrier": [
+                {
+                    "carrier": r.carrier,
+                    "name_zh": r.name_zh,
+                    "scope": r.scope,
+                    "quantity": r.quantity,
+                    "unit": r.unit,
+                    "tco2e": r.tco2e,
+                    "energy_tce": r.energy_tce,
+                    "factor_ids": r.factor_ids,
+                }
+                for r in self.by_carrier().itertuples(index=False)
+            ],
+        }
+
+
+def load_factors(engine: Engine) -> pd.DataFrame:
+    """The factor library as stored by ``carbon init`` (one query)."""
+    with engine.connect() as conn:
+        return pd.read_sql(select(Factor), conn)
+
+
+def year_bounds_utc(year: int) -> tuple[datetime, datetime]:
+    """Start and end of a local (Asia/Shanghai) calendar year, as UTC datetimes."""
+    start = pd.Timestamp(year=year, month=1, day=1, tz=LOCAL_TZ).tz_convert("UTC")
+    end = pd.Timestamp(year=year + 1, month=1, day=1, tz=LOCAL_TZ).tz_convert("UTC")
+    return start.to_pydatetime(), end.to_pydatetime()
+
+
+def load_activity(
+    engine: Engine, year: int, *, enterprise: str | None = None, regions: list[str] | None = None
+) -> pd.DataFrame:
+    """Activity rows touching ``year`` for one enterprise or some jurisdictions, with province and grid."""
+    start, end = year_bounds_utc(year)
+    stmt = (
+        select(
+            Activity.enterprise_uscc,
+            Activity.carrier,
+            Activity.period_start,
+            Activity.period_end,
+            Activity.quantity_canonical.label("quantity"),
+            Region.province,
+            Region.grid,
+        )
+        .join(Enterprise, Enterprise.uscc == Activity.enterprise_uscc)
+        .join(Region, Region.id == Enterprise.region_id)
+        .where(Activity.period_end > start, Activity.period_start < end)
+    )
+    stmt = (
+        stmt.where(Activity.enterprise_uscc == enterprise)
+        if enterprise
+        else stmt.where(Enterprise.region_id.in_(regions or []))
+    )
+    with engine.connect() as conn:
+        df = pd.read_sql(stmt, conn)
+    df["start_local"] = to_local_naive(df["period_start"])
+    df["end_local"] = to_local_naive(df["period_end"])
+    return df
+
+
+def compute(
+    activity: pd.DataFrame, factors: pd.DataFrame, *, year: int, basis: str, gwp_set: str, as_of: date
+) -> tuple[pd.DataFrame, list[str]]:
+    """Monthly emissions per enterprise and carrier (``LINE_COLUMNS``) and the run's flags."""
+    pieces = allocate_to_months(activity, year)
+    if pieces.empty:
+        return pd.DataFrame(columns=LINE_COLUMNS), ["no_activity"]
+    choices = choice_table(factors, pieces, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)
+    priced = apply_factors(pieces, choices)
+    lines = priced.groupby(["enterprise_uscc", "carrier", "month"], as_index=False).agg(
+        quantity_canonical=("quantity", "sum"),
+        emissions_tco2e=("emissions_tco2e", "sum"),
+        energy_tce=("energy_tce", "sum"),
+        factor_ids=("factor_ids", "first"),
+        rows_split=("split", "sum"),
+    )
+    flags = sorted({f for fs in choices["flags"] for f in fs})
+    split = int(pieces.loc[pieces["split"]].groupby(["enterprise_uscc", "start_local", "end_local"]).ngroups)
+    if split:
+        flags.append(f"period_split:{split}")
+    return lines[LINE_COLUMNS], flags
+
+
+def account(
+    engine: Engine,
+    *,
+    year: int,
+    enterprise: str | None = None,
+    region: str | None = None,
+    basis: str = "location",
+    gwp_set: str = "AR5",
+    as_of: date | None = None,
+    store: bool = True,
+) -> AccountResult:
+    """Compute (and by default store as a new run) the emissions of an enterprise or region for ``year``."""
+    now = datetime.now(UTC)
+    if enterprise:
+        kind, subject = "enterprise", get_enterprise(engine, enterprise).uscc
+        activity = load_activity(engine, year, enterprise=subject)
+    else:
+        kind, subject = "region", str(region)
+        activity = load_activity(engine, year, regions=reference.region_ids(subject))
+    lines, flags = compute(
+        activity, load_factors(engine), year=year, basis=basis, gwp_set=gwp_set, as_of=as_of or now.date()
+    )
+    result = AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
+    if store:
+        result.run_id = _store(engine, result)
+    return result
+
+
+def _store(engine: Engine, result: AccountResult) -> int:
+    d = result.as_dict()
+    with Session(engine) as session:
+        run = AccountingRun(
+            subject_kind=result.subject_kind,
+            subject_id=result.subject_id,
+            year=result.year,
+            basis=result.basis,
+            gwp_set=result.gwp_set,
+            computed_at=result.computed_at,
+            total_tco2e=d["total_tco2e"],
+            scope1_tco2e=d["scope1_tco2e"],
+            scope2_tco2e=d["scope2_tco2e"],
+            energy_tce=d["energy_tce"],
+            flags_json=json.dumps(result.flags, ensure_ascii=False),
+        )
+        session.add(run)
+        session.flush()
+        if len(result.lines):
+            records = result.lines.assign(run_id=run.id).to_dict("records")
+            session.connection().execute(insert(EmissionResult), records)
+        session.commit()
+        return int(run.id)

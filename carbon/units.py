@@ -1,0 +1,70 @@
+"""The project's single pint unit registry and vectorised conversions.
+
+Definitions live in ``carbon/data/units.txt``.  Conversions of reading columns are done once per
+distinct unit string and applied to whole numpy arrays: never one Quantity per row.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pint
+
+_FULLWIDTH_PUNCT = str.maketrans({"（": "(", "）": ")", "／": "/", "³": "3", "²": "2", "·": "*"})
+_POWER_OF_TEN = re.compile(r"^10\s*(?:\^|\*\*)\s*4\s*")
+
+
+@cache
+def registry() -> pint.UnitRegistry:
+    """Return the project's unit registry (built once per process, never mutated after)."""
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    text = resources.files("carbon").joinpath("data/units.txt").read_text(encoding="utf-8")
+    ureg.load_definitions(text.splitlines())
+    return ureg
+
+
+def normalise_unit_text(text: str) -> str:
+    """Turn a unit as people write it (``万m³``, ``10^4 kWh``, ``（吨）``) into registry syntax."""
+    s = unicodedata.normalize("NFKC", str(text)).translate(_FULLWIDTH_PUNCT).strip()
+    s = s.strip("()[]").strip()
+    m = _POWER_OF_TEN.match(s)
+    if m:
+        s = "wan_" + s[m.end() :].strip()
+    return s.replace(" ", "")
+
+
+@cache
+def parse_unit(text: str) -> pint.Unit:
+    """Parse a unit string; raises ``pint.errors.UndefinedUnitError`` or ``ValueError`` if unknown."""
+    s = normalise_unit_text(text)
+    if not s:
+        raise ValueError("empty unit")
+    return registry().parse_units(s)
+
+
+@cache
+def conversion_factor(from_unit: str, to_unit: str) -> float:
+    """Multiplier that takes a magnitude in ``from_unit`` to ``to_unit`` (raises on dimension mismatch)."""
+    ureg = registry()
+    return float(ureg.Quantity(1.0, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude)
+
+
+def dimensionality(unit: str) -> pint.util.UnitsContainer:
+    """The pint dimensionality of a unit string."""
+    return parse_unit(unit).dimensionality
+
+
+def convert_column(values: np.ndarray | pd.Series, units: pd.Series, to_unit: str) -> np.ndarray:
+    """Convert a column of magnitudes with a per-row unit column to ``to_unit``.
+
+    One pint conversion per distinct unit string, then a single vectorised multiply.
+    Raises ``pint.errors.DimensionalityError`` / ``UndefinedUnitError`` naming the first bad unit.
+    """
+    codes, uniques = pd.factorize(units, sort=False)
+    factors = np.array([conversion_factor(u, to_unit) for u in uniques], dtype="float64")
+    return np.asarray(values, dtype="float64") * factors[codes]

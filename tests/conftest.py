@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh, initialised database on SQLite always and on PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from carbon import db
+from factors import load_library
+
+PG_URL = os.environ.get("CARBON_TEST_PG_URL")
+PG_SKIP = (
+    "CARBON_TEST_PG_URL is not set: PostgreSQL tests skipped (set it, e.g. postgresql://postgres@127.0.0.1:5432/test)"
+)
+DATA = Path(__file__).parent / "data"
+
+
+def _pg_schema_url(schema: str) -> str:
+    assert PG_URL is not None
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def _admin_engine() -> Engine:
+    assert PG_URL is not None
+    url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'carbon.db'}"
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def library():
+    """The shipped factor library, validated."""
+    return load_library()
+
+
+@pytest.fixture
+def engine(db_url: str, library) -> Iterator[Engine]:
+    """An initialised database (schema, regions, industries, factors), as ``carbon init`` leaves it."""
+    eng = db.make_engine(db_url)
+    db.migrate(eng)
+    db.seed_reference(eng)
+    db.replace_factor_library(eng, library)
+    yield eng
+    eng.dispose()

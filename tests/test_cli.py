@@ -1,0 +1,119 @@
+"""The ``carbon`` command as a user runs it (real entry point, real database): contract and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import uscc, write_template
+
+CARBON = str(Path(sys.executable).parent / "carbon")
+
+
+def run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CARBON, "--db", db_url, *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def ready(db_url):
+    r = run(db_url, "init")
+    assert r.returncode == 0, r.stderr
+    return db_url
+
+
+def test_init_is_harmless_to_repeat(ready):
+    again = run(ready, "init")
+    assert again.returncode == 0, again.stderr
+    assert "factor records" in again.stdout
+
+
+def test_register_ingest_account_json_contract(ready, tmp_path):
+    code = uscc(11, "330421")
+    r = run(
+        ready,
+        "enterprise",
+        "add",
+        "--code",
+        code,
+        "--name",
+        "嘉善测试有限公司",
+        "--region",
+        "jiashan",
+        "--industry",
+        "C2614",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "化学原料和化学制品制造业" in r.stdout and "工业" in r.stdout
+    f = write_template(
+        tmp_path / "t.csv", ["E1,电力,2023-01-01,2024-01-01,100000,kWh", "G1,天然气,2023-01-01,2024-01-01,10000,m3"]
+    )
+    r = run(ready, "ingest", str(f), "--enterprise", code, "--json")
+    assert r.returncode == 0, r.stderr
+    (report,) = [json.loads(line) for line in r.stdout.splitlines()]
+    assert {k: report[k] for k in ("rows_read", "rows_accepted", "rows_rejected", "errors")} == {
+        "rows_read": 2,
+        "rows_accepted": 2,
+        "rows_rejected": 0,
+        "errors": [],
+    }
+    assert report["file"] == str(f)
+    r = run(ready, "account", "--enterprise", code, "--year", "2023", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    for key in ("year", "basis", "total_tco2e", "scope1_tco2e", "scope2_tco2e", "energy_tce", "flags", "by_carrier"):
+        assert key in out
+    assert out["basis"] == "location" and out["year"] == 2023
+    assert out["total_tco2e"] == pytest.approx(49.74 + 21.6219, rel=5e-5)
+    for line in out["by_carrier"]:
+        assert {"carrier", "quantity", "unit", "tco2e", "factor_ids"} <= set(line)
+    zone = json.loads(run(ready, "account", "--region", "zone", "--year", "2023", "--json").stdout)
+    assert zone["total_tco2e"] == pytest.approx(out["total_tco2e"])
+    table = run(ready, "account", "--region", "jiashan", "--year", "2023", "--basis", "market")
+    assert table.returncode == 0 and "排放总量" in table.stdout and "total" in table.stdout
+
+
+def test_bad_input_exits_2_with_message_and_changes_nothing(ready, tmp_path):
+    bad = run(
+        ready,
+        "enterprise",
+        "add",
+        "--code",
+        "91310118000000110X",
+        "--name",
+        "x",
+        "--region",
+        "qingpu",
+        "--industry",
+        "26",
+    )
+    assert bad.returncode == 2 and "校验位" in bad.stderr and "check character" in bad.stderr
+    code = uscc(12)
+    assert (
+        run(
+            ready, "enterprise", "add", "--code", code, "--name", "青浦测试", "--region", "qingpu", "--industry", "26"
+        ).returncode
+        == 0
+    )
+    f = write_template(
+        tmp_path / "bad.csv", ["E1,电力,2023-01-01,2023-02-01,100,kWh", "E1,电力,2023-02-01,2023-03-01,-1,kWh"]
+    )
+    r = run(ready, "ingest", str(f), "--enterprise", code, "--json")
+    assert r.returncode == 2
+    report = json.loads(r.stdout)
+    assert report["rows_rejected"] == 1 and report["errors"][0]["row"] == 3
+    assert report["errors"][0]["column"] == "quantity" and report["errors"][0]["value"] == "-1"
+    assert "第3行" in r.stderr and "row 3" in r.stderr
+    acct = json.loads(run(ready, "account", "--enterprise", code, "--year", "2023", "--json").stdout)
+    assert acct["total_tco2e"] == 0 and acct["flags"] == ["no_activity"]
+    both = run(ready, "account", "--enterprise", code, "--region", "zone", "--year", "2023")
+    assert both.returncode == 2
+    assert run(ready, "account", "--region", "nowhere", "--year", "2023").returncode == 2
+
+
+def test_commands_on_an_uninitialised_database_exit_2(tmp_path):
+    r = run(f"sqlite:///{tmp_path / 'empty.db'}", "account", "--region", "zone", "--year", "2023")
+    assert r.returncode == 2 and "carbon init" in r.stderr

@@ -48,10 +48,11 @@ def allocate_to_months(activity: pd.DataFrame, year: int | None = None) -> pd.Da
 
     ``activity`` needs ``start_local``, ``end_local`` (datetime64) and ``quantity``; every other column
     is carried along.  Adds ``year``, ``month`` (1-12), ``quantity`` (the month's part) and ``split``
-    (True where the row crossed a month boundary).
+    (True where the row crossed a month boundary) and ``row`` (position of the input row).
     """
     row, month, share = month_shares(activity["start_local"].to_numpy(), activity["end_local"].to_numpy())
     out = activity.iloc[row].reset_index(drop=True)
+    out["row"] = row
     pieces = np.bincount(row, minlength=len(activity))[row]
     years = month.astype("datetime64[Y]").astype("int64") + 1970
     out["year"] = years
@@ -78,6 +79,7 @@ def apply_factors(allocated: pd.DataFrame, choices: pd.DataFrame) -> pd.DataFram
     out["emissions_tco2e"] = q * keyed["tco2e_per_unit"].to_numpy()[pos]
     out["energy_tce"] = q * keyed["tce_per_unit"].to_numpy()[pos]
     out["factor_ids"] = keyed["factor_ids"].to_numpy()[pos]
+    out["factor_reason"] = keyed["reason"].to_numpy()[pos]
     return out
 
 

@@ -83,6 +83,29 @@ def enterprise_add(ctx: click.Context, code: str, name: str, region: str, indust
     )
 
 
+@enterprise.command("list")
+@click.option("--region", type=click.Choice(reference.JURISDICTIONS))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def enterprise_list(ctx: click.Context, region: str | None, as_json: bool) -> None:
+    """列出已登记企业 / list registered enterprises."""
+    from carbon.enterprises import list_enterprises
+
+    df = list_enterprises(_engine(ctx), region)
+    if as_json:
+        _print_json(df.to_dict("records"))
+        return
+    click.echo(
+        render(
+            ["统一社会信用代码 / USCC", "名称 / name", "区域 / region", "行业 / industry", "门类 / sector"],
+            [
+                [r.uscc, r.name, r.region_id, f"{r.industry_code} {r.division_name}", r.sector_zh]
+                for r in df.itertuples()
+            ],
+        )
+    )
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")
@@ -90,9 +113,14 @@ def enterprise_add(ctx: click.Context, code: str, name: str, region: str, indust
 @click.pass_context
 def ingest(ctx: click.Context, files: tuple[Path, ...], uscc: str, as_json: bool) -> None:
     """导入上报模板文件 / ingest files in the bureau's upload template (all or nothing)."""
+    from tqdm import tqdm
+
     from carbon.ingest import ingest_files
 
-    reports = ingest_files(_engine(ctx), list(files), uscc.strip().upper())
+    def progress(paths: list[Path]) -> tqdm:
+        return tqdm(paths, desc="读取 / reading", unit="file", disable=None if len(paths) > 1 else True)
+
+    reports = ingest_files(_engine(ctx), list(files), uscc.strip().upper(), progress=progress)
     failed = any(r.errors for r in reports)
     for r in reports:
         if as_json:
@@ -175,8 +203,16 @@ def format_result(d: dict[str, Any]) -> str:
         ],
         right=[1, 3, 4],
     )
+    months = render(
+        ["月份 / month", "排放 / tCO2e", "能耗 / tce"],
+        [[f"{d['year']}年{m['month']}月", num(m["tco2e"]), num(m["energy_tce"])] for m in d["by_month"]],
+        right=[1, 2],
+    )
+    reasons = "\n".join(f"  - {c['carrier']}: {'; '.join(c['factor_reasons'])}" for c in d["by_carrier"])
     flags = "\n".join(f"  - {describe(f)}" for f in d["flags"]) or "  (无 / none)"
-    return f"{head}\n\n{totals}\n\n{lines}\n\n提示 / flags:\n{flags}"
+    return (
+        f"{head}\n\n{totals}\n\n{lines}\n\n{months}\n\n因子选择 / factor choice:\n{reasons}\n\n提示 / flags:\n{flags}"
+    )
 
 
 @cli.group()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+import pandas as pd
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from carbon import reference
@@ -40,6 +41,22 @@ def add_enterprise(engine: Engine, *, code: str, name: str, region: str, industr
         session.commit()
         session.refresh(ent)
         return ent
+
+
+def list_enterprises(engine: Engine, region: str | None = None) -> pd.DataFrame:
+    """Registered enterprises (optionally of one jurisdiction) with division name and sector."""
+    stmt = select(
+        Enterprise.uscc, Enterprise.name, Enterprise.region_id, Enterprise.industry_code, Enterprise.division_code
+    ).order_by(Enterprise.region_id, Enterprise.uscc)
+    if region:
+        stmt = stmt.where(Enterprise.region_id == region)
+    with engine.connect() as conn:
+        df = pd.read_sql(stmt, conn)
+    divisions = reference.industry_divisions()
+    df["division_name"] = df["division_code"].map(divisions["name_zh"])
+    df["sector"] = df["division_code"].map(divisions["sector"])
+    df["sector_zh"] = df["sector"].map(reference.sectors()["name_zh"])
+    return df
 
 
 def get_enterprise(engine: Engine, code: str) -> Enterprise:

@@ -14,7 +14,7 @@ Every choice returns the ids of the records it used and flags for anything an au
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -38,6 +38,7 @@ class Choice:
     tce_per_unit: float
     factor_ids: tuple[str, ...]
     flags: tuple[str, ...]
+    reason: str
 
 
 def in_force(factors: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -189,11 +190,14 @@ def choose(
     if info["kind"] == "fuel":
         tco2, used = _fuel_factor(usable, carrier, canonical)
         gas = "CO2"
+        reason = f"NCV x CC x OF x 44/12 ({_citation(used[0])})"
     else:
         row, flags = _grid_factor_row(usable, carrier, province, grid, year, basis)
         used = [row]
         gas = str(row["gas"])
         tco2 = float(row["value"] * conversion_factor(row["unit"], f"t_CO2/{canonical}"))
+        vintage = f" {int(row['vintage'])}" if pd.notna(row["vintage"]) else ""
+        reason = f"{row['basis']} {row['region']}{vintage}: {row['value']:g} {row['unit']} ({_citation(row)})"
     gwp, gwp_id = _gwp(usable, gas, gwp_set)
     tce, tce_row, tce_flag = _coal_equivalent(usable, physical, canonical)
     if tce_row is not None and tce_flag is None:
@@ -201,7 +205,12 @@ def choose(
     flags += [tce_flag] if tce_flag else []
     flags += [f"{r['status']}_factor:{r['id']}" for r in used if r["status"] != "verified"]
     ids = [str(r["id"]) for r in used] + ([gwp_id] if gwp_id else [])
-    return Choice(carrier, province, tco2 * gwp, tce, tuple(ids), tuple(flags))
+    return Choice(carrier, province, tco2 * gwp, tce, tuple(ids), tuple(flags), reason)
+
+
+def _citation(row: pd.Series) -> str:
+    number = row["document_number"]
+    return str(number) if isinstance(number, str) and number else str(row["document_title"])
 
 
 def choice_table(
@@ -213,10 +222,10 @@ def choice_table(
     gwp_set: str = "AR5",
     as_of: date | None = None,
 ) -> pd.DataFrame:
-    """Choices for every distinct (province, grid, carrier) in ``pairs``, one row each."""
-    rows = []
-    for p in pairs[["province", "grid", "carrier"]].drop_duplicates().itertuples(index=False):
-        c = choose(
+    """Choices for every distinct (province, grid, carrier) in ``pairs``, one row each (``Choice`` fields)."""
+    combos = pairs[["province", "grid", "carrier"]].drop_duplicates().itertuples(index=False)
+    choices = [
+        choose(
             factors,
             carrier=p.carrier,
             province=p.province,
@@ -226,14 +235,8 @@ def choice_table(
             gwp_set=gwp_set,
             as_of=as_of,
         )
-        rows.append(
-            {
-                "province": p.province,
-                "carrier": p.carrier,
-                "tco2e_per_unit": c.tco2e_per_unit,
-                "tce_per_unit": c.tce_per_unit,
-                "factor_ids": ",".join(c.factor_ids),
-                "flags": c.flags,
-            }
-        )
-    return pd.DataFrame(rows, columns=["province", "carrier", "tco2e_per_unit", "tce_per_unit", "factor_ids", "flags"])
+        for p in combos
+    ]
+    table = pd.DataFrame([asdict(c) for c in choices], columns=[f.name for f in fields(Choice)])
+    table["factor_ids"] = table["factor_ids"].map(",".join)
+    return table

@@ -8,6 +8,7 @@ counted as duplicates and changes nothing; the same file bytes again are reporte
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,8 +140,12 @@ def ingest_files(
     enterprise: str,
     uploaded_by: str | None = None,
     now: datetime | None = None,
+    progress: Callable[[list[Path]], Iterable[Path]] = iter,
 ) -> list[FileReport]:
-    """Ingest template files for one enterprise; store all or nothing.  Returns one report per file."""
+    """Ingest template files for one enterprise; store all or nothing.  Returns one report per file.
+
+    ``progress`` wraps the list of files while they are read (e.g. ``tqdm``).
+    """
     now = now or datetime.now(UTC)
     with Session(engine) as session:
         if session.get(Enterprise, enterprise) is None:
@@ -149,7 +154,7 @@ def ingest_files(
                 f"Enterprise {enterprise} is not registered; run carbon enterprise add first",
                 value=enterprise,
             )
-        reports, frames = _parse_all(session, paths, enterprise, now)
+        reports, frames = _parse_all(session, progress(paths), enterprise, now)
         if not frames:
             return reports
         new = pd.concat(frames, ignore_index=True)
@@ -166,7 +171,7 @@ def ingest_files(
 
 
 def _parse_all(
-    session: Session, paths: list[Path], enterprise: str, now: datetime
+    session: Session, paths: Iterable[Path], enterprise: str, now: datetime
 ) -> tuple[list[FileReport], list[pd.DataFrame]]:
     reports: list[FileReport] = []
     frames: list[pd.DataFrame] = []

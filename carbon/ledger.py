@@ -29,6 +29,7 @@ LINE_COLUMNS = [
     "emissions_tco2e",
     "energy_tce",
     "factor_ids",
+    "factor_reason",
     "rows_split",
 ]
 
@@ -67,12 +68,18 @@ class AccountResult:
                 "tco2e": g["emissions_tco2e"].sum(),
                 "energy_tce": g["energy_tce"].sum(),
                 "factor_ids": g["factor_ids"].agg(lambda s: sorted({i for ids in s for i in ids.split(",") if i})),
+                "factor_reasons": g["factor_reason"].agg(lambda s: sorted(set(s))),
             }
         )
         out["unit"] = carriers["canonical_unit"].reindex(out.index)
         out["name_zh"] = carriers["name_zh"].reindex(out.index)
         out["scope"] = carriers["scope"].reindex(out.index).astype(int)
         return out.reset_index().sort_values("tco2e", ascending=False, kind="stable")
+
+    def by_month(self) -> pd.DataFrame:
+        """Twelve rows (month 1-12): tCO2e and tce; months without data are zero."""
+        g = self.lines.groupby("month")[["emissions_tco2e", "energy_tce"]].sum()
+        return g.reindex(range(1, 13), fill_value=0.0).rename_axis("month").reset_index()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,8 +104,13 @@ class AccountResult:
                     "tco2e": r.tco2e,
                     "energy_tce": r.energy_tce,
                     "factor_ids": r.factor_ids,
+                    "factor_reasons": r.factor_reasons,
                 }
                 for r in self.by_carrier().itertuples(index=False)
+            ],
+            "by_month": [
+                {"month": int(r.month), "tco2e": float(r.emissions_tco2e), "energy_tce": float(r.energy_tce)}
+                for r in self.by_month().itertuples(index=False)
             ],
         }
 
@@ -161,10 +173,11 @@ def compute(
         emissions_tco2e=("emissions_tco2e", "sum"),
         energy_tce=("energy_tce", "sum"),
         factor_ids=("factor_ids", "first"),
+        factor_reason=("factor_reason", "first"),
         rows_split=("split", "sum"),
     )
     flags = sorted({f for fs in choices["flags"] for f in fs})
-    split = int(pieces.loc[pieces["split"]].groupby(["enterprise_uscc", "start_local", "end_local"]).ngroups)
+    split = pieces.loc[pieces["split"], "row"].nunique()
     if split:
         flags.append(f"period_split:{split}")
     return lines[LINE_COLUMNS], flags

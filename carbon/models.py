@@ -152,4 +152,5 @@ class EmissionResult(SQLModel, table=True):
     emissions_tco2e: float
     energy_tce: float
     factor_ids: str
+    factor_reason: str
     rows_split: int

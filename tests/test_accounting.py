@@ -64,6 +64,7 @@ CHOICES = pd.DataFrame(
         "carrier": ["electricity"],
         "tco2e_per_unit": [0.0005737],
         "tce_per_unit": [0.0001229],
+        "reason": ["test"],
         "factor_ids": ["f1"],
         "flags": [()],
     }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 15:17:23.195369
+Create Date: 2026-11-25 15:30:50.668975
 """
 
 import sqlalchemy as sa
@@ -98,6 +98,7 @@ def upgrade() -> None:
         sa.Column("emissions_tco2e", sa.Float(), nullable=False),
         sa.Column("energy_tce", sa.Float(), nullable=False),
         sa.Column("factor_ids", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("factor_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("rows_split", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],

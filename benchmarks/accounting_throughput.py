@@ -4,6 +4,7 @@ Ours: the engine's full path (``carbon.ledger.compute``): split every row over c
 proportion to time, choose sourced factors per province and carrier, multiply, aggregate by
 enterprise, carrier and month.  Baseline, same rows, same run: plain pandas multiplying each row by a
 per-carrier constant and summing by enterprise, carrier and start month (no splitting, no factor choice).
+Both cover every row: the engine accounts each of the two years the rows span.
 
     python benchmarks/accounting_throughput.py [--rows 10000000]
 """
@@ -23,6 +24,7 @@ from carbon.ledger import compute
 from factors import load_library
 
 CARRIERS = ["electricity", "natural_gas", "diesel", "heat", "green_electricity"]
+YEARS = (2023, 2024)  # the synthetic rows cover these two years; the engine accounts both
 PROVINCES = [("CN-SH", "CN-GRID-EAST"), ("CN-JS", "CN-GRID-EAST"), ("CN-ZJ", "CN-GRID-EAST")]
 
 
@@ -75,8 +77,9 @@ def main() -> None:
     t_base = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    lines, _flags = compute(df, factors, year=2024, basis="location", gwp_set="AR5", as_of=date(2026, 1, 1))
+    runs = [compute(df, factors, year=y, basis="location", gwp_set="AR5", as_of=date(2026, 1, 1))[0] for y in YEARS]
     t_ours = time.perf_counter() - t0
+    lines = pd.concat(runs)
 
     print(
         f"baseline (plain pandas multiply + groupby): {t_base:8.2f} s  {args.rows / t_base:14,.0f} rows/s "

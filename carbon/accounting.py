@@ -35,11 +35,14 @@ def month_shares(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.nda
     row = np.repeat(np.arange(len(start)), n)
     offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
     month = first[row] + offset.astype("timedelta64[M]")
-    m_start = month.astype("datetime64[s]")
-    m_end = (month + np.timedelta64(1, "M")).astype("datetime64[s]")
-    overlap = np.minimum(end[row], m_end) - np.maximum(start[row], m_start)
-    duration = (end - start)[row]
-    share = overlap.astype("float64") / duration.astype("float64")
+    share = np.ones(len(row))
+    multi = n[row] > 1  # only pieces of rows that cross a month boundary need the overlap arithmetic
+    if multi.any():
+        r, m = row[multi], month[multi]
+        m_start = m.astype("datetime64[s]")
+        m_end = (m + np.timedelta64(1, "M")).astype("datetime64[s]")
+        overlap = np.minimum(end[r], m_end) - np.maximum(start[r], m_start)
+        share[multi] = overlap.astype("float64") / (end[r] - start[r]).astype("float64")
     return row, month, share
 
 
@@ -50,13 +53,18 @@ def allocate_to_months(activity: pd.DataFrame, year: int | None = None) -> pd.Da
     is carried along.  Adds ``year``, ``month`` (1-12), ``quantity`` (the month's part) and ``split``
     (True where the row crossed a month boundary) and ``row`` (position of the input row).
     """
+    if year is not None:  # only rows that touch the year need splitting
+        first, after = np.datetime64(f"{year}-01-01", "s"), np.datetime64(f"{year + 1}-01-01", "s")
+        touches = (activity["end_local"].to_numpy() > first) & (activity["start_local"].to_numpy() < after)
+        activity = activity.loc[touches]
     row, month, share = month_shares(activity["start_local"].to_numpy(), activity["end_local"].to_numpy())
     out = activity.iloc[row].reset_index(drop=True)
     out["row"] = row
     pieces = np.bincount(row, minlength=len(activity))[row]
-    years = month.astype("datetime64[Y]").astype("int64") + 1970
+    months_since_1970 = month.astype("int64")
+    years = months_since_1970 // 12 + 1970
     out["year"] = years
-    out["month"] = month.astype("int64") % 12 + 1
+    out["month"] = months_since_1970 % 12 + 1
     out["quantity"] = activity["quantity"].to_numpy(dtype="float64")[row] * share
     out["split"] = pieces > 1
     if year is not None:

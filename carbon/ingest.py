@@ -105,9 +105,11 @@ def _cross_check(new: pd.DataFrame, stored: pd.DataFrame, meters: dict[str, str]
     dup_pos = both.loc[is_later & same_q & (both["origin"] == "new"), "pos"]
     conflict_pos = both.loc[is_later & ~same_q & (both["origin"] == "new"), "pos"]
     firsts = both.loc[~is_later]
-    running_end = firsts.groupby("meter_code")["period_end"].cummax()
-    prev_end = running_end.groupby(firsts["meter_code"]).shift()
-    overlap_pos = firsts.loc[(firsts["period_start"] < prev_end) & (firsts["origin"] == "new"), "pos"]
+    by_meter = firsts.groupby("meter_code")
+    prev_end = by_meter["period_end"].cummax().groupby(firsts["meter_code"]).shift()
+    next_start = by_meter["period_start"].shift(-1)  # sorted by start: the nearest later period
+    overlapping = (firsts["period_start"] < prev_end) | (firsts["period_end"] > next_start)
+    overlap_pos = firsts.loc[overlapping & (firsts["origin"] == "new"), "pos"]
 
     for positions, status in ((dup_pos, "duplicate"), (conflict_pos, "conflict"), (overlap_pos, "overlap")):
         idx = new.index[positions.astype(int).to_numpy()]

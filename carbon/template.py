@@ -48,9 +48,7 @@ def _check_xlsx(data: bytes, name: str) -> None:
             infos = zf.infolist()
     except zipfile.BadZipFile as exc:
         raise InputError("文件不是有效的XLSX文件", "The file is not a valid XLSX workbook", file=name) from exc
-    packed = sum(i.compress_size for i in infos) or 1
-    unpacked = sum(i.file_size for i in infos)
-    if unpacked > MAX_XLSX_EXPANSION * max(packed, len(data)):
+    if sum(i.file_size for i in infos) > MAX_XLSX_EXPANSION * len(data):
         raise InputError(
             f"XLSX文件解压后膨胀超过{MAX_XLSX_EXPANSION}倍，疑似压缩炸弹，已拒绝；请另存为普通XLSX或CSV",
             f"The XLSX expands more than {MAX_XLSX_EXPANSION}x when unpacked (zip bomb?); "
@@ -202,6 +200,13 @@ def parse_template(df: pd.DataFrame, file: str, now: datetime | None = None) -> 
     )
     known = frame["carrier_id"].notna()
     frame["to_canonical"] = _unit_factors(frame.loc[known]).reindex(frame.index)
+    issues.add(
+        raw["unit"] == "",
+        "unit",
+        "单位为空，请填写单位（如 kWh、m3、t、GJ）",
+        "unit is empty; give the unit (e.g. kWh, m3, t, GJ)",
+        "missing",
+    )
     checked = known & (raw["unit"] != "")
     issues.add(
         checked & frame["to_canonical"].isna(),
@@ -210,14 +215,14 @@ def parse_template(df: pd.DataFrame, file: str, now: datetime | None = None) -> 
         "Unknown unit; use e.g. kWh, 度, 万kWh, MWh, m3, 万m3, t, 吨, kg, GJ",
         "unknown_unit",
     )
-    canon = frame["carrier_id"].map(carriers["canonical_unit"])
     wrong_dim = checked & np.isneginf(frame["to_canonical"].fillna(0))
-    for c in canon.loc[wrong_dim].unique():
+    for cid in frame.loc[wrong_dim, "carrier_id"].unique():
+        name, canonical = carriers.loc[cid, "name_zh"], carriers.loc[cid, "canonical_unit"]
         issues.add(
-            wrong_dim & (canon == c),
+            wrong_dim & (frame["carrier_id"] == cid),
             "unit",
-            f"单位与能源品种不符：该能源品种须用可换算为 {c} 的单位",
-            f"Unit does not fit the carrier: use a unit convertible to {c}",
+            f"单位不适用于{name}：须用可换算为 {canonical} 的单位",
+            f"The unit does not fit {cid}: use a unit convertible to {canonical}",
             "wrong_dimension",
         )
     ok_time = frame["period_start"].notna() & frame["period_end"].notna()

@@ -81,6 +81,8 @@ def test_bad_rows_are_reported_by_row_column_value_and_nothing_is_stored(engine,
             ",电力,2024-07-01,2024-08-01,5,kWh",  # row 8 no meter
             "E1,电力,2024-08-01,2024-09-01,abc,kWh",  # row 9 not a number
             "E1,电力,2024-09-01,2024-10-01,5,furlongs",  # row 10 unknown unit
+            "",  # row 11 blank: skipped
+            "E1,电力,2024-10-01,2024-11-01,5,",  # row 12 no unit
         ],
     )
     reports = ingest_files(engine, [good, bad], ent)
@@ -95,11 +97,12 @@ def test_bad_rows_are_reported_by_row_column_value_and_nothing_is_stored(engine,
         (8, "meter_id"),
         (9, "quantity"),
         (10, "unit"),
+        (12, "unit"),
     }
     assert errors[(3, "quantity")].value == "-5"
-    assert "m3" in errors[(5, "unit")].value and "t" in errors[(5, "unit")].en
+    assert errors[(5, "unit")].value == "m3" and "diesel" in errors[(5, "unit")].en and "柴油" in errors[(5, "unit")].zh
     assert "电力" in errors[(4, "carrier")].zh and "electricity" in errors[(4, "carrier")].en
-    assert reports[1].rows_rejected == 8 and reports[1].rows_accepted == 1
+    assert reports[1].rows_read == 10 and reports[1].rows_rejected == 9 and reports[1].rows_accepted == 1
     assert _count(engine, Activity) == 0 and _count(engine, Batch) == 0 and _count(engine, Meter) == 0
 
 
@@ -134,8 +137,16 @@ def test_conflicting_and_overlapping_periods_are_refused(engine, ent, tmp_path):
     )
     (r,) = ingest_files(engine, [f], ent)
     codes = {(e.row, e.code) for e in r.errors}
-    assert codes == {(2, "conflict"), (3, "overlap"), (5, "overlap")}
+    assert codes == {(2, "conflict"), (3, "overlap"), (4, "overlap"), (5, "overlap")}
     assert not r.stored and _count(engine, Activity) == 1
+
+
+def test_a_new_period_overlapping_a_later_stored_one_is_refused(engine, ent, tmp_path):
+    ingest_files(engine, [write_template(tmp_path / "feb.csv", ["E1,电力,2024-02-01,2024-03-01,100,kWh"])], ent)
+    (r,) = ingest_files(engine, [write_template(tmp_path / "x.csv", ["E1,电力,2024-01-15,2024-02-15,50,kWh"])], ent)
+    assert [(e.row, e.code) for e in r.errors] == [(2, "overlap")]
+    (ok,) = ingest_files(engine, [write_template(tmp_path / "jan.csv", ["E1,电力,2024-01-01,2024-02-01,9,kWh"])], ent)
+    assert ok.stored and _count(engine, Activity) == 2
 
 
 def test_one_meter_measures_one_carrier(engine, ent, tmp_path):

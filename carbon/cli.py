@@ -24,7 +24,7 @@ def _engine(ctx: click.Context) -> Engine:
         raise InputError(
             "数据库尚未初始化，请先运行 carbon init",
             "The database is not initialised; run carbon init first",
-            db=db.database_url(ctx.obj["db"]),
+            db=db.display_url(ctx.obj["db"]),
         )
     return engine
 
@@ -50,14 +50,8 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """建库并载入区域、行业和排放因子库 / create the schema, load regions, industries and factors."""
-    from factors import load_library
-
-    library = load_library()
-    engine = db.make_engine(ctx.obj["db"])
-    db.migrate(engine)
-    db.seed_reference(engine)
-    count = db.replace_factor_library(engine, library)
-    click.echo(f"数据库已就绪 / database ready: {db.database_url(ctx.obj['db'])} — {count} 条因子记录 / factor records")
+    count = db.initialise(db.make_engine(ctx.obj["db"]))
+    click.echo(f"数据库已就绪 / database ready: {db.display_url(ctx.obj['db'])} — {count} 条因子记录 / factor records")
 
 
 @cli.group()

@@ -8,7 +8,7 @@ from importlib import resources
 import pandas as pd
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select
+from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, make_url
 from sqlmodel import Session
 
 from carbon import reference
@@ -59,8 +59,7 @@ def seed_reference(engine: Engine) -> None:
     regions = reference.regions().reset_index()
     divisions = reference.industry_divisions().reset_index()
     with Session(engine) as session:
-        existing = set(session.exec(select(Region.id)).scalars())
-        for row in regions.itertuples(index=False):
+        for row in regions.itertuples(index=False):  # the zone first: jurisdictions refer to it
             session.merge(
                 Region(
                     id=row.id,
@@ -72,8 +71,7 @@ def seed_reference(engine: Engine) -> None:
                     parent_id=row.parent or None,
                 )
             )
-            if row.id not in existing:
-                session.flush()
+            session.flush()
         for row in divisions.itertuples(index=False):
             session.merge(
                 IndustryDivision(
@@ -90,6 +88,21 @@ def replace_factor_library(engine: Engine, factors: pd.DataFrame) -> int:
         conn.execute(delete(Factor))
         conn.execute(insert(Factor), records)
     return len(records)
+
+
+def initialise(engine: Engine, library: pd.DataFrame | None = None) -> int:
+    """What ``carbon init`` does: migrate, seed reference tables, load the factor library; returns its size."""
+    from factors import load_library
+
+    library = load_library() if library is None else library
+    migrate(engine)
+    seed_reference(engine)
+    return replace_factor_library(engine, library)
+
+
+def display_url(explicit: str | None = None) -> str:
+    """The database URL with any password masked, for messages."""
+    return make_url(database_url(explicit)).render_as_string(hide_password=True)
 
 
 def schema_exists(engine: Engine) -> bool:

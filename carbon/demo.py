@@ -23,7 +23,6 @@ from carbon.ledger import account
 from carbon.models import Enterprise
 from carbon.tables import num, render
 from carbon.uscc import check_character
-from factors import load_library
 
 DEMO_URL = "sqlite:///carbon-demo.db"
 DEMO_TAG = "（模拟）"
@@ -106,9 +105,7 @@ def demo_files(folder: Path) -> list[tuple[dict[str, str], Path]]:
 def seed(url: str) -> int:
     """Create the demo database (idempotent) and ingest its files; returns the number of enterprises."""
     engine = db.make_engine(url)
-    db.migrate(engine)
-    db.seed_reference(engine)
-    db.replace_factor_library(engine, load_library())
+    db.initialise(engine)
     with Session(engine) as session:
         names = session.exec(select(Enterprise.name)).all()
     if any(not n.endswith(DEMO_TAG) for n in names):
@@ -151,7 +148,7 @@ def run_demo(url: str = DEMO_URL, year: int | None = None) -> dict[str, Any]:
     )
     return {
         "label": "模拟数据 / simulated data",
-        "database": url,
+        "database": db.display_url(url),
         "year": year,
         "enterprises": count,
         "as_of": datetime.now(UTC).isoformat(timespec="seconds"),

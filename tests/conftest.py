@@ -62,8 +62,6 @@ def library():
 def engine(db_url: str, library) -> Iterator[Engine]:
     """An initialised database (schema, regions, industries, factors), as ``carbon init`` leaves it."""
     eng = db.make_engine(db_url)
-    db.migrate(eng)
-    db.seed_reference(eng)
-    db.replace_factor_library(eng, library)
+    db.initialise(eng, library)
     yield eng
     eng.dispose()

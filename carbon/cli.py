@@ -103,10 +103,21 @@ def enterprise_list(ctx: click.Context, region: str | None, as_json: bool) -> No
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")
+@click.option(
+    "--accept-valid", is_flag=True, help="存入有效行，拒绝行留待下载修正 / store the valid rows, keep refused ones"
+)
+@click.option("--sheet", help="XLSX工作表名 / XLSX sheet name (default: the first with a recognisable header)")
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一个JSON对象 / one JSON object per file")
 @click.pass_context
-def ingest(ctx: click.Context, files: tuple[Path, ...], uscc: str, as_json: bool) -> None:
-    """导入上报模板文件 / ingest files in the bureau's upload template (all or nothing)."""
+def ingest(
+    ctx: click.Context, files: tuple[Path, ...], uscc: str, accept_valid: bool, sheet: str | None, as_json: bool
+) -> None:
+    """导入能源数据文件 / ingest meter exports, bills and template files.
+
+    默认全有或全无：任何一行被拒绝则不存入任何读数（退出码2）；--accept-valid 存入有效行。
+    By default all or nothing: if any row is refused no reading is stored (exit 2); --accept-valid stores the
+    valid rows and keeps the refused ones to download (carbon rejects BATCH).
+    """
     from tqdm import tqdm
 
     from carbon.ingest import ingest_files
@@ -114,33 +125,54 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], uscc: str, as_json: bool
     def progress(paths: list[Path]) -> tqdm:
         return tqdm(paths, desc="读取 / reading", unit="file", disable=None if len(paths) > 1 else True)
 
-    reports = ingest_files(_engine(ctx), list(files), uscc.strip().upper(), progress=progress)
-    failed = any(r.errors for r in reports)
+    reports = ingest_files(
+        _engine(ctx), list(files), uscc.strip().upper(), progress=progress, accept_valid=accept_valid, sheet=sheet
+    )
     for r in reports:
         if as_json:
             click.echo(json.dumps(r.as_dict(), ensure_ascii=False, default=str))
             continue
-        state = (
-            "重复文件，未改动 / duplicate file, nothing changed"
-            if r.duplicate_file
-            else "已入库 / stored"
-            if r.stored
-            else "未入库 / not stored"
-        )
+        state = {
+            "duplicate_file": "重复文件，未改动 / duplicate file, nothing changed",
+            "stored": "已入库 / stored",
+            "rejected": "未入库 / not stored",
+            "not_stored": "未入库 / not stored",
+        }[r.status]
         click.echo(
-            f"{r.file}: {state}; 读取/read {r.rows_read}, 接受/accepted {r.rows_accepted}, "
-            f"拒绝/rejected {r.rows_rejected}, 重复/duplicate {r.rows_duplicate}"
+            f"{r.file}: {state} [{r.shape}] 批次/batch {r.batch_id}; 读取/read {r.rows_read}, "
+            f"接受/accepted {r.rows_accepted}, 拒绝/rejected {r.rows_rejected}, 重复/duplicate "
+            f"{r.rows_duplicate}, 更正/corrected {r.rows_corrected}, 警告/warnings {len(r.warnings)}"
         )
+        if r.ignored_columns:
+            click.echo(f"  忽略的列 / ignored columns: {', '.join(r.ignored_columns)}")
     for r in reports:
-        for e in r.errors:
-            click.echo(f"{r.file} 第{e.row}行/row {e.row}, {e.column} = {e.value!r}: {e.message}", err=True)
-    if failed:
+        for e in [*r.errors, *r.warnings]:
+            label = "错误/error" if e.severity == "error" else "警告/warning"
+            click.echo(f"{r.file} 第{e.row}行/row {e.row} {label}, {e.column} = {e.value!r}: {e.message}", err=True)
+    if any(r.errors for r in reports) and not accept_valid:
         click.echo(
-            "有行被拒绝，本次未写入任何数据；请修正后重新导入 / rows were refused, nothing was stored; fix "
-            "them and ingest again",
+            "有行被拒绝，本次未写入任何读数；请修正后重新导入（carbon rejects 批次号 可下载被拒行）/ rows were "
+            "refused and no reading was stored; fix them and ingest again (carbon rejects BATCH downloads "
+            "them)",
             err=True,
         )
         sys.exit(2)
+
+
+@cli.command()
+@click.argument("batch_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="写入CSV / write a CSV file")
+@click.pass_context
+def rejects(ctx: click.Context, batch_id: int, out: Path | None) -> None:
+    """下载被拒绝的行及原因 / the refused rows of a batch with their reasons."""
+    from carbon.ingest.rejects import rejected_rows
+
+    df = rejected_rows(_engine(ctx), batch_id)
+    if out:
+        df.to_csv(out, index=False, encoding="utf-8-sig")
+        click.echo(f"{len(df)} 行 / rows -> {out}")
+    else:
+        click.echo(df.to_csv(index=False))
 
 
 @cli.command()

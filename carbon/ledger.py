@@ -145,7 +145,7 @@ def load_activity(
         )
         .join(Enterprise, Enterprise.uscc == Activity.enterprise_uscc)
         .join(Region, Region.id == Enterprise.region_id)
-        .where(Activity.period_end > start, Activity.period_start < end)
+        .where(Activity.period_end > start, Activity.period_start < end, Activity.superseded_at.is_(None))
     )
     stmt = (
         stmt.where(Activity.enterprise_uscc == enterprise)

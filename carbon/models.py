@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -56,31 +56,75 @@ class Meter(SQLModel, table=True):
     carrier: str = Field(max_length=32)
 
 
-class Batch(SQLModel, table=True):
-    """One ingested file: what came in, from whom, and what was stored."""
+class FileArchive(SQLModel, table=True):
+    """Every uploaded file exactly as received."""
 
-    __table_args__ = (UniqueConstraint("enterprise_uscc", "sha256"),)
+    __tablename__ = "file_archive"
     id: int | None = Field(default=None, primary_key=True)
     enterprise_uscc: str = Field(foreign_key="enterprise.uscc", max_length=18, index=True)
     file_name: str
-    sha256: str = Field(max_length=64)
+    sha256: str = Field(max_length=64, index=True)
+    size_bytes: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by: str | None = None
+    received_at: datetime = _tz_datetime(nullable=False)
+
+
+class Batch(SQLModel, table=True):
+    """One ingested file: its shape, what was stored, refused, repeated or corrected.
+
+    ``status`` is ``stored`` (its accepted rows are in ``activity``) or ``rejected`` (nothing stored; its
+    refused rows are kept in ``rejected_row`` so the user can fix them).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: int = Field(foreign_key="file_archive.id")
+    enterprise_uscc: str = Field(foreign_key="enterprise.uscc", max_length=18, index=True)
+    file_name: str
+    sha256: str = Field(max_length=64, index=True)
     size_bytes: int
     uploaded_by: str | None = None
     received_at: datetime = _tz_datetime(nullable=False)
+    shape: str = Field(max_length=16)
+    status: str = Field(max_length=16)
     rows_read: int
     rows_accepted: int
+    rows_rejected: int
     rows_duplicate: int
+    rows_corrected: int
+    warnings: int
+
+
+class RejectedRow(SQLModel, table=True):
+    """A refused row as the user sent it, with every reason, to download and fix."""
+
+    __tablename__ = "rejected_row"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    source_row: int
+    cells_json: str
+    issues_json: str
 
 
 class Activity(SQLModel, table=True):
     """One activity (energy-use) row: a meter's quantity over ``[period_start, period_end)`` (UTC).
 
     ``quantity_canonical`` is in the canonical unit of the carrier (``carbon/data/carriers.csv``:
-    kWh, m3, t or GJ); the value and unit as received are kept beside it.
+    kWh, m3, t or GJ); the value and unit as received are kept beside it.  A row corrected by a later
+    file keeps its values and gets ``superseded_at`` / ``superseded_by_batch``; only rows without
+    ``superseded_at`` count.
     """
 
     __table_args__ = (
-        UniqueConstraint("meter_id", "period_start", "period_end"),
+        Index(
+            "uq_activity_current",
+            "meter_id",
+            "period_start",
+            "period_end",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
         Index("ix_activity_enterprise_period", "enterprise_uscc", "period_start"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -93,6 +137,24 @@ class Activity(SQLModel, table=True):
     quantity_canonical: float
     quantity_original: float
     unit_original: str = Field(max_length=32)
+    source_row: int
+    superseded_at: datetime | None = _tz_datetime(nullable=True)
+    superseded_by_batch: int | None = Field(default=None, foreign_key="batch.id")
+
+
+class RegisterReading(SQLModel, table=True):
+    """A register (meter index) reading, kept so the next upload's first reading has its predecessor."""
+
+    __tablename__ = "register_reading"
+    __table_args__ = (UniqueConstraint("meter_id", "read_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    meter_id: int = Field(foreign_key="meter.id")
+    read_at: datetime = _tz_datetime(nullable=False)
+    register_value: float
+    multiplier: float
+    unit: str = Field(max_length=32)
+    replaced: bool
     source_row: int
 
 

@@ -103,7 +103,12 @@ def test_bad_rows_are_reported_by_row_column_value_and_nothing_is_stored(engine,
     assert errors[(5, "unit")].value == "m3" and "diesel" in errors[(5, "unit")].en and "柴油" in errors[(5, "unit")].zh
     assert "电力" in errors[(4, "carrier")].zh and "electricity" in errors[(4, "carrier")].en
     assert reports[1].rows_read == 10 and reports[1].rows_rejected == 9 and reports[1].rows_accepted == 1
-    assert _count(engine, Activity) == 0 and _count(engine, Batch) == 0 and _count(engine, Meter) == 0
+    assert _count(engine, Activity) == 0 and _count(engine, Meter) == 0
+    # the refused file is archived as rejected, with its refused rows kept to download; the clean one is not
+    assert [(r.status, r.batch_id is not None) for r in reports] == [("not_stored", False), ("rejected", True)]
+    with Session(engine) as s:
+        (batch,) = s.exec(select(Batch)).all()
+    assert batch.status == "rejected" and batch.rows_rejected == 9
 
 
 def test_same_file_again_is_a_duplicate_and_changes_nothing(engine, ent, tmp_path):
@@ -129,15 +134,16 @@ def test_conflicting_and_overlapping_periods_are_refused(engine, ent, tmp_path):
     f = write_template(
         tmp_path / "x.csv",
         [
-            "E1,电力,2024-01-01,2024-02-01,120,kWh",
-            "E1,电力,2024-01-15,2024-02-15,50,kWh",
-            "E2,电力,2024-03-01,2024-04-01,5,kWh",
+            "E1,电力,2024-01-15,2024-02-15,50,kWh",  # overlaps the stored January
+            "E2,电力,2024-03-01,2024-04-01,5,kWh",  # these two overlap each other
             "E2,电力,2024-03-10,2024-03-20,5,kWh",
+            "E3,电力,2024-03-01,2024-04-01,5,kWh",  # same meter and period twice with different values
+            "E3,电力,2024-03-01,2024-04-01,6,kWh",
         ],
     )
     (r,) = ingest_files(engine, [f], ent)
     codes = {(e.row, e.code) for e in r.errors}
-    assert codes == {(2, "conflict"), (3, "overlap"), (4, "overlap"), (5, "overlap")}
+    assert codes == {(2, "overlap"), (3, "overlap"), (4, "overlap"), (5, "conflict_in_file"), (6, "conflict_in_file")}
     assert not r.stored and _count(engine, Activity) == 1
 
 

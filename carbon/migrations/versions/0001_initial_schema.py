@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 15:30:50.668975
+Create Date: 2026-11-25 15:46:32.275435
 """
 
 import sqlalchemy as sa
@@ -132,26 +132,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_enterprise_region_id"), ["region_id"], unique=False)
 
     op.create_table(
-        "batch",
+        "file_archive",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("enterprise_uscc", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
         sa.Column("file_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("uploaded_by", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("rows_read", sa.Integer(), nullable=False),
-        sa.Column("rows_accepted", sa.Integer(), nullable=False),
-        sa.Column("rows_duplicate", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["enterprise_uscc"],
             ["enterprise.uscc"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("enterprise_uscc", "sha256"),
     )
-    with op.batch_alter_table("batch", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_batch_enterprise_uscc"), ["enterprise_uscc"], unique=False)
+    with op.batch_alter_table("file_archive", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_file_archive_enterprise_uscc"), ["enterprise_uscc"], unique=False)
+        batch_op.create_index(batch_op.f("ix_file_archive_sha256"), ["sha256"], unique=False)
 
     op.create_table(
         "meter",
@@ -167,6 +165,38 @@ def upgrade() -> None:
         sa.UniqueConstraint("enterprise_uscc", "meter_code"),
     )
     op.create_table(
+        "batch",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("file_id", sa.Integer(), nullable=False),
+        sa.Column("enterprise_uscc", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+        sa.Column("file_name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("uploaded_by", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("shape", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("rows_read", sa.Integer(), nullable=False),
+        sa.Column("rows_accepted", sa.Integer(), nullable=False),
+        sa.Column("rows_rejected", sa.Integer(), nullable=False),
+        sa.Column("rows_duplicate", sa.Integer(), nullable=False),
+        sa.Column("rows_corrected", sa.Integer(), nullable=False),
+        sa.Column("warnings", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enterprise_uscc"],
+            ["enterprise.uscc"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["file_id"],
+            ["file_archive.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("batch", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_batch_enterprise_uscc"), ["enterprise_uscc"], unique=False)
+        batch_op.create_index(batch_op.f("ix_batch_sha256"), ["sha256"], unique=False)
+
+    op.create_table(
         "activity",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
@@ -179,6 +209,8 @@ def upgrade() -> None:
         sa.Column("quantity_original", sa.Float(), nullable=False),
         sa.Column("unit_original", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("source_row", sa.Integer(), nullable=False),
+        sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("superseded_by_batch", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["batch.id"],
@@ -191,28 +223,98 @@ def upgrade() -> None:
             ["meter_id"],
             ["meter.id"],
         ),
+        sa.ForeignKeyConstraint(
+            ["superseded_by_batch"],
+            ["batch.id"],
+        ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("meter_id", "period_start", "period_end"),
     )
     with op.batch_alter_table("activity", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_activity_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index("ix_activity_enterprise_period", ["enterprise_uscc", "period_start"], unique=False)
+        batch_op.create_index(
+            "uq_activity_current",
+            ["meter_id", "period_start", "period_end"],
+            unique=True,
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        )
+
+    op.create_table(
+        "register_reading",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("meter_id", sa.Integer(), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("register_value", sa.Float(), nullable=False),
+        sa.Column("multiplier", sa.Float(), nullable=False),
+        sa.Column("unit", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("replaced", sa.Boolean(), nullable=False),
+        sa.Column("source_row", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["batch.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["meter_id"],
+            ["meter.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("meter_id", "read_at"),
+    )
+    with op.batch_alter_table("register_reading", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_register_reading_batch_id"), ["batch_id"], unique=False)
+
+    op.create_table(
+        "rejected_row",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.Column("source_row", sa.Integer(), nullable=False),
+        sa.Column("cells_json", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("issues_json", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["batch.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("rejected_row", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rejected_row_batch_id"), ["batch_id"], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("rejected_row", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rejected_row_batch_id"))
+
+    op.drop_table("rejected_row")
+    with op.batch_alter_table("register_reading", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_register_reading_batch_id"))
+
+    op.drop_table("register_reading")
     with op.batch_alter_table("activity", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_activity_current",
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        )
         batch_op.drop_index("ix_activity_enterprise_period")
         batch_op.drop_index(batch_op.f("ix_activity_batch_id"))
 
     op.drop_table("activity")
-    op.drop_table("meter")
     with op.batch_alter_table("batch", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_batch_sha256"))
         batch_op.drop_index(batch_op.f("ix_batch_enterprise_uscc"))
 
     op.drop_table("batch")
+    op.drop_table("meter")
+    with op.batch_alter_table("file_archive", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_file_archive_sha256"))
+        batch_op.drop_index(batch_op.f("ix_file_archive_enterprise_uscc"))
+
+    op.drop_table("file_archive")
     with op.batch_alter_table("enterprise", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_enterprise_region_id"))
         batch_op.drop_index(batch_op.f("ix_enterprise_division_code"))

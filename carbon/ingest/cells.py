@@ -1,0 +1,152 @@
+"""Read an uploaded file's bytes into a table of text cells, numbered as the user sees the rows.
+
+CSV/TXT in UTF-8 (with or without BOM) or GBK/GB18030, detected; XLSX read safely (defusedxml through
+openpyxl, zip-bomb check); ``.xls`` files that are really HTML tables.  Row numbers are those of the file
+as opened in Excel or a text editor (first line = 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import numpy as np
+import pandas as pd
+
+from carbon.errors import InputError
+
+MAX_XLSX_EXPANSION = 100  # refuse an xlsx whose parts expand more than this (zip bomb)
+ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 is a superset of GBK and GB2312
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class Sheet:
+    """Cells as text ('' for empty), index = user-visible row number; ``name`` of the sheet or encoding."""
+
+    cells: pd.DataFrame
+    source: str
+
+
+def decode(data: bytes, file: str) -> tuple[str, str]:
+    """Text and the encoding it was read with (UTF-8 first, then GB18030)."""
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise InputError(
+        "无法识别文件编码（支持UTF-8、GBK/GB18030），请另存为UTF-8 CSV",
+        "Cannot decode the file (UTF-8 and GBK/GB18030 are supported); save it as UTF-8 CSV",
+        file=file,
+    )
+
+
+def _csv_cells(text: str) -> pd.DataFrame:
+    """Split CSV text into cells; ragged rows (title lines, totals) are padded with ''."""
+    head = text[:100_000]
+    delimiter = "\t" if head.count("\t") > head.count(",") else ","
+    head_rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))[:200]
+    width = max((len(r) for r in head_rows), default=1)
+    try:  # the C parser for speed; ragged rows are padded up to the widest head row
+        df = pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            names=range(width),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            sep=delimiter,
+            engine="c",
+        )
+        return df.fillna("")
+    except pd.errors.ParserError:  # a later row is wider than any head row
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        width = max(len(r) for r in rows)
+        return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+
+
+def _excel_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _check_zip(data: bytes, file: str) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile as exc:
+        raise InputError("文件不是有效的XLSX文件", "The file is not a valid XLSX workbook", file=file) from exc
+    if unpacked > MAX_XLSX_EXPANSION * len(data):
+        raise InputError(
+            f"XLSX文件解压后膨胀超过{MAX_XLSX_EXPANSION}倍，疑似压缩炸弹，已拒绝；请另存为普通XLSX或CSV",
+            f"The XLSX expands more than {MAX_XLSX_EXPANSION}x when unpacked (zip bomb?); save it again as a "
+            "plain XLSX or CSV",
+            file=file,
+        )
+
+
+def _xlsx_sheets(data: bytes, file: str, sheet: str | None) -> list[Sheet]:
+    _check_zip(data, file)
+    try:
+        frames = pd.read_excel(
+            io.BytesIO(data), sheet_name=sheet if sheet else None, header=None, dtype=object, engine="openpyxl"
+        )
+    except ValueError as exc:
+        raise InputError(f"工作表 {sheet} 不存在", f"Sheet {sheet} does not exist", file=file) from exc
+    except Exception as exc:  # openpyxl raises many kinds on a corrupt workbook
+        raise InputError(
+            "XLSX文件已损坏或格式不对，请重新导出",
+            "The XLSX file is corrupt or malformed; export it again",
+            file=file,
+            detail=f"{type(exc).__name__}: {exc}",
+        ) from exc
+    if isinstance(frames, pd.DataFrame):
+        frames = {sheet: frames}
+    return [Sheet(df.map(_excel_text).astype(str), str(name)) for name, df in frames.items()]
+
+
+def _html_sheets(text: str, file: str) -> list[Sheet]:
+    try:
+        tables = pd.read_html(io.StringIO(text), header=None, keep_default_na=False, flavor="lxml")
+    except ValueError as exc:
+        raise InputError("文件中没有表格", "The file holds no table", file=file) from exc
+    return [Sheet(t.astype(str).replace({"nan": ""}), f"table {i + 1}") for i, t in enumerate(tables)]
+
+
+def read_sheets(data: bytes, file: str, sheet: str | None = None) -> list[Sheet]:
+    """All candidate tables of a file (one for CSV), cells as text, index = user-visible row number."""
+    if not data.strip():
+        raise InputError("文件为空", "The file is empty", file=file)
+    if data.startswith(_ZIP_MAGIC):
+        sheets = _xlsx_sheets(data, file, sheet)
+    elif data.startswith(_OLE_MAGIC):
+        raise InputError(
+            "不支持旧版二进制XLS文件，请在Excel中另存为XLSX或CSV",
+            "Old binary .xls workbooks are not supported; save as XLSX or CSV in Excel",
+            file=file,
+        )
+    else:
+        text, encoding = decode(data, file)
+        head = text.lstrip()[:2048].lower()
+        if head.startswith("<") and "<table" in text[:200_000].lower():
+            sheets = _html_sheets(text, file)
+        else:
+            sheets = [Sheet(_csv_cells(text), encoding)]
+    for s in sheets:
+        s.cells.columns = range(s.cells.shape[1])
+        s.cells.index = pd.RangeIndex(1, len(s.cells) + 1)
+    return sheets

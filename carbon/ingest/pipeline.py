@@ -1,0 +1,383 @@
+"""Ingest orchestration: read each file, recognise its shape, validate, check against storage, store.
+
+By default a call is all or nothing for readings: if any row of any file is refused, no reading is stored,
+every problem is reported, and each refused file is archived as ``rejected`` with its refused rows kept.
+With ``accept_valid`` each file's good rows are stored and its refused rows kept to download and fix.
+Each file is written in one transaction.  Re-sent rows count as duplicates; a different value for a
+stored meter and period supersedes it (the old value stays in history).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from carbon.errors import InputError, NotFoundError, RowIssue
+from carbon.ingest import checks, shapes, store
+from carbon.ingest.cells import read_sheets
+from carbon.ingest.header import Header, find_header, is_total_row
+from carbon.ingest.rules import Issues
+from carbon.models import Activity, Batch, Enterprise, Meter, RegisterReading
+
+STATUS_RULE = {
+    "conflict_in_file": "conflict_in_file",
+    "overlap": "overlap",
+    "meter_carrier": "meter_carrier",
+    "duplicate": "duplicate",
+    "correction": "correction",
+}
+
+
+@dataclass
+class FileReport:
+    """What happened to one file (the ``--json`` object of ``carbon ingest``)."""
+
+    file: str
+    sha256: str
+    size_bytes: int
+    shape: str = ""
+    sheet: str = ""
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    rows_corrected: int = 0
+    rows_skipped: int = 0
+    readings: int = 0
+    duplicate_file: bool = False
+    stored: bool = False
+    batch_id: int | None = None
+    status: str = ""
+    ignored_columns: list[str] = field(default_factory=list)
+    issues: list[RowIssue] = field(default_factory=list)
+    corrections: list[dict[str, Any]] = field(default_factory=list)
+    data: bytes = field(default=b"", repr=False)
+    rows: pd.DataFrame | None = field(default=None, repr=False)
+    registers: pd.DataFrame | None = field(default=None, repr=False)
+    refused: set[int] = field(default_factory=set, repr=False)
+    cells: pd.DataFrame | None = field(default=None, repr=False)
+    header: Header | None = field(default=None, repr=False)
+
+    @property
+    def errors(self) -> list[RowIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[RowIssue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "shape": self.shape,
+            "sheet": self.sheet,
+            "rows_read": self.rows_read,
+            "rows_accepted": self.rows_accepted,
+            "rows_rejected": self.rows_rejected,
+            "rows_duplicate": self.rows_duplicate,
+            "duplicates": self.rows_duplicate,
+            "rows_corrected": self.rows_corrected,
+            "rows_skipped": self.rows_skipped,
+            "readings": self.readings,
+            "duplicate_file": self.duplicate_file,
+            "stored": self.stored,
+            "status": self.status,
+            "batch_id": self.batch_id,
+            "ignored_columns": self.ignored_columns,
+            "errors": [e.as_dict() for e in self.errors],
+            "warnings": [w.as_dict() for w in self.warnings],
+            "corrections": self.corrections,
+        }
+
+
+def _choose_sheet(data: bytes, name: str, sheet: str | None) -> tuple[str, pd.DataFrame, Header]:
+    sheets = read_sheets(data, name, sheet)
+    for s in sheets:
+        header = find_header(s.cells)
+        if header is not None:
+            return s.source, s.cells, header
+    raise InputError(
+        "找不到表头：前30行中没有可识别的列名（如 表号、开始时间、用量、抄表时间、示数、户号）",
+        "No header found: none of the first 30 rows names known columns (e.g. meter_id, period_start, quantity, "
+        "read_at, register, account)",
+        file=name,
+    )
+
+
+def _previous_registers(session: Session, enterprise: str, codes: list[str]) -> pd.DataFrame:
+    stmt = (
+        select(Meter.meter_code, RegisterReading.read_at, RegisterReading.register_value, RegisterReading.multiplier)
+        .join(RegisterReading, RegisterReading.meter_id == Meter.id)
+        .where(Meter.enterprise_uscc == enterprise, Meter.meter_code.in_(codes))
+    )
+    df = pd.DataFrame(session.exec(stmt).all(), columns=["meter_code", "read_at", "register", "multiplier"])
+    df["read_at"] = pd.to_datetime(df["read_at"], utc=True)
+    return df
+
+
+def parse_file(session: Session, report: FileReport, enterprise: str, now: datetime, sheet: str | None) -> None:
+    """Read, recognise and validate one file; fills the report's rows, issues and rejected cells."""
+    name = Path(report.file).name
+    report.sheet, cells, header = _choose_sheet(report.data, name, sheet)
+    data = cells.loc[header.data_start :]
+    data = data.loc[(data.apply(lambda c: c.str.strip()) != "").any(axis=1)]
+    totals = is_total_row(data)
+    report.rows_skipped = int(totals.sum())
+    data = data.loc[~totals]
+    report.rows_read = len(data)
+    report.shape = shapes.detect(header)
+    report.ignored_columns = [] if report.shape == "interval_wide" else list(header.unmapped().values())
+    issues = Issues()
+    if report.shape == "register":
+        codes = (
+            data[header.column("meter_id")].astype(str).str.strip().unique().tolist()
+            if header.column("meter_id") is not None
+            else []
+        )
+        shaped = shapes.register(data, header, issues, _previous_registers(session, enterprise, codes))
+        report.registers = _new_registers(shaped.registers, _previous_registers(session, enterprise, codes), issues)
+    else:
+        shaped = shapes.PARSERS[report.shape](data, header, issues)
+    rows = shaped.rows
+    checks.row_checks(rows, issues, now)
+    checks.series_checks(rows, issues)
+    rows = rows.assign(source_row=rows.index.astype(int))
+    report.rows = rows.loc[issues.ok(rows.index)]
+    report.issues = issues.items
+    report.refused = issues.refused
+    report.cells, report.header = cells, header
+
+
+def _new_registers(readings: pd.DataFrame | None, stored: pd.DataFrame, issues: Issues) -> pd.DataFrame | None:
+    """Readings not yet stored; a different register for a stored meter and time is an error."""
+    if readings is None or readings.empty or stored.empty:
+        return readings
+    merged = readings.reset_index(names="_row").merge(
+        stored, on=["meter_code", "read_at"], how="left", suffixes=("", "_s")
+    )
+    differs = merged["register_s"].notna() & (merged["register_s"] != merged["register"])
+    idx = pd.Index(merged.loc[differs, "_row"])
+    issues.add(
+        pd.Series(True, index=idx),
+        "register_conflict",
+        readings["register"].astype(str),
+        stored=merged.loc[differs].set_index("_row")["register_s"].map("{:g}".format),
+    )
+    return readings.loc[merged.loc[merged["register_s"].isna(), "_row"].to_numpy()]
+
+
+def rejected_records(report: FileReport) -> pd.DataFrame:
+    """Refused rows as the user sent them (``cells``: header -> text) with every issue of each row."""
+    cells, header = report.cells, report.header
+    rows = sorted(r for r in report.refused if cells is not None and r in cells.index)
+    if not rows or cells is None or header is None:
+        return pd.DataFrame(columns=["source_row", "cells", "issues"])
+    names = [header.names.get(c) or f"col{c + 1}" for c in cells.columns]
+    by_row: dict[int, list[dict[str, Any]]] = {}
+    for i in report.issues:
+        by_row.setdefault(i.row, []).append(i.as_dict())
+    return pd.DataFrame(
+        {
+            "source_row": rows,
+            "cells": [dict(zip(names, cells.loc[r].tolist(), strict=True)) for r in rows],
+            "issues": [by_row.get(r, []) for r in rows],
+        }
+    )
+
+
+def _stored_rows(session: Session, enterprise: str, new: pd.DataFrame) -> pd.DataFrame:
+    cols = ["id", "meter_code", "carrier", "period_start", "period_end", "quantity_canonical"]
+    if new.empty:
+        return pd.DataFrame(columns=cols)
+    stmt = (
+        select(
+            Activity.id,
+            Meter.meter_code,
+            Meter.carrier,
+            Activity.period_start,
+            Activity.period_end,
+            Activity.quantity_canonical,
+        )
+        .join(Meter, Activity.meter_id == Meter.id)
+        .where(
+            Meter.enterprise_uscc == enterprise,
+            Meter.meter_code.in_(new["meter_code"].unique().tolist()),
+            Activity.superseded_at.is_(None),
+            Activity.period_end > new["period_start"].min().to_pydatetime(),
+            Activity.period_start < new["period_end"].max().to_pydatetime(),
+        )
+    )
+    df = pd.DataFrame(session.exec(stmt).all(), columns=cols)
+    for col in ("period_start", "period_end"):
+        df[col] = pd.to_datetime(df[col], utc=True).astype("datetime64[us, UTC]")
+    return df
+
+
+def _apply_cross_check(session: Session, reports: list[FileReport], enterprise: str) -> None:
+    live = [r for r in reports if r.rows is not None]
+    if not live:
+        return
+    new = pd.concat([r.rows.assign(file_idx=i) for i, r in enumerate(live)], ignore_index=True)
+    meters = dict(
+        session.exec(select(Meter.meter_code, Meter.carrier).where(Meter.enterprise_uscc == enterprise)).all()
+    )
+    checked = checks.cross_check(new, _stored_rows(session, enterprise, new), meters)
+    for i, report in enumerate(live):
+        mine = checked.loc[checked["file_idx"] == i]
+        issues = Issues()
+        issues.items, issues.refused = report.issues, set(report.refused)
+        for status in ("meter_carrier", "conflict_in_file", "overlap", "correction", "duplicate"):
+            hit = mine.loc[mine["status"] == status].set_index("source_row")
+            if hit.empty:
+                continue
+            value = hit["quantity_original"].map("{:g}".format)
+            detail = hit["meter_code"] + " " + hit["period_start"].astype(str) + " ~ " + hit["period_end"].astype(str)
+            issues.add(
+                pd.Series(True, index=hit.index),
+                status,
+                value,
+                detail=detail if status == "correction" else hit["detail"],
+                old=hit["old_quantity"].map("{:g}".format),
+                new=hit["quantity_canonical"].map("{:g}".format),
+            )
+        refused = issues.refused
+        report.issues = sorted(issues.items, key=lambda x: (x.row, x.column))
+        report.rows = mine.loc[mine["status"].isin(["ok", "correction"]) & ~mine["source_row"].isin(list(refused))]
+        corrected = mine.loc[mine["status"] == "correction"]
+        report.corrections = [
+            {
+                "row": int(r.source_row),
+                "meter_id": r.meter_code,
+                "period_start": str(r.period_start),
+                "period_end": str(r.period_end),
+                "old": float(r.old_quantity),
+                "new": float(r.quantity_canonical),
+            }
+            for r in corrected.itertuples(index=False)
+        ]
+        report.rows_duplicate = int((mine["status"] == "duplicate").sum())
+        report.rows_corrected = len(corrected)
+        report.refused = refused
+
+
+def _batch_fields(
+    report: FileReport, enterprise: str, uploaded_by: str | None, now: datetime, status: str
+) -> dict[str, Any]:
+    return {
+        "enterprise_uscc": enterprise,
+        "file_name": Path(report.file).name,
+        "sha256": report.sha256,
+        "size_bytes": report.size_bytes,
+        "uploaded_by": uploaded_by,
+        "received_at": now,
+        "shape": report.shape,
+        "status": status,
+        "rows_read": report.rows_read,
+        "rows_accepted": report.rows_accepted,
+        "rows_rejected": report.rows_rejected,
+        "rows_duplicate": report.rows_duplicate,
+        "rows_corrected": report.rows_corrected,
+        "warnings": len(report.warnings),
+    }
+
+
+def _write(
+    engine: Engine, report: FileReport, enterprise: str, uploaded_by: str | None, now: datetime, store_rows: bool
+) -> None:
+    """Write one file in one transaction: archive, batch, and (if ``store_rows``) its rows and corrections."""
+    status = "stored" if store_rows else "rejected"
+    with engine.begin() as conn:
+        batch_id = store.archive_and_batch(
+            conn, data=report.data, fields=_batch_fields(report, enterprise, uploaded_by, now, status)
+        )
+        store.insert_rejected(conn, batch_id, rejected_records(report))
+        if store_rows:
+            rows = report.rows if report.rows is not None else pd.DataFrame(columns=["meter_code", "carrier"])
+            regs = report.registers if report.registers is not None else pd.DataFrame(columns=["meter_code", "carrier"])
+            ids = store.meter_ids(
+                conn, enterprise, pd.concat([rows[["meter_code", "carrier"]], regs[["meter_code", "carrier"]]])
+            )
+            supersedes = rows["supersedes"].dropna().astype(int).tolist() if "supersedes" in rows else []
+            store.supersede(conn, supersedes, batch_id, now)
+            store.bulk_insert_activity(
+                conn, rows.assign(batch_id=batch_id, enterprise_uscc=enterprise, meter_id=rows["meter_code"].map(ids))
+            )
+            store.insert_registers(conn, batch_id, report.registers, ids)
+    report.batch_id, report.status, report.stored = batch_id, status, store_rows
+
+
+def ingest_files(
+    engine: Engine,
+    paths: list[Path],
+    enterprise: str,
+    uploaded_by: str | None = None,
+    now: datetime | None = None,
+    progress: Callable[[list[Path]], Iterable[Path]] = iter,
+    accept_valid: bool = False,
+    sheet: str | None = None,
+) -> list[FileReport]:
+    """Ingest files for one enterprise; returns one report per file (see the module docstring for the rules).
+
+    ``progress`` wraps the list of files while they are read (e.g. ``tqdm``); ``sheet`` names the XLSX sheet.
+    A file that cannot be read at all raises ``InputError`` and nothing is stored.
+    """
+    now = now or datetime.now(UTC)
+    with Session(engine) as session:
+        if session.get(Enterprise, enterprise) is None:
+            raise NotFoundError(
+                f"企业 {enterprise} 未登记，请先运行 carbon enterprise add",
+                f"Enterprise {enterprise} is not registered; run carbon enterprise add first",
+                value=enterprise,
+            )
+        reports: list[FileReport] = []
+        seen: dict[str, int | None] = {}
+        for path in progress(paths):
+            data = path.read_bytes()
+            report = FileReport(
+                file=str(path), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), data=data
+            )
+            reports.append(report)
+            stored = session.exec(
+                select(Batch.id).where(
+                    Batch.enterprise_uscc == enterprise, Batch.status == "stored", Batch.sha256 == report.sha256
+                )
+            ).first()
+            if stored is not None or report.sha256 in seen:
+                report.duplicate_file, report.batch_id, report.status = True, stored, "duplicate_file"
+                continue
+            seen[report.sha256] = None
+            try:
+                parse_file(session, report, enterprise, now, sheet)
+            except InputError as exc:
+                exc.context.setdefault("file", path.name)
+                raise
+        _apply_cross_check(session, reports, enterprise)
+    for r in reports:
+        if not r.duplicate_file:
+            r.rows_rejected = len(r.refused)
+            r.rows_accepted = max(r.rows_read - r.rows_rejected - r.rows_duplicate, 0)
+            r.readings = len(r.rows) if r.rows is not None else 0
+    failed = any(r.errors for r in reports)
+    for r in reports:
+        if r.duplicate_file:
+            continue
+        if accept_valid or not failed:
+            _write(engine, r, enterprise, uploaded_by, now, store_rows=True)
+        elif r.errors:
+            _write(engine, r, enterprise, uploaded_by, now, store_rows=False)
+        else:
+            r.status = "not_stored"
+        if not r.stored:
+            r.readings = 0
+        r.cells = None
+    return reports

@@ -1,0 +1,89 @@
+"""Validation rules: severities, messages and thresholds live in ``carbon/data/validation_rules.csv``.
+
+``Issues`` collects ``RowIssue`` objects from boolean masks over a frame indexed by user-visible row
+number; a rule's severity decides whether its rows are refused (``error``) or kept and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from carbon.errors import RowIssue
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validation rule as data."""
+
+    code: str
+    severity: str
+    column: str
+    param: float | None
+    message_zh: str
+    message_en: str
+
+
+@cache
+def rules() -> dict[str, Rule]:
+    """All rules by code."""
+    with resources.files("carbon").joinpath("data/validation_rules.csv").open(encoding="utf-8") as f:
+        table = pd.read_csv(f, dtype=str, keep_default_na=False)
+    return {
+        r.code: Rule(r.code, r.severity, r.column, float(r.param) if r.param else None, r.message_zh, r.message_en)
+        for r in table.itertuples(index=False)
+    }
+
+
+def param(code: str) -> float:
+    """The numeric parameter (threshold) of a rule."""
+    value = rules()[code].param
+    if value is None:
+        raise KeyError(f"rule {code} has no parameter")
+    return value
+
+
+class Issues:
+    """Row issues of one file; ``refused`` holds the rows with at least one error."""
+
+    def __init__(self) -> None:
+        self.items: list[RowIssue] = []
+        self.refused: set[int] = set()
+
+    def add(self, mask: pd.Series, code: str, values: pd.Series, column: str | None = None, **fmt: Any) -> None:
+        """Record ``code`` for every row where ``mask`` is True; ``fmt`` values may be per-row Series."""
+        mask = mask.astype("boolean").fillna(False).astype(bool)
+        if not mask.any():
+            return
+        rule = rules()[code]
+        col = column or rule.column
+        per_row = {k: v for k, v in fmt.items() if isinstance(v, pd.Series)}
+        fixed = {k: v for k, v in fmt.items() if not isinstance(v, pd.Series)}
+        for row in mask.index[mask.to_numpy()]:
+            args = {**fixed, **{k: v.get(row, "") for k, v in per_row.items()}}
+            self.items.append(
+                RowIssue(
+                    int(row),
+                    col,
+                    values.get(row, ""),
+                    rule.message_zh.format(**args),
+                    rule.message_en.format(**args),
+                    severity=rule.severity,
+                    code=code,
+                )
+            )
+        if rule.severity == "error":
+            self.refused.update(int(r) for r in mask.index[mask.to_numpy()])
+
+    def ok(self, index: pd.Index) -> pd.Series:
+        """True for rows of ``index`` without an error so far."""
+        return pd.Series(~index.isin(list(self.refused)), index=index)
+
+    def of(self, severity: str) -> list[RowIssue]:
+        return sorted((i for i in self.items if i.severity == severity), key=lambda i: (i.row, i.column))

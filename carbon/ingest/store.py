@@ -1,0 +1,153 @@
+"""Writing one ingested file in one transaction: archive, batch, meters, rows (bulk), corrections, rejects.
+
+Bulk rows do not go through one ORM object per row: SQLite gets one ``executemany`` per chunk of plain
+tuples, PostgreSQL a ``COPY``; the caller's transaction covers everything, so a failure leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, insert, select, update
+
+from carbon.models import Activity, Batch, FileArchive, Meter, RegisterReading, RejectedRow
+
+CHUNK_ROWS = 50_000
+ACTIVITY_COLUMNS = (
+    "batch_id",
+    "meter_id",
+    "enterprise_uscc",
+    "carrier",
+    "period_start",
+    "period_end",
+    "quantity_canonical",
+    "quantity_original",
+    "unit_original",
+    "source_row",
+)
+
+
+def _utc_text(ts: pd.Series, pg: bool) -> np.ndarray:
+    """UTC timestamps as the text each database stores (SQLAlchemy's SQLite format; ISO with +00 for COPY)."""
+    naive = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(naive, unit="us")
+    text = np.char.replace(text, "T", " ")
+    return np.char.add(text, "+00") if pg else text
+
+
+def _chunks(frame: pd.DataFrame, pg: bool) -> Iterator[list[tuple[Any, ...]]]:
+    for lo in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[lo : lo + CHUNK_ROWS]
+        cols = [
+            part["batch_id"].astype(int).tolist(),
+            part["meter_id"].astype(int).tolist(),
+            part["enterprise_uscc"].tolist(),
+            part["carrier"].tolist(),
+            _utc_text(part["period_start"], pg).tolist(),
+            _utc_text(part["period_end"], pg).tolist(),
+            part["quantity_canonical"].astype(float).tolist(),
+            part["quantity_original"].astype(float).tolist(),
+            part["unit_original"].astype(str).tolist(),
+            part["source_row"].astype(int).tolist(),
+        ]
+        yield list(zip(*cols, strict=True))
+
+
+def bulk_insert_activity(conn: Connection, rows: pd.DataFrame) -> None:
+    """Insert activity rows (``ACTIVITY_COLUMNS``) fast, inside the connection's transaction."""
+    if rows.empty:
+        return
+    dialect = conn.dialect.name
+    cols = ", ".join(ACTIVITY_COLUMNS)
+    if dialect == "sqlite":
+        sql = f"INSERT INTO activity ({cols}) VALUES ({', '.join('?' * len(ACTIVITY_COLUMNS))})"
+        for chunk in _chunks(rows, pg=False):
+            conn.exec_driver_sql(sql, chunk)
+    elif dialect == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY activity ({cols}) FROM STDIN") as copy:
+            for chunk in _chunks(rows, pg=True):
+                for row in chunk:
+                    copy.write_row(row)
+    else:
+        conn.execute(insert(Activity), rows[list(ACTIVITY_COLUMNS)].to_dict("records"))
+
+
+def meter_ids(conn: Connection, enterprise: str, meters: pd.DataFrame) -> dict[str, int]:
+    """Ids of the enterprise's meters, creating those in ``meters`` (``meter_code``, ``carrier``) not yet known."""
+    known = dict(conn.execute(select(Meter.meter_code, Meter.id).where(Meter.enterprise_uscc == enterprise)).all())
+    new = meters.loc[~meters["meter_code"].isin(known)].drop_duplicates("meter_code")
+    if len(new):
+        conn.execute(
+            insert(Meter),
+            [
+                {"enterprise_uscc": enterprise, "meter_code": m, "carrier": c}
+                for m, c in new[["meter_code", "carrier"]].itertuples(index=False)
+            ],
+        )
+        known = dict(conn.execute(select(Meter.meter_code, Meter.id).where(Meter.enterprise_uscc == enterprise)).all())
+    return known
+
+
+def archive_and_batch(conn: Connection, *, data: bytes, fields: dict[str, Any]) -> int:
+    """Archive the file as received and create its batch row; returns the batch id."""
+    common = {
+        k: fields[k] for k in ("enterprise_uscc", "file_name", "sha256", "size_bytes", "uploaded_by", "received_at")
+    }
+    file_id = conn.execute(insert(FileArchive).values(content=data, **common)).inserted_primary_key[0]
+    return int(conn.execute(insert(Batch).values(file_id=file_id, **fields)).inserted_primary_key[0])
+
+
+def supersede(conn: Connection, ids: list[int], batch_id: int, now: datetime) -> None:
+    """Mark stored rows as corrected by ``batch_id`` (they stay, with their values, as history)."""
+    for lo in range(0, len(ids), 10_000):
+        conn.execute(
+            update(Activity)
+            .where(Activity.id.in_(ids[lo : lo + 10_000]))
+            .values(superseded_at=now, superseded_by_batch=batch_id)
+        )
+
+
+def insert_rejected(conn: Connection, batch_id: int, rejected: pd.DataFrame) -> None:
+    """Keep refused rows: ``source_row``, ``cells`` (dict header -> text), ``issues`` (list of dicts)."""
+    if rejected.empty:
+        return
+    conn.execute(
+        insert(RejectedRow),
+        [
+            {
+                "batch_id": batch_id,
+                "source_row": int(r.source_row),
+                "cells_json": json.dumps(r.cells, ensure_ascii=False),
+                "issues_json": json.dumps(r.issues, ensure_ascii=False),
+            }
+            for r in rejected.itertuples(index=False)
+        ],
+    )
+
+
+def insert_registers(conn: Connection, batch_id: int, readings: pd.DataFrame, ids: dict[str, int]) -> None:
+    """Keep register readings so the next upload can continue each meter's series."""
+    if readings is None or readings.empty:
+        return
+    conn.execute(
+        insert(RegisterReading),
+        [
+            {
+                "batch_id": batch_id,
+                "meter_id": ids[r.meter_code],
+                "read_at": r.read_at.to_pydatetime(),
+                "register_value": float(r.register),
+                "multiplier": float(r.multiplier),
+                "unit": r.unit,
+                "replaced": bool(r.replaced),
+                "source_row": int(r.source_row),
+            }
+            for r in readings.itertuples(index=False)
+        ],
+    )

@@ -16,15 +16,19 @@ def _fmt(values: pd.Series) -> pd.Series:
     return values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
 
 
+def _local(ts: pd.Series) -> pd.Series:
+    """UTC timestamps as local wall-clock text, as the user wrote them."""
+    return ts.dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M")
+
+
 def row_checks(rows: pd.DataFrame, issues: Issues, now: datetime) -> None:
     """Negative consumption, periods ending before they start or in the future (errors)."""
     ok = issues.ok(rows.index)
-    issues.add(ok & (rows["quantity_original"] < 0), "negative", _fmt(rows["quantity_original"]))
+    issues.add(ok & (rows["quantity_original"] < 0), "negative", lambda: _fmt(rows["quantity_original"]))
     timed = ok & rows["period_start"].notna() & rows["period_end"].notna()
-    issues.add(timed & (rows["period_end"] <= rows["period_start"]), "end_before_start", rows["period_end"].astype(str))
-    issues.add(
-        timed & (rows["period_end"] > pd.Timestamp(now)), "future", rows["period_end"].astype(str), column="period_end"
-    )
+    end_text = lambda: _local(rows["period_end"])  # noqa: E731
+    issues.add(timed & (rows["period_end"] <= rows["period_start"]), "end_before_start", end_text)
+    issues.add(timed & (rows["period_end"] > pd.Timestamp(now)), "future", end_text, column="period_end")
 
 
 def series_checks(rows: pd.DataFrame, issues: Issues) -> None:
@@ -32,38 +36,32 @@ def series_checks(rows: pd.DataFrame, issues: Issues) -> None:
     good = rows.loc[issues.ok(rows.index)].sort_values(["meter_code", "period_start"], kind="stable")
     if good.empty:
         return
+    meter = good["meter_code"]
     hours = (good["period_end"] - good["period_start"]).dt.total_seconds() / 3600
     rate = good["quantity_canonical"] / hours
-    median = rate.groupby(good["meter_code"]).transform("median")
-    count = rate.groupby(good["meter_code"]).transform("size")
+    median = rate.groupby(meter).transform("median")
+    count = rate.groupby(meter).transform("size")
     ratio = rate / median
     spike = (count >= 4) & (median > 0) & (ratio > param("spike"))
-    issues.add(
-        spike,
-        "spike",
-        _fmt(good["quantity_original"]),
-        value=_fmt(good["quantity_original"]),
-        ratio=ratio.map(lambda r: f"{r:.0f}"),
-    )
+    value = lambda: _fmt(good["quantity_original"])  # noqa: E731
+    issues.add(spike, "spike", value, value=value, ratio=lambda: ratio.map(lambda r: f"{r:.0f}"))
 
     prev_end = good.groupby("meter_code")["period_end"].shift()
     gap = prev_end.notna() & (good["period_start"] > prev_end)
     if not gap.any():
         return
+    first_gap = gap & ~gap.groupby(meter).cummax().groupby(meter).shift(fill_value=False)
     by_meter = good.groupby("meter_code")
-    covered = (good["period_end"] - good["period_start"]).groupby(good["meter_code"]).sum()
-    span = by_meter["period_end"].max() - by_meter["period_start"].min()
-    gaps = gap.groupby(good["meter_code"]).sum()
-    first_gap = gap & ~gap.groupby(good["meter_code"]).cummax().groupby(good["meter_code"]).shift(fill_value=False)
-    m = good["meter_code"]
+    covered = (good["period_end"] - good["period_start"]).groupby(meter).sum()
+    first, last = by_meter["period_start"].min(), by_meter["period_end"].max()
     issues.add(
         first_gap,
         "gap",
-        good["period_start"].astype(str),
-        meter=m,
-        gaps=m.map(gaps).astype(int),
-        coverage=m.map((covered / span).map(lambda x: f"{x:.1%}")),
-        span=m.map(by_meter["period_start"].min().astype(str) + " ~ " + by_meter["period_end"].max().astype(str)),
+        lambda: _local(good["period_start"]),
+        meter=meter,
+        gaps=meter.map(gap.groupby(meter).sum()).astype(int),
+        coverage=meter.map((covered / (last - first)).map(lambda x: f"{x:.1%}")),
+        span=meter.map(_local(first) + " ~ " + _local(last)),
     )
 
 
@@ -86,13 +84,17 @@ def cross_check(new: pd.DataFrame, stored: pd.DataFrame, meters: dict[str, str])
 
     key = ["meter_code", "period_start", "period_end"]
     live = out.loc[out["status"] == "ok"]
-    q = live["quantity_canonical"].astype("float64")
-    ref = q.groupby([live[k] for k in key]).transform("first")
-    repeat = live.duplicated(key, keep="first")
-    same = np.isclose(q, ref, rtol=REL_TOLERANCE, atol=0)
-    in_file_conflict = live.groupby(key)["quantity_canonical"].transform(lambda s: s.nunique() > 1)
-    out.loc[live.index[repeat & same & ~in_file_conflict], "status"] = "duplicate"
-    conflict = live.index[in_file_conflict.to_numpy()]
+    repeat = live.duplicated(key, keep=False)
+    if repeat.any():  # only rows whose key appears more than once need comparing
+        twice = live.loc[repeat]
+        grouped = twice["quantity_canonical"].astype("float64").groupby([twice[k] for k in key])
+        lo, hi = grouped.transform("min"), grouped.transform("max")
+        differ = ~np.isclose(lo, hi, rtol=REL_TOLERANCE, atol=0)
+        later = twice.duplicated(key, keep="first")
+        out.loc[twice.index[later & ~differ], "status"] = "duplicate"
+        conflict = twice.index[differ]
+    else:
+        conflict = live.index[:0]
     out.loc[conflict, ["status", "detail"]] = pd.DataFrame(
         {"status": "conflict_in_file", "detail": _fmt(live.loc[conflict, "quantity_canonical"])}
     )

@@ -6,6 +6,7 @@ number; a rule's severity decides whether its rows are refused (``error``) or ke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -49,6 +50,12 @@ def param(code: str) -> float:
     return value
 
 
+def _at(series: pd.Series, row: int) -> Any:
+    """The value for a row; the first one where the index repeats (wide files: one row per line and meter)."""
+    v = series.get(row, "")
+    return v.iloc[0] if isinstance(v, pd.Series) else v
+
+
 class Issues:
     """Row issues of one file; ``refused`` holds the rows with at least one error."""
 
@@ -56,16 +63,30 @@ class Issues:
         self.items: list[RowIssue] = []
         self.refused: set[int] = set()
 
-    def add(self, mask: pd.Series, code: str, values: pd.Series, column: str | None = None, **fmt: Any) -> None:
-        """Record ``code`` for every row where ``mask`` is True; ``fmt`` values may be per-row Series."""
+    def add(
+        self,
+        mask: pd.Series,
+        code: str,
+        values: pd.Series | Callable[[], pd.Series],
+        column: str | None = None,
+        **fmt: Any,
+    ) -> None:
+        """Record ``code`` for every row where ``mask`` is True.
+
+        ``values`` (the cell text to show) and ``fmt`` values may be Series or callables returning them; they are
+        only evaluated when some row is hit, so checks on clean data cost nothing but the mask.
+        """
         mask = mask.astype("boolean").fillna(False).astype(bool)
         if not mask.any():
             return
         rule = rules()[code]
         col = column or rule.column
+        hit = mask.index[mask.to_numpy()]
+        values = values() if callable(values) else values
+        fmt = {k: v() if callable(v) else v for k, v in fmt.items()}
         per_row = {k: v for k, v in fmt.items() if isinstance(v, pd.Series)}
         fixed = {k: v for k, v in fmt.items() if not isinstance(v, pd.Series)}
-        for row in mask.index[mask.to_numpy()]:
+        for row in hit:
             args = {**fixed, **{k: v.get(row, "") for k, v in per_row.items()}}
             self.items.append(
                 RowIssue(
@@ -79,7 +100,7 @@ class Issues:
                 )
             )
         if rule.severity == "error":
-            self.refused.update(int(r) for r in mask.index[mask.to_numpy()])
+            self.refused.update(int(r) for r in hit)
 
     def ok(self, index: pd.Index) -> pd.Series:
         """True for rows of ``index`` without an error so far."""

@@ -208,26 +208,36 @@ def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
 def _infer_intervals(
     meter: pd.Series, t: pd.Series, issues: Issues, t_text: pd.Series, end_labelled: bool
 ) -> tuple[pd.Series, pd.Series]:
-    """Each row's period from its time label and its meter's inferred interval (15 min, 30 min, 1 h, 1 d)."""
-    frame = pd.DataFrame({"m": meter, "t": t}).dropna().sort_values(["m", "t"], kind="stable")
+    """Each row's period from its time label and its meter's inferred interval (15 min, 30 min, 1 h, 1 d).
+
+    Works by position, so the index may repeat (a wide file has one row per line and meter).
+    """
+    naive = t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()  # datetime64, not one Timestamp per row
+    frame = pd.DataFrame({"m": meter.to_numpy(), "t": naive, "pos": np.arange(len(t))})
+    frame = frame.dropna(subset=["t"]).sort_values(["m", "t"], kind="stable")
     step = frame.groupby("m")["t"].diff()
+    modes = step.groupby(frame["m"]).agg(lambda s: s.mode().iloc[0] if s.notna().any() else pd.NaT)
     overall = step.mode()
-    per_meter = step.groupby(frame["m"]).agg(lambda s: s.mode().iloc[0] if s.notna().any() else pd.NaT)
     fallback = overall.iloc[0] if len(overall) else pd.NaT
-    interval = frame["m"].map(per_meter).fillna(fallback)
-    unsupported = ~interval.isin(list(SUPPORTED_INTERVALS))
-    issues.add(unsupported.reindex(t.index, fill_value=False), "unknown_interval", t_text)
-    short = step.notna() & (step < interval) & ~unsupported
-    names = interval.map(SUPPORTED_INTERVALS).fillna("")
+    chosen = frame["m"].map(modes).fillna(fallback)
+    interval = np.full(len(t), np.timedelta64("NaT"), dtype="timedelta64[ns]")
+    interval[frame["pos"].to_numpy()] = chosen.to_numpy(dtype="timedelta64[ns]")
+    interval = pd.Series(interval, index=t.index)
+    supported = interval.isin(list(SUPPORTED_INTERVALS))
+    issues.add(t.notna() & ~supported, "unknown_interval", t_text)
+    short = np.zeros(len(t), dtype=bool)
+    short[frame["pos"].to_numpy()] = (step.notna() & (step < chosen)).to_numpy()
+    steps = lambda: pd.Series(  # noqa: E731
+        step.astype(str).to_numpy()[np.argsort(frame["pos"].to_numpy())], index=t.index[frame["pos"].sort_values()]
+    )
     issues.add(
-        short.reindex(t.index, fill_value=False),
+        pd.Series(short, index=t.index) & supported,
         "irregular_interval",
         t_text,
-        detail=step.astype(str).reindex(t.index, fill_value=""),
-        interval=names.reindex(t.index, fill_value=""),
+        detail=steps,
+        interval=lambda: interval.map(SUPPORTED_INTERVALS),
     )
-    interval = interval.reindex(t.index)
-    interval = interval.where(interval.isin(list(SUPPORTED_INTERVALS)))
+    interval = interval.where(supported)
     start = t - interval if end_labelled else t
     return start, start + interval
 

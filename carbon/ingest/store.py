@@ -62,6 +62,7 @@ def bulk_insert_activity(conn: Connection, rows: pd.DataFrame) -> None:
     """Insert activity rows (``ACTIVITY_COLUMNS``) fast, inside the connection's transaction."""
     if rows.empty:
         return
+    rows = rows.sort_values("period_start", kind="stable")  # time order keeps the index inserts near the end
     dialect = conn.dialect.name
     cols = ", ".join(ACTIVITY_COLUMNS)
     if dialect == "sqlite":

@@ -90,10 +90,6 @@ class Header:
         """Position of the column holding field ``name``."""
         return next((c for c, f in self.fields.items() if f == name), None)
 
-    def unmapped(self) -> dict[int, str]:
-        """Non-empty header cells that hold no known field."""
-        return {c: n for c, n in self.names.items() if c not in self.fields and n.strip()}
-
 
 def _read_header(cells: pd.DataFrame, row: int) -> Header:
     known = aliases()

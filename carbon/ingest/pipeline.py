@@ -136,7 +136,7 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
     data = data.loc[~totals]
     report.rows_read = len(data)
     report.shape = shapes.detect(header)
-    report.ignored_columns = [] if report.shape == "interval_wide" else list(header.unmapped().values())
+    report.ignored_columns = shapes.ignored_columns(header, report.shape)
     issues = Issues()
     if report.shape == "register":
         codes = (

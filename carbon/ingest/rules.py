@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from carbon.errors import RowIssue
@@ -50,10 +51,17 @@ def param(code: str) -> float:
     return value
 
 
-def _at(series: pd.Series, row: int) -> Any:
-    """The value for a row; the first one where the index repeats (wide files: one row per line and meter)."""
-    v = series.get(row, "")
-    return v.iloc[0] if isinstance(v, pd.Series) else v
+def _aligned(series: pd.Series, index: pd.Index) -> Callable[[int, int], Any]:
+    """A getter by position when ``series`` shares the mask's index (which may repeat), else by row label."""
+    if series.index.equals(index):
+        values = series.to_numpy()
+        return lambda pos, _row: values[pos]
+
+    def by_label(_pos: int, row: int) -> Any:
+        v = series.get(row, "")
+        return v.iloc[0] if isinstance(v, pd.Series) else v
+
+    return by_label
 
 
 class Issues:
@@ -81,18 +89,20 @@ class Issues:
             return
         rule = rules()[code]
         col = column or rule.column
-        hit = mask.index[mask.to_numpy()]
+        positions = np.flatnonzero(mask.to_numpy())
+        hit = mask.index[positions]
         values = values() if callable(values) else values
         fmt = {k: v() if callable(v) else v for k, v in fmt.items()}
-        per_row = {k: v for k, v in fmt.items() if isinstance(v, pd.Series)}
+        per_row = {k: _aligned(v, mask.index) for k, v in fmt.items() if isinstance(v, pd.Series)}
         fixed = {k: v for k, v in fmt.items() if not isinstance(v, pd.Series)}
-        for row in hit:
-            args = {**fixed, **{k: v.get(row, "") for k, v in per_row.items()}}
+        shown = _aligned(values, mask.index)
+        for pos, row in zip(positions, hit, strict=True):
+            args = {**fixed, **{k: get(pos, row) for k, get in per_row.items()}}
             self.items.append(
                 RowIssue(
                     int(row),
                     col,
-                    values.get(row, ""),
+                    shown(pos, row),
                     rule.message_zh.format(**args),
                     rule.message_en.format(**args),
                     severity=rule.severity,

@@ -44,6 +44,31 @@ SHAPES = {
     "interval_wide": ("timestamp",),
 }
 
+USED = {  # every field a shape reads; other columns are ignored and listed in the report
+    "bill": {
+        "meter_id",
+        "account",
+        "bill_month",
+        "prev_read_date",
+        "curr_read_date",
+        "prev_register",
+        "curr_register",
+        "multiplier",
+        "billed_kwh",
+    },
+    "register": {"meter_id", "carrier", "read_at", "register", "multiplier", "unit", "note"},
+    "periods": {"meter_id", "carrier", "period_start", "period_end", "quantity", "unit"},
+    "interval_long": {"meter_id", "carrier", "timestamp", "quantity", "unit"},
+    "interval_wide": {"timestamp", "quantity"},
+}
+
+
+def ignored_columns(header: Header, shape: str) -> list[str]:
+    """Header names of the columns the shape does not read (a wide file reads every unnamed column)."""
+    if shape == "interval_wide":
+        return [header.names[c] for c, f in header.fields.items() if f not in USED[shape]]
+    return [n for c, n in header.names.items() if n.strip() and header.fields.get(c) not in USED[shape]]
+
 
 @dataclass
 class Shaped:
@@ -90,6 +115,8 @@ def _carrier(data: pd.DataFrame, header: Header, issues: Issues, qty_col: int | 
         )
         return ids
     hint = header.carriers.get(qty_col) if qty_col is not None else None
+    if hint is None and qty_col is not None and (by_unit := _carrier_of_unit(header.units.get(qty_col, ""))):
+        hint = (by_unit, False)
     if hint is None:
         raise InputError(
             "无法确定能源品种：请加“能源品种”列，或在用量表头写明（如 用电量、用气量）",
@@ -116,23 +143,30 @@ def _units(data: pd.DataFrame, header: Header, qty_col: int | None) -> pd.Series
 
 
 def to_canonical(carrier: pd.Series, unit: pd.Series, issues: Issues) -> pd.Series:
-    """Multiplier to each row's carrier canonical unit; NaN (and an issue) where the unit is missing or wrong."""
+    """Multiplier to each row's carrier canonical unit; NaN (and an issue) where the unit is missing or wrong.
+
+    One conversion per distinct (carrier, unit) pair; works by position, so the index may repeat.
+    """
     carriers = reference.carriers()
-    out = pd.Series(np.nan, index=carrier.index)
+    out = np.full(len(carrier), np.nan)
     issues.add(carrier.notna() & (unit == ""), "missing_unit", unit)
-    known = carrier.notna() & (unit != "")
-    for (cid, u), idx in pd.DataFrame({"c": carrier[known], "u": unit[known]}).groupby(["c", "u"]).groups.items():
+    known = (carrier.notna() & (unit != "")).to_numpy()
+    pairs = pd.DataFrame({"c": carrier.to_numpy(), "u": unit.to_numpy()}).loc[known]
+    for (cid, u), pos in pairs.groupby(["c", "u"]).indices.items():
+        rows = pairs.index[pos]
         canonical = carriers.loc[cid, "canonical_unit"]
-        mask = pd.Series(carrier.index.isin(idx), index=carrier.index)
+        mask = np.zeros(len(carrier), dtype=bool)
+        mask[rows] = True
+        mask = pd.Series(mask, index=carrier.index)
         try:
-            out[idx] = conversion_factor(u, canonical)
+            out[rows] = conversion_factor(u, canonical)
         except pint.errors.DimensionalityError:
             issues.add(
                 mask, "wrong_dimension", unit, carrier=cid, carrier_zh=carriers.loc[cid, "name_zh"], canonical=canonical
             )
         except (pint.errors.PintError, ValueError, AttributeError, TypeError, AssertionError, KeyError):
             issues.add(mask, "unknown_unit", unit)
-    return out
+    return pd.Series(out, index=carrier.index)
 
 
 def _quantities(text: pd.Series, unit: pd.Series, issues: Issues, column: str) -> tuple[pd.Series, pd.Series]:

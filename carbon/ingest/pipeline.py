@@ -132,12 +132,13 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
     data = cells.loc[header.data_start :]
     data = data.loc[(data.apply(lambda c: c.str.strip()) != "").any(axis=1)]
     totals = is_total_row(data)
+    issues = Issues()
+    issues.add(totals, "totals_row", data.iloc[:, 0])
     report.rows_skipped = int(totals.sum())
     data = data.loc[~totals]
     report.rows_read = len(data)
     report.shape = shapes.detect(header)
     report.ignored_columns = shapes.ignored_columns(header, report.shape)
-    issues = Issues()
     if report.shape == "register":
         codes = (
             data[header.column("meter_id")].astype(str).str.strip().unique().tolist()
@@ -145,7 +146,7 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
             else []
         )
         shaped = shapes.register(data, header, issues, _previous_registers(session, enterprise, codes))
-        report.registers = _new_registers(shaped.registers, _previous_registers(session, enterprise, codes), issues)
+        report.registers = shaped.registers
     else:
         shaped = shapes.PARSERS[report.shape](data, header, issues)
     rows = shaped.rows
@@ -156,24 +157,6 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
     report.issues = issues.items
     report.refused = issues.refused
     report.cells, report.header = cells, header
-
-
-def _new_registers(readings: pd.DataFrame | None, stored: pd.DataFrame, issues: Issues) -> pd.DataFrame | None:
-    """Readings not yet stored; a different register for a stored meter and time is an error."""
-    if readings is None or readings.empty or stored.empty:
-        return readings
-    merged = readings.reset_index(names="_row").merge(
-        stored, on=["meter_code", "read_at"], how="left", suffixes=("", "_s")
-    )
-    differs = merged["register_s"].notna() & (merged["register_s"] != merged["register"])
-    idx = pd.Index(merged.loc[differs, "_row"])
-    issues.add(
-        pd.Series(True, index=idx),
-        "register_conflict",
-        readings["register"].astype(str),
-        stored=merged.loc[differs].set_index("_row")["register_s"].map("{:g}".format),
-    )
-    return readings.loc[merged.loc[merged["register_s"].isna(), "_row"].to_numpy()]
 
 
 def rejected_records(report: FileReport) -> pd.DataFrame:

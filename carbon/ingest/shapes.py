@@ -391,12 +391,12 @@ def register(data: pd.DataFrame, header: Header, issues: Issues, previous: pd.Da
         index=data.index,
     )
     usable = readings.loc[issues.ok(readings.index)]
-    if previous is not None and len(previous):
-        prev = previous.loc[previous["meter_code"].isin(usable["meter_code"])].assign(replaced=False, source_row=-1)
-        usable = pd.concat([prev, usable], ignore_index=True)
-    steps = register_intervals(usable, param("register_drop"))
+    fresh, earlier = _against_stored(usable, previous, issues)
+    steps = register_intervals(pd.concat([earlier, fresh], ignore_index=True), param("register_drop"))
     steps = steps.loc[steps["source_row"] >= 0].set_index("source_row", drop=False)
     steps.index = steps.index.astype(int)
+    if steps.empty:
+        return Shaped("register", _frame(*(pd.Series(dtype=object),) * 7), registers=fresh)
     rows_text = readings["register"].astype(str).reindex(steps.index)
     kinds = steps["kind"]
     issues.add(
@@ -422,7 +422,32 @@ def register(data: pd.DataFrame, header: Header, issues: Issues, previous: pd.Da
         src["unit"],
         src["factor"],
     )
-    return Shaped("register", frame, registers=readings.loc[issues.ok(readings.index)])
+    return Shaped("register", frame, registers=fresh.loc[issues.ok(fresh.index)])
+
+
+def _against_stored(
+    readings: pd.DataFrame, previous: pd.DataFrame | None, issues: Issues
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off readings already stored (same meter and time); a different stored register is an error.
+
+    Returns the readings not yet stored and the stored ones of the same meters (``source_row`` -1).
+    """
+    if previous is None or previous.empty or readings.empty:
+        return readings, readings.iloc[:0]
+    prev = previous.loc[previous["meter_code"].isin(readings["meter_code"])]
+    merged = readings.reset_index(names="_row").merge(
+        prev[["meter_code", "read_at", "register"]], on=["meter_code", "read_at"], how="left", suffixes=("", "_s")
+    )
+    seen = merged["register_s"].notna()
+    clash = merged.loc[seen & (merged["register_s"] != merged["register"])].set_index("_row")
+    issues.add(
+        pd.Series(True, index=clash.index),
+        "register_conflict",
+        clash["register"].map("{:g}".format),
+        stored=clash["register_s"].map("{:g}".format),
+    )
+    fresh = readings.loc[~readings.index.isin(merged.loc[seen, "_row"])]
+    return fresh, prev.assign(replaced=False, source_row=-1)
 
 
 def bill(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:

@@ -7,6 +7,7 @@ distinct unit string and applied to whole numpy arrays: never one Quantity per r
 from __future__ import annotations
 
 import re
+import tokenize
 import unicodedata
 from functools import cache
 from importlib import resources
@@ -40,11 +41,23 @@ def normalise_unit_text(text: str) -> str:
 
 @cache
 def parse_unit(text: str) -> pint.Unit:
-    """Parse a unit string; raises ``pint.errors.UndefinedUnitError`` or ``ValueError`` if unknown."""
+    """Parse a unit string; raises ``ValueError`` for anything that is not a unit of the registry."""
     s = normalise_unit_text(text)
     if not s:
         raise ValueError("empty unit")
-    return registry().parse_units(s)
+    try:
+        return registry().parse_units(s)
+    except (
+        pint.errors.PintError,
+        tokenize.TokenError,
+        SyntaxError,
+        AttributeError,
+        TypeError,
+        AssertionError,
+        KeyError,
+        IndexError,
+    ) as exc:
+        raise ValueError(f"not a unit: {text!r}") from exc
 
 
 @cache
@@ -63,7 +76,7 @@ def convert_column(values: np.ndarray | pd.Series, units: pd.Series, to_unit: st
     """Convert a column of magnitudes with a per-row unit column to ``to_unit``.
 
     One pint conversion per distinct unit string, then a single vectorised multiply.
-    Raises ``pint.errors.DimensionalityError`` / ``UndefinedUnitError`` naming the first bad unit.
+    Raises ``pint.errors.DimensionalityError`` (wrong dimension) or ``ValueError`` (not a unit).
     """
     codes, uniques = pd.factorize(units, sort=False)
     factors = np.array([conversion_factor(u, to_unit) for u in uniques], dtype="float64")

@@ -46,11 +46,20 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
     )
 
 
-def _csv_cells(text: str) -> pd.DataFrame:
+def _csv_cells(text: str, file: str) -> pd.DataFrame:
     """Split CSV text into cells; ragged rows (title lines, totals) are padded with ''."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     head = text[:100_000]
     delimiter = "\t" if head.count("\t") > head.count(",") else ","
-    head_rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))[:200]
+    try:
+        head_rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))[:200]
+    except csv.Error as exc:
+        raise InputError(
+            "CSV格式错误，无法读取，请重新导出",
+            "The CSV is malformed and cannot be read; export it again",
+            file=file,
+            detail=str(exc),
+        ) from exc
     width = max((len(r) for r in head_rows), default=1)
     try:  # the C parser for speed; ragged rows are padded up to the widest head row
         df = pd.read_csv(
@@ -65,7 +74,15 @@ def _csv_cells(text: str) -> pd.DataFrame:
         )
         return df.fillna("")
     except pd.errors.ParserError:  # a later row is wider than any head row
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        except csv.Error as exc:
+            raise InputError(
+                "CSV格式错误，无法读取，请重新导出",
+                "The CSV is malformed and cannot be read; export it again",
+                file=file,
+                detail=str(exc),
+            ) from exc
         width = max(len(r) for r in rows)
         return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
 
@@ -88,8 +105,10 @@ def _check_zip(data: bytes, file: str) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             unpacked = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        raise InputError("文件不是有效的XLSX文件", "The file is not a valid XLSX workbook", file=file) from exc
+    except Exception as exc:
+        raise InputError(
+            "文件不是有效的XLSX文件，请重新导出", "The file is not a valid XLSX workbook; export it again", file=file
+        ) from exc
     if unpacked > MAX_XLSX_EXPANSION * len(data):
         raise InputError(
             f"XLSX文件解压后膨胀超过{MAX_XLSX_EXPANSION}倍，疑似压缩炸弹，已拒绝；请另存为普通XLSX或CSV",
@@ -145,7 +164,7 @@ def read_sheets(data: bytes, file: str, sheet: str | None = None) -> list[Sheet]
         if head.startswith("<") and "<table" in text[:200_000].lower():
             sheets = _html_sheets(text, file)
         else:
-            sheets = [Sheet(_csv_cells(text), encoding)]
+            sheets = [Sheet(_csv_cells(text, file), encoding)]
     for s in sheets:
         s.cells.columns = range(s.cells.shape[1])
         s.cells.index = pd.RangeIndex(1, len(s.cells) + 1)

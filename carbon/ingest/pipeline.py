@@ -140,12 +140,7 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
     report.shape = shapes.detect(header)
     report.ignored_columns = shapes.ignored_columns(header, report.shape)
     if report.shape == "register":
-        codes = (
-            data[header.column("meter_id")].astype(str).str.strip().unique().tolist()
-            if header.column("meter_id") is not None
-            else []
-        )
-        shaped = shapes.register(data, header, issues, _previous_registers(session, enterprise, codes))
+        shaped = shapes.register(data, header, issues, lambda codes: _previous_registers(session, enterprise, codes))
         report.registers = shaped.registers
     else:
         shaped = shapes.PARSERS[report.shape](data, header, issues)

@@ -7,6 +7,7 @@ Every shape yields the same typed frame (``INTERVAL_COLUMNS``), indexed by the u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ from carbon.ingest.rules import Issues, param
 from carbon.ingest.values import parse_numbers, parse_times
 from carbon.units import conversion_factor, parse_unit
 
+MAIN_METER = "总表"  # the meter id of files that name none
 INTERVAL_COLUMNS = [
     "meter_code",
     "carrier",
@@ -164,7 +166,7 @@ def to_canonical(carrier: pd.Series, unit: pd.Series, issues: Issues) -> pd.Seri
             issues.add(
                 mask, "wrong_dimension", unit, carrier=cid, carrier_zh=carriers.loc[cid, "name_zh"], canonical=canonical
             )
-        except (pint.errors.PintError, ValueError, AttributeError, TypeError, AssertionError, KeyError):
+        except ValueError:
             issues.add(mask, "unknown_unit", unit)
     return pd.Series(out, index=carrier.index)
 
@@ -186,7 +188,7 @@ def _quantities(text: pd.Series, unit: pd.Series, issues: Issues, column: str) -
 def _same_unit(a: str, b: str) -> bool:
     try:
         return parse_unit(a).dimensionality == parse_unit(b).dimensionality and conversion_factor(a, b) == 1
-    except (pint.errors.PintError, ValueError, AttributeError, TypeError, AssertionError, KeyError):
+    except (ValueError, pint.errors.DimensionalityError):
         return False
 
 
@@ -199,8 +201,9 @@ def _times(text: pd.Series | None, issues: Issues, column: str) -> pd.Series:
 
 
 def _meters(text: pd.Series | None, index: pd.Index, issues: Issues) -> pd.Series:
+    """Meter ids; a file without a meter column is one main meter (``MAIN_METER``) per carrier."""
     if text is None:
-        return pd.Series("", index=index, dtype=object)
+        return pd.Series(MAIN_METER, index=index, dtype=object)
     issues.add(text == "", "missing_meter", text)
     return text
 
@@ -298,7 +301,7 @@ def _carrier_of_unit(unit: str) -> str | None:
     """The carrier a wide-file column measures, from its unit: energy -> electricity (GJ/MJ/TJ: heat), volume -> gas."""
     try:
         dim = parse_unit(unit).dimensionality
-    except (pint.errors.PintError, ValueError, AttributeError, TypeError, AssertionError, KeyError):
+    except ValueError:
         return None
     if dim == parse_unit("kWh").dimensionality:
         return "heat" if unit.strip() in ("GJ", "MJ", "TJ") else "electricity"
@@ -358,10 +361,15 @@ def _replaced(note: pd.Series | None, index: pd.Index) -> pd.Series:
     return pd.Series(np.logical_or.reduce([low.str.contains(w, regex=False) for w in REPLACEMENT_WORDS]), index=index)
 
 
-def register(data: pd.DataFrame, header: Header, issues: Issues, previous: pd.DataFrame | None = None) -> Shaped:
+def register(
+    data: pd.DataFrame,
+    header: Header,
+    issues: Issues,
+    previous: Callable[[list[str]], pd.DataFrame] | None = None,
+) -> Shaped:
     """Register readings: consumption between consecutive readings of a meter, rollovers and replacements handled.
 
-    ``previous``: the last stored reading of each meter (``meter_code``, ``read_at``, ``register``,
+    ``previous(meter_codes)``: the stored readings of those meters (``meter_code``, ``read_at``, ``register``,
     ``multiplier``), so a file holding one reading per meter still yields the interval since the last upload.
     """
     rcol = header.column("register")
@@ -391,7 +399,8 @@ def register(data: pd.DataFrame, header: Header, issues: Issues, previous: pd.Da
         index=data.index,
     )
     usable = readings.loc[issues.ok(readings.index)]
-    fresh, earlier = _against_stored(usable, previous, issues)
+    stored = previous(sorted(usable["meter_code"].unique())) if previous is not None else None
+    fresh, earlier = _against_stored(usable, stored, issues)
     steps = register_intervals(pd.concat([earlier, fresh], ignore_index=True), param("register_drop"))
     steps = steps.loc[steps["source_row"] >= 0].set_index("source_row", drop=False)
     steps.index = steps.index.astype(int)

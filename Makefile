@@ -22,3 +22,4 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/accounting_throughput.py
+	$(BIN)/python benchmarks/ingest_throughput.py

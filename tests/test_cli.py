@@ -117,3 +117,38 @@ def test_bad_input_exits_2_with_message_and_changes_nothing(ready, tmp_path):
 def test_commands_on_an_uninitialised_database_exit_2(tmp_path):
     r = run(f"sqlite:///{tmp_path / 'empty.db'}", "account", "--region", "zone", "--year", "2023")
     assert r.returncode == 2 and "carbon init" in r.stderr
+
+
+def test_ingest_json_reports_duplicates_warnings_and_rejects_download(ready, tmp_path):
+    code = uscc(13, "320509")
+    assert (
+        run(
+            ready, "enterprise", "add", "--code", code, "--name", "吴江测试", "--region", "wujiang", "--industry", "17"
+        ).returncode
+        == 0
+    )
+    first = write_template(tmp_path / "a.csv", ["E1,电力,2024-01-01,2024-02-01,100,kWh"])
+    r = run(ready, "ingest", str(first), "--enterprise", code, "--json")
+    assert r.returncode == 0, r.stderr
+    again = write_template(
+        tmp_path / "b.csv",
+        [
+            "E1,电力,2024-01-01,2024-02-01,0.1,MWh",
+            "E1,电力,2024-03-01,2024-04-01,100,kWh",
+            "E1,电力,2024-04-01,2024-05-01,-3,kWh",
+        ],
+    )
+    r = run(ready, "ingest", str(again), "--enterprise", code, "--json", "--accept-valid")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["duplicates"] == 1 and report["rows_accepted"] == 1 and report["rows_rejected"] == 1
+    assert [w["column"] for w in report["warnings"]] == ["period_start"]  # a gap: February is missing
+    assert report["batch_id"] and len(report["sha256"]) == 64 and report["stored"] is True
+    out = tmp_path / "fix.csv"
+    r = run(ready, "rejects", str(report["batch_id"]), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text(encoding="utf-8-sig")
+    assert "-3" in text and "负数" in text and "Negative" in text and text.count("\n") == 2
+    assert run(ready, "rejects", "9999").returncode == 2
+    dup = run(ready, "ingest", str(first), "--enterprise", code, "--json")
+    assert json.loads(dup.stdout)["duplicate_file"] is True and dup.returncode == 0

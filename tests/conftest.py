@@ -17,7 +17,6 @@ PG_URL = os.environ.get("CARBON_TEST_PG_URL")
 PG_SKIP = (
     "CARBON_TEST_PG_URL is not set: PostgreSQL tests skipped (set it, e.g. postgresql://postgres@127.0.0.1:5432/test)"
 )
-DATA = Path(__file__).parent / "data"
 
 
 def _pg_schema_url(schema: str) -> str:

@@ -46,13 +46,9 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
     )
 
 
-def _csv_cells(text: str, file: str) -> pd.DataFrame:
-    """Split CSV text into cells; ragged rows (title lines, totals) are padded with ''."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    head = text[:100_000]
-    delimiter = "\t" if head.count("\t") > head.count(",") else ","
+def _csv_rows(text: str, delimiter: str, file: str) -> list[list[str]]:
     try:
-        head_rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))[:200]
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
     except csv.Error as exc:
         raise InputError(
             "CSV格式错误，无法读取，请重新导出",
@@ -60,7 +56,14 @@ def _csv_cells(text: str, file: str) -> pd.DataFrame:
             file=file,
             detail=str(exc),
         ) from exc
-    width = max((len(r) for r in head_rows), default=1)
+
+
+def _csv_cells(text: str, file: str) -> pd.DataFrame:
+    """Split CSV text into cells; ragged rows (title lines, totals) are padded with ''."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    head = text[:100_000]
+    delimiter = "\t" if head.count("\t") > head.count(",") else ","
+    width = max((len(r) for r in _csv_rows(head, delimiter, file)[:200]), default=1)
     try:  # the C parser for speed; ragged rows are padded up to the widest head row
         df = pd.read_csv(
             io.StringIO(text),
@@ -74,15 +77,7 @@ def _csv_cells(text: str, file: str) -> pd.DataFrame:
         )
         return df.fillna("")
     except pd.errors.ParserError:  # a later row is wider than any head row
-        try:
-            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-        except csv.Error as exc:
-            raise InputError(
-                "CSV格式错误，无法读取，请重新导出",
-                "The CSV is malformed and cannot be read; export it again",
-                file=file,
-                detail=str(exc),
-            ) from exc
+        rows = _csv_rows(text, delimiter, file)
         width = max(len(r) for r in rows)
         return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
 

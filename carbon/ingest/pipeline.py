@@ -27,14 +27,6 @@ from carbon.ingest.header import Header, find_header, is_total_row
 from carbon.ingest.rules import Issues
 from carbon.models import Activity, Batch, Enterprise, Meter, RegisterReading
 
-STATUS_RULE = {
-    "conflict_in_file": "conflict_in_file",
-    "overlap": "overlap",
-    "meter_carrier": "meter_carrier",
-    "duplicate": "duplicate",
-    "correction": "correction",
-}
-
 
 @dataclass
 class FileReport:

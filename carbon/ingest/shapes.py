@@ -8,7 +8,7 @@ Every shape yields the same typed frame (``INTERVAL_COLUMNS``), indexed by the u
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -74,12 +74,11 @@ def ignored_columns(header: Header, shape: str) -> list[str]:
 
 @dataclass
 class Shaped:
-    """Typed interval rows of one sheet, register readings to keep (register shape), and what was set aside."""
+    """Typed interval rows of one sheet, and the register readings to keep (register shape)."""
 
     shape: str
     rows: pd.DataFrame
     registers: pd.DataFrame | None = None
-    ignored_columns: list[str] = field(default_factory=list)
 
 
 def detect(header: Header) -> str:
@@ -230,13 +229,20 @@ def _frame(
     )
 
 
-def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
-    """The bureau template (or any file with start, end and quantity columns)."""
+def _quantity_columns(
+    data: pd.DataFrame, header: Header, issues: Issues
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, pd.Series]:
+    """Meter, carrier, quantity, unit and factor to the canonical unit of files with a quantity column."""
     qcol = header.column("quantity")
     meter = _meters(_col(data, header, "meter_id"), data.index, issues)
     carrier = _carrier(data, header, issues, qcol)
     qty, unit = _quantities(_col(data, header, "quantity"), _units(data, header, qcol), issues, "quantity")
-    factor = to_canonical(carrier, unit, issues)
+    return meter, carrier, qty, unit, to_canonical(carrier, unit, issues)
+
+
+def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
+    """The bureau template (or any file with start, end and quantity columns)."""
+    meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
     start = _times(_col(data, header, "period_start"), issues, "period_start")
     end = _times(_col(data, header, "period_end"), issues, "period_end")
     return Shaped("periods", _frame(meter, carrier, start, end, qty, unit, factor))
@@ -262,16 +268,20 @@ def _infer_intervals(
     interval = pd.Series(interval, index=t.index)
     supported = interval.isin(list(SUPPORTED_INTERVALS))
     issues.add(t.notna() & ~supported, "unknown_interval", t_text)
+    pos = frame["pos"].to_numpy()
     short = np.zeros(len(t), dtype=bool)
-    short[frame["pos"].to_numpy()] = (step.notna() & (step < chosen)).to_numpy()
-    steps = lambda: pd.Series(  # noqa: E731
-        step.astype(str).to_numpy()[np.argsort(frame["pos"].to_numpy())], index=t.index[frame["pos"].sort_values()]
-    )
+    short[pos] = (step.notna() & (step < chosen)).to_numpy()
+
+    def step_text() -> pd.Series:
+        text = np.full(len(t), "", dtype=object)
+        text[pos] = step.astype(str).to_numpy()
+        return pd.Series(text, index=t.index)
+
     issues.add(
         pd.Series(short, index=t.index) & supported,
         "irregular_interval",
         t_text,
-        detail=steps,
+        detail=step_text,
         interval=lambda: interval.map(SUPPORTED_INTERVALS),
     )
     interval = interval.where(supported)
@@ -281,11 +291,7 @@ def _infer_intervals(
 
 def interval_long(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     """One row per meter and interval: a time label, a meter, a value."""
-    qcol = header.column("quantity")
-    meter = _meters(_col(data, header, "meter_id"), data.index, issues)
-    carrier = _carrier(data, header, issues, qcol)
-    qty, unit = _quantities(_col(data, header, "quantity"), _units(data, header, qcol), issues, "quantity")
-    factor = to_canonical(carrier, unit, issues)
+    meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
     t_text = _col(data, header, "timestamp")
     t = _times(t_text, issues, "timestamp")
     start, end = _infer_intervals(meter, t, issues, t_text, _end_labelled(header))

@@ -300,6 +300,123 @@ def demo(ctx: click.Context, year: int | None, as_json: bool) -> None:
     click.echo(format_summary(summary))
 
 
+def _connector_configs(path: Path | None) -> tuple[Path, dict]:
+    from connectors.config import load_config
+
+    path = path or Path(os.environ.get("CARBON_CONNECTORS", "connectors.toml"))
+    return path, load_config(path)
+
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="连接器配置 / connector TOML (default: CARBON_CONNECTORS or connectors.toml)",
+)
+
+
+@cli.group()
+def connectors() -> None:
+    """数据接入连接器 / scheduled connectors."""
+
+
+@connectors.command("list")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def connectors_list(ctx: click.Context, config_path: Path | None, as_json: bool) -> None:
+    """列出连接器及其健康状况 / list connectors with their health."""
+    from connectors.state import health
+
+    _, configs = _connector_configs(config_path)
+    states = health(_engine(ctx)).set_index("name")
+    rows = []
+    for name, c in configs.items():
+        st = states.loc[name] if name in states.index else None
+        rows.append(
+            {
+                "name": name,
+                "kind": c.kind,
+                "every_seconds": c.every_seconds,
+                "healthy": None if st is None else bool(st["healthy"]),
+                "last_success_at": None if st is None else st["last_success_at"],
+                "last_error": None if st is None else st["last_error"],
+                "lag_seconds": None if st is None else st["lag_seconds"],
+                "readings_stored": 0 if st is None else int(st["readings_stored"]),
+                "watermark": None if st is None else st["watermark"],
+            }
+        )
+    if as_json:
+        _print_json(rows)
+        return
+    click.echo(
+        render(
+            [
+                "名称 / name",
+                "类型 / kind",
+                "周期 / every (s)",
+                "健康 / healthy",
+                "最近成功 / last success",
+                "已存 / stored",
+                "最近错误 / last error",
+            ],
+            [
+                [
+                    r["name"],
+                    r["kind"],
+                    f"{r['every_seconds']:g}",
+                    {None: "-", True: "是 yes", False: "否 NO"}[r["healthy"]],
+                    str(r["last_success_at"] or "-")[:19],
+                    r["readings_stored"],
+                    (r["last_error"] or "")[:60],
+                ]
+                for r in rows
+            ],
+            right=[2, 5],
+        )
+    )
+
+
+@connectors.command("run")
+@click.argument("name")
+@click.option("--once", is_flag=True, required=True, help="运行一次 / run once now")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def connectors_run(ctx: click.Context, name: str, once: bool, config_path: Path | None, as_json: bool) -> None:
+    """手动运行一个连接器 / run one connector by hand."""
+    from connectors.runtime import run_once
+
+    path, configs = _connector_configs(config_path)
+    if name not in configs:
+        raise InputError(f"配置中没有连接器 {name}", f"No connector named {name} in {path}", value=name)
+    result = run_once(_engine(ctx), configs[name])
+    summary = {k: v for k, v in result.__dict__.items() if k != "details"}
+    if as_json:
+        _print_json(summary)
+    else:
+        click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+    if not result.ok:
+        sys.exit(1)
+
+
+@cli.group()
+def scheduler() -> None:
+    """定时调度 / the persistent scheduler."""
+
+
+@scheduler.command("run")
+@CONFIG_OPTION
+@click.pass_context
+def scheduler_run(ctx: click.Context, config_path: Path | None) -> None:
+    """启动调度器（任务存于项目数据库）/ start the scheduler; its job store is the project database."""
+    from connectors.scheduler import run_scheduler
+
+    path, _ = _connector_configs(config_path)
+    _engine(ctx)
+    run_scheduler(db.database_url(ctx.obj["db"]), path)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps errors to exit codes (2 bad input or usage, 1 internal error)."""
     try:

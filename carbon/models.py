@@ -216,3 +216,33 @@ class EmissionResult(SQLModel, table=True):
     factor_ids: str
     factor_reason: str
     rows_split: int
+
+
+class Quarantine(SQLModel, table=True):
+    """A message or page a connector could not use, kept as received with the reason."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    connector: str = Field(max_length=64, index=True)
+    received_at: datetime = _tz_datetime(nullable=False)
+    payload: str
+    reason: str
+
+
+class ConnectorState(SQLModel, table=True):
+    """Per connector: its watermark (the last reading it stored) and its health, for the dashboard."""
+
+    __tablename__ = "connector_state"
+    name: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)
+    watermark: str | None = None
+    last_run_at: datetime | None = _tz_datetime(nullable=True)
+    last_success_at: datetime | None = _tz_datetime(nullable=True)
+    last_error_at: datetime | None = _tz_datetime(nullable=True)
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    healthy: bool = True
+    lag_seconds: float | None = None
+    runs: int = 0
+    readings_stored: int = 0
+    readings_duplicate: int = 0
+    quarantined: int = 0

@@ -60,8 +60,8 @@ def register_intervals(readings: pd.DataFrame, drop_fraction: float) -> pd.DataF
     return pd.DataFrame(
         {
             "meter_code": later["meter_code"].to_numpy(),
-            "period_start": earlier["read_at"].to_numpy(),
-            "period_end": later["read_at"].to_numpy(),
+            "period_start": pd.DatetimeIndex(pd.to_datetime(earlier["read_at"], utc=True)),
+            "period_end": pd.DatetimeIndex(pd.to_datetime(later["read_at"], utc=True)),
             "kind": kind,
             "quantity": delta * later["multiplier"].to_numpy(dtype=float),
             "earlier": earlier["register"].to_numpy(dtype=float),

@@ -404,6 +404,17 @@ def register(
         },
         index=data.index,
     )
+    return register_steps(readings, issues, previous)
+
+
+def register_steps(
+    readings: pd.DataFrame, issues: Issues, previous: Callable[[list[str]], pd.DataFrame] | None = None
+) -> Shaped:
+    """Typed register readings to intervals: rollovers, replacements and decreases reported.
+
+    ``readings`` (indexed by row): ``meter_code``, ``carrier``, ``read_at``, ``register``, ``multiplier``,
+    ``unit``, ``factor`` (to the canonical unit), ``replaced``, ``source_row``.
+    """
     usable = readings.loc[issues.ok(readings.index)]
     stored = previous(sorted(usable["meter_code"].unique())) if previous is not None else None
     fresh, earlier = _against_stored(usable, stored, issues)
@@ -411,7 +422,9 @@ def register(
     steps = steps.loc[steps["source_row"] >= 0].set_index("source_row", drop=False)
     steps.index = steps.index.astype(int)
     if steps.empty:
-        return Shaped("register", _frame(*(pd.Series(dtype=object),) * 7), registers=fresh)
+        none = pd.Series(dtype=object)
+        stamp = pd.Series(dtype="datetime64[us, UTC]")
+        return Shaped("register", _frame(none, none, stamp, stamp, none, none, none), registers=fresh)
     rows_text = readings["register"].astype(str).reindex(steps.index)
     kinds = steps["kind"]
     issues.add(

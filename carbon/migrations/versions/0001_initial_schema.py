@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 15:46:32.275435
+Create Date: 2026-11-25 16:16:16.796337
 """
 
 import sqlalchemy as sa
@@ -36,6 +36,24 @@ def upgrade() -> None:
     with op.batch_alter_table("accounting_run", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_accounting_run_subject_id"), ["subject_id"], unique=False)
 
+    op.create_table(
+        "connector_state",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("watermark", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("last_run_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("consecutive_failures", sa.Integer(), nullable=False),
+        sa.Column("healthy", sa.Boolean(), nullable=False),
+        sa.Column("lag_seconds", sa.Float(), nullable=True),
+        sa.Column("runs", sa.Integer(), nullable=False),
+        sa.Column("readings_stored", sa.Integer(), nullable=False),
+        sa.Column("readings_duplicate", sa.Integer(), nullable=False),
+        sa.Column("quarantined", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
     op.create_table(
         "factor",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=96), nullable=False),
@@ -72,6 +90,18 @@ def upgrade() -> None:
         sa.Column("sector", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.PrimaryKeyConstraint("code"),
     )
+    op.create_table(
+        "quarantine",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("connector", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("payload", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quarantine_connector"), ["connector"], unique=False)
+
     op.create_table(
         "region",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -325,11 +355,16 @@ def downgrade() -> None:
 
     op.drop_table("emission_result")
     op.drop_table("region")
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quarantine_connector"))
+
+    op.drop_table("quarantine")
     op.drop_table("industry_division")
     with op.batch_alter_table("factor", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_factor_parameter"))
 
     op.drop_table("factor")
+    op.drop_table("connector_state")
     with op.batch_alter_table("accounting_run", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_accounting_run_subject_id"))
 

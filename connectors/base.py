@@ -1,0 +1,59 @@
+"""What every connector returns, and the errors that say whether a retry can help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from carbon.ingest.records import READING_COLUMNS
+from connectors.config import ConnectorConfig
+
+
+class TransientError(Exception):
+    """The source failed in a way a later retry may fix (5xx, timeout, broker down); ``retry_after`` in s."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    """The source refused us (e.g. 401): retrying will not help until someone fixes the configuration."""
+
+
+@dataclass
+class Fetched:
+    """Decoded readings (``READING_COLUMNS``), payloads that could not be used, and the next watermark."""
+
+    records: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=READING_COLUMNS))
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    watermark: str | None = None
+    acknowledge: list[object] = field(default_factory=list)  # what to confirm to the source once stored
+    files: list[tuple[Path, str]] = field(default_factory=list)  # (file, enterprise) for the file importer
+    more: bool = False  # the source has more right now: store this batch, acknowledge it, fetch again
+
+
+class Connector:
+    """The small interface every connector module implements: ``fetch``; ``acknowledge``/``finish`` if needed."""
+
+    def __init__(self, config: ConnectorConfig) -> None:
+        self.config = config
+
+    def fetch(self, watermark: str | None) -> Fetched:
+        raise NotImplementedError
+
+    def acknowledge(self, items: list[object]) -> None:
+        """Confirm to the source what has been stored (MQTT QoS 1 acks)."""
+
+    def finish(self, path: Path, ok: bool, details: dict) -> None:
+        """Called for each file handed over in ``Fetched.files`` once the importer is done with it."""
+
+    def close(self) -> None:
+        """Release connections at the end of a run."""
+
+
+def records_frame(rows: list[dict]) -> pd.DataFrame:
+    """A list of reading dicts as a frame with exactly ``READING_COLUMNS``."""
+    return pd.DataFrame(rows, columns=READING_COLUMNS)

@@ -1,0 +1,84 @@
+"""Connector state in the database: watermark, health, counts; and the quarantine of unusable payloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import Engine, insert, select
+from sqlmodel import Session
+
+from carbon.models import ConnectorState, Quarantine
+
+UNHEALTHY_AFTER = 3  # consecutive failed runs
+
+
+def load_state(engine: Engine, name: str, kind: str) -> ConnectorState:
+    """The connector's state row (created on first use)."""
+    with Session(engine) as session:
+        state = session.get(ConnectorState, name)
+        if state is None:
+            state = ConnectorState(name=name, kind=kind)
+            session.add(state)
+            session.commit()
+            session.refresh(state)
+        session.expunge(state)
+        return state
+
+
+def record_success(
+    engine: Engine,
+    name: str,
+    *,
+    watermark: str | None,
+    stored: int,
+    duplicates: int,
+    quarantined: int,
+    newest: datetime | None,
+    now: datetime,
+) -> None:
+    with Session(engine) as session:
+        s = session.get(ConnectorState, name)
+        if watermark is not None:
+            s.watermark = watermark
+        s.last_run_at = s.last_success_at = now
+        s.consecutive_failures, s.healthy = 0, True
+        s.runs += 1
+        s.readings_stored += stored
+        s.readings_duplicate += duplicates
+        s.quarantined += quarantined
+        if newest is not None:
+            s.lag_seconds = max((now - newest).total_seconds(), 0.0)
+        session.commit()
+
+
+def record_failure(engine: Engine, name: str, message: str, now: datetime, unhealthy_after: int) -> None:
+    with Session(engine) as session:
+        s = session.get(ConnectorState, name)
+        s.last_run_at = s.last_error_at = now
+        s.last_error = message[:2000]
+        s.consecutive_failures += 1
+        s.runs += 1
+        s.healthy = s.consecutive_failures < unhealthy_after
+        session.commit()
+
+
+def quarantine(engine: Engine, connector: str, items: list[tuple[str, str]], now: datetime | None = None) -> None:
+    """Keep payloads that could not be used, with their reasons."""
+    if not items:
+        return
+    now = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Quarantine),
+            [
+                {"connector": connector, "received_at": now, "payload": p[:100_000], "reason": r[:2000]}
+                for p, r in items
+            ],
+        )
+
+
+def health(engine: Engine) -> pd.DataFrame:
+    """One row per connector: health, last success, last error, lag and counts (for the CLI and dashboard)."""
+    with engine.connect() as conn:
+        return pd.read_sql(select(ConnectorState).order_by(ConnectorState.name), conn)

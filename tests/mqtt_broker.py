@@ -1,0 +1,60 @@
+"""A real Mosquitto broker for tests: the project's broker settings on a free loopback port, restartable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Broker:
+    """``mosquitto`` with ``connectors/mosquitto.conf`` (persistence, unlimited queue) on its own port and folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        conf = (ROOT / "connectors" / "mosquitto.conf").read_text(encoding="utf-8")
+        conf = conf.replace("listener 1883 127.0.0.1", f"listener {self.port} 127.0.0.1")
+        conf += f"persistence_location {folder}/\nlog_dest file {folder}/mosquitto.log\n"
+        if os.geteuid() == 0:  # as root mosquitto would switch to its own user, which cannot write the test folder
+            conf += "user root\n"
+        (folder / "mosquitto.conf").write_text(conf, encoding="utf-8")
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(self.folder / "mosquitto.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(100):
+            if listening(self.port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)  # a clean restart: the broker saves its sessions
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

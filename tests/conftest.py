@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from carbon import db
 from factors import load_library
+from tests.platform_server import platform  # noqa: F401  (a fixture for the connector tests)
 
 PG_URL = os.environ.get("CARBON_TEST_PG_URL")
 PG_SKIP = (

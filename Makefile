@@ -23,3 +23,4 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/accounting_throughput.py
 	$(BIN)/python benchmarks/ingest_throughput.py
+	$(BIN)/python benchmarks/mqtt_throughput.py

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from carbon.ingest import ingest_files
 from carbon.ingest.records import ingest_records
 from connectors import state
-from connectors.base import Fetched, PermanentError, TransientError
+from connectors.base import Fetched, TransientError
 from connectors.config import ConnectorConfig
 
 
@@ -112,8 +112,8 @@ def run_once(
             now=now(),
         )
         result.ok, result.watermark = True, watermark
-    except (TransientError, PermanentError, OSError) as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"
         state.record_failure(engine, config.name, result.error, now(), unhealthy_after)
     finally:
         if connector is not None:

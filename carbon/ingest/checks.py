@@ -16,7 +16,7 @@ def _fmt(values: pd.Series) -> pd.Series:
     return values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
 
 
-def _local(ts: pd.Series) -> pd.Series:
+def local_text(ts: pd.Series) -> pd.Series:
     """UTC timestamps as local wall-clock text, as the user wrote them."""
     return ts.dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M")
 
@@ -26,7 +26,7 @@ def row_checks(rows: pd.DataFrame, issues: Issues, now: datetime) -> None:
     ok = issues.ok(rows.index)
     issues.add(ok & (rows["quantity_original"] < 0), "negative", lambda: _fmt(rows["quantity_original"]))
     timed = ok & rows["period_start"].notna() & rows["period_end"].notna()
-    end_text = lambda: _local(rows["period_end"])  # noqa: E731
+    end_text = lambda: local_text(rows["period_end"])  # noqa: E731
     issues.add(timed & (rows["period_end"] <= rows["period_start"]), "end_before_start", end_text)
     issues.add(timed & (rows["period_end"] > pd.Timestamp(now)), "future", end_text, column="period_end")
 
@@ -57,11 +57,11 @@ def series_checks(rows: pd.DataFrame, issues: Issues) -> None:
     issues.add(
         first_gap,
         "gap",
-        lambda: _local(good["period_start"]),
+        lambda: local_text(good["period_start"]),
         meter=meter,
         gaps=meter.map(gap.groupby(meter).sum()).astype(int),
         coverage=meter.map((covered / (last - first)).map(lambda x: f"{x:.1%}")),
-        span=meter.map(_local(first) + " ~ " + _local(last)),
+        span=meter.map(local_text(first) + " ~ " + local_text(last)),
     )
 
 

@@ -106,7 +106,8 @@ def _choose_sheet(data: bytes, name: str, sheet: str | None) -> tuple[str, pd.Da
     )
 
 
-def _previous_registers(session: Session, enterprise: str, codes: list[str]) -> pd.DataFrame:
+def stored_registers(session: Session, enterprise: str, codes: list[str]) -> pd.DataFrame:
+    """Stored register readings of these meters (``meter_code``, ``read_at``, ``register``, ``multiplier``)."""
     stmt = (
         select(Meter.meter_code, RegisterReading.read_at, RegisterReading.register_value, RegisterReading.multiplier)
         .join(RegisterReading, RegisterReading.meter_id == Meter.id)
@@ -132,7 +133,7 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
     report.shape = shapes.detect(header)
     report.ignored_columns = shapes.ignored_columns(header, report.shape)
     if report.shape == "register":
-        shaped = shapes.register(data, header, issues, lambda codes: _previous_registers(session, enterprise, codes))
+        shaped = shapes.register(data, header, issues, lambda codes: stored_registers(session, enterprise, codes))
         report.registers = shaped.registers
     else:
         shaped = shapes.PARSERS[report.shape](data, header, issues)
@@ -193,7 +194,8 @@ def _stored_rows(session: Session, enterprise: str, new: pd.DataFrame) -> pd.Dat
     return df
 
 
-def _apply_cross_check(session: Session, reports: list[FileReport], enterprise: str) -> None:
+def check_against_storage(session: Session, reports: list[FileReport], enterprise: str) -> None:
+    """Check the reports' good rows against stored rows and each other; mark duplicates, corrections, refusals."""
     live = [r for r in reports if r.rows is not None]
     if not live:
         return
@@ -211,7 +213,13 @@ def _apply_cross_check(session: Session, reports: list[FileReport], enterprise: 
             if hit.empty:
                 continue
             value = hit["quantity_original"].map("{:g}".format)
-            detail = hit["meter_code"] + " " + hit["period_start"].astype(str) + " ~ " + hit["period_end"].astype(str)
+            detail = (
+                hit["meter_code"]
+                + " "
+                + checks.local_text(hit["period_start"])
+                + " ~ "
+                + checks.local_text(hit["period_end"])
+            )
             issues.add(
                 pd.Series(True, index=hit.index),
                 status,
@@ -261,7 +269,7 @@ def _batch_fields(
     }
 
 
-def _write(
+def write_report(
     engine: Engine, report: FileReport, enterprise: str, uploaded_by: str | None, now: datetime, store_rows: bool
 ) -> None:
     """Write one file in one transaction: archive, batch, and (if ``store_rows``) its rows and corrections."""
@@ -331,7 +339,7 @@ def ingest_files(
             except InputError as exc:
                 exc.context.setdefault("file", path.name)
                 raise
-        _apply_cross_check(session, reports, enterprise)
+        check_against_storage(session, reports, enterprise)
     for r in reports:
         if not r.duplicate_file:
             r.rows_rejected = len(r.refused)
@@ -342,9 +350,9 @@ def ingest_files(
         if r.duplicate_file:
             continue
         if accept_valid or not failed:
-            _write(engine, r, enterprise, uploaded_by, now, store_rows=True)
+            write_report(engine, r, enterprise, uploaded_by, now, store_rows=True)
         elif r.errors:
-            _write(engine, r, enterprise, uploaded_by, now, store_rows=False)
+            write_report(engine, r, enterprise, uploaded_by, now, store_rows=False)
         else:
             r.status = "not_stored"
         if not r.stored:

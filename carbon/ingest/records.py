@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from carbon import reference
 from carbon.ingest import checks, shapes
-from carbon.ingest.pipeline import FileReport, _apply_cross_check, _previous_registers, _write
+from carbon.ingest.pipeline import FileReport, check_against_storage, stored_registers, write_report
 from carbon.ingest.rules import Issues
 from carbon.models import Enterprise
 
@@ -100,7 +100,7 @@ def _report(session: Session, enterprise: str, part: pd.DataFrame, source: str, 
                 "source_row": reg.index.astype(int),
             }
         )
-        shaped = shapes.register_steps(readings, issues, lambda codes: _previous_registers(session, enterprise, codes))
+        shaped = shapes.register_steps(readings, issues, lambda codes: stored_registers(session, enterprise, codes))
         rows = pd.concat([rows, shaped.rows])
         report.registers = shaped.registers
     checks.row_checks(rows, issues, now)
@@ -129,7 +129,7 @@ def ingest_records(
                 refused.append(part.assign(reason=f"enterprise {enterprise} is not registered"))
                 continue
             report = _report(session, str(enterprise), part, source, now)
-            _apply_cross_check(session, [report], str(enterprise))
+            check_against_storage(session, [report], str(enterprise))
             reports.append((str(enterprise), report, part))
     for enterprise, report, part in reports:
         report.rows_rejected = len(report.refused)
@@ -141,7 +141,7 @@ def ingest_records(
             rows = sorted(report.refused)
             refused.append(part.loc[rows].assign(reason=["; ".join(reasons.get(r, [])) for r in rows]))
         if len(report.rows) or (report.registers is not None and len(report.registers)):
-            _write(engine, report, enterprise, source, now, store_rows=True)
+            write_report(engine, report, enterprise, source, now, store_rows=True)
     out = pd.concat(refused) if refused else records.iloc[:0].assign(reason="")
     return [r for _, r, _ in reports], out
 

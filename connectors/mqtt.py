@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 from connectors.base import Connector, Fetched, TransientError, records_frame
 
 TOPIC = "carbon/+/+/reading"
-RECEIVE_MAXIMUM = 1000  # un-acknowledged messages the broker may send us at once (one batch)
+RECEIVE_MAXIMUM = 10_000  # un-acknowledged messages the broker may send us at once (one batch)
 
 
 class DecodeError(ValueError):

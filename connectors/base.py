@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,22 +36,23 @@ class Fetched:
     more: bool = False  # the source has more right now: store this batch, acknowledge it, fetch again
 
 
-class Connector:
+class Connector(ABC):
     """The small interface every connector module implements: ``fetch``; ``acknowledge``/``finish`` if needed."""
 
     def __init__(self, config: ConnectorConfig) -> None:
         self.config = config
 
+    @abstractmethod
     def fetch(self, watermark: str | None) -> Fetched:
-        raise NotImplementedError
+        """Readings (or files) newer than ``watermark``; raises ``TransientError`` or ``PermanentError``."""
 
-    def acknowledge(self, items: list[object]) -> None:
+    def acknowledge(self, items: list[object]) -> None:  # noqa: B027  (optional hook)
         """Confirm to the source what has been stored (MQTT QoS 1 acks)."""
 
-    def finish(self, path: Path, ok: bool, details: dict) -> None:
+    def finish(self, path: Path, ok: bool, details: dict) -> None:  # noqa: B027  (optional hook)
         """Called for each file handed over in ``Fetched.files`` once the importer is done with it."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook)
         """Release connections at the end of a run."""
 
 

@@ -32,11 +32,6 @@ def aliases() -> dict[str, str]:
     return {a.strip().lower(): r.field for r in table.itertuples(index=False) for a in r.aliases.split("|")}
 
 
-def normalise(text: str) -> str:
-    """NFKC (full-width brackets and digits to ASCII), trimmed, lower case."""
-    return unicodedata.normalize("NFKC", str(text)).strip().lower()
-
-
 def split_unit(text: str) -> tuple[str, str]:
     """``'用量(kWh)'`` -> (``'用量'``, ``'kWh'``): the normalised name and the unit; no unit -> (name, '')."""
     t = unicodedata.normalize("NFKC", str(text)).strip()

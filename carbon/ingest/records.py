@@ -9,7 +9,6 @@ Records that cannot be used are returned with their reasons, for the connector's
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -144,8 +143,3 @@ def ingest_records(
             write_report(engine, report, enterprise, source, now, store_rows=True)
     out = pd.concat(refused) if refused else records.iloc[:0].assign(reason="")
     return [r for _, r, _ in reports], out
-
-
-def to_jsonable(frame: pd.DataFrame) -> list[dict]:
-    """Refused records as plain dicts (for the quarantine table)."""
-    return json.loads(frame.to_json(orient="records", date_format="iso"))

@@ -1,5 +1,5 @@
-"""Scheduled connectors (file drop, HTTP platform API, MQTT, Modbus TCP) that feed ``carbon.ingest``.
+"""Scheduled connectors that feed ``carbon.ingest``: ``file_drop``, ``http_api``, ``mqtt``, ``modbus_tcp``.
 
-Each connector only fetches and decodes; validated reading records go through the same ingest path
-as uploads.  The connectors themselves are built in the connectors issue.
+Each connector only fetches and decodes (``base.Connector.fetch``); ``runtime.run_once`` stores what it fetched
+through the same validated, idempotent path as uploads and records its health; ``scheduler`` runs them all.
 """

@@ -300,6 +300,99 @@ def demo(ctx: click.Context, year: int | None, as_json: bool) -> None:
     click.echo(format_summary(summary))
 
 
+@cli.group()
+def stats() -> None:
+    """统计数据（GDP、增加值、产值）/ official statistics."""
+
+
+@stats.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats_import(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """导入统计数据 / import GDP, value added or output value (all or nothing; revisions keep history)."""
+    from carbon.stats import import_stats
+
+    report = import_stats(_engine(ctx), file)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+    else:
+        click.echo(
+            f"{file}: 读取/read {report.rows_read}, 新增或修订/stored {report.stored} (修订/revised "
+            f"{report.revised}), 未变/unchanged {report.unchanged}"
+        )
+    for e in report.errors:
+        click.echo(f"{file} 第{e.row}行/row {e.row}, {e.column} = {e.value!r}: {e.message}", err=True)
+    if report.errors:
+        sys.exit(2)
+
+
+@cli.command()
+@click.option("--year", required=True, type=click.IntRange(2000, 2100))
+@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
+    """企业碳效码 / enterprise carbon-efficiency grades (1 best - 5 worst) for a year."""
+    from carbon.grades import grade_year
+
+    df = grade_year(_engine(ctx), year, basis)
+    cols = [
+        "uscc",
+        "name",
+        "region_id",
+        "division",
+        "division_name",
+        "tco2e",
+        "wan_cny",
+        "status",
+        "l_tco2e_per_wan_cny",
+        "industry_l",
+        "k",
+        "level",
+        "grade",
+    ]
+    if as_json:
+        _print_json(
+            {
+                "year": year,
+                "basis": basis,
+                "enterprises": df[cols].astype(object).where(df[cols].notna(), None).to_dict("records"),
+            }
+        )
+        return
+    click.echo(
+        render(
+            [
+                "统一社会信用代码 / USCC",
+                "名称 / name",
+                "行业 / division",
+                "排放 tCO2e",
+                "增加值 万元",
+                "L (tCO2e/万元)",
+                "K",
+                "碳效水平 / level",
+                "碳效等级 / grade",
+            ],
+            [
+                [
+                    r.uscc,
+                    r.name,
+                    f"{r.division} {r.division_name}",
+                    num(r.tco2e),
+                    num(r.wan_cny),
+                    num(r.l_tco2e_per_wan_cny, 3),
+                    num(r.k, 2),
+                    r.level,
+                    r.grade,
+                ]
+                for r in df.itertuples()
+            ],
+            right=[3, 4, 5, 6, 8],
+        )
+    )
+
+
 def _connector_configs(path: Path | None) -> tuple[Path, dict]:
     from connectors.config import load_config
 

@@ -246,3 +246,21 @@ class ConnectorState(SQLModel, table=True):
     readings_stored: int = 0
     readings_duplicate: int = 0
     quarantined: int = 0
+
+
+class Statistic(SQLModel, table=True):
+    """An official statistic (GDP of a region; value added or output value of an enterprise), with its source.
+
+    A revised figure supersedes the earlier one, which stays as history (``superseded_at``).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_kind: str = Field(max_length=16)
+    subject_id: str = Field(max_length=18, index=True)
+    year: int
+    indicator: str = Field(max_length=16)
+    value_wan_cny: float
+    status: str = Field(max_length=16)
+    source: str
+    imported_at: datetime = _tz_datetime(nullable=False)
+    superseded_at: datetime | None = _tz_datetime(nullable=True)

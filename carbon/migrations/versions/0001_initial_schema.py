@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 16:16:16.796337
+Create Date: 2026-11-25 16:39:36.293120
 """
 
 import sqlalchemy as sa
@@ -117,6 +117,23 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "statistic",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subject_kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("subject_id", sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("indicator", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("value_wan_cny", sa.Float(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("statistic", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_statistic_subject_id"), ["subject_id"], unique=False)
+
     op.create_table(
         "emission_result",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -354,6 +371,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_emission_result_run_id"))
 
     op.drop_table("emission_result")
+    with op.batch_alter_table("statistic", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_statistic_subject_id"))
+
+    op.drop_table("statistic")
     op.drop_table("region")
     with op.batch_alter_table("quarantine", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_quarantine_connector"))

@@ -1,0 +1,214 @@
+"""Official statistics: regional GDP and enterprises' value added / output value, by year, with sources.
+
+``carbon stats import FILE``: a CSV (UTF-8 or GB18030) with columns subject (region id or USCC), year, indicator
+(gdp 地区生产总值, value_added 增加值, output_value 产值), value, unit (万元, 亿元, 元, CNY, ...), status (provisional
+初步 / final 最终) and source.  All or nothing; a changed figure supersedes the stored one, which stays as history.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pint
+from sqlalchemy import Engine, insert, select, update
+from sqlmodel import Session
+
+from carbon import reference
+from carbon.errors import InputError, RowIssue
+from carbon.ingest.cells import decode
+from carbon.models import Enterprise, Statistic
+from carbon.units import conversion_factor
+
+INDICATORS = {
+    "gdp": "gdp",
+    "地区生产总值": "gdp",
+    "value_added": "value_added",
+    "增加值": "value_added",
+    "工业增加值": "value_added",
+    "output_value": "output_value",
+    "产值": "output_value",
+    "工业总产值": "output_value",
+}
+STATUSES = {
+    "provisional": "provisional",
+    "初步": "provisional",
+    "初步核算": "provisional",
+    "final": "final",
+    "最终": "final",
+    "最终核实": "final",
+}
+COLUMNS = ("subject", "year", "indicator", "value", "unit", "status", "source")
+
+
+@dataclass
+class StatsReport:
+    """What an import did."""
+
+    file: str
+    rows_read: int = 0
+    stored: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    errors: list[RowIssue] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "rows_read": self.rows_read,
+            "stored": self.stored,
+            "revised": self.revised,
+            "unchanged": self.unchanged,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+def _issue(row: int, column: str, value: object, zh: str, en: str) -> RowIssue:
+    return RowIssue(row, column, value, zh, en, code="stats")
+
+
+def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[pd.DataFrame, list[RowIssue]]:
+    issues: list[RowIssue] = []
+    rows = []
+    for n, r in df.iterrows():
+        row = int(n)
+        subject = (
+            str(r["subject"]).strip().upper()
+            if str(r["subject"]).strip().upper() in enterprises
+            else str(r["subject"]).strip().lower()
+        )
+        kind = "region" if subject in regions else "enterprise" if subject in enterprises else None
+        if kind is None:
+            issues.append(
+                _issue(
+                    row,
+                    "subject",
+                    r["subject"],
+                    "未知区域或未登记企业",
+                    "Unknown region or unregistered "
+                    "enterprise (give zone, qingpu, wujiang, jiashan or a registered USCC)",
+                )
+            )
+        indicator = INDICATORS.get(str(r["indicator"]).strip().lower())
+        if indicator is None:
+            issues.append(
+                _issue(
+                    row,
+                    "indicator",
+                    r["indicator"],
+                    "指标须为 地区生产总值、增加值 或 产值",
+                    "indicator must be gdp, value_added or output_value",
+                )
+            )
+        status = STATUSES.get(str(r["status"]).strip().lower())
+        if status is None:
+            issues.append(
+                _issue(row, "status", r["status"], "状态须为 初步 或 最终", "status must be provisional or final")
+            )
+        year = pd.to_numeric(r["year"], errors="coerce")
+        if pd.isna(year) or not 1990 <= year <= 2100:
+            issues.append(_issue(row, "year", r["year"], "年份不对", "year must be a year such as 2024"))
+        value = pd.to_numeric(str(r["value"]).replace(",", ""), errors="coerce")
+        if pd.isna(value) or value <= 0:
+            issues.append(_issue(row, "value", r["value"], "数值须为正数", "value must be a positive number"))
+        try:
+            factor = conversion_factor(str(r["unit"]), "wan_CNY")
+        except (ValueError, pint.errors.DimensionalityError):
+            factor = None
+            issues.append(
+                _issue(
+                    row,
+                    "unit",
+                    r["unit"],
+                    "单位须为货币单位，如 万元、亿元、元",
+                    "unit must be money, e.g. 万元, 亿元, 元 (CNY)",
+                )
+            )
+        if not str(r["source"]).strip():
+            issues.append(
+                _issue(
+                    row,
+                    "source",
+                    r["source"],
+                    "请注明数据来源（如 统计年鉴、统计公报）",
+                    "give the source (e.g. statistical yearbook or bulletin)",
+                )
+            )
+        if not any(i.row == row for i in issues):
+            rows.append(
+                {
+                    "subject_kind": kind,
+                    "subject_id": subject,
+                    "year": int(year),
+                    "indicator": indicator,
+                    "value_wan_cny": float(value) * factor,
+                    "status": status,
+                    "source": str(r["source"]).strip(),
+                }
+            )
+    return pd.DataFrame(rows), issues
+
+
+def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> StatsReport:
+    """Import a statistics CSV; nothing is stored if any row is refused (the report lists every problem)."""
+    now = now or datetime.now(UTC)
+    text, _ = decode(path.read_bytes(), path.name)
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    df.columns = [c.strip().lower() for c in df.columns]
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"缺少列：{', '.join(missing)}",
+            f"Missing columns: {', '.join(missing)}; the header must be {', '.join(COLUMNS)}",
+            file=path.name,
+        )
+    df.index = pd.RangeIndex(2, len(df) + 2)
+    report = StatsReport(file=str(path), rows_read=len(df))
+    with Session(engine) as session:
+        enterprises = set(session.exec(select(Enterprise.uscc)).scalars())
+        parsed, report.errors = _parse(df, set(reference.regions().index), enterprises)
+        if report.errors:
+            return report
+        current = pd.DataFrame(
+            session.exec(
+                select(
+                    Statistic.id,
+                    Statistic.subject_id,
+                    Statistic.year,
+                    Statistic.indicator,
+                    Statistic.value_wan_cny,
+                    Statistic.status,
+                ).where(Statistic.superseded_at.is_(None))
+            ).all(),
+            columns=["id", "subject_id", "year", "indicator", "old_value", "old_status"],
+        )
+    merged = parsed.merge(current, on=["subject_id", "year", "indicator"], how="left")
+    same = (
+        merged["old_value"].notna()
+        & (merged["old_value"] == merged["value_wan_cny"])
+        & (merged["old_status"] == merged["status"])
+    )
+    revised = merged["old_value"].notna() & ~same
+    new = merged.loc[~same, list(parsed.columns)].assign(imported_at=now)
+    with engine.begin() as conn:
+        ids = merged.loc[revised, "id"].astype(int).tolist()
+        if ids:
+            conn.execute(update(Statistic).where(Statistic.id.in_(ids)).values(superseded_at=now))
+        if len(new):
+            conn.execute(insert(Statistic), new.to_dict("records"))
+    report.stored, report.revised, report.unchanged = len(new), int(revised.sum()), int(same.sum())
+    return report
+
+
+def current_stats(engine: Engine, indicator: str, year: int) -> pd.DataFrame:
+    """The current (not superseded) figures of one indicator and year: ``subject_id``, ``value_wan_cny``, ``status``."""
+    with engine.connect() as conn:
+        return pd.read_sql(
+            select(Statistic.subject_id, Statistic.value_wan_cny, Statistic.status, Statistic.source).where(
+                Statistic.indicator == indicator, Statistic.year == year, Statistic.superseded_at.is_(None)
+            ),
+            conn,
+        )

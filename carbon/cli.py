@@ -393,6 +393,132 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
     )
 
 
+@cli.command()
+@click.option("--region", required=True, type=click.Choice(("zone", *reference.JURISDICTIONS)))
+@click.option("--year", required=True, type=click.IntRange(2000, 2100))
+@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bool) -> None:
+    """双碳进展：总量、强度、目标进度、重点排放单位 / dual-carbon progress of a region."""
+    from carbon.progress import progress as region_progress
+
+    p = region_progress(_engine(ctx), region, year, basis)
+    if as_json:
+        _print_json(p)
+        return
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1%}"
+
+    click.echo(
+        f"{reference.regions().loc[region, 'name_zh']} {year}年 (basis {basis}): 排放/emissions "
+        f"{num(p['tco2e'])} tCO2e ({pct(p['tco2e_change'])} 同比/YoY), 能耗/energy {num(p['tce'])} 吨标准煤 tce"
+    )
+    click.echo(
+        f"碳强度/carbon intensity: {p['carbon_intensity_tco2e_per_wan_cny'] or '-'} tCO2e/万元; 能耗强度/energy "
+        f"intensity: {p['energy_intensity_tce_per_wan_cny'] or '-'} tce/万元; 电力占比/electricity share "
+        f"{pct(p['electricity_share_of_energy'])}; 绿电占比/green share {pct(p['green_share_of_electricity'])}"
+    )
+    click.echo(
+        render(
+            [
+                "目标 / target",
+                "基准-目标 / years",
+                "要求 / required",
+                "已实现 / achieved",
+                "应实现 / expected",
+                "状态 / status",
+                "每年仍需 / needed a year",
+            ],
+            [
+                [
+                    t["id"],
+                    f"{t['base_year']}-{t['target_year']}",
+                    pct(t["reduction"]),
+                    pct(t["achieved"]),
+                    pct(t["expected"]),
+                    t["status"],
+                    pct(t["needed_per_year"]),
+                ]
+                for t in p["targets"]
+            ],
+        )
+    )
+    click.echo(f"重点排放单位 / key emitters: {len(p['key_emitters'])}")
+
+
+@cli.command()
+@click.option("--region", required=True, type=click.Choice(("zone", *reference.JURISDICTIONS)))
+@click.option("--from", "first", required=True, type=click.IntRange(2000, 2100))
+@click.option("--to", "last", required=True, type=click.IntRange(2000, 2100))
+@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def decompose(ctx: click.Context, region: str, first: int, last: int, basis: str, as_json: bool) -> None:
+    """排放变化因素分解（LMDI）/ why emissions changed: activity, structure, intensity, fuel mix, factors."""
+    from carbon.decompose import EFFECTS, decompose_region
+
+    effects = decompose_region(_engine(ctx), region, first, last, basis)
+    if as_json:
+        _print_json({"region": region, "from": first, "to": last, "basis": basis, "effects_tco2e": effects})
+        return
+    names = {
+        "activity": "规模/activity",
+        "structure": "结构/structure",
+        "intensity": "能耗强度/intensity",
+        "fuel_mix": "能源结构/fuel mix",
+        "emission_factor": "排放因子/emission factor",
+        "total": "合计/total",
+    }
+    click.echo(
+        render(["因素 / effect", "tCO2e"], [[names[k], num(effects[k])] for k in (*EFFECTS, "total")], right=[1])
+    )
+
+
+@cli.command()
+@click.option("--region", required=True, type=click.Choice(("zone", *reference.JURISDICTIONS)))
+@click.option("--from", "first", type=click.IntRange(2000, 2100), default=2020, show_default=True)
+@click.option(
+    "--to", "last", type=click.IntRange(2000, 2100), default=None, help="最后一年 / last year (default: last year)"
+)
+@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: str, as_json: bool) -> None:
+    """碳达峰研判 / whether and when a region's emissions peak, with a projection band."""
+    from datetime import date
+
+    from carbon.peak import estimate
+    from carbon.progress import annual_totals
+
+    last = last or date.today().year - 1  # noqa: DTZ011  (a calendar year, no time of day)
+    annual = annual_totals(_engine(ctx), region, list(range(first, last + 1)), basis)["tco2e"]
+    annual = annual.loc[annual > 0]
+    e = estimate(annual, to_year=last + 5)
+    out = {
+        "region": region,
+        "basis": basis,
+        "status": e.status,
+        "peak_year": e.peak_year,
+        "slope_tco2e_per_year": e.slope_per_year,
+        "annual": {int(y): float(v) for y, v in annual.items()},
+        "projection": e.projection.to_dict("records"),
+    }
+    if as_json:
+        _print_json(out)
+        return
+    click.echo(f"{region}: {e.status} {e.peak_year or ''} (trend {num(e.slope_per_year or 0)} tCO2e/年/year)")
+    click.echo(
+        render(
+            ["年份 / year", "tCO2e", "低 / low", "高 / high"],
+            [[y, num(v), "", ""] for y, v in out["annual"].items()]
+            + [[int(r["year"]), num(r["central"]), num(r["low"]), num(r["high"])] for r in out["projection"]],
+            right=[1, 2, 3],
+        )
+    )
+
+
 def _connector_configs(path: Path | None) -> tuple[Path, dict]:
     from connectors.config import load_config
 

@@ -1,0 +1,167 @@
+"""Dual-carbon indicators for a region and year: totals and year-on-year change, carbon and energy intensity,
+progress against every applicable sourced target, electricity shares and key emitters.
+
+Progress against a target: the achieved reduction of the intensity since the base year against the straight
+path from the base year to the target year; ``on_track`` at or ahead of the path, ``at_risk`` when at least
+``at_risk_share`` of the expected reduction is achieved, else ``off_track``; ``needed_per_year`` is the yearly
+reduction still needed from now to reach the target.  A target whose base year has no data says so.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from carbon import reference
+from carbon.ledger import compute, load_activity, load_factors
+from carbon.stats import current_stats
+
+
+@cache
+def targets() -> pd.DataFrame:
+    """Sourced targets (``carbon/data/targets.csv``)."""
+    with resources.files("carbon").joinpath("data/targets.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f, dtype=str, keep_default_na=False)
+
+
+@cache
+def parameters() -> pd.Series:
+    """Analytics parameters with their status (``carbon/data/analytics_parameters.csv``), by name."""
+    with resources.files("carbon").joinpath("data/analytics_parameters.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f).set_index("name")["value"].astype(float)
+
+
+def applicable_targets(region: str) -> pd.DataFrame:
+    """The region's own targets, its province's and the national ones."""
+    province = reference.regions().loc[region, "province"] if region != "zone" else ""
+    return targets().loc[targets()["region"].isin([region, province, "CN"]) & (targets()["region"] != "")]
+
+
+def target_progress(
+    intensity: pd.Series, base_year: int, target_year: int, reduction: float, year: int, at_risk_share: float
+) -> dict[str, Any]:
+    """Progress of an intensity series (by year) against a reduction target (fraction).  Pure."""
+    if base_year not in intensity.index or year not in intensity.index or pd.isna(intensity.get(base_year)):
+        return {"status": "no_base_data", "achieved": None, "expected": None, "needed_per_year": None}
+    achieved = 1 - intensity[year] / intensity[base_year]
+    expected = reduction * min(max((year - base_year) / (target_year - base_year), 0), 1)
+    status = "on_track" if achieved >= expected else "at_risk" if achieved >= at_risk_share * expected else "off_track"
+    left = target_year - year
+    ratio = (1 - reduction) / (intensity[year] / intensity[base_year])
+    needed = (1 - ratio ** (1 / left)) if left > 0 else None
+    return {
+        "status": status,
+        "achieved": float(achieved),
+        "expected": float(expected),
+        "needed_per_year": None if needed is None else max(float(needed), 0.0),
+    }
+
+
+def annual_totals(engine: Engine, region: str, years: list[int], basis: str = "location") -> pd.DataFrame:
+    """Per year: tCO2e, tce, electricity and green electricity (kWh) of the region."""
+    factors = load_factors(engine)
+    rows = []
+    for y in years:
+        lines, _ = compute(
+            load_activity(engine, y, regions=reference.region_ids(region)),
+            factors,
+            year=y,
+            basis=basis,
+            gwp_set="AR5",
+            as_of=datetime.now(UTC).date(),
+        )
+        by = lines.groupby("carrier")["quantity_canonical"].sum() if len(lines) else pd.Series(dtype=float)
+        rows.append(
+            {
+                "year": y,
+                "tco2e": float(lines["emissions_tco2e"].sum()),
+                "tce": float(lines["energy_tce"].sum()),
+                "electricity_tce": float(
+                    lines.loc[lines["carrier"].isin(["electricity", "green_electricity"]), "energy_tce"].sum()
+                ),
+                "electricity_kwh": float(by.get("electricity", 0.0) + by.get("green_electricity", 0.0)),
+                "green_kwh": float(by.get("green_electricity", 0.0)),
+            }
+        )
+    return pd.DataFrame(rows).set_index("year")
+
+
+def region_gdp(engine: Engine, region: str, year: int) -> float | None:
+    """GDP (10^4 CNY) of a region; the zone's is the sum of its jurisdictions' when not given itself."""
+    gdp = current_stats(engine, "gdp", year).set_index("subject_id")["value_wan_cny"]
+    if region in gdp.index:
+        return float(gdp[region])
+    parts = reference.region_ids(region)
+    return float(gdp[parts].sum()) if region == "zone" and set(parts) <= set(gdp.index) else None
+
+
+def key_emitters(engine: Engine, region: str, year: int, basis: str = "location") -> pd.DataFrame:
+    """Enterprises at or over the reporting threshold (tCO2e or tce a year) in the region."""
+    lines, _ = compute(
+        load_activity(engine, year, regions=reference.region_ids(region)),
+        load_factors(engine),
+        year=year,
+        basis=basis,
+        gwp_set="AR5",
+        as_of=datetime.now(UTC).date(),
+    )
+    per = lines.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
+    p = parameters()
+    hit = per.loc[(per["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (per["energy_tce"] >= p["key_emitter_tce"])]
+    return hit.sort_values("emissions_tco2e", ascending=False).reset_index()
+
+
+def progress(engine: Engine, region: str, year: int, basis: str = "location") -> dict[str, Any]:
+    """Every indicator of the region for ``year`` (see the module docstring)."""
+    wanted = applicable_targets(region)
+    years = sorted({year, year - 1, *wanted["base_year"].astype(int)})
+    totals = annual_totals(engine, region, years, basis)
+    gdp = pd.Series({y: region_gdp(engine, region, y) for y in years}, dtype=float)
+    intensity = {"carbon_intensity": totals["tco2e"] / gdp, "energy_intensity": totals["tce"] / gdp}
+    now, before = totals.loc[year], totals.loc[year - 1]
+    results = []
+    for t in wanted.itertuples(index=False):
+        series = intensity[t.indicator].where(totals["tco2e"] > 0)
+        results.append(
+            {
+                "id": t.id,
+                "region": t.region,
+                "indicator": t.indicator,
+                "base_year": int(t.base_year),
+                "target_year": int(t.target_year),
+                "reduction": float(t.reduction_percent) / 100,
+                "qualifier": t.qualifier,
+                "source": f"{t.document_title} {t.document_number}".strip(),
+                "source_url": t.source_url,
+                **target_progress(
+                    series,
+                    int(t.base_year),
+                    int(t.target_year),
+                    float(t.reduction_percent) / 100,
+                    year,
+                    parameters()["at_risk_share"],
+                ),
+            }
+        )
+    return {
+        "region": region,
+        "year": year,
+        "basis": basis,
+        "tco2e": float(now["tco2e"]),
+        "tce": float(now["tce"]),
+        "tco2e_change": float(now["tco2e"] / before["tco2e"] - 1) if before["tco2e"] else None,
+        "gdp_wan_cny": None if pd.isna(gdp[year]) else float(gdp[year]),
+        "carbon_intensity_tco2e_per_wan_cny": None if pd.isna(gdp[year]) else float(now["tco2e"] / gdp[year]),
+        "energy_intensity_tce_per_wan_cny": None if pd.isna(gdp[year]) else float(now["tce"] / gdp[year]),
+        "electricity_share_of_energy": float(now["electricity_tce"] / now["tce"]) if now["tce"] else None,
+        "green_share_of_electricity": float(now["green_kwh"] / now["electricity_kwh"])
+        if now["electricity_kwh"]
+        else None,
+        "targets": results,
+        "key_emitters": key_emitters(engine, region, year, basis).to_dict("records"),
+    }

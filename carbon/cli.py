@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,10 @@ def ingest(
     reports = ingest_files(
         _engine(ctx), list(files), uscc.strip().upper(), progress=progress, accept_valid=accept_valid, sheet=sheet
     )
+    if any(r.stored and (r.readings or r.rows_corrected) for r in reports):
+        from carbon.restatement import recalc_after_ingest
+
+        recalc_after_ingest(_engine(ctx), uscc.strip().upper(), reports)
     for r in reports:
         if as_json:
             click.echo(json.dumps(r.as_dict(), ensure_ascii=False, default=str))
@@ -517,6 +522,80 @@ def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: s
             right=[1, 2, 3],
         )
     )
+
+
+@cli.command()
+@click.option("--year", "years", type=click.IntRange(2000, 2100), multiple=True, help="默认所有年份 / default: all")
+@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def recalc(ctx: click.Context, years: tuple[int, ...], basis: str, as_json: bool) -> None:
+    """重新核算（新因子或更正数据后）/ recalculate; a changed result becomes a new version, nothing is overwritten."""
+    from carbon.restatement import recalc as run_recalc
+
+    out = run_recalc(_engine(ctx), years=list(years) or None, basis=basis, trigger="carbon recalc")
+    _print_json(out) if as_json else click.echo(
+        f"新版本/new runs {out['runs_stored']}, 未变/unchanged {out['unchanged']}"
+    )
+
+
+@cli.command()
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]))
+@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def restatement(ctx: click.Context, since: datetime, basis: str, as_json: bool) -> None:
+    """重述报告：旧值、新值、因子与活动数据各自的影响 / what changed since a date, and why."""
+    from carbon.restatement import restatement as report
+
+    df = report(_engine(ctx), since.replace(tzinfo=UTC) if since.tzinfo is None else since, basis)
+    by_region = (
+        df.groupby("region")[["old_tco2e", "new_tco2e", "difference_tco2e", "factor_part_tco2e", "activity_part_tco2e"]]
+        .sum()
+        .reset_index()
+        if len(df)
+        else df
+    )
+    if as_json:
+        _print_json(
+            {
+                "since": since.isoformat(),
+                "basis": basis,
+                "enterprises": df.to_dict("records"),
+                "regions": by_region.to_dict("records"),
+            }
+        )
+        return
+    cols = ["old_tco2e", "new_tco2e", "difference_tco2e", "factor_part_tco2e", "activity_part_tco2e"]
+    click.echo(
+        render(
+            [
+                "企业 / enterprise",
+                "年 / year",
+                "旧值 / old",
+                "新值 / new",
+                "差 / difference",
+                "因子 / factors",
+                "活动数据 / activity",
+            ],
+            [[r.enterprise, r.year, *(num(getattr(r, c)) for c in cols)] for r in df.itertuples()],
+            right=[2, 3, 4, 5, 6],
+        )
+    )
+
+
+@factors.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def factors_import(ctx: click.Context, file: Path) -> None:
+    """导入新发布的因子（与因子库同格式），并重新核算 / import a sourced factor release, then recalculate."""
+    from carbon.factor_release import import_release
+    from carbon.restatement import recalc as run_recalc
+
+    engine = _engine(ctx)
+    added = import_release(engine, file)
+    out = run_recalc(engine, trigger=f"factors import {file.name}")
+    click.echo(f"已导入 / imported {len(added)} 条因子 / records; 新版本/new runs {out['runs_stored']}")
 
 
 def _connector_configs(path: Path | None) -> tuple[Path, dict]:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, String, insert, select, type_coerce
 from sqlmodel import Session
 
 from carbon import reference
@@ -129,16 +129,25 @@ def year_bounds_utc(year: int) -> tuple[datetime, datetime]:
 
 
 def load_activity(
-    engine: Engine, year: int, *, enterprise: str | None = None, regions: list[str] | None = None
+    engine: Engine,
+    year: int,
+    *,
+    enterprise: str | None = None,
+    regions: list[str] | None = None,
+    last_year: int | None = None,
+    exclude_batches: list[int] | None = None,
 ) -> pd.DataFrame:
-    """Activity rows touching ``year`` for one enterprise or some jurisdictions, with province and grid."""
-    start, end = year_bounds_utc(year)
+    """Current activity rows touching ``year`` (to ``last_year``) for one enterprise or some jurisdictions, with
+    province and grid; rows of ``exclude_batches`` are left out (the caller holds them already)."""
+    start, _ = year_bounds_utc(year)
+    _, end = year_bounds_utc(last_year or year)
     stmt = (
         select(
             Activity.enterprise_uscc,
             Activity.carrier,
-            Activity.period_start,
-            Activity.period_end,
+            # raw text (SQLite) or datetimes (PostgreSQL), parsed below for whole columns at once
+            type_coerce(Activity.period_start, String).label("period_start"),
+            type_coerce(Activity.period_end, String).label("period_end"),
             Activity.quantity_canonical.label("quantity"),
             Region.province,
             Region.grid,
@@ -152,8 +161,17 @@ def load_activity(
         if enterprise
         else stmt.where(Enterprise.region_id.in_(regions or []))
     )
+    if exclude_batches:
+        stmt = stmt.where(Activity.batch_id.not_in(exclude_batches))
     with engine.connect() as conn:
         df = pd.read_sql(stmt, conn)
+    for col in ("period_start", "period_end"):
+        df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
+    return with_local_times(df)
+
+
+def with_local_times(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``start_local`` and ``end_local`` (Asia/Shanghai wall clock) to rows with UTC periods."""
     df["start_local"] = to_local_naive(df["period_start"])
     df["end_local"] = to_local_naive(df["period_end"])
     return df
@@ -163,7 +181,8 @@ def compute(
     activity: pd.DataFrame, factors: pd.DataFrame, *, year: int, basis: str, gwp_set: str, as_of: date
 ) -> tuple[pd.DataFrame, list[str]]:
     """Monthly emissions per enterprise and carrier (``LINE_COLUMNS``) and the run's flags."""
-    pieces = allocate_to_months(activity, year)
+    needed = ["enterprise_uscc", "carrier", "province", "grid", "start_local", "end_local", "quantity"]
+    pieces = allocate_to_months(activity[needed], year)
     if pieces.empty:
         return pd.DataFrame(columns=LINE_COLUMNS), ["no_activity"]
     choices = choice_table(factors, pieces, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)
@@ -207,11 +226,11 @@ def account(
     )
     result = AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
     if store:
-        result.run_id = _store(engine, result)
+        result.run_id = store_run(engine, result)
     return result
 
 
-def _store(engine: Engine, result: AccountResult) -> int:
+def store_run(engine: Engine, result: AccountResult, trigger: str | None = None) -> int:
     d = result.as_dict()
     with Session(engine) as session:
         run = AccountingRun(
@@ -226,6 +245,7 @@ def _store(engine: Engine, result: AccountResult) -> int:
             scope2_tco2e=d["scope2_tco2e"],
             energy_tce=d["energy_tce"],
             flags_json=json.dumps(result.flags, ensure_ascii=False),
+            trigger=trigger,
         )
         session.add(run)
         session.flush()

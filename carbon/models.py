@@ -199,6 +199,7 @@ class AccountingRun(SQLModel, table=True):
     scope2_tco2e: float
     energy_tce: float
     flags_json: str
+    trigger: str | None = None  # why it was computed: a request, a recalculation after new factors or data
 
 
 class EmissionResult(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 16:39:36.293120
+Create Date: 2026-11-25 16:43:30.530743
 """
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("scope2_tco2e", sa.Float(), nullable=False),
         sa.Column("energy_tce", sa.Float(), nullable=False),
         sa.Column("flags_json", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("trigger", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("accounting_run", schema=None) as batch_op:

@@ -1,0 +1,151 @@
+"""Analytics speed: the emissions cube and its indicators for N enterprises x 6 years of monthly results.
+
+Ours: ``carbon.cube.build_cube`` from the database (newest run per enterprise and year, joined to enterprises,
+aggregated into an xarray Dataset) plus the indicators read from it (totals and year-on-year change by region,
+shares by sector, scope and carrier).  Baseline, same run: pandas reading the same result rows from the database.
+
+    python benchmarks/analytics_cube.py [--enterprises 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select
+
+from carbon import db, reference
+from carbon.cube import build_cube
+from carbon.models import AccountingRun, EmissionResult, Enterprise
+from carbon.uscc import check_character
+
+YEARS = range(2020, 2026)
+CARRIERS = ["electricity", "natural_gas", "diesel"]
+
+
+def seed(engine, n: int) -> int:
+    """N enterprises with one run per year and monthly lines for three carriers; returns the line count."""
+    rng = np.random.default_rng(0)
+    divisions = reference.industry_divisions().index.to_numpy()
+    admin = {"qingpu": "310118", "wujiang": "320509", "jiashan": "330421"}
+    ents = []
+    for i in range(n):
+        region = reference.JURISDICTIONS[i % 3]
+        first17 = f"91{admin[region]}{i:08d}0"
+        ents.append(
+            {
+                "uscc": first17 + check_character(first17),
+                "name": f"E{i}",
+                "region_id": region,
+                "industry_code": str(divisions[i % len(divisions)]),
+                "division_code": str(divisions[i % len(divisions)]),
+                "created_at": datetime.now(UTC),
+            }
+        )
+    now = datetime.now(UTC)
+    runs = [
+        {
+            "subject_kind": "enterprise",
+            "subject_id": e["uscc"],
+            "year": y,
+            "basis": "location",
+            "gwp_set": "AR5",
+            "computed_at": now,
+            "total_tco2e": 0.0,
+            "scope1_tco2e": 0.0,
+            "scope2_tco2e": 0.0,
+            "energy_tce": 0.0,
+            "flags_json": "[]",
+            "trigger": "benchmark",
+        }
+        for e in ents
+        for y in YEARS
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Enterprise), ents)
+        conn.execute(insert(AccountingRun), runs)
+        ids = conn.execute(select(AccountingRun.id, AccountingRun.subject_id)).all()
+    run_ids = np.array([i for i, _ in ids])
+    owners = np.array([s for _, s in ids])
+    lines = pd.DataFrame(
+        {
+            "run_id": np.repeat(run_ids, 12 * len(CARRIERS)),
+            "enterprise_uscc": np.repeat(owners, 12 * len(CARRIERS)),
+            "carrier": np.tile(np.repeat(CARRIERS, 12), len(run_ids)),
+            "month": np.tile(np.arange(1, 13), len(run_ids) * len(CARRIERS)),
+        }
+    )
+    lines["quantity_canonical"] = rng.gamma(2, 500, len(lines))
+    lines["emissions_tco2e"] = lines["quantity_canonical"] * 0.0005
+    lines["energy_tce"] = lines["quantity_canonical"] * 0.0001229
+    lines["factor_ids"] = "benchmark"
+    lines["factor_reason"] = "benchmark"
+    lines["rows_split"] = 0
+    with engine.begin() as conn:
+        for lo in range(0, len(lines), 200_000):
+            conn.execute(insert(EmissionResult), lines.iloc[lo : lo + 200_000].to_dict("records"))
+    return len(lines)
+
+
+def indicators(cube) -> dict:
+    """Totals and YoY by region, shares by sector, scope and carrier, read from the cube."""
+    yearly = cube["emissions_tco2e"].groupby("time.year").sum(...)
+    by_region = cube["emissions_tco2e"].groupby("time.year").sum(["time", "division", "carrier"])
+    return {
+        "yoy": (yearly / yearly.shift(year=1) - 1).values,
+        "region": by_region.values,
+        "sector": cube["emissions_tco2e"].groupby("sector").sum(...).values,
+        "scope": cube["emissions_tco2e"].groupby("scope").sum(...).values,
+        "carrier_energy": cube["energy_tce"].sum(["time", "region", "division"]).values,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enterprises", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = db.make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        db.initialise(engine)
+        n_lines = seed(engine, args.enterprises)
+        t0 = time.perf_counter()
+        with engine.connect() as conn:
+            base = pd.read_sql(
+                select(
+                    EmissionResult.enterprise_uscc,
+                    EmissionResult.carrier,
+                    EmissionResult.month,
+                    EmissionResult.quantity_canonical,
+                    EmissionResult.emissions_tco2e,
+                    EmissionResult.energy_tce,
+                ),
+                conn,
+            )
+        t_base = time.perf_counter() - t0
+        del base
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        cube = build_cube(engine)
+        ind = indicators(cube)
+        t_ours = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"enterprises: {args.enterprises:,} x {len(YEARS)} years, result lines: {n_lines:,}, cube cells: "
+        f"{int(np.prod(list(cube.sizes.values()))):,}, years with YoY: {int(np.isfinite(ind['yoy']).sum())}"
+    )
+    print(f"pandas read_sql of the result rows (baseline): {t_base:7.2f} s")
+    print(f"cube + indicators from the database:           {t_ours:7.2f} s   ratio {t_ours / t_base:.2f}x")
+    print(f"peak memory of the process: {peak / 1024:.0f} MB (before building the cube: {before / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

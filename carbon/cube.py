@@ -1,0 +1,100 @@
+"""The emissions cube: an xarray Dataset of the latest stored enterprise results.
+
+Dimensions ``time`` (month start), ``region``, ``division`` (GB/T 4754 division) and ``carrier``; ``sector``
+(of each division) and ``scope`` (of each carrier) are coordinates to group by.  Variables ``emissions_tco2e``,
+``energy_tce`` and ``activity`` (in each carrier's canonical unit, see ``activity_units``); units in ``attrs``.
+Built with one query per table from the newest run of every enterprise and year, vectorised, and cached until a
+new run is stored.  ``enterprise_results`` keeps the enterprise level for drill-down.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import xarray as xr
+from sqlalchemy import Engine, func, select
+
+from carbon import reference
+from carbon.models import AccountingRun, EmissionResult, Enterprise
+
+
+def latest_run_ids(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.Series:
+    """Id of the newest enterprise run per (enterprise, year)."""
+    with engine.connect() as conn:
+        runs = pd.read_sql(
+            select(AccountingRun.id, AccountingRun.subject_id, AccountingRun.year).where(
+                AccountingRun.subject_kind == "enterprise",
+                AccountingRun.basis == basis,
+                AccountingRun.gwp_set == gwp_set,
+            ),
+            conn,
+        )
+    return runs.groupby(["subject_id", "year"])["id"].max()
+
+
+def enterprise_results(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.DataFrame:
+    """Monthly results per enterprise and carrier from the newest runs, with region, division and sector."""
+    ids = latest_run_ids(engine, basis, gwp_set)
+    with engine.connect() as conn:
+        lines = pd.read_sql(
+            select(
+                EmissionResult.run_id,
+                EmissionResult.enterprise_uscc,
+                EmissionResult.carrier,
+                EmissionResult.month,
+                EmissionResult.quantity_canonical,
+                EmissionResult.emissions_tco2e,
+                EmissionResult.energy_tce,
+            ),
+            conn,
+        )
+        runs = pd.read_sql(select(AccountingRun.id.label("run_id"), AccountingRun.year), conn)
+        ents = pd.read_sql(
+            select(
+                Enterprise.uscc.label("enterprise_uscc"),
+                Enterprise.region_id.label("region"),
+                Enterprise.division_code.label("division"),
+            ),
+            conn,
+        )
+    lines = lines.loc[lines["run_id"].isin(ids.to_numpy())].merge(runs, on="run_id").merge(ents, on="enterprise_uscc")
+    lines["time"] = pd.to_datetime({"year": lines["year"], "month": lines["month"], "day": 1})
+    lines["sector"] = lines["division"].map(reference.industry_divisions()["sector"])
+    return lines.drop(columns=["run_id"])
+
+
+def build_cube(engine: Engine, basis: str = "location", gwp_set: str = "AR5", cache: dict | None = None) -> xr.Dataset:
+    """The cube of the newest results; with a ``cache`` dict (held by the caller, e.g. the dashboard) it is
+    rebuilt only when a run has been stored since the last build."""
+    with engine.connect() as conn:
+        newest = conn.execute(select(func.max(AccountingRun.id))).scalar() or 0
+    key = (engine.url.render_as_string(hide_password=True), int(newest), basis, gwp_set)
+    if cache is not None and key in cache:
+        return cache[key]
+    cube = cube_from_results(enterprise_results(engine, basis, gwp_set))
+    if cache is not None:
+        cache.clear()
+        cache[key] = cube
+    return cube
+
+
+def cube_from_results(results: pd.DataFrame) -> xr.Dataset:
+    """Aggregate enterprise results into the cube (pure)."""
+    carriers = reference.carriers()
+    grouped = (
+        results.groupby(["time", "region", "division", "carrier"], observed=True)[
+            ["emissions_tco2e", "energy_tce", "quantity_canonical"]
+        ]
+        .sum()
+        .rename(columns={"quantity_canonical": "activity"})
+    )
+    ds = xr.Dataset.from_dataframe(grouped).fillna(0.0)
+    divisions = reference.industry_divisions()
+    ds = ds.assign_coords(
+        sector=("division", divisions["sector"].reindex(ds["division"].values).to_numpy()),
+        scope=("carrier", carriers["scope"].reindex(ds["carrier"].values).astype(int).to_numpy()),
+    )
+    ds["emissions_tco2e"].attrs["units"] = "t_CO2e"
+    ds["energy_tce"].attrs["units"] = "tce"
+    ds["activity"].attrs["units"] = "canonical unit of each carrier (see activity_units)"
+    ds.attrs["activity_units"] = {c: carriers.loc[c, "canonical_unit"] for c in ds["carrier"].values}
+    return ds

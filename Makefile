@@ -24,3 +24,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/accounting_throughput.py
 	$(BIN)/python benchmarks/ingest_throughput.py
 	$(BIN)/python benchmarks/mqtt_throughput.py
+	$(BIN)/python benchmarks/analytics_cube.py

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from carbon.ingest import ingest_files
 from carbon.ingest.records import ingest_records
+from carbon.restatement import recalc_after_ingest
 from connectors import state
 from connectors.base import Fetched, TransientError
 from connectors.config import ConnectorConfig
@@ -37,6 +38,7 @@ class RunResult:
     error: str | None = None
     watermark: str | None = None
     details: list[dict] = field(default_factory=list)
+    reports: list = field(default_factory=list, repr=False)
 
 
 def build(config: ConnectorConfig):
@@ -82,12 +84,14 @@ def run_once(
         connector = build(config)
         newest = None
         watermark = st.watermark
+        stored_reports: list = []
         while True:
             fetched = _fetch_with_retries(connector, watermark, attempts, base, sleep, result)
             if fetched.files:
                 _store_files(engine, connector, config, fetched.files, result)
             if len(fetched.records):
                 reports, refused = ingest_records(engine, fetched.records, config.name, now=now())
+                stored_reports += [r for r in reports if r.stored]
                 result.stored += sum(r.readings for r in reports if r.stored)
                 result.duplicates += sum(r.rows_duplicate for r in reports)
                 fetched.quarantined += [
@@ -101,6 +105,9 @@ def run_once(
             watermark = fetched.watermark or watermark
             if not fetched.more:
                 break
+        stored_reports += [r for r in result.reports if r.stored]
+        for enterprise in sorted({r.enterprise for r in stored_reports}):  # results follow the new data
+            recalc_after_ingest(engine, enterprise, [r for r in stored_reports if r.enterprise == enterprise])
         state.record_success(
             engine,
             config.name,
@@ -159,5 +166,6 @@ def _store_files(engine: Engine, connector, config: ConnectorConfig, files: list
         result.files += 1
         result.details.append(details)
         if report is not None:
+            result.reports.append(report)
             result.stored += report.readings
             result.duplicates += report.rows_duplicate

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from carbon.enterprises import add_enterprise
-from carbon.models import Activity, ConnectorState, Quarantine
+from carbon.models import AccountingRun, Activity, ConnectorState, Quarantine
 from connectors.config import ConnectorConfig
 from connectors.http_api import decode_page
 from connectors.runtime import run_once
@@ -54,6 +54,8 @@ def test_pages_are_stored_once_and_the_watermark_resumes(engine, ent, config):
         assert len(s.exec(select(Activity)).all()) == 9
         (q,) = s.exec(select(Quarantine)).all()
         assert "missing" in q.reason
+        (run,) = s.exec(select(AccountingRun)).all()  # results follow the new readings
+        assert run.subject_id == ENT and run.total_tco2e == pytest.approx(9 * 2.0 * 0.5737 / 1000)
     again = run_once(engine, config, sleep=lambda s: None)
     assert again.ok and again.stored == 0
     assert "since=2024-03-01T01%3A00%3A00%2B00%3A00" in Platform.seen[-3]["path"]

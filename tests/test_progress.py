@@ -96,3 +96,14 @@ def test_decompose_and_peak_commands(engine, db_url, qingpu):
     )
     assert peak.returncode == 0, peak.stderr
     assert json.loads(peak.stdout)["status"] == "insufficient_data"  # two years with data
+
+
+def test_key_emitters_at_the_reporting_threshold(engine, tmp_path):
+    big, small = uscc(151), uscc(152)
+    add_enterprise(engine, code=big, name="青浦大户", region="qingpu", industry="26")
+    add_enterprise(engine, code=small, name="青浦小户", region="qingpu", industry="26")
+    ingest_files(engine, [write_template(tmp_path / "b.csv", ["E1,电力,2024-01-01,2025-01-01,5000,万kWh"])], big)
+    ingest_files(engine, [write_template(tmp_path / "s.csv", ["E1,电力,2024-01-01,2025-01-01,100,万kWh"])], small)
+    p = progress(engine, "qingpu", 2024)
+    (k,) = p["key_emitters"]  # 5000 x 10^4 kWh x 0.5737 = 28,685 tCO2e >= 26,000
+    assert k["enterprise_uscc"] == big and k["emissions_tco2e"] == pytest.approx(28685)

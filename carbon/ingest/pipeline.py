@@ -35,6 +35,7 @@ class FileReport:
     file: str
     sha256: str
     size_bytes: int
+    enterprise: str = ""
     shape: str = ""
     sheet: str = ""
     rows_read: int = 0
@@ -322,7 +323,11 @@ def ingest_files(
         for path in progress(paths):
             data = path.read_bytes()
             report = FileReport(
-                file=str(path), sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), data=data
+                file=str(path),
+                sha256=hashlib.sha256(data).hexdigest(),
+                size_bytes=len(data),
+                data=data,
+                enterprise=enterprise,
             )
             reports.append(report)
             stored = session.exec(

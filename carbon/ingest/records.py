@@ -62,6 +62,7 @@ def _typed(frame: pd.DataFrame, issues: Issues) -> pd.DataFrame:
 def _report(session: Session, enterprise: str, part: pd.DataFrame, source: str, now: datetime) -> FileReport:
     data = part[READING_COLUMNS].to_json(orient="records", lines=True, date_format="iso").encode()
     report = FileReport(
+        enterprise=enterprise,
         file=f"{source}@{now.isoformat(timespec='seconds')}",
         sha256="",
         size_bytes=len(data),

@@ -14,21 +14,13 @@ import xarray as xr
 from sqlalchemy import Engine, func, select
 
 from carbon import reference
+from carbon.ledger import enterprise_runs
 from carbon.models import AccountingRun, EmissionResult, Enterprise
 
 
 def latest_run_ids(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.Series:
     """Id of the newest enterprise run per (enterprise, year)."""
-    with engine.connect() as conn:
-        runs = pd.read_sql(
-            select(AccountingRun.id, AccountingRun.subject_id, AccountingRun.year).where(
-                AccountingRun.subject_kind == "enterprise",
-                AccountingRun.basis == basis,
-                AccountingRun.gwp_set == gwp_set,
-            ),
-            conn,
-        )
-    return runs.groupby(["subject_id", "year"])["id"].max()
+    return enterprise_runs(engine, basis, gwp_set).groupby(["subject_id", "year"])["id"].max()
 
 
 def enterprise_results(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.DataFrame:

@@ -121,6 +121,29 @@ def load_factors(engine: Engine) -> pd.DataFrame:
         return pd.read_sql(select(Factor), conn)
 
 
+def enterprise_runs(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.DataFrame:
+    """Every stored enterprise run of a basis and GWP set, oldest first (id, subject, year, as-of, totals, trigger)."""
+    stmt = (
+        select(
+            AccountingRun.id,
+            AccountingRun.subject_id,
+            AccountingRun.year,
+            AccountingRun.computed_at,
+            AccountingRun.total_tco2e,
+            AccountingRun.energy_tce,
+            AccountingRun.trigger,
+        )
+        .where(
+            AccountingRun.subject_kind == "enterprise", AccountingRun.basis == basis, AccountingRun.gwp_set == gwp_set
+        )
+        .order_by(AccountingRun.id)
+    )
+    with engine.connect() as conn:
+        runs = pd.read_sql(stmt, conn)
+    runs["computed_at"] = pd.to_datetime(runs["computed_at"], utc=True)
+    return runs
+
+
 def year_bounds_utc(year: int) -> tuple[datetime, datetime]:
     """Start and end of a local (Asia/Shanghai) calendar year, as UTC datetimes."""
     start = pd.Timestamp(year=year, month=1, day=1, tz=LOCAL_TZ).tz_convert("UTC")

@@ -18,8 +18,16 @@ from sqlalchemy import Engine, func, select
 
 from carbon import reference
 from carbon.enterprises import get_enterprise
-from carbon.ledger import AccountResult, compute, load_activity, load_factors, store_run, with_local_times
-from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise
+from carbon.ledger import (
+    AccountResult,
+    compute,
+    enterprise_runs,
+    load_activity,
+    load_factors,
+    store_run,
+    with_local_times,
+)
+from carbon.models import Activity, EmissionResult, Enterprise
 
 REL_TOLERANCE = 1e-9
 
@@ -45,23 +53,7 @@ def activity_years(engine: Engine) -> list[int]:
 
 
 def _latest_runs(engine: Engine, basis: str, gwp_set: str) -> pd.DataFrame:
-    with engine.connect() as conn:
-        runs = pd.read_sql(
-            select(
-                AccountingRun.id,
-                AccountingRun.subject_id,
-                AccountingRun.year,
-                AccountingRun.total_tco2e,
-                AccountingRun.energy_tce,
-            )
-            .where(
-                AccountingRun.subject_kind == "enterprise",
-                AccountingRun.basis == basis,
-                AccountingRun.gwp_set == gwp_set,
-            )
-            .order_by(AccountingRun.id),
-            conn,
-        )
+    runs = enterprise_runs(engine, basis, gwp_set)
     return runs.groupby(["subject_id", "year"]).tail(1).set_index(["subject_id", "year"])
 
 
@@ -135,26 +127,9 @@ def split_change(old: pd.DataFrame, new: pd.DataFrame) -> tuple[float, float]:
 
 def restatement(engine: Engine, since: datetime, basis: str = "location", gwp_set: str = "AR5") -> pd.DataFrame:
     """Per enterprise and year restated since ``since``: old, new, difference, factor part, activity part, region."""
+    runs = enterprise_runs(engine, basis, gwp_set)
     with engine.connect() as conn:
-        runs = pd.read_sql(
-            select(
-                AccountingRun.id,
-                AccountingRun.subject_id,
-                AccountingRun.year,
-                AccountingRun.computed_at,
-                AccountingRun.total_tco2e,
-                AccountingRun.trigger,
-            )
-            .where(
-                AccountingRun.subject_kind == "enterprise",
-                AccountingRun.basis == basis,
-                AccountingRun.gwp_set == gwp_set,
-            )
-            .order_by(AccountingRun.id),
-            conn,
-        )
         regions = dict(conn.execute(select(Enterprise.uscc, Enterprise.region_id)).all())
-    runs["computed_at"] = pd.to_datetime(runs["computed_at"], utc=True)
     runs["previous"] = runs.groupby(["subject_id", "year"])["id"].shift()
     changed = runs.loc[(runs["computed_at"] >= pd.Timestamp(since)) & runs["previous"].notna()]
     changed = changed.groupby(["subject_id", "year"]).tail(1)

@@ -18,15 +18,21 @@ from tqdm import tqdm
 from carbon import db, reference
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
+from carbon.flags import describe
+from carbon.grades import grade_year
 from carbon.ingest import ingest_files
 from carbon.ledger import account
 from carbon.models import Enterprise
+from carbon.progress import progress
+from carbon.restatement import recalc
+from carbon.stats import import_stats
 from carbon.tables import num, render
 from carbon.uscc import check_character
 
 DEMO_URL = "sqlite:///carbon-demo.db"
 DEMO_TAG = "（模拟）"
-FIRST_YEAR, LAST_YEAR = 2021, 2025
+FIRST_YEAR, LAST_YEAR = 2020, 2025
+DEMO_SOURCE = "模拟数据 / simulated (carbon demo)"
 # (industry code, name stem, monthly electricity kWh, fuel carrier, monthly fuel quantity, unit, heat GJ/month)
 PROFILES = [
     ("2614", "化工材料", 1_800_000, "natural_gas", 90_000, "m3", 0),
@@ -122,7 +128,45 @@ def seed(url: str) -> int:
             if fields["code"] not in known:
                 add_enterprise(engine, **fields)
             ingest_files(engine, [path], fields["code"], uploaded_by="demo")
+        stats = Path(tmp) / "stats.csv"
+        demo_statistics([f["code"] for f, _ in files]).to_csv(stats, index=False)
+        import_stats(engine, stats)
+    recalc(engine, trigger="carbon demo")
     return len(files)
+
+
+def demo_statistics(codes: list[str]) -> pd.DataFrame:
+    """Simulated GDP of the jurisdictions and value added of the demo enterprises, 2020 to the last demo year."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for j, region in enumerate(reference.JURISDICTIONS):
+        for k, year in enumerate(range(FIRST_YEAR, LAST_YEAR + 1)):
+            rows.append(
+                {
+                    "subject": region,
+                    "year": year,
+                    "indicator": "gdp",
+                    "value": round((1000 + 150 * j) * 1.055**k),
+                    "unit": "亿元",
+                    "status": "final",
+                    "source": DEMO_SOURCE,
+                }
+            )
+    for code in codes:
+        base = rng.uniform(2_000, 60_000)
+        for k, year in enumerate(range(FIRST_YEAR, LAST_YEAR + 1)):
+            rows.append(
+                {
+                    "subject": code,
+                    "year": year,
+                    "indicator": "value_added",
+                    "value": round(base * 1.04**k),
+                    "unit": "万元",
+                    "status": "final",
+                    "source": DEMO_SOURCE,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def run_demo(url: str = DEMO_URL, year: int | None = None) -> dict[str, Any]:
@@ -146,7 +190,11 @@ def run_demo(url: str = DEMO_URL, year: int | None = None) -> dict[str, Any]:
     sectors = (
         lines.groupby("sector")[["emissions_tco2e", "energy_tce"]].sum().sort_values("emissions_tco2e", ascending=False)
     )
+    zone_progress = progress(engine, "zone", year)
+    grades = grade_year(engine, year)
     return {
+        "progress": [{k: t[k] for k in ("id", "status", "achieved", "expected")} for t in zone_progress["targets"]],
+        "grades": {int(g): int(n) for g, n in grades["grade"].value_counts().sort_index().items()},
         "label": "模拟数据 / simulated data",
         "database": db.display_url(url),
         "year": year,
@@ -192,11 +240,22 @@ def format_summary(s: dict[str, Any]) -> str:
         [[f"{x['name_zh']} ({x['sector']})", num(x["emissions_tco2e"]), num(x["energy_tce"])] for x in s["sectors"]],
         right=[1, 2],
     )
-    flags = s["regions"]["zone"]["location"]["flags"]
-    from carbon.flags import describe
-
+    targets = render(
+        ["目标 / target", "已实现 / achieved", "应实现 / expected", "状态 / status"],
+        [
+            [
+                t["id"],
+                "-" if t["achieved"] is None else f"{t['achieved']:.1%}",
+                "-" if t["expected"] is None else f"{t['expected']:.1%}",
+                t["status"],
+            ]
+            for t in s["progress"]
+        ],
+    )
+    grades = "  ".join(f"{g}级: {n}" for g, n in s["grades"].items())
+    flags = "\n".join(f"  - {describe(f)}" for f in s["regions"]["zone"]["location"]["flags"])
     return (
         f"【{s['label']}】 {s['enterprises']} 家企业 / enterprises — {s['year']}年 — 数据库 / database "
-        f"{s['database']}\n\n{by_region}\n\n{by_sector}\n\n提示 / flags (zone, location):\n"
-        + "\n".join(f"  - {describe(f)}" for f in flags)
+        f"{s['database']}\n\n{by_region}\n\n{by_sector}\n\n示范区目标进度 / zone progress against targets:\n"
+        f"{targets}\n\n碳效码 / carbon-efficiency grades: {grades}\n\n提示 / flags (zone, location):\n{flags}"
     )

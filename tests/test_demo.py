@@ -24,6 +24,9 @@ def test_demo_summary_adds_up_and_is_repeatable(db_url):
         regions["zone"]["location"]["total_tco2e"]
     )
     assert any(f.startswith("period_split:") for f in regions["zone"]["location"]["flags"])
+    statuses = {t["id"]: t["status"] for t in first["progress"]}
+    assert statuses["cn-2030-carbon-intensity"] == "no_base_data" and "zone-2025-carbon-intensity" in statuses
+    assert sum(first["grades"].values()) == 36 and set(first["grades"]) <= {1, 2, 3, 4, 5}
     again = run_demo(db_url, year=2024)
     assert again["regions"]["zone"]["location"]["total_tco2e"] == pytest.approx(
         regions["zone"]["location"]["total_tco2e"]

@@ -90,7 +90,9 @@ def test_killed_scheduler_restarts_from_its_store_and_watermark(engine, db_url, 
     assert readings(engine) == 15
     with Session(engine) as s:
         st = s.get(ConnectorState, "platform")
-        assert st.watermark == "2024-03-01T07:00:00+00:00" and st.healthy and st.readings_stored == 15
+        # the kill may land after readings were stored but before the run recorded them: the restarted scheduler
+        # fetches them again from the older watermark and storage counts them as duplicates (nothing twice)
+        assert st.watermark == "2024-03-01T07:00:00+00:00" and st.healthy and 6 <= st.readings_stored <= 15
 
 
 def test_job_defaults_and_sync_with_the_configuration(engine, db_url, platform, tmp_path):

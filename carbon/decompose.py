@@ -7,15 +7,13 @@ disappears is still accounted for.  Pure functions.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
 from carbon import reference
 from carbon.errors import InputError
-from carbon.ledger import compute, load_activity, load_factors
+from carbon.ledger import load_factors, region_lines
 from carbon.models import Enterprise
 from carbon.stats import current_stats
 
@@ -76,14 +74,7 @@ def decompose_region(engine, region: str, year0: int, year1: int, basis: str = "
     factors = load_factors(engine)
     parts = []
     for year in (year0, year1):
-        lines, _ = compute(
-            load_activity(engine, year, regions=reference.region_ids(region)),
-            factors,
-            year=year,
-            basis=basis,
-            gwp_set="AR5",
-            as_of=datetime.now(UTC).date(),
-        )
+        lines = region_lines(engine, region, year, basis, factors)
         lines["sector"] = lines["enterprise_uscc"].map(sector_of)
         cells = lines.groupby(["sector", "carrier"])[["emissions_tco2e", "energy_tce"]].sum()
         va = current_stats(engine, "value_added", year)

@@ -8,7 +8,6 @@ the industry's L is the division's total emissions over its total value added in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 
@@ -17,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from carbon import reference
-from carbon.ledger import compute, load_activity, load_factors
+from carbon.ledger import region_lines
 from carbon.models import Enterprise
 from carbon.stats import current_stats
 
@@ -55,10 +54,7 @@ def grade(emissions: pd.DataFrame, value_added: pd.DataFrame) -> pd.DataFrame:
 
 def grade_year(engine: Engine, year: int, basis: str = "location") -> pd.DataFrame:
     """Grades of every enterprise with value added for ``year`` (emissions computed on ``basis``)."""
-    activity = load_activity(engine, year, regions=list(reference.JURISDICTIONS))
-    lines, _ = compute(
-        activity, load_factors(engine), year=year, basis=basis, gwp_set="AR5", as_of=datetime.now(UTC).date()
-    )
+    lines = region_lines(engine, "zone", year, basis)
     with engine.connect() as conn:
         ents = pd.read_sql(
             select(Enterprise.uscc, Enterprise.name, Enterprise.region_id, Enterprise.division_code.label("division")),

@@ -225,6 +225,21 @@ def compute(
     return lines[LINE_COLUMNS], flags
 
 
+def region_lines(
+    engine: Engine, region: str, year: int, basis: str = "location", factors: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Monthly lines (``LINE_COLUMNS``) of every enterprise of a region for a year, computed now (not stored)."""
+    lines, _ = compute(
+        load_activity(engine, year, regions=reference.region_ids(region)),
+        load_factors(engine) if factors is None else factors,
+        year=year,
+        basis=basis,
+        gwp_set="AR5",
+        as_of=datetime.now(UTC).date(),
+    )
+    return lines
+
+
 def account(
     engine: Engine,
     *,

@@ -9,7 +9,6 @@ reduction still needed from now to reach the target.  A target whose base year h
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -18,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from carbon import reference
-from carbon.ledger import compute, load_activity, load_factors
+from carbon.ledger import load_factors, region_lines
 from carbon.stats import current_stats
 
 
@@ -67,14 +66,7 @@ def annual_totals(engine: Engine, region: str, years: list[int], basis: str = "l
     factors = load_factors(engine)
     rows = []
     for y in years:
-        lines, _ = compute(
-            load_activity(engine, y, regions=reference.region_ids(region)),
-            factors,
-            year=y,
-            basis=basis,
-            gwp_set="AR5",
-            as_of=datetime.now(UTC).date(),
-        )
+        lines = region_lines(engine, region, y, basis, factors)
         by = lines.groupby("carrier")["quantity_canonical"].sum() if len(lines) else pd.Series(dtype=float)
         rows.append(
             {
@@ -102,14 +94,7 @@ def region_gdp(engine: Engine, region: str, year: int) -> float | None:
 
 def key_emitters(engine: Engine, region: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Enterprises at or over the reporting threshold (tCO2e or tce a year) in the region."""
-    lines, _ = compute(
-        load_activity(engine, year, regions=reference.region_ids(region)),
-        load_factors(engine),
-        year=year,
-        basis=basis,
-        gwp_set="AR5",
-        as_of=datetime.now(UTC).date(),
-    )
+    lines = region_lines(engine, region, year, basis)
     per = lines.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
     p = parameters()
     hit = per.loc[(per["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (per["energy_tce"] >= p["key_emitter_tce"])]

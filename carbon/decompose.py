@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from carbon import reference
 from carbon.errors import InputError
@@ -65,7 +65,7 @@ def lmdi(cells0: pd.DataFrame, output0: pd.Series, cells1: pd.DataFrame, output1
     return out
 
 
-def decompose_region(engine, region: str, year0: int, year1: int, basis: str = "location") -> dict[str, float]:
+def decompose_region(engine: Engine, region: str, year0: int, year1: int, basis: str = "location") -> dict[str, float]:
     """LMDI effects for a region between two years; output per sector is its enterprises' value added."""
     with engine.connect() as conn:
         ents = pd.read_sql(select(Enterprise.uscc, Enterprise.division_code), conn)

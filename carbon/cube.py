@@ -14,8 +14,8 @@ import xarray as xr
 from sqlalchemy import Engine, func, select
 
 from carbon import reference
-from carbon.ledger import enterprise_runs
-from carbon.models import AccountingRun, EmissionResult, Enterprise
+from carbon.ledger import enterprise_runs, result_lines
+from carbon.models import AccountingRun, Enterprise
 
 
 def latest_run_ids(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.Series:
@@ -26,19 +26,8 @@ def latest_run_ids(engine: Engine, basis: str = "location", gwp_set: str = "AR5"
 def enterprise_results(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.DataFrame:
     """Monthly results per enterprise and carrier from the newest runs, with region, division and sector."""
     ids = latest_run_ids(engine, basis, gwp_set)
+    lines = result_lines(engine)
     with engine.connect() as conn:
-        lines = pd.read_sql(
-            select(
-                EmissionResult.run_id,
-                EmissionResult.enterprise_uscc,
-                EmissionResult.carrier,
-                EmissionResult.month,
-                EmissionResult.quantity_canonical,
-                EmissionResult.emissions_tco2e,
-                EmissionResult.energy_tce,
-            ),
-            conn,
-        )
         runs = pd.read_sql(select(AccountingRun.id.label("run_id"), AccountingRun.year), conn)
         ents = pd.read_sql(
             select(

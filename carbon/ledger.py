@@ -144,6 +144,23 @@ def enterprise_runs(engine: Engine, basis: str = "location", gwp_set: str = "AR5
     return runs
 
 
+def result_lines(engine: Engine, run_ids: list[int] | None = None) -> pd.DataFrame:
+    """Stored monthly result lines (run, enterprise, carrier, month, quantity, tCO2e, tce), of some runs or all."""
+    stmt = select(
+        EmissionResult.run_id,
+        EmissionResult.enterprise_uscc,
+        EmissionResult.carrier,
+        EmissionResult.month,
+        EmissionResult.quantity_canonical,
+        EmissionResult.emissions_tco2e,
+        EmissionResult.energy_tce,
+    )
+    if run_ids is not None:
+        stmt = stmt.where(EmissionResult.run_id.in_(run_ids))
+    with engine.connect() as conn:
+        return pd.read_sql(stmt, conn)
+
+
 def year_bounds_utc(year: int) -> tuple[datetime, datetime]:
     """Start and end of a local (Asia/Shanghai) calendar year, as UTC datetimes."""
     start = pd.Timestamp(year=year, month=1, day=1, tz=LOCAL_TZ).tz_convert("UTC")

@@ -24,10 +24,11 @@ from carbon.ledger import (
     enterprise_runs,
     load_activity,
     load_factors,
+    result_lines,
     store_run,
     with_local_times,
 )
-from carbon.models import Activity, EmissionResult, Enterprise
+from carbon.models import Activity, Enterprise
 
 REL_TOLERANCE = 1e-9
 
@@ -99,16 +100,7 @@ def recalc(
 
 
 def _carrier_totals(engine: Engine, run_ids: list[int]) -> pd.DataFrame:
-    with engine.connect() as conn:
-        lines = pd.read_sql(
-            select(
-                EmissionResult.run_id,
-                EmissionResult.carrier,
-                EmissionResult.quantity_canonical,
-                EmissionResult.emissions_tco2e,
-            ).where(EmissionResult.run_id.in_(run_ids)),
-            conn,
-        )
+    lines = result_lines(engine, run_ids)
     return lines.groupby(["run_id", "carrier"])[["quantity_canonical", "emissions_tco2e"]].sum().reset_index()
 
 

@@ -32,6 +32,10 @@ class NotFoundError(InputError):
     """A referenced enterprise, region or record does not exist."""
 
 
+class AccessDenied(CarbonError):
+    """The signed-in user may not see or change this; nothing was shown or changed."""
+
+
 class FactorDataError(CarbonError):
     """A factor record is malformed, unsourced or ambiguous."""
 

@@ -295,20 +295,21 @@ def write_report(
     report.batch_id, report.status, report.stored = batch_id, status, store_rows
 
 
-def ingest_files(
+Upload = Path | tuple[str, bytes]  # a file on disk, or (file name, content) as received by the dashboard
+
+
+def read_files(
     engine: Engine,
-    paths: list[Path],
+    uploads: list[Upload],
     enterprise: str,
-    uploaded_by: str | None = None,
     now: datetime | None = None,
-    progress: Callable[[list[Path]], Iterable[Path]] = iter,
-    accept_valid: bool = False,
+    progress: Callable[[list[Upload]], Iterable[Upload]] = iter,
     sheet: str | None = None,
 ) -> list[FileReport]:
-    """Ingest files for one enterprise; returns one report per file (see the module docstring for the rules).
+    """Read, validate and check files against storage without storing anything (the upload preview).
 
-    ``progress`` wraps the list of files while they are read (e.g. ``tqdm``); ``sheet`` names the XLSX sheet.
-    A file that cannot be read at all raises ``InputError`` and nothing is stored.
+    The file type is told by content, never by its name.  A file that cannot be read at all raises
+    ``InputError`` naming it.
     """
     now = now or datetime.now(UTC)
     with Session(engine) as session:
@@ -320,10 +321,10 @@ def ingest_files(
             )
         reports: list[FileReport] = []
         seen: dict[str, int | None] = {}
-        for path in progress(paths):
-            data = path.read_bytes()
+        for upload in progress(uploads):
+            name, data = (str(upload), upload.read_bytes()) if isinstance(upload, Path) else upload
             report = FileReport(
-                file=str(path),
+                file=name,
                 sha256=hashlib.sha256(data).hexdigest(),
                 size_bytes=len(data),
                 data=data,
@@ -342,7 +343,7 @@ def ingest_files(
             try:
                 parse_file(session, report, enterprise, now, sheet)
             except InputError as exc:
-                exc.context.setdefault("file", path.name)
+                exc.context.setdefault("file", Path(name).name)
                 raise
         check_against_storage(session, reports, enterprise)
     for r in reports:
@@ -350,6 +351,26 @@ def ingest_files(
             r.rows_rejected = len(r.refused)
             r.rows_accepted = max(r.rows_read - r.rows_rejected - r.rows_duplicate, 0)
             r.readings = len(r.rows) if r.rows is not None else 0
+    return reports
+
+
+def ingest_files(
+    engine: Engine,
+    paths: list[Upload],
+    enterprise: str,
+    uploaded_by: str | None = None,
+    now: datetime | None = None,
+    progress: Callable[[list[Upload]], Iterable[Upload]] = iter,
+    accept_valid: bool = False,
+    sheet: str | None = None,
+) -> list[FileReport]:
+    """Ingest files for one enterprise; returns one report per file (see the module docstring for the rules).
+
+    ``progress`` wraps the list of files while they are read (e.g. ``tqdm``); ``sheet`` names the XLSX sheet.
+    A file that cannot be read at all raises ``InputError`` and nothing is stored.
+    """
+    now = now or datetime.now(UTC)
+    reports = read_files(engine, paths, enterprise, now, progress, sheet)
     failed = any(r.errors for r in reports)
     for r in reports:
         if r.duplicate_file:

@@ -1,0 +1,437 @@
+"""What the dashboard shows, already scoped to the signed-in user (``carbon.access``).
+
+Every function takes the ``Viewer`` first and refuses (``AccessDenied``) or filters before it returns anything, so
+a page, a URL parameter or a download can never reach data the user may not see.  The functions only gather the
+results of the engine and the analytics (``progress``, ``grades``, ``cube``, ``peak``, ``decompose``, ``ingest``);
+figures carry their basis and the as-of time of the results they come from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from carbon import audit, reference
+from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
+from carbon.completeness import coverage
+from carbon.cube import build_cube, enterprise_results, latest_run_ids
+from carbon.decompose import decompose_region
+from carbon.enterprises import get_enterprise, list_enterprises
+from carbon.errors import AccessDenied, NotFoundError
+from carbon.grades import grade_year
+from carbon.ingest import FileReport, Upload, ingest_files, read_files
+from carbon.ingest.rejects import rejected_rows
+from carbon.ledger import enterprise_runs, load_factors
+from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Meter
+from carbon.peak import estimate
+from carbon.progress import applicable_targets, parameters, progress, region_gdp, target_progress
+from carbon.restatement import recalc_after_ingest
+from carbon.stats import current_stats
+
+# Fewer enterprises than this in a cell of another jurisdiction's breakdown and the cell is suppressed, so that
+# aggregates never reveal one enterprise (project default, the usual "rule of three" of statistical disclosure).
+MIN_ENTERPRISES_PER_CELL = 3
+
+
+def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
+    """Time of the newest stored result of a basis (UTC): the "as of" of every figure built from results."""
+    runs = enterprise_runs(engine, basis)
+    return runs["computed_at"].max() if len(runs) else None
+
+
+def result_years(engine: Engine) -> list[int]:
+    """Years that have stored results, oldest first."""
+    with engine.connect() as conn:
+        years = conn.execute(select(AccountingRun.year).distinct()).scalars().all()
+    return sorted(int(y) for y in years)
+
+
+def visible_enterprises(engine: Engine, viewer: Viewer) -> pd.DataFrame:
+    """Registered enterprises the viewer may see one by one (name, region, division, sector)."""
+    ents = list_enterprises(engine)
+    if viewer.role == "enterprise":
+        return ents.loc[ents["uscc"] == viewer.enterprise].reset_index(drop=True)
+    return ents.loc[ents["region_id"].isin(full_regions(viewer))].reset_index(drop=True)
+
+
+# --- overview and regions -------------------------------------------------------------------------------------
+
+
+def _annual(cube_region: Any) -> pd.DataFrame:
+    ds = cube_region.sum(["division", "carrier"])
+    df = ds[["emissions_tco2e", "energy_tce"]].to_dataframe()
+    return df.groupby(df.index.year).sum().rename_axis("year")
+
+
+def overview(
+    engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location", cache: dict | None = None
+) -> dict[str, Any]:
+    """Headline indicators, the trend with target path and peak band, and splits by jurisdiction and sector."""
+    require_region(viewer, region)
+    head = progress(engine, region, year, basis)
+    cube = build_cube(engine, basis, cache=cache)
+    parts = reference.region_ids(region)
+    in_region = cube.sel(region=[r for r in parts if r in cube["region"].values])
+    annual = _annual(in_region)
+    annual = annual.loc[annual.index <= year]
+    annual["gdp_wan_cny"] = [region_gdp(engine, region, int(y)) for y in annual.index]
+    annual["carbon_intensity"] = annual["emissions_tco2e"] / annual["gdp_wan_cny"]
+    annual["energy_intensity"] = annual["energy_tce"] / annual["gdp_wan_cny"]
+    peak = estimate(annual["emissions_tco2e"], to_year=2030)
+    paths = []
+    for t in head["targets"]:
+        base = annual[t["indicator"]].get(t["base_year"])
+        if t["status"] == "no_base_data" or base is None or pd.isna(base):
+            continue
+        for y in range(t["base_year"], t["target_year"] + 1):
+            share = (y - t["base_year"]) / (t["target_year"] - t["base_year"])
+            paths.append(
+                {
+                    "target": t["id"],
+                    "indicator": t["indicator"],
+                    "year": y,
+                    "value": base * (1 - t["reduction"] * share),
+                }
+            )
+    year_cube = cube.sel(time=cube["time"].dt.year == year)
+    by_region = year_cube.sum(["time", "division", "carrier"])[["emissions_tco2e", "energy_tce"]].to_dataframe()
+    by_region = by_region.loc[by_region.index.isin(parts)]
+    sector = sector_split(engine, viewer, region, year, basis)
+    return {
+        "region": region,
+        "year": year,
+        "basis": basis,
+        "as_of": as_of(engine, basis),
+        "headline": head,
+        "annual": annual.reset_index(),
+        "target_paths": pd.DataFrame(paths, columns=["target", "indicator", "year", "value"]),
+        "peak": peak,
+        "by_region": by_region.reset_index(),
+        "by_sector": sector,
+    }
+
+
+def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> pd.DataFrame:
+    """Emissions and energy by sector; cells of too few enterprises outside the viewer's own scope suppressed."""
+    require_region(viewer, region)
+    res = enterprise_results(engine, basis)
+    res = res.loc[(res["year"] == year) & res["region"].isin(reference.region_ids(region))]
+    out = res.groupby("sector").agg(
+        emissions_tco2e=("emissions_tco2e", "sum"),
+        energy_tce=("energy_tce", "sum"),
+        enterprises=("enterprise_uscc", "nunique"),
+    )
+    own = set(full_regions(viewer))
+    mine = res.loc[res["region"].isin(own)].groupby("sector")["enterprise_uscc"].nunique().reindex(out.index)
+    fully_own = mine.fillna(0).eq(out["enterprises"])
+    hidden = (out["enterprises"] < MIN_ENTERPRISES_PER_CELL) & ~fully_own
+    out.loc[hidden, ["emissions_tco2e", "energy_tce"]] = float("nan")
+    out["suppressed"] = hidden
+    out["sector_zh"] = out.index.map(reference.sectors()["name_zh"])
+    return out.sort_values("emissions_tco2e", ascending=False).reset_index()
+
+
+def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> pd.DataFrame:
+    """The three jurisdictions side by side (aggregates only), with the status of their own main target."""
+    rows = []
+    for region in reference.JURISDICTIONS:
+        require_region(viewer, region)
+        p = progress(engine, region, year, basis)
+        own = [t for t in p["targets"] if t["status"] != "no_base_data"]
+        rows.append(
+            {
+                "region": region,
+                "tco2e": p["tco2e"],
+                "tco2e_change": p["tco2e_change"],
+                "tce": p["tce"],
+                "gdp_wan_cny": p["gdp_wan_cny"],
+                "carbon_intensity": p["carbon_intensity_tco2e_per_wan_cny"],
+                "energy_intensity": p["energy_intensity_tce_per_wan_cny"],
+                "electricity_share": p["electricity_share_of_energy"],
+                "green_share": p["green_share_of_electricity"],
+                "key_emitters": len(p["key_emitters"]),
+                "target": own[0]["id"] if own else None,
+                "target_status": own[0]["status"] if own else "no_base_data",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def decomposition(
+    engine: Engine, viewer: Viewer, region: str, year0: int, year1: int, basis: str = "location"
+) -> dict[str, float]:
+    """LMDI effects (tCO2e) of the change of a region's emissions between two years."""
+    require_region(viewer, region)
+    return decompose_region(engine, region, year0, year1, basis)
+
+
+# --- enterprises ----------------------------------------------------------------------------------------------
+
+
+def enterprise_table(
+    engine: Engine, viewer: Viewer, year: int, basis: str = "location", region: str | None = None
+) -> pd.DataFrame:
+    """Visible enterprises with emissions, energy, intensity, grade, key-emitter mark and data completeness."""
+    ents = visible_enterprises(engine, viewer)
+    if region and region != "zone":
+        ents = ents.loc[ents["region_id"] == region]
+    res = enterprise_results(engine, basis)
+    res = res.loc[(res["year"] == year) & res["enterprise_uscc"].isin(ents["uscc"])]
+    totals = res.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
+    va = current_stats(engine, "value_added", year).set_index("subject_id")["value_wan_cny"]
+    grades = grade_year(engine, year, basis).set_index("uscc")
+    cov = coverage(engine, year, regions=list(ents["region_id"].unique()))
+    out = ents.set_index("uscc")[["name", "region_id", "division_code", "division_name", "sector_zh"]].copy()
+    out["emissions_tco2e"] = totals["emissions_tco2e"].reindex(out.index).fillna(0.0)
+    out["energy_tce"] = totals["energy_tce"].reindex(out.index).fillna(0.0)
+    out["value_added_wan_cny"] = va.reindex(out.index)
+    out["intensity_tco2e_per_wan_cny"] = out["emissions_tco2e"] / out["value_added_wan_cny"]
+    out["grade"] = grades["grade"].reindex(out.index)
+    p = parameters()
+    out["key_emitter"] = (out["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (
+        out["energy_tce"] >= p["key_emitter_tce"]
+    )
+    out["completeness"] = cov.reindex(out.index).mean(axis=1).fillna(0.0)
+    return out.sort_values("emissions_tco2e", ascending=False).rename_axis("uscc").reset_index()
+
+
+def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> dict[str, Any]:
+    """One enterprise: monthly emissions by carrier, its meters, its uploads and their reports."""
+    try:
+        ent = get_enterprise(engine, uscc)
+    except NotFoundError:
+        raise AccessDenied(
+            "无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username
+        ) from None
+    require_enterprise(viewer, ent.uscc, ent.region_id)
+    res = enterprise_results(engine, basis)
+    res = res.loc[(res["enterprise_uscc"] == ent.uscc) & (res["year"] == year)]
+    monthly = res.pivot_table(index="month", columns="carrier", values="emissions_tco2e", aggfunc="sum").reindex(
+        range(1, 13)
+    )
+    with engine.connect() as conn:
+        meters = pd.read_sql(
+            select(
+                Meter.meter_code,
+                Meter.carrier,
+                func.count(Activity.id).label("readings"),
+                func.min(Activity.period_start).label("first"),
+                func.max(Activity.period_end).label("last"),
+            )
+            .join(Activity, (Activity.meter_id == Meter.id) & Activity.superseded_at.is_(None), isouter=True)
+            .where(Meter.enterprise_uscc == ent.uscc)
+            .group_by(Meter.id, Meter.meter_code, Meter.carrier)
+            .order_by(Meter.meter_code),
+            conn,
+        )
+    for col in ("first", "last"):
+        meters[col] = pd.to_datetime(meters[col], utc=True, format="ISO8601").dt.tz_convert("Asia/Shanghai")
+    return {
+        "uscc": ent.uscc,
+        "name": ent.name,
+        "region": ent.region_id,
+        "division": ent.division_code,
+        "basis": basis,
+        "year": year,
+        "as_of": as_of(engine, basis),
+        "monthly": monthly,
+        "meters": meters,
+        "uploads": uploads(engine, viewer, ent.uscc),
+        "coverage": coverage(engine, year, enterprise=ent.uscc),
+        "factors": factors_used(engine, viewer, ent.uscc, year, basis),
+    }
+
+
+def uploads(engine: Engine, viewer: Viewer, enterprise: str | None = None) -> pd.DataFrame:
+    """Upload history (one row per file): of one enterprise, or of every enterprise the viewer may see."""
+    if enterprise:
+        require_enterprise(viewer, enterprise, get_enterprise(engine, enterprise).region_id)
+        codes = [enterprise]
+    else:
+        codes = list(visible_enterprises(engine, viewer)["uscc"])
+    stmt = (
+        select(
+            Batch.id.label("batch_id"),
+            Batch.enterprise_uscc,
+            Batch.file_name,
+            Batch.received_at,
+            Batch.uploaded_by,
+            Batch.shape,
+            Batch.status,
+            Batch.rows_read,
+            Batch.rows_accepted,
+            Batch.rows_rejected,
+            Batch.rows_duplicate,
+            Batch.rows_corrected,
+            Batch.warnings,
+        )
+        .where(Batch.enterprise_uscc.in_(codes))
+        .order_by(Batch.id.desc())
+    )
+    with engine.connect() as conn:
+        df = pd.read_sql(stmt, conn)
+    df["received_at"] = pd.to_datetime(df["received_at"], utc=True, format="ISO8601").dt.tz_convert("Asia/Shanghai")
+    return df
+
+
+def rejected(engine: Engine, viewer: Viewer, batch_id: int) -> pd.DataFrame:
+    """The refused rows of a batch the viewer may see, as sent, with their reasons."""
+    with engine.connect() as conn:
+        owner = conn.execute(select(Batch.enterprise_uscc).where(Batch.id == batch_id)).scalar()
+    if owner is None:
+        raise AccessDenied("无权查看该批次", "Not allowed to see this batch", user=viewer.username)
+    require_enterprise(viewer, owner, get_enterprise(engine, owner).region_id)
+    return rejected_rows(engine, batch_id)
+
+
+# --- uploads --------------------------------------------------------------------------------------------------
+
+
+def preview_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[Upload]) -> list[FileReport]:
+    """Read and check uploads for an enterprise without storing anything (rows, errors and warnings by row)."""
+    require_enterprise(viewer, enterprise, get_enterprise(engine, enterprise).region_id)
+    reports = read_files(engine, files, enterprise)
+    audit.record(engine, viewer, "upload_preview", _upload_detail(reports), enterprise=enterprise)
+    return reports
+
+
+def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[Upload]) -> list[FileReport]:
+    """Store the valid rows of uploads (refused rows kept to download and fix) and recalculate the enterprise."""
+    require_enterprise(viewer, enterprise, get_enterprise(engine, enterprise).region_id)
+    reports = ingest_files(engine, files, enterprise, uploaded_by=viewer.username, accept_valid=True)
+    if any(r.stored and (r.readings or r.rows_corrected) for r in reports):
+        recalc_after_ingest(engine, enterprise, reports)
+    audit.record(engine, viewer, "upload_confirm", _upload_detail(reports), enterprise=enterprise)
+    return reports
+
+
+def _upload_detail(reports: list[FileReport]) -> dict[str, Any]:
+    keys = ("file", "sha256", "status", "batch_id", "rows_read", "rows_accepted", "rows_rejected")
+    return {"files": [{k: r.as_dict()[k] for k in keys} for r in reports]}
+
+
+# --- data quality, factors, targets and alerts ----------------------------------------------------------------
+
+
+def completeness(engine: Engine, viewer: Viewer, year: int, region: str | None = None) -> pd.DataFrame:
+    """Coverage share (0–1) by visible enterprise and month; enterprises with no data at all show 0."""
+    ents = visible_enterprises(engine, viewer)
+    if region and region != "zone":
+        ents = ents.loc[ents["region_id"] == region]
+    cov = coverage(engine, year, regions=list(ents["region_id"].unique()))
+    cov = cov.reindex(ents["uscc"]).fillna(0.0)
+    cov.insert(0, "name", ents.set_index("uscc")["name"].reindex(cov.index))
+    return cov.rename_axis("uscc").reset_index()
+
+
+def connector_health(engine: Engine, viewer: Viewer) -> pd.DataFrame:
+    """Connector health (staff only): last run, last success, last error, lag and counts."""
+    require_staff(viewer)
+    from connectors.state import health
+
+    return health(engine)
+
+
+def factor_library(engine: Engine) -> pd.DataFrame:
+    """The stored factor library with sources, vintages, bases and status (public data)."""
+    cols = [
+        "id", "carrier", "region", "vintage", "basis", "gas", "value", "unit", "status",
+        "publisher", "document_title", "document_number", "published_on", "valid_from", "valid_to", "source_url",
+    ]  # fmt: skip
+    lib = load_factors(engine)
+    return lib[[c for c in cols if c in lib.columns]]
+
+
+def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> pd.DataFrame:
+    """Per carrier, the factor records the newest result of an enterprise and year used, and why."""
+    require_enterprise(viewer, uscc, get_enterprise(engine, uscc).region_id)
+    ids = latest_run_ids(engine, basis)
+    run = ids.get((uscc, year))
+    if run is None:
+        return pd.DataFrame(columns=["carrier", "factor_ids", "factor_reason", "months"])
+    with engine.connect() as conn:
+        lines = pd.read_sql(
+            select(
+                EmissionResult.carrier, EmissionResult.factor_ids, EmissionResult.factor_reason, EmissionResult.month
+            ).where(EmissionResult.run_id == int(run)),
+            conn,
+        )
+    return (
+        lines.groupby(["carrier", "factor_ids", "factor_reason"])["month"]
+        .agg(lambda m: ",".join(str(x) for x in sorted(m)))
+        .rename("months")
+        .reset_index()
+    )
+
+
+def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> dict[str, Any]:
+    """Targets with their sources and progress; enterprises off their expected path; missing submissions.
+
+    An enterprise is off its expected path when its own carbon intensity (tCO2e per 10^4 CNY of value added) has
+    fallen less than the straight path of the region's carbon-intensity target expects by ``year``.
+    """
+    require_region(viewer, region)
+    head = progress(engine, region, year, basis)
+    table = enterprise_table(engine, viewer, year, basis, region)
+    target = next((t for t in applicable_targets(region).itertuples() if t.indicator == "carbon_intensity"), None)
+    behind = pd.DataFrame(columns=["uscc", "name", "achieved", "expected", "status"])
+    if target is not None and len(table):
+        base = int(target.base_year)
+        res = enterprise_results(engine, basis)
+        res = res.loc[res["enterprise_uscc"].isin(table["uscc"]) & res["year"].isin([base, year])]
+        em = res.groupby(["enterprise_uscc", "year"])["emissions_tco2e"].sum().unstack("year")
+        va = pd.concat(
+            {y: current_stats(engine, "value_added", y).set_index("subject_id")["value_wan_cny"] for y in (base, year)},
+            axis=1,
+        )
+        intensity = (em / va.reindex(em.index)).dropna()
+        rows = []
+        for uscc, series in intensity.iterrows():
+            tp = target_progress(
+                series, base, int(target.target_year), float(target.reduction_percent) / 100, year,
+                parameters()["at_risk_share"],
+            )  # fmt: skip
+            if tp["status"] in ("off_track", "at_risk"):
+                rows.append(
+                    {"uscc": uscc, "achieved": tp["achieved"], "expected": tp["expected"], "status": tp["status"]}
+                )
+        if rows:
+            behind = pd.DataFrame(rows).merge(table[["uscc", "name", "region_id"]], on="uscc")
+            behind = behind.sort_values("achieved").reset_index(drop=True)
+    cov = completeness(engine, viewer, year, region)
+    months = [c for c in cov.columns if isinstance(c, int)]
+    reported = [m for m in months if cov[m].max() > 0]  # months someone in scope has reported
+    missing = cov.loc[(cov[reported] == 0).any(axis=1)] if reported else cov.iloc[0:0]
+    missing = missing.assign(
+        missing_months=missing[reported].eq(0).apply(lambda r: ",".join(str(m) for m, v in r.items() if v), axis=1)
+    )[["uscc", "name", "missing_months"]]
+    return {
+        "targets": pd.DataFrame(head["targets"]),
+        "target_used": None if target is None else target.id,
+        "behind": behind,
+        "missing": missing.reset_index(drop=True),
+        "as_of": as_of(engine, basis),
+    }
+
+
+def export_tables(engine: Engine, viewer: Viewer, tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
+    """The current view's tables as ``xlsx`` or ``csv`` (a ZIP), formula cells escaped; the export is audited."""
+    from carbon.export import csv_zip, xlsx_bytes
+
+    data = xlsx_bytes(tables) if fmt == "xlsx" else csv_zip(tables)
+    audit.record(
+        engine, viewer, "export", {"format": fmt, "tables": {k: len(v) for k, v in tables.items()}, "bytes": len(data)}
+    )
+    return data
+
+
+def audit_log(engine: Engine, viewer: Viewer, limit: int = 1000) -> pd.DataFrame:
+    """The audit log the viewer may see (staff only)."""
+    return audit.audit_log(engine, viewer, limit=limit)
+
+
+def regions_for(viewer: Viewer) -> list[str]:
+    """Regions the viewer may pick on the overview (zone first)."""
+    return aggregate_regions(viewer)

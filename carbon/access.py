@@ -66,11 +66,6 @@ def require_region(viewer: Viewer, region: str, detail: bool = False) -> None:
 
 def require_enterprise(viewer: Viewer, enterprise: str, enterprise_region: str) -> None:
     """The enterprise's own users and staff of its jurisdiction (or the zone) only."""
-    if viewer.role == "enterprise":
-        ok = viewer.enterprise == enterprise
-    else:
-        ok = enterprise_region in full_regions(viewer)
-    if not ok:
-        raise AccessDenied(
-            "无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username
-        )
+    own = viewer.enterprise == enterprise if viewer.role == "enterprise" else enterprise_region in full_regions(viewer)
+    if not own:
+        raise AccessDenied("无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username)

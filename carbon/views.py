@@ -20,6 +20,7 @@ from carbon.cube import build_cube, enterprise_results, latest_run_ids
 from carbon.decompose import decompose_region
 from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
+from carbon.export import csv_bytes, csv_zip, xlsx_bytes
 from carbon.grades import grade_year
 from carbon.ingest import FileReport, Upload, ingest_files, read_files
 from carbon.ingest.rejects import rejected_rows
@@ -60,7 +61,7 @@ def visible_enterprises(engine: Engine, viewer: Viewer) -> pd.DataFrame:
 
 
 def _annual(cube_region: Any) -> pd.DataFrame:
-    ds = cube_region.sum(["division", "carrier"])
+    ds = cube_region.sum(["region", "division", "carrier"])
     df = ds[["emissions_tco2e", "energy_tce"]].to_dataframe()
     return df.groupby(df.index.year).sum().rename_axis("year")
 
@@ -416,15 +417,21 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     }
 
 
-def export_tables(engine: Engine, viewer: Viewer, tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
-    """The current view's tables as ``xlsx`` or ``csv`` (a ZIP), formula cells escaped; the export is audited."""
-    from carbon.export import csv_zip, xlsx_bytes
+def export_file(tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
+    """The view's tables as ``xlsx`` (one sheet each), ``csv`` (a ZIP of CSVs) or ``csv_single`` (the first table);
+    formula-like cells escaped.  The tables come from the functions above, already scoped to the viewer."""
+    if fmt == "xlsx":
+        return xlsx_bytes(tables)
+    if fmt == "csv_single":
+        return csv_bytes(next(iter(tables.values())))
+    return csv_zip(tables)
 
-    data = xlsx_bytes(tables) if fmt == "xlsx" else csv_zip(tables)
+
+def record_export(engine: Engine, viewer: Viewer, page: str, fmt: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Audit an export: who, which view, which format, how many rows per table."""
     audit.record(
-        engine, viewer, "export", {"format": fmt, "tables": {k: len(v) for k, v in tables.items()}, "bytes": len(data)}
+        engine, viewer, "export", {"page": page, "format": fmt, "rows": {k: len(v) for k, v in tables.items()}}
     )
-    return data
 
 
 def audit_log(engine: Engine, viewer: Viewer, limit: int = 1000) -> pd.DataFrame:

@@ -1,0 +1,123 @@
+"""Shared parts of every page: the database, the signed-in user, language, selectors, captions, export tables.
+
+Pages call ``carbon.views`` (which applies the access rules) and render; they compute nothing themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from carbon import audit, db, views
+from carbon.access import Viewer
+from carbon.errors import AccessDenied, CarbonError
+from carbon.users import session_limits, session_state
+from dashboard import format as fmt
+from dashboard import labels
+
+EXPORT_KEY = "export_tables"
+
+
+@st.cache_resource
+def engine() -> Engine:
+    """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``)."""
+    return db.make_engine()
+
+
+@st.cache_resource
+def cube_cache() -> dict:
+    """One cube cache per server, rebuilt when a new run is stored."""
+    return {}
+
+
+def lang() -> str:
+    return st.session_state.get("lang", "zh")
+
+
+def t(zh: str, en: str) -> str:
+    """The text in the chosen language (Chinese by default)."""
+    return zh if lang() == "zh" else en
+
+
+def viewer() -> Viewer | None:
+    return st.session_state.get("viewer")
+
+
+def require_login() -> Viewer:
+    """The signed-in user; an expired session is ended (and audited) and the page stops."""
+    v = viewer()
+    if v is None:
+        st.stop()
+    now = datetime.now(UTC)
+    idle, absolute = session_limits()
+    state = session_state(st.session_state["login_at"], st.session_state["last_seen"], now, idle, absolute)
+    if state != "active":
+        audit.record(engine(), v, "session_expired", {"state": state})
+        for key in ("viewer", "login_at", "last_seen", EXPORT_KEY):
+            st.session_state.pop(key, None)
+        st.session_state["expired"] = True
+        st.rerun()
+    st.session_state["last_seen"] = now
+    return v
+
+
+def show_error(exc: CarbonError) -> None:
+    """A refused request: say so in the chosen language and stop the page (nothing else is shown)."""
+    icon = "🔒" if isinstance(exc, AccessDenied) else "⚠️"
+    st.error(f"{icon} {exc.zh if lang() == 'zh' else exc.en}")
+    st.stop()
+
+
+def year_and_basis() -> tuple[int, str]:
+    """Sidebar selectors: data year (years with results, newest first) and accounting basis."""
+    years = sorted(views.result_years(engine()), reverse=True) or [datetime.now(UTC).year - 1]
+    year = st.sidebar.selectbox(
+        t("数据年份", "data year"), years, format_func=lambda y: fmt.year(y, lang()), key="year"
+    )
+    basis = st.sidebar.radio(
+        t("核算口径", "accounting basis"),
+        list(labels.BASIS),
+        format_func=lambda b: labels.pick(labels.BASIS[b], lang()),
+        key="basis",
+    )
+    return int(year), str(basis)
+
+
+def region_selector(v: Viewer, key: str = "region") -> str:
+    """Region picker among those the viewer may see as totals (own jurisdiction first for region staff)."""
+    options = views.regions_for(v)
+    if v.role == "region" and v.region in options:
+        options = [v.region, *[r for r in options if r != v.region]]
+    return st.selectbox(t("区域", "region"), options, format_func=lambda r: labels.region(r, lang()), key=key)
+
+
+def basis_caption(basis: str, as_of: pd.Timestamp | None) -> None:
+    """Every figure says its basis and the time of the results it comes from."""
+    st.caption(
+        t(
+            f"核算口径：{labels.pick(labels.BASIS[basis], 'zh')}；数据截至：{fmt.as_of(as_of, 'zh')}",
+            f"Basis: {labels.pick(labels.BASIS[basis], 'en')}; as of {fmt.as_of(as_of, 'en')}",
+        )
+    )
+
+
+def offer_tables(page: str, tables: dict[str, pd.DataFrame]) -> None:
+    """Register the tables of the current view for the 导出 Export page."""
+    st.session_state[EXPORT_KEY] = (page, tables)
+
+
+def demo_banner() -> None:
+    """Label simulated data wherever it is shown."""
+    if st.session_state.get("demo") is None:
+        names = views.visible_enterprises(engine(), viewer()) if viewer() else pd.DataFrame()
+        st.session_state["demo"] = bool(len(names)) and bool(names["name"].str.endswith("（模拟）").all())
+    if st.session_state["demo"]:
+        st.warning(
+            t(
+                "模拟数据：本页所有数字均为演示用的模拟数据，不是真实排放。",
+                "Simulated data: every number here is a demo, not real emissions.",
+            )
+        )

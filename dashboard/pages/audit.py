@@ -1,0 +1,20 @@
+"""审计日志 Audit log: sign-ins, uploads, confirmations and exports (staff; jurisdiction staff see their own)."""
+
+import streamlit as st
+
+from carbon import views
+from carbon.errors import CarbonError
+from dashboard import common
+from dashboard.common import t
+
+v = common.require_login()
+st.title(t("审计日志", "Audit log"))
+try:
+    log = views.audit_log(common.engine(), v)
+except CarbonError as exc:
+    common.show_error(exc)
+actions = sorted(log["action"].unique())
+chosen = st.multiselect(t("操作类型", "actions"), actions, key="au_actions")
+shown = log.loc[log["action"].isin(chosen)] if chosen else log
+st.dataframe(shown, hide_index=True, width="stretch")
+common.offer_tables(t("审计日志", "audit log"), {t("审计日志", "audit log"): shown})

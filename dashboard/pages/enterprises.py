@@ -1,0 +1,132 @@
+"""企业 Enterprises: searchable table with grade, key-emitter mark and completeness; a detail view per enterprise.
+
+The detail view opens from the table or from the URL (``?uscc=...``); the access rules in ``carbon.views`` decide
+whether it may be shown.
+"""
+
+import streamlit as st
+
+from carbon import views
+from carbon.errors import CarbonError
+from dashboard import charts, common, labels
+from dashboard import format as fmt
+from dashboard.common import t
+
+v = common.require_login()
+lang = common.lang()
+year, basis = common.year_and_basis()
+engine = common.engine()
+st.title(t("企业", "Enterprises"))
+common.demo_banner()
+
+try:
+    with st.spinner(t("正在读取企业数据……", "Loading enterprises…")):
+        table = views.enterprise_table(engine, v, year, basis)
+except CarbonError as exc:
+    common.show_error(exc)
+common.basis_caption(basis, views.as_of(engine, basis))
+
+if v.is_staff:
+    query = st.text_input(t("搜索企业名称或统一社会信用代码", "search name or USCC"), key="ent_search")
+    shown = table
+    if query:
+        mask = table["name"].str.contains(query, case=False, regex=False) | table["uscc"].str.contains(
+            query.upper(), regex=False
+        )
+        shown = table.loc[mask]
+    display = shown.assign(
+        region=shown["region_id"].map(lambda r: labels.region(r, lang)),
+        emissions=shown["emissions_tco2e"],
+        key=shown["key_emitter"].map({True: "★", False: ""}),
+    )[
+        [
+            "uscc",
+            "name",
+            "region",
+            "sector_zh",
+            "division_name",
+            "emissions",
+            "energy_tce",
+            "intensity_tco2e_per_wan_cny",
+            "grade",
+            "key",
+            "completeness",
+        ]
+    ]
+    st.dataframe(
+        display,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "uscc": t("统一社会信用代码", "USCC"),
+            "name": t("企业名称", "name"),
+            "region": t("区县", "jurisdiction"),
+            "sector_zh": t("行业门类", "sector"),
+            "division_name": t("行业大类", "division"),
+            "emissions": st.column_config.NumberColumn(t("排放量（吨CO₂e）", "emissions (t CO₂e)"), format="%.1f"),
+            "energy_tce": st.column_config.NumberColumn(t("综合能耗（吨标准煤）", "energy (tce)"), format="%.1f"),
+            "intensity_tco2e_per_wan_cny": st.column_config.NumberColumn(
+                t("强度（吨CO₂e/万元）", "intensity (t CO₂e per 10⁴ CNY)"), format="%.4f"
+            ),
+            "grade": st.column_config.NumberColumn(
+                t("碳效码（1优—5差）", "carbon-efficiency grade (1 best–5 worst)"), format="%d"
+            ),
+            "key": t("重点排放单位", "key emitter"),
+            "completeness": st.column_config.ProgressColumn(
+                t("数据完整度", "data completeness"), min_value=0.0, max_value=1.0, format="percent"
+            ),
+        },
+    )
+    options = list(shown["uscc"])
+else:
+    options = [v.enterprise]
+
+wanted = st.query_params.get("uscc")
+if wanted and wanted not in options:
+    options = [wanted, *options]
+if not options:
+    st.stop()
+names = table.set_index("uscc")["name"].to_dict()
+uscc = st.selectbox(
+    t("查看企业详情", "enterprise detail"),
+    options,
+    index=options.index(wanted) if wanted in options else 0,
+    format_func=lambda c: f"{names.get(c, '')} {c}".strip(),
+    key="ent_detail",
+)
+try:
+    d = views.enterprise_detail(engine, v, uscc, year, basis)
+except CarbonError as exc:
+    common.show_error(exc)
+st.query_params["uscc"] = uscc
+st.subheader(f"{d['name']}（{d['uscc']}）")
+row = table.loc[table["uscc"] == uscc]
+if len(row):
+    r = row.iloc[0]
+    c = st.columns(4)
+    c[0].metric(t("排放量", "emissions"), fmt.tonnes_co2e(r["emissions_tco2e"], lang))
+    c[1].metric(t("综合能耗", "energy"), fmt.tce(r["energy_tce"], lang))
+    c[2].metric(t("碳效码", "grade"), "—" if r["grade"] != r["grade"] or r["grade"] is None else f"{int(r['grade'])}")
+    c[3].metric(t("数据完整度", "completeness"), fmt.percent(r["completeness"], 0))
+st.markdown("#### " + t(f"{year}年逐月排放（按能源品种）", f"Monthly emissions {year} by carrier"))
+st.altair_chart(charts.monthly_by_carrier(d["monthly"], lang), width="stretch")
+tabs = st.tabs([t("计量表", "meters"), t("上报记录", "uploads"), t("所用因子", "factors used")])
+with tabs[0]:
+    st.dataframe(d["meters"], hide_index=True, width="stretch")
+with tabs[1]:
+    st.dataframe(d["uploads"], hide_index=True, width="stretch")
+    bad = d["uploads"].loc[d["uploads"]["rows_rejected"] > 0, "batch_id"].tolist()
+    if bad:
+        batch = st.selectbox(t("查看被拒绝的行", "refused rows of batch"), bad, key="ent_batch")
+        st.dataframe(views.rejected(engine, v, int(batch)), hide_index=True, width="stretch")
+with tabs[2]:
+    st.dataframe(d["factors"], hide_index=True, width="stretch")
+common.offer_tables(
+    t("企业", "enterprises"),
+    {
+        t("企业列表", "enterprises"): table,
+        t("逐月排放", "monthly"): d["monthly"].reset_index(),
+        t("计量表", "meters"): d["meters"],
+        t("上报记录", "uploads"): d["uploads"],
+    },
+)

@@ -1,0 +1,54 @@
+"""排放因子 Factors: the library with sources, vintages, bases and status; which factors a result used."""
+
+import streamlit as st
+
+from carbon import views
+from carbon.errors import CarbonError
+from dashboard import common
+from dashboard.common import t
+
+v = common.require_login()
+year, basis = common.year_and_basis()
+engine = common.engine()
+st.title(t("排放因子库", "Emission factor library"))
+lib = views.factor_library(engine)
+status_zh = {"verified": "已核实", "single_source": "单一来源", "unverified": "未核实"}
+c = st.columns(3)
+carrier = c[0].multiselect(t("能源品种", "carrier"), sorted(lib["carrier"].dropna().unique()), key="f_carrier")
+status = c[1].multiselect(t("核实状态", "status"), sorted(lib["status"].unique()), key="f_status")
+query = c[2].text_input(t("搜索（文号、发布机构、地区）", "search (document, publisher, region)"), key="f_query")
+shown = lib
+if carrier:
+    shown = shown.loc[shown["carrier"].isin(carrier)]
+if status:
+    shown = shown.loc[shown["status"].isin(status)]
+if query:
+    text = shown[["id", "publisher", "document_title", "document_number", "region"]].astype(str).agg(" ".join, axis=1)
+    shown = shown.loc[text.str.contains(query, case=False, regex=False)]
+st.caption(
+    t(
+        f"共 {len(lib)} 条，显示 {len(shown)} 条。使用单一来源或未核实因子的结果会标注。",
+        f"{len(lib)} records, {len(shown)} shown. Results that use a single-source or unverified factor are flagged.",
+    )
+)
+st.dataframe(
+    shown.assign(status_zh=shown["status"].map(status_zh)),
+    hide_index=True,
+    width="stretch",
+    column_config={"source_url": st.column_config.LinkColumn(t("来源链接", "source"))},
+)
+
+st.markdown("#### " + t("某企业结果所用的因子", "Factors a result used"))
+ents = views.visible_enterprises(engine, v)
+names = ents.set_index("uscc")["name"].to_dict()
+if names:
+    uscc = st.selectbox(t("企业", "enterprise"), list(names), format_func=lambda c: f"{names[c]} {c}", key="f_ent")
+    try:
+        used = views.factors_used(engine, v, uscc, year, basis)
+    except CarbonError as exc:
+        common.show_error(exc)
+    common.basis_caption(basis, views.as_of(engine, basis))
+    st.dataframe(used, hide_index=True, width="stretch")
+    common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown, t("所用因子", "used"): used})
+else:
+    common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown})

@@ -1,0 +1,105 @@
+"""总览 Overview: headline figures against the targets, trend with target path and peak band, splits."""
+
+import pandas as pd
+import streamlit as st
+
+from carbon import views
+from carbon.errors import CarbonError
+from dashboard import charts, common, labels
+from dashboard import format as fmt
+from dashboard.common import t
+
+v = common.require_login()
+lang = common.lang()
+year, basis = common.year_and_basis()
+st.title(t("双碳进展总览", "Dual-carbon overview"))
+common.demo_banner()
+region = common.region_selector(v)
+try:
+    with st.spinner(t("正在汇总……", "Computing…")):
+        o = views.overview(common.engine(), v, region, year, basis, cache=common.cube_cache())
+except CarbonError as exc:
+    common.show_error(exc)
+h = o["headline"]
+st.subheader(f"{labels.region(region, lang)} · {fmt.year(year, lang)}")
+common.basis_caption(basis, o["as_of"])
+c = st.columns(4)
+c[0].metric(
+    t("碳排放总量", "emissions"),
+    fmt.tonnes_co2e(h["tco2e"], lang),
+    fmt.percent(h["tco2e_change"]),
+    delta_color="inverse",
+)
+c[1].metric(t("综合能耗", "energy use"), fmt.tce(h["tce"], lang))
+c[2].metric(t("碳排放强度", "carbon intensity"), fmt.intensity(h["carbon_intensity_tco2e_per_wan_cny"], "tco2e", lang))
+c[3].metric(t("能耗强度", "energy intensity"), fmt.intensity(h["energy_intensity_tce_per_wan_cny"], "tce", lang))
+c = st.columns(4)
+c[0].metric(t("电力占能耗比重", "electricity share of energy"), fmt.percent(h["electricity_share_of_energy"]))
+c[1].metric(t("绿电占用电比重", "green share of electricity"), fmt.percent(h["green_share_of_electricity"]))
+c[2].metric(t("重点排放单位", "key emitters"), f"{len(h['key_emitters'])}")
+peak = o["peak"]
+c[3].metric(
+    t("达峰判断", "peak"),
+    labels.pick(labels.STATUS[peak.status], lang) + (f" {peak.peak_year}" if peak.peak_year else ""),
+)
+
+st.markdown("#### " + t("目标进度", "Progress against targets"))
+for tg in h["targets"]:
+    status = labels.pick(labels.STATUS[tg["status"]], lang)
+    name = {
+        "carbon_intensity": t("碳排放强度", "carbon intensity"),
+        "energy_intensity": t("能耗强度", "energy intensity"),
+    }[tg["indicator"]]
+    where, by, base, cut = labels.target_region(tg["region"], lang), tg["target_year"], tg["base_year"], tg["reduction"]
+    text = t(f"{where}：{by}年{name}较{base}年下降{cut:.0%}", f"{where}: {name} −{cut:.0%} by {by} vs {base}")
+    cols = st.columns([3, 4, 2])
+    cols[0].markdown(f"**{text}**  \n<small>{tg['source']}</small>", unsafe_allow_html=False)
+    if tg["achieved"] is None:
+        cols[1].progress(0.0, text=t("基年无数据", "no base-year data"))
+    else:
+        share = max(0.0, min(tg["achieved"] / tg["reduction"], 1.0)) if tg["reduction"] else 1.0
+        cols[1].progress(
+            share,
+            text=t(
+                f"已下降 {fmt.percent(tg['achieved'])}，按进度应下降 {fmt.percent(tg['expected'])}",
+                f"achieved {fmt.percent(tg['achieved'])}, expected by now {fmt.percent(tg['expected'])}",
+            ),
+        )
+    cols[2].markdown(f"**{status}**")
+
+left, right = st.columns(2)
+with left:
+    st.markdown("#### " + t("排放趋势与达峰预测（10–90%区间）", "Emissions trend and peak projection (10–90 % band)"))
+    st.altair_chart(charts.trend(o["annual"], peak.projection, lang), width="stretch")
+with right:
+    st.markdown("#### " + t("碳排放强度与目标路径", "Carbon intensity and target path"))
+    st.altair_chart(charts.intensity_path(o["annual"], o["target_paths"], "carbon_intensity", lang), width="stretch")
+
+left, right = st.columns(2)
+by_region = o["by_region"].assign(name=lambda d: d["region"].map(lambda r: labels.region(r, lang)))
+by_sector = o["by_sector"].assign(name=lambda d: d["sector"].map(lambda s: labels.sector(s, lang)))
+with left:
+    st.markdown("#### " + t("分区县排放", "Emissions by jurisdiction"))
+    st.altair_chart(charts.share_bars(by_region, "name", "emissions_tco2e", lang), width="stretch")
+with right:
+    st.markdown("#### " + t("分行业排放", "Emissions by sector"))
+    st.altair_chart(
+        charts.share_bars(by_sector.dropna(subset=["emissions_tco2e"]), "name", "emissions_tco2e", lang),
+        width="stretch",
+    )
+    if by_sector["suppressed"].any():
+        st.caption(
+            t(
+                "少于3家企业的行业数据已隐去，以免泄露单个企业。",
+                "Sectors with fewer than 3 enterprises are hidden to protect single enterprises.",
+            )
+        )
+common.offer_tables(
+    t("总览", "overview"),
+    {
+        t("年度排放", "annual"): o["annual"],
+        t("分区县", "by jurisdiction"): o["by_region"],
+        t("分行业", "by sector"): o["by_sector"],
+        t("目标进度", "targets"): pd.DataFrame(h["targets"]),
+    },
+)

@@ -1,0 +1,76 @@
+"""区域对比 Regions: the three jurisdictions side by side and the LMDI change decomposition as a waterfall."""
+
+import pandas as pd
+import streamlit as st
+
+from carbon import views
+from carbon.errors import CarbonError
+from dashboard import charts, common, labels
+from dashboard import format as fmt
+from dashboard.common import t
+
+v = common.require_login()
+lang = common.lang()
+year, basis = common.year_and_basis()
+st.title(t("区域对比", "Jurisdictions compared"))
+common.demo_banner()
+engine = common.engine()
+try:
+    with st.spinner(t("正在汇总三地数据……", "Computing the three jurisdictions…")):
+        table = views.compare_regions(engine, v, year, basis)
+except CarbonError as exc:
+    common.show_error(exc)
+common.basis_caption(basis, views.as_of(engine, basis))
+cols = st.columns(3)
+for col, row in zip(cols, table.itertuples(), strict=True):
+    with col:
+        st.markdown(f"### {labels.region(row.region, lang)}")
+        st.metric(
+            t("碳排放总量", "emissions"),
+            fmt.tonnes_co2e(row.tco2e, lang),
+            fmt.percent(row.tco2e_change),
+            delta_color="inverse",
+        )
+        st.metric(t("综合能耗", "energy use"), fmt.tce(row.tce, lang))
+        st.metric(t("碳排放强度", "carbon intensity"), fmt.intensity(row.carbon_intensity, "tco2e", lang))
+        st.metric(t("能耗强度", "energy intensity"), fmt.intensity(row.energy_intensity, "tce", lang))
+        st.metric(t("绿电占用电比重", "green share of electricity"), fmt.percent(row.green_share))
+        st.markdown(
+            t("目标状态：", "Target status: ")
+            + f"**{labels.pick(labels.STATUS[row.target_status], lang)}**"
+            + (f" ({row.target})" if row.target else "")
+        )
+
+st.markdown("#### " + t("排放变化因素分解（LMDI）", "What changed emissions (LMDI decomposition)"))
+c1, c2 = st.columns([1, 3])
+region = c1.selectbox(
+    t("区域", "region"), ["zone", *table["region"]], format_func=lambda r: labels.region(r, lang), key="decomp_region"
+)
+years = sorted(views.result_years(engine))
+earlier = [y for y in years if y < year]
+if not earlier:
+    st.info(t("需要至少两个年份的数据。", "Needs data for at least two years."))
+    st.stop()
+base = c1.selectbox(
+    t("对比年份", "compared with"), earlier[::-1], format_func=lambda y: fmt.year(y, lang), key="decomp_base"
+)
+try:
+    with st.spinner(t("正在分解……", "Decomposing…")):
+        effects = views.decomposition(engine, v, region, int(base), year, basis)
+except CarbonError as exc:
+    common.show_error(exc)
+with c2:
+    st.altair_chart(charts.waterfall(effects, lang), width="stretch")
+st.caption(
+    t(
+        f"{base}年→{year}年，各因素之和等于总变化 {effects['total']:,.1f} 吨CO₂e。",
+        f"{base} → {year}; the effects add up to the total change of {effects['total']:,.1f} t CO₂e.",
+    )
+)
+common.offer_tables(
+    t("区域对比", "regions"),
+    {
+        t("三地对比", "jurisdictions"): table,
+        t("因素分解", "decomposition"): pd.DataFrame([effects]),
+    },
+)

@@ -1,0 +1,121 @@
+"""数据上报 Upload: upload files, preview parsed rows with errors and warnings row by row, confirm; download refused
+rows to fix; upload history.  Staff upload on behalf of an enterprise of their jurisdiction."""
+
+import pandas as pd
+import streamlit as st
+
+from carbon import views
+from carbon.errors import CarbonError
+from dashboard import common
+from dashboard.common import t
+
+v = common.require_login()
+engine = common.engine()
+st.title(t("数据上报", "Upload data"))
+common.demo_banner()
+if v.is_staff:
+    ents = views.visible_enterprises(engine, v)
+    names = ents.set_index("uscc")["name"].to_dict()
+    enterprise = st.selectbox(
+        t("代哪家企业上报", "on behalf of"), list(names), format_func=lambda c: f"{names[c]} {c}", key="up_ent"
+    )
+else:
+    enterprise = v.enterprise
+st.caption(
+    t(
+        "支持上报模板、表头带单位的导出、抄表示数、电费账单和15分钟等间隔数据（CSV、XLSX，UTF-8或GBK）。"
+        "文件类型按内容识别，单个文件不超过50 MB。",
+        "Accepts the template, exports with units in the header, register readings, electricity bills and interval "
+        "data (CSV, XLSX, UTF-8 or GBK). The type is told by content; at most 50 MB per file.",
+    )
+)
+files = st.file_uploader(
+    t("选择文件（可多选）", "choose files (several allowed)"),
+    accept_multiple_files=True,
+    type=["csv", "txt", "xlsx", "xls"],
+    key="up_files",
+)
+uploads = [(f.name, f.getvalue()) for f in files or []]
+
+
+def issues_table(report) -> pd.DataFrame:
+    rows = [i.as_dict() for i in report.issues if i.severity in ("error", "warning")]
+    df = pd.DataFrame(rows, columns=["row", "column", "value", "severity", "message"])
+    df["severity"] = df["severity"].map({"error": t("错误", "error"), "warning": t("警告", "warning")})
+    return df.rename(
+        columns={
+            "row": t("行号", "row"),
+            "column": t("列", "column"),
+            "value": t("值", "value"),
+            "severity": t("类别", "kind"),
+            "message": t("说明", "message"),
+        }
+    )
+
+
+def show_report(report, preview: bool) -> None:
+    state = {
+        "duplicate_file": t("重复文件，已上报过", "duplicate file, already uploaded"),
+        "stored": t("已入库", "stored"),
+        "rejected": t("未入库", "not stored"),
+        "not_stored": t("未入库", "not stored"),
+    }.get(report.status, t("预览（尚未入库）", "preview (not stored yet)") if preview else report.status)
+    st.markdown(f"**{report.file}** — {state}")
+    c = st.columns(5)
+    c[0].metric(t("读取行数", "rows read"), report.rows_read)
+    c[1].metric(t("有效行", "valid"), report.rows_accepted)
+    c[2].metric(t("拒绝行", "refused"), report.rows_rejected)
+    c[3].metric(t("重复行", "duplicates"), report.rows_duplicate)
+    c[4].metric(t("警告", "warnings"), len(report.warnings))
+    if report.issues:
+        st.dataframe(issues_table(report), hide_index=True, width="stretch")
+    if preview and report.rows is not None and len(report.rows):
+        with st.expander(t("解析结果预览（前200行）", "parsed rows (first 200)")):
+            st.dataframe(report.rows.head(200), hide_index=True, width="stretch")
+
+
+if uploads:
+    try:
+        with st.spinner(t("正在解析和校验……", "Reading and checking…")):
+            reports = views.preview_upload(engine, v, enterprise, uploads)
+    except CarbonError as exc:
+        common.show_error(exc)
+    for r in reports:
+        show_report(r, preview=True)
+    if any(r.errors for r in reports):
+        st.warning(
+            t(
+                "有行被拒绝。确认后只存入有效行，被拒绝的行会保留，可在下方下载修改后重新上报。",
+                "Some rows are refused. Confirming stores only the valid rows; the refused rows are kept to download, "
+                "fix and upload again.",
+            )
+        )
+    if st.button(t("确认上报", "confirm upload"), type="primary", key="up_confirm"):
+        bar = st.progress(0.0, text=t("正在入库并重新核算……", "Storing and recalculating…"))
+        try:
+            done = views.confirm_upload(engine, v, enterprise, uploads)
+        except CarbonError as exc:
+            common.show_error(exc)
+        bar.progress(1.0, text=t("完成", "done"))
+        st.success(t("上报完成。", "Upload complete."))
+        for r in done:
+            show_report(r, preview=False)
+
+st.markdown("#### " + t("上报记录", "Upload history"))
+history = views.uploads(engine, v, enterprise)
+st.dataframe(history, hide_index=True, width="stretch")
+bad = history.loc[history["rows_rejected"] > 0, "batch_id"].tolist()
+if bad:
+    batch = st.selectbox(t("下载被拒绝的行（批次）", "download refused rows (batch)"), bad, key="up_batch")
+    refused = views.rejected(engine, v, int(batch))
+    st.dataframe(refused, hide_index=True, width="stretch")
+    st.download_button(
+        t("下载被拒绝的行（CSV）", "download refused rows (CSV)"),
+        data=views.export_file({f"rejected-{batch}": refused}, "csv_single"),
+        file_name=f"rejected-batch-{batch}.csv",
+        mime="text/csv",
+        on_click=views.record_export,
+        args=(engine, v, t("被拒绝的行", "refused rows"), "csv", {f"rejected-{batch}": refused}),
+        key="up_download",
+    )
+common.offer_tables(t("数据上报", "upload"), {t("上报记录", "uploads"): history})

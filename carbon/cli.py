@@ -715,6 +715,94 @@ def scheduler_run(ctx: click.Context, config_path: Path | None) -> None:
     run_scheduler(db.database_url(ctx.obj["db"]), path)
 
 
+@cli.group()
+def user() -> None:
+    """用户账号（服务器上的管理员命令）/ dashboard user accounts (administrator commands on the server)."""
+
+
+def _administrator() -> Any:
+    """The CLI acts as zone staff, recorded in the audit log under the operating-system user running it."""
+    import getpass
+
+    from carbon.access import Viewer
+
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = "unknown"
+    return Viewer(username=f"cli:{name}", role="zone")
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True, metavar="zone|region|enterprise", help="角色 / role: zone, region or enterprise")
+@click.option("--region", help="区域（region 角色）/ jurisdiction of a region user: qingpu, wujiang or jiashan")
+@click.option("--enterprise", "uscc", help="统一社会信用代码（enterprise 角色）/ USCC of an enterprise user")
+@click.option(
+    "--password-stdin", is_flag=True, help="从标准输入读取一行作为密码 / read the password from one line of stdin"
+)
+@click.pass_context
+def user_add(
+    ctx: click.Context, username: str, role: str, region: str | None, uscc: str | None, password_stdin: bool
+) -> None:
+    """添加用户，密码只存 argon2id 哈希 / add a user; only the password's argon2id hash is stored.
+
+    密码从 --password-stdin 读取，否则提示输入两次（不回显）。
+    The password is read from stdin with --password-stdin, else prompted for twice without echo.
+    """
+    from carbon.users import MIN_PASSWORD_LENGTH, add_user, check_new_user
+
+    engine = _engine(ctx)
+    check_new_user(engine, username, role, region, uscc)  # refuse bad input before asking for the password
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            f"密码（至少 {MIN_PASSWORD_LENGTH} 个字符）/ password (at least {MIN_PASSWORD_LENGTH} characters)",
+            hide_input=True,
+            confirmation_prompt="再次输入密码 / repeat the password",
+        )
+    viewer = add_user(engine, username, password, role, region=region, enterprise=uscc, actor=_administrator())
+    scope = viewer.region or viewer.enterprise or "示范区 / whole zone"
+    click.echo(f"已添加用户 / user added: {viewer.username} ({viewer.role}; {scope})")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def user_list(ctx: click.Context, as_json: bool) -> None:
+    """列出全部用户 / list all users."""
+    from carbon.users import list_users
+
+    df = list_users(_engine(ctx), _administrator())
+    if as_json:
+        _print_json(df.assign(created_at=df["created_at"].map(lambda t: t.isoformat())).to_dict("records"))
+        return
+    click.echo(
+        render(
+            [
+                "用户名 / username",
+                "角色 / role",
+                "区域 / region",
+                "企业 / enterprise",
+                "创建时间 / created (UTC)",
+                "状态 / status",
+            ],
+            [
+                [
+                    r.username,
+                    r.role,
+                    r.region or "-",
+                    f"{r.enterprise} {r.enterprise_name}" if r.enterprise else "-",
+                    r.created_at.strftime("%Y-%m-%d %H:%M"),
+                    "停用 / disabled" if r.disabled else "启用 / enabled",
+                ]
+                for r in df.itertuples()
+            ],
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps errors to exit codes (2 bad input or usage, 1 internal error)."""
     try:

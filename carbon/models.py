@@ -265,3 +265,36 @@ class Statistic(SQLModel, table=True):
     source: str
     imported_at: datetime = _tz_datetime(nullable=False)
     superseded_at: datetime | None = _tz_datetime(nullable=True)
+
+
+class UserAccount(SQLModel, table=True):
+    """A dashboard user: ``role`` zone, region or enterprise with its scope; the password only as an argon2id hash."""
+
+    __tablename__ = "user_account"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    password_hash: str
+    role: str = Field(max_length=16)
+    region_id: str | None = Field(default=None, foreign_key="region.id", max_length=16)
+    enterprise_uscc: str | None = Field(default=None, foreign_key="enterprise.uscc", max_length=18)
+    created_at: datetime = _tz_datetime(nullable=False)
+    disabled: bool = False
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what and when (sign-ins, uploads, exports, accounts), never a password.
+
+    ``region_id`` is the jurisdiction the event concerns (it decides which region staff see it); no foreign keys,
+    so an event is always written exactly as it happened.  ``detail`` is a JSON object.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_region_at", "region_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _tz_datetime(nullable=False, index=True)
+    username: str
+    role: str | None = Field(default=None, max_length=16)
+    region_id: str | None = Field(default=None, max_length=16)
+    enterprise_uscc: str | None = Field(default=None, max_length=18)
+    action: str = Field(max_length=32)
+    detail: str

@@ -1,0 +1,290 @@
+"""Dashboard user accounts: adding them, signing in (argon2id hashes), listing them, and session limits.
+
+Passwords are never stored or logged: only their argon2id hash (salted, so the same password gives a different
+hash each time) is kept, and every sign-in, failed or not, is written to the audit log (``carbon.audit``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from functools import cache
+from secrets import token_urlsafe
+
+import pandas as pd
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from carbon import reference
+from carbon.access import ROLES, Viewer, full_regions, require_staff
+from carbon.audit import as_utc, record
+from carbon.errors import InputError, NotFoundError
+from carbon.models import Enterprise, UserAccount
+
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
+# Project default, not a regulation: the shortest password add_user accepts.
+MIN_PASSWORD_LENGTH = 8
+# Project defaults for dashboard sessions: signed out after this long without activity, and after this long in any
+# case.  Override them with CARBON_SESSION_IDLE_MINUTES and CARBON_SESSION_MAX_HOURS (see ``session_limits``).
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_MAX = timedelta(hours=8)
+SESSION_STATES = ("active", "idle_expired", "expired")
+USER_COLUMNS = ["username", "role", "region", "enterprise", "enterprise_name", "created_at", "disabled"]
+
+
+def check_new_user(
+    engine: Engine, username: str, role: str, region: str | None = None, enterprise: str | None = None
+) -> tuple[str | None, str | None]:
+    """Refuse a bad username, role or scope, or a username already taken; returns (region, enterprise USCC)."""
+    if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
+        raise InputError(
+            f"用户名 {username!r} 无效：须为3至64个字母、数字或 . _ - 字符",
+            f"Username {username!r} is invalid: use 3 to 64 letters, digits or the characters . _ -",
+            value=username,
+        )
+    if role not in ROLES:
+        raise InputError(
+            f"角色 {role!r} 无效：请选择 zone（示范区）、region（区）或 enterprise（企业）",
+            f"Role {role!r} is invalid: choose zone, region or enterprise",
+            value=role,
+        )
+    region = region or None
+    enterprise = str(enterprise).strip().upper() if enterprise else None
+    if role == "zone" and (region or enterprise):
+        raise InputError(
+            f"zone 角色可查看整个示范区，不能指定区域或企业（收到 {region or enterprise}）：请去掉区域和企业",
+            f"The zone role sees the whole zone and takes no region or enterprise (got {region or enterprise}): "
+            "leave them out",
+            value=region or enterprise,
+        )
+    if role == "region":
+        if enterprise:
+            raise InputError(
+                f"region 角色不能指定企业（收到 {enterprise}）：请只指定区域",
+                f"The region role takes no enterprise (got {enterprise}): give only the region",
+                value=enterprise,
+            )
+        if not region:
+            raise InputError(
+                "region 角色须指定区域：qingpu、wujiang 或 jiashan",
+                "The region role needs a region: qingpu, wujiang or jiashan",
+            )
+        if region not in reference.JURISDICTIONS:
+            raise InputError(
+                f"区域须为 qingpu、wujiang 或 jiashan，而不是 {region}",
+                f"The region must be qingpu, wujiang or jiashan, not {region}",
+                value=region,
+            )
+    with Session(engine) as session:
+        if role == "enterprise":
+            if region:
+                raise InputError(
+                    f"enterprise 角色不能指定区域（收到 {region}）：区域由企业登记信息决定，请只指定企业",
+                    f"The enterprise role takes no region (got {region}): it follows from the enterprise; "
+                    "give only the enterprise",
+                    value=region,
+                )
+            if not enterprise:
+                raise InputError(
+                    "enterprise 角色须指定企业的统一社会信用代码",
+                    "The enterprise role needs the enterprise's unified social credit code",
+                )
+            if session.get(Enterprise, enterprise) is None:
+                raise NotFoundError(
+                    f"企业 {enterprise} 未登记：请检查统一社会信用代码，或先用 carbon enterprise add 登记该企业",
+                    f"Enterprise {enterprise} is not registered: check the code, or register it first with "
+                    "carbon enterprise add",
+                    value=enterprise,
+                )
+        taken = session.exec(
+            select(UserAccount.username).where(func.lower(UserAccount.username) == username.lower())
+        ).first()
+    if taken is not None:
+        raise InputError(
+            f"用户名 {username} 已被使用（{taken}）：请另选一个用户名",
+            f"Username {username} is already taken ({taken}): choose another username",
+            value=username,
+        )
+    return region, enterprise
+
+
+def check_password(password: str) -> None:
+    """Refuse a password shorter than ``MIN_PASSWORD_LENGTH`` characters (the password itself is never shown)."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(
+            f"密码太短：至少需要 {MIN_PASSWORD_LENGTH} 个字符，请换一个更长的密码",
+            f"The password is too short: it needs at least {MIN_PASSWORD_LENGTH} characters; choose a longer one",
+            length=len(password) if isinstance(password, str) else None,
+        )
+
+
+def add_user(
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str,
+    region: str | None = None,
+    enterprise: str | None = None,
+    now: datetime | None = None,
+    *,
+    actor: Viewer | str = "carbon:system",
+) -> Viewer:
+    """Create an account (argon2id hash only) and record ``user_add`` by ``actor``; returns the new user's Viewer.
+
+    A zone user takes no region or enterprise, a region user one jurisdiction, an enterprise user one registered
+    enterprise (``NotFoundError`` otherwise).  Every refusal is an ``InputError`` and changes nothing.
+    """
+    region, enterprise = check_new_user(engine, username, role, region, enterprise)
+    check_password(password)
+    created_at = as_utc(now)
+    account = UserAccount(
+        username=username,
+        password_hash=PasswordHasher().hash(password),
+        role=role,
+        region_id=region,
+        enterprise_uscc=enterprise,
+        created_at=created_at,
+    )
+    try:
+        with Session(engine) as session:
+            session.add(account)
+            session.commit()
+    except IntegrityError as exc:  # added by someone else meanwhile
+        raise InputError(
+            f"用户名 {username} 已被使用：请另选一个用户名",
+            f"Username {username} is already taken: choose another username",
+            value=username,
+        ) from exc
+    record(
+        engine,
+        actor,
+        "user_add",
+        {"user": username, "role": role, "region": region, "enterprise": enterprise},
+        region=region,
+        enterprise=enterprise,
+        now=created_at,
+    )
+    return Viewer(username=username, role=role, region=region, enterprise=enterprise)
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, verified against when the username is unknown (same cost as a real one)."""
+    return PasswordHasher().hash(token_urlsafe(16))
+
+
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(engine: Engine, username: str, password: str, now: datetime | None = None) -> Viewer | None:
+    """The user's Viewer if the password is right and the account enabled, else None; records login/login_failed.
+
+    The hash is verified even for unknown usernames, so the time taken does not tell which usernames exist; a hash
+    made with weaker parameters than the current ones is replaced on a successful sign-in.
+    """
+    hasher = PasswordHasher()
+    viewer: Viewer | None = None
+    with Session(engine) as session:
+        account = session.exec(select(UserAccount).where(UserAccount.username == username)).first()
+        ok = _verify(hasher, account.password_hash if account is not None else _dummy_hash(), password)
+        if account is None:
+            reason = "unknown_user"
+        elif account.disabled:
+            reason = "disabled"
+        elif not ok:
+            reason = "wrong_password"
+        else:
+            reason = None
+            if hasher.check_needs_rehash(account.password_hash):
+                account.password_hash = hasher.hash(password)
+                session.add(account)
+                session.commit()
+            viewer = Viewer(account.username, account.role, account.region_id, account.enterprise_uscc)
+    if viewer is None:
+        record(engine, username, "login_failed", {"reason": reason}, now=now)
+        return None
+    record(engine, viewer, "login", now=now)
+    return viewer
+
+
+def list_users(engine: Engine, viewer: Viewer) -> pd.DataFrame:
+    """Accounts (columns ``USER_COLUMNS``, never the hash); ``region`` is an enterprise user's enterprise's region.
+
+    Zone staff see all; region staff the users of their jurisdiction and of its enterprises; enterprise users none.
+    """
+    require_staff(viewer)
+    stmt = (
+        select(
+            UserAccount.username,
+            UserAccount.role,
+            func.coalesce(UserAccount.region_id, Enterprise.region_id),
+            UserAccount.enterprise_uscc,
+            Enterprise.name,
+            UserAccount.created_at,
+            UserAccount.disabled,
+        )
+        .outerjoin(Enterprise, Enterprise.uscc == UserAccount.enterprise_uscc)
+        .order_by(UserAccount.username)
+    )
+    if viewer.role != "zone":
+        regions = full_regions(viewer)
+        stmt = stmt.where(or_(UserAccount.region_id.in_(regions), Enterprise.region_id.in_(regions)))
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(stmt).all(), columns=USER_COLUMNS)
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    df["disabled"] = df["disabled"].astype(bool)
+    return df
+
+
+def _positive_env(environ: Mapping[str, str], name: str) -> float | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise InputError(
+            f"环境变量 {name}={raw!r} 无效：须为正数，或不设置以使用默认值",
+            f"Environment variable {name}={raw!r} is invalid: give a positive number, or unset it for the default",
+            value=raw,
+        )
+    return value
+
+
+def session_limits(environ: Mapping[str, str] | None = None) -> tuple[timedelta, timedelta]:
+    """(idle, absolute) session limits: ``SESSION_IDLE`` and ``SESSION_MAX`` unless overridden by the environment."""
+    env = os.environ if environ is None else environ
+    idle = _positive_env(env, "CARBON_SESSION_IDLE_MINUTES")
+    absolute = _positive_env(env, "CARBON_SESSION_MAX_HOURS")
+    return (
+        SESSION_IDLE if idle is None else timedelta(minutes=idle),
+        SESSION_MAX if absolute is None else timedelta(hours=absolute),
+    )
+
+
+def session_state(
+    login_at: datetime,
+    last_seen: datetime,
+    now: datetime,
+    idle: timedelta = SESSION_IDLE,
+    absolute: timedelta = SESSION_MAX,
+) -> str:
+    """``expired`` once ``absolute`` has passed since sign-in, else ``idle_expired`` once ``idle`` has passed
+    since the last activity, else ``active`` (a limit reached exactly counts as passed).
+    """
+    if now - login_at >= absolute:
+        return "expired"
+    if now - last_seen >= idle:
+        return "idle_expired"
+    return "active"

@@ -140,7 +140,11 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
     for region in reference.JURISDICTIONS:
         require_region(viewer, region)
         p = progress(engine, region, year, basis)
-        own = [t for t in p["targets"] if t["status"] != "no_base_data"]
+        rank = {region: 0, reference.regions().loc[region, "province"]: 1, "CN": 2}
+        own = sorted(
+            (t for t in p["targets"] if t["status"] != "no_base_data"),
+            key=lambda t: (rank.get(t["region"], 3), t["indicator"] != "carbon_intensity", t["target_year"]),
+        )
         rows.append(
             {
                 "region": region,
@@ -154,6 +158,8 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
                 "green_share": p["green_share_of_electricity"],
                 "key_emitters": len(p["key_emitters"]),
                 "target": own[0]["id"] if own else None,
+                "target_region": own[0]["region"] if own else None,
+                "target_indicator": own[0]["indicator"] if own else None,
                 "target_status": own[0]["status"] if own else "no_base_data",
             }
         )

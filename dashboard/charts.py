@@ -67,11 +67,11 @@ def share_bars(df: pd.DataFrame, label: str, value: str, lang: str) -> alt.Chart
         alt.Chart(data)
         .mark_bar(color="#00796b")
         .encode(
-            y=alt.Y(f"{label}:N", sort="-x", title=None),
+            y=alt.Y(f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
             x=alt.X("v:Q", title=unit),
             tooltip=[label, alt.Tooltip("v:Q", format=",.2f", title=unit)],
         )
-        .properties(height=40 + 32 * len(data))
+        .properties(height=60 + 40 * len(data))
     )
 
 

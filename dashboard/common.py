@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from carbon import audit, db, views
 from carbon.access import Viewer
 from carbon.errors import AccessDenied, CarbonError
-from carbon.users import session_limits, session_state
+from carbon.users import authenticate, session_limits, session_state
 from dashboard import format as fmt
 from dashboard import labels
 
@@ -46,10 +46,31 @@ def viewer() -> Viewer | None:
     return st.session_state.get("viewer")
 
 
+def login_form() -> None:
+    """The sign-in form; on success the page runs again signed in, with its URL and parameters kept."""
+    st.title(t("长三角示范区碳排放监测核算平台", "YRD Demonstration Zone carbon monitoring"))
+    st.caption(t("青浦 · 吴江 · 嘉善", "Qingpu · Wujiang · Jiashan"))
+    if st.session_state.pop("expired", False):
+        st.info(t("登录已过期，请重新登录。", "Your session expired; please sign in again."))
+    with st.form("login"):
+        username = st.text_input(t("用户名", "username"), key="login_username")
+        password = st.text_input(t("密码", "password"), type="password", key="login_password")
+        submitted = st.form_submit_button(t("登录", "sign in"))
+    if submitted:
+        v = authenticate(engine(), username.strip(), password)
+        if v is None:
+            st.error(t("用户名或密码错误。", "Wrong username or password."))
+            return
+        now = datetime.now(UTC)
+        st.session_state.update(viewer=v, login_at=now, last_seen=now)
+        st.rerun()
+
+
 def require_login() -> Viewer:
-    """The signed-in user; an expired session is ended (and audited) and the page stops."""
+    """The signed-in user; otherwise the sign-in form.  An expired session is ended (and audited)."""
     v = viewer()
     if v is None:
+        login_form()
         st.stop()
     now = datetime.now(UTC)
     idle, absolute = session_limits()

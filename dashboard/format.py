@@ -52,6 +52,11 @@ def intensity(value: float | None, unit: str, lang: str = "zh") -> str:
     return f"{value:.4f} {names[0] if lang == 'zh' else names[1]}"
 
 
+def number(value: float | None, digits: int = 2) -> str:
+    """A plain number with thousands separators (the unit is in the label)."""
+    return "—" if _missing(value) else f"{value:,.{digits}f}"
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     """A share or change as a percentage (``-1.3%``)."""
     return "—" if _missing(value) else f"{value * 100:.{digits}f}%"

@@ -19,6 +19,10 @@ STATUS = {
     "rising": ("仍在上升", "still rising"),
     "insufficient_data": ("数据不足", "insufficient data"),
 }
+INDICATOR = {
+    "carbon_intensity": ("碳排放强度", "carbon intensity"),
+    "energy_intensity": ("能耗强度", "energy intensity"),
+}
 ROLE = {
     "zone": ("示范区执委会", "zone executive committee"),
     "region": ("区县生态环境部门", "jurisdiction bureau"),

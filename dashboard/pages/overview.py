@@ -31,8 +31,14 @@ c[0].metric(
     delta_color="inverse",
 )
 c[1].metric(t("综合能耗", "energy use"), fmt.tce(h["tce"], lang))
-c[2].metric(t("碳排放强度", "carbon intensity"), fmt.intensity(h["carbon_intensity_tco2e_per_wan_cny"], "tco2e", lang))
-c[3].metric(t("能耗强度", "energy intensity"), fmt.intensity(h["energy_intensity_tce_per_wan_cny"], "tce", lang))
+c[2].metric(
+    t("碳排放强度（吨CO₂e/万元）", "carbon intensity (t CO₂e per 10⁴ CNY)"),
+    fmt.number(h["carbon_intensity_tco2e_per_wan_cny"], 4),
+)
+c[3].metric(
+    t("能耗强度（吨标准煤/万元）", "energy intensity (tce per 10⁴ CNY)"),
+    fmt.number(h["energy_intensity_tce_per_wan_cny"], 4),
+)
 c = st.columns(4)
 c[0].metric(t("电力占能耗比重", "electricity share of energy"), fmt.percent(h["electricity_share_of_energy"]))
 c[1].metric(t("绿电占用电比重", "green share of electricity"), fmt.percent(h["green_share_of_electricity"]))
@@ -46,14 +52,12 @@ c[3].metric(
 st.markdown("#### " + t("目标进度", "Progress against targets"))
 for tg in h["targets"]:
     status = labels.pick(labels.STATUS[tg["status"]], lang)
-    name = {
-        "carbon_intensity": t("碳排放强度", "carbon intensity"),
-        "energy_intensity": t("能耗强度", "energy intensity"),
-    }[tg["indicator"]]
+    name = labels.pick(labels.INDICATOR[tg["indicator"]], lang)
     where, by, base, cut = labels.target_region(tg["region"], lang), tg["target_year"], tg["base_year"], tg["reduction"]
     text = t(f"{where}：{by}年{name}较{base}年下降{cut:.0%}", f"{where}: {name} −{cut:.0%} by {by} vs {base}")
     cols = st.columns([3, 4, 2])
-    cols[0].markdown(f"**{text}**  \n<small>{tg['source']}</small>", unsafe_allow_html=False)
+    cols[0].markdown(f"**{text}**")
+    cols[0].caption(t("出处：", "Source: ") + tg["source"])
     if tg["achieved"] is None:
         cols[1].progress(0.0, text=t("基年无数据", "no base-year data"))
     else:

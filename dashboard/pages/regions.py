@@ -32,14 +32,20 @@ for col, row in zip(cols, table.itertuples(), strict=True):
             delta_color="inverse",
         )
         st.metric(t("综合能耗", "energy use"), fmt.tce(row.tce, lang))
-        st.metric(t("碳排放强度", "carbon intensity"), fmt.intensity(row.carbon_intensity, "tco2e", lang))
-        st.metric(t("能耗强度", "energy intensity"), fmt.intensity(row.energy_intensity, "tce", lang))
-        st.metric(t("绿电占用电比重", "green share of electricity"), fmt.percent(row.green_share))
-        st.markdown(
-            t("目标状态：", "Target status: ")
-            + f"**{labels.pick(labels.STATUS[row.target_status], lang)}**"
-            + (f" ({row.target})" if row.target else "")
+        st.metric(
+            t("碳排放强度（吨CO₂e/万元）", "carbon intensity (t CO₂e per 10⁴ CNY)"), fmt.number(row.carbon_intensity, 4)
         )
+        st.metric(
+            t("能耗强度（吨标准煤/万元）", "energy intensity (tce per 10⁴ CNY)"), fmt.number(row.energy_intensity, 4)
+        )
+        st.metric(t("绿电占用电比重", "green share of electricity"), fmt.percent(row.green_share))
+        if row.target:
+            what = labels.pick(labels.INDICATOR[row.target_indicator], lang)
+            st.markdown(
+                t("目标状态：", "Target status: ")
+                + f"**{labels.pick(labels.STATUS[row.target_status], lang)}**"
+                + f"（{labels.target_region(row.target_region, lang)} {what}）"
+            )
 
 st.markdown("#### " + t("排放变化因素分解（LMDI）", "What changed emissions (LMDI decomposition)"))
 c1, c2 = st.columns([1, 3])

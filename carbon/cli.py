@@ -290,19 +290,48 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
 @cli.command()
 @click.option("--year", type=click.IntRange(2000, 2100), default=None, help="汇总年份 / year to summarise")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--no-dashboard", is_flag=True, help="只生成数据，不启动仪表板 / seed only, do not start the dashboard")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.pass_context
-def demo(ctx: click.Context, year: int | None, as_json: bool) -> None:
-    """生成示范区模拟数据并输出汇总 / seed a demo zone (模拟数据) and print its summary."""
+def demo(ctx: click.Context, year: int | None, as_json: bool, no_dashboard: bool, port: int) -> None:
+    """生成模拟数据、输出汇总并启动仪表板 / seed a demo zone (模拟数据), print its summary, start the dashboard."""
     from carbon.demo import DEMO_URL, run_demo
 
     url = ctx.obj["db"] or DEMO_URL
     summary = run_demo(url, year=year)
     if as_json:
         _print_json(summary)
-        return
-    from carbon.demo import format_summary
+    else:
+        from carbon.demo import format_summary
 
-    click.echo(format_summary(summary))
+        click.echo(format_summary(summary))
+    if not no_dashboard and not as_json:
+        _serve(url, port, "127.0.0.1")
+
+
+def _serve(url: str, port: int, address: str) -> None:
+    from dashboard.server import serve
+
+    click.echo(
+        f"\n仪表板 / dashboard: http://{address}:{port}  (数据库 / database {db.display_url(url)}; "
+        "Ctrl-C 停止 / to stop)"
+    )
+    sys.exit(serve(url, port, address))
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="监听地址；对外服务请放在HTTPS反向代理之后 / listen address; serve it to others behind an HTTPS reverse proxy",
+)
+@click.pass_context
+def dashboard(ctx: click.Context, port: int, address: str) -> None:
+    """启动仪表板 / start the dashboard on an existing database (accounts: carbon user add)."""
+    engine = _engine(ctx)
+    _serve(engine.url.render_as_string(hide_password=False), port, address)
 
 
 @cli.group()

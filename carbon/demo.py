@@ -1,17 +1,32 @@
 """A seeded demo zone (模拟数据): synthetic enterprises and meter data run through the real pipeline.
 
 All numbers generated here are simulated and labelled so; nothing here is a fact about the world.
+
+What it holds (``per_region`` enterprises in each jurisdiction, 100 by default):
+
+- enterprises spread over ``PROFILES`` (GB/T 4754-2017 classes), sized by a lognormal draw so that a few are big
+  emitters and most are small, most slowly falling and some rising; monthly template uploads 2020–2025;
+- simulated GDP of the jurisdictions and value added of every enterprise;
+- one month (2025-11, local time) of 15-minute electricity on a second meter ``E-02`` of six enterprises;
+- data-quality problems to find, all through the real importer (``demo_problems`` lists them): missing months,
+  uploads with refused rows stored with ``accept_valid``, a correction, a spike, a gap in 15-minute data,
+  enterprises with no 2025 submission, and an unhealthy connector.
+
+Every enterprise's data comes from its own seeded generator, so the first enterprises of a small demo are the
+same as those of a large one and a second run stores nothing new.
 """
 
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 from tqdm import tqdm
 
@@ -24,30 +39,108 @@ from carbon.ingest import ingest_files
 from carbon.ledger import account
 from carbon.models import Enterprise
 from carbon.progress import progress
-from carbon.restatement import recalc
+from carbon.restatement import activity_years, recalc
 from carbon.stats import import_stats
 from carbon.tables import num, render
 from carbon.uscc import check_character
+from connectors import state as connector_state
 
 DEMO_URL = "sqlite:///carbon-demo.db"
 DEMO_TAG = "（模拟）"
 FIRST_YEAR, LAST_YEAR = 2020, 2025
+PER_REGION = 100
 DEMO_SOURCE = "模拟数据 / simulated (carbon demo)"
-# (industry code, name stem, monthly electricity kWh, fuel carrier, monthly fuel quantity, unit, heat GJ/month)
+INTERVAL_MONTH = "2025-11"  # the month of 15-minute data (local time)
+INTERVAL_METER = "E-02"
+INTERVAL_SHARE = 0.35  # share of the site's electricity on the 15-minute sub-feeder meter E-02
+# (industry code, name stem, monthly electricity kWh, fuel carrier, monthly fuel quantity, unit, heat GJ/month,
+#  value added 10^4 CNY/year) of an enterprise of size 1; sizes are drawn per enterprise
 PROFILES = [
-    ("2614", "化工材料", 1_800_000, "natural_gas", 90_000, "m3", 0),
-    ("3130", "特钢制品", 2_500_000, "natural_gas", 60_000, "m3", 0),
-    ("1713", "纺织印染", 900_000, "natural_gas", 45_000, "m3", 3_000),
-    ("3982", "电子元件", 1_200_000, None, 0, "", 0),
-    ("2927", "塑料制品", 600_000, None, 0, "", 500),
-    ("5430", "物流运输", 60_000, "diesel", 80, "t", 0),
-    ("4710", "建筑工程", 40_000, "diesel", 25, "t", 0),
-    ("7010", "商业地产", 350_000, "natural_gas", 8_000, "m3", 1_200),
-    ("6110", "酒店服务", 200_000, "natural_gas", 12_000, "m3", 0),
-    ("0141", "设施农业", 30_000, "diesel", 5, "t", 0),
-    ("4430", "热电供应", 500_000, "bituminous_coal", 2_500, "t", 0),
-    ("3670", "汽车零部件", 1_500_000, "natural_gas", 20_000, "m3", 0),
+    ("2614", "化工材料", 1_800_000, "natural_gas", 90_000, "m3", 0, 30_000),
+    ("3130", "特钢制品", 2_500_000, "natural_gas", 60_000, "m3", 0, 25_000),
+    ("1713", "纺织印染", 900_000, "natural_gas", 45_000, "m3", 3_000, 12_000),
+    ("3982", "电子元件", 1_200_000, None, 0, "", 0, 60_000),
+    ("2927", "塑料制品", 600_000, None, 0, "", 500, 10_000),
+    ("5430", "物流运输", 60_000, "diesel", 80, "t", 0, 5_000),
+    ("4710", "建筑工程", 40_000, "diesel", 25, "t", 0, 8_000),
+    ("7010", "商业地产", 350_000, "natural_gas", 8_000, "m3", 1_200, 6_000),
+    ("6110", "酒店服务", 200_000, "natural_gas", 12_000, "m3", 0, 4_000),
+    ("0141", "设施农业", 30_000, "diesel", 5, "t", 0, 800),
+    ("4430", "热电供应", 500_000, "bituminous_coal", 2_500, "t", 0, 15_000),
+    ("3670", "汽车零部件", 1_500_000, "natural_gas", 20_000, "m3", 0, 40_000),
+    ("2221", "纸业", 1_400_000, "natural_gas", 70_000, "m3", 4_000, 15_000),
+    ("3041", "玻璃制品", 1_000_000, "natural_gas", 150_000, "m3", 0, 12_000),
+    ("2710", "制药", 700_000, "natural_gas", 25_000, "m3", 2_000, 50_000),
+    ("5211", "百货商场", 250_000, None, 0, "", 0, 5_000),
+    ("8411", "医院", 300_000, "natural_gas", 10_000, "m3", 500, 10_000),
+    ("6450", "数据服务", 3_000_000, "diesel", 2, "t", 0, 20_000),
 ]
+BRANDS = [
+    "恒丰",
+    "金泰",
+    "华创",
+    "永盛",
+    "新宇",
+    "瑞达",
+    "德润",
+    "宏远",
+    "嘉禾",
+    "天成",
+    "明辉",
+    "盛达",
+    "欣荣",
+    "立信",
+    "博远",
+    "中和",
+    "长安",
+    "锦程",
+    "汇通",
+    "同力",
+]
+DEMO_CONNECTORS = {  # simulated connector states for the health page: one healthy, one failing
+    "demo-mqtt-meters": "mqtt",
+    "demo-energy-platform": "http_api",
+}
+DEMO_CONNECTOR_ERROR = "HTTP 503 from platform (模拟 / simulated): service unavailable"
+
+
+@dataclass(frozen=True)
+class DemoEnterprise:
+    """One simulated enterprise: ``j`` indexes its jurisdiction, ``k`` its place within it."""
+
+    j: int
+    k: int
+    code: str
+    name: str
+    region: str
+    industry: str
+    profile: int
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return {"code": self.code, "name": self.name, "region": self.region, "industry": self.industry}
+
+
+@dataclass(frozen=True)
+class DemoUpload:
+    """One file to ingest for one enterprise, in order (``accept_valid`` keeps the good rows of a refused file)."""
+
+    enterprise: str
+    path: Path
+    accept_valid: bool = False
+
+
+# Data-quality problems, by (jurisdiction index, enterprise index within it); each applies if the enterprise exists.
+INTERVAL_AT = [(j, k) for j in range(3) for k in (0, 1)]
+INTERVAL_GAP_AT = (0, 1)  # five hours missing in its 15-minute month
+SPIKE_AT = (1, 1)  # E-01 of 2024-08 at 15x
+CORRECTION_AT = (1, 0)  # E-01 of 2025-03 re-uploaded with a different value
+REJECTS_AT = [(0, 0), (2, 1)]  # 2025 Q4 uploaded apart with three bad rows, good rows kept (accept_valid)
+MISSING_MONTHS_AT = [(0, 2), (1, 2), (2, 2), (0, 3)]  # nothing for 2025-07..09
+MISSING_MONTHS = ("2025-07-01", "2025-10-01")
+NO_2025_AT = [(1, 3), (2, 3)]  # no submission for 2025 at all
+SPIKE_MONTH, SPIKE_FACTOR = "2024-08-01", 15
+CORRECTION_MONTH, CORRECTION_FACTOR = "2025-03-01", 1.08
 
 
 def demo_uscc(admin_code: str, serial: int) -> str:
@@ -56,16 +149,54 @@ def demo_uscc(admin_code: str, serial: int) -> str:
     return first17 + check_character(first17)
 
 
-def _monthly_rows(
-    rng: np.random.Generator, meter: str, carrier: str, base: float, unit: str, months: int, bimonthly: bool
-) -> pd.DataFrame:
-    season = 1 + 0.15 * np.cos(np.arange(months) * 2 * np.pi / 12)
-    trend = 1 - 0.02 * np.arange(months) / 12
-    qty = base * season * trend * rng.normal(1, 0.05, months)
-    start = pd.date_range(f"{FIRST_YEAR}-01-01", periods=months, freq="MS")
+def demo_enterprises(per_region: int = PER_REGION) -> list[DemoEnterprise]:
+    """The simulated enterprises, ``per_region`` in each jurisdiction, profiles taken in turn."""
+    regions = reference.regions()
+    out = []
+    for j, region in enumerate(reference.JURISDICTIONS):
+        place = regions.loc[region, "name_zh"][-3:]
+        for k in range(per_region):
+            p = k % len(PROFILES)
+            industry, stem = PROFILES[p][:2]
+            brand = BRANDS[(k // len(PROFILES)) % len(BRANDS)]
+            extra = "" if k < len(PROFILES) * len(BRANDS) else str(k // (len(PROFILES) * len(BRANDS)) + 1)
+            name = f"{place}{brand}{stem}{extra}有限公司{DEMO_TAG}"
+            code = demo_uscc(regions.loc[region, "admin_code"], 1000 * j + k + 1)
+            out.append(DemoEnterprise(j, k, code, name, region, industry, p))
+    return out
+
+
+def _at(ents: list[DemoEnterprise], where: list[tuple[int, int]]) -> list[DemoEnterprise]:
+    by_place = {(e.j, e.k): e for e in ents}
+    return [by_place[w] for w in where if w in by_place]
+
+
+def _draws(e: DemoEnterprise) -> tuple[np.random.Generator, float, float]:
+    """The enterprise's own generator, its size (lognormal: a few big, many small) and its yearly trend."""
+    rng = np.random.default_rng(1000 * e.j + e.k)
+    size = float(rng.lognormal(-0.3, 0.85))
+    rising = rng.uniform() < 0.2
+    trend = float(rng.uniform(0.01, 0.06) if rising else rng.uniform(-0.05, -0.005))
+    return rng, size, trend
+
+
+def _months() -> int:
+    return (LAST_YEAR - FIRST_YEAR + 1) * 12
+
+
+def _monthly(rng: np.random.Generator, base: float, trend: float) -> np.ndarray:
+    """Monthly quantities: winter and summer peaks, a Spring Festival dip, a yearly trend, noise."""
+    m = np.arange(_months())
+    season = 1 + 0.08 * np.cos(m * 4 * np.pi / 12) + 0.04 * np.cos(m * 2 * np.pi / 12)
+    season = season * np.where(m % 12 == 1, 0.8, 1.0)
+    return base * season * (1 + trend) ** (m / 12) * rng.normal(1, 0.04, len(m))
+
+
+def _template_rows(meter: str, carrier: str, qty: np.ndarray, unit: str, bimonthly: bool) -> pd.DataFrame:
+    start = pd.date_range(f"{FIRST_YEAR}-01-01", periods=len(qty), freq="MS")
     end = start + pd.offsets.MonthBegin(1)
     if bimonthly:  # gas bills read mid-month every two months: periods cross month ends
-        start = pd.date_range(f"{FIRST_YEAR - 1}-12-01", periods=months // 2, freq="2MS") + pd.Timedelta(days=14)
+        start = pd.date_range(f"{FIRST_YEAR - 1}-12-01", periods=len(qty) // 2, freq="2MS") + pd.Timedelta(days=14)
         end = start + pd.DateOffset(months=2)
         qty = qty.reshape(-1, 2).sum(axis=1)
     return pd.DataFrame(
@@ -80,67 +211,144 @@ def _monthly_rows(
     )
 
 
-def demo_files(folder: Path) -> list[tuple[dict[str, str], Path]]:
-    """Write one upload-template CSV per demo enterprise; return (enterprise fields, file) pairs."""
-    out = []
-    months = (LAST_YEAR - FIRST_YEAR + 1) * 12
-    regions = reference.regions()
+def _load_shape(rng: np.random.Generator, total_kwh: float) -> pd.DataFrame:
+    """15-minute electricity of one month: night base, day shifts with a lunch dip, quieter weekends; sums to total."""
+    t = pd.date_range(
+        f"{INTERVAL_MONTH}-01",
+        pd.Timestamp(f"{INTERVAL_MONTH}-01") + pd.offsets.MonthBegin(1),
+        freq="15min",
+        inclusive="left",
+    )
+    h = (t.hour + t.minute / 60).to_numpy()
+    day = 1 / (1 + np.exp(-(h - 7.5) * 3)) - 1 / (1 + np.exp(-(h - 18.5) * 2))
+    lunch = 0.25 * np.exp(-(((h - 12.25) / 0.5) ** 2))
+    shape = 0.4 + 0.6 * day - lunch
+    dow = t.day_of_week.to_numpy()
+    weekday = np.select([dow == 5, dow == 6], [0.75, 0.55], 1.0)
+    kwh = shape * weekday * rng.normal(1, 0.03, len(t))
+    kwh = kwh / kwh.sum() * total_kwh
+    return pd.DataFrame({"时间": t.strftime("%Y-%m-%d %H:%M"), "表号": INTERVAL_METER, "用量(kWh)": np.round(kwh, 3)})
+
+
+def _files_of(e: DemoEnterprise, folder: Path, problems: dict[str, set[str]]) -> list[DemoUpload]:
+    """Write the files of one enterprise (template CSV, and where it applies 15-minute, Q4 and correction files)."""
+    _industry, _stem, kwh, fuel, fuel_q, fuel_unit, heat, _va = PROFILES[e.profile]
+    rng, size, trend = _draws(e)
     carriers = reference.carriers()
-    for j, region in enumerate(reference.JURISDICTIONS):
-        for k, (industry, stem, kwh, fuel, fuel_q, fuel_unit, heat) in enumerate(PROFILES):
-            rng = np.random.default_rng(1000 * j + k)
-            code = demo_uscc(regions.loc[region, "admin_code"], 100 * j + k + 1)
-            name = f"{regions.loc[region, 'name_zh'][-3:]}{stem}有限公司{DEMO_TAG}"
-            parts = [_monthly_rows(rng, "E-01", "电力", kwh * rng.uniform(0.6, 1.4), "kWh", months, False)]
-            if k % 4 == 0:
-                parts.append(_monthly_rows(rng, "E-GREEN", "绿色电力", kwh * 0.2, "kWh", months, False))
-            if fuel:
-                parts.append(
-                    _monthly_rows(
-                        rng, "F-01", carriers.loc[fuel, "name_zh"], fuel_q, fuel_unit, months, fuel == "natural_gas"
-                    )
-                )
-            if heat:
-                parts.append(_monthly_rows(rng, "H-01", "热力", heat, "GJ", months, False))
-            path = folder / f"{code}.csv"
-            pd.concat(parts).to_csv(path, index=False, encoding="utf-8-sig")
-            out.append(({"code": code, "name": name, "region": region, "industry": industry}, path))
-    return out
-
-
-def seed(url: str) -> int:
-    """Create the demo database (idempotent) and ingest its files; returns the number of enterprises."""
-    engine = db.make_engine(url)
-    db.initialise(engine)
-    with Session(engine) as session:
-        names = session.exec(select(Enterprise.name)).all()
-    if any(not n.endswith(DEMO_TAG) for n in names):
-        raise InputError(
-            "该数据库含有真实企业数据，演示数据不能写入；请用 --db 指定新的数据库",
-            "This database holds real enterprises; give the demo its own database with --db",
-            db=url,
+    interval = e.code in problems["interval"]
+    electricity = _monthly(rng, kwh * size, trend)
+    parts = [_template_rows("E-01", "电力", electricity * (1 - INTERVAL_SHARE if interval else 1), "kWh", False)]
+    if e.k % 5 == 0:
+        parts.append(_template_rows("E-GREEN", "绿色电力", _monthly(rng, kwh * size * 0.2, 0.05), "kWh", False))
+    if fuel:
+        name = carriers.loc[fuel, "name_zh"]
+        parts.append(
+            _template_rows("F-01", name, _monthly(rng, fuel_q * size, trend), fuel_unit, fuel == "natural_gas")
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        files = demo_files(Path(tmp))
-        with Session(engine) as session:
-            known = set(session.exec(select(Enterprise.uscc)).all())
-        for fields, path in tqdm(files, desc="模拟数据 / seeding demo", unit="企业", disable=None):
-            if fields["code"] not in known:
-                add_enterprise(engine, **fields)
-            ingest_files(engine, [path], fields["code"], uploaded_by="demo")
-        stats = Path(tmp) / "stats.csv"
-        demo_statistics([f["code"] for f, _ in files]).to_csv(stats, index=False)
-        import_stats(engine, stats)
-    recalc(engine, trigger="carbon demo")
-    return len(files)
+    if heat:
+        parts.append(_template_rows("H-01", "热力", _monthly(rng, heat * size, trend), "GJ", False))
+    uploads = []
+    if interval:
+        sub = _template_rows(INTERVAL_METER, "电力", electricity * INTERVAL_SHARE, "kWh", False)
+        in_month = sub["开始时间"] == f"{INTERVAL_MONTH}-01"
+        curve = _load_shape(rng, float(sub.loc[in_month, "用量"].iloc[0]))
+        if e.code in problems["interval_gap"]:  # five hours lost by the meter's data logger
+            curve = curve.loc[~curve["时间"].between(f"{INTERVAL_MONTH}-12 09:00", f"{INTERVAL_MONTH}-12 13:45")]
+        parts.append(sub.loc[~in_month])
+        path = folder / f"{e.code}-{INTERVAL_METER}-{INTERVAL_MONTH}-15min.csv"
+        with path.open("w", encoding="utf-8-sig", newline="") as f:
+            f.write(f"{e.name} {INTERVAL_METER} 15分钟电量导出（模拟数据 / simulated）\n")
+            curve.to_csv(f, index=False)
+        uploads.append(DemoUpload(e.code, path))
+    rows = pd.concat(parts, ignore_index=True)
+    if e.code in problems["spike"]:
+        hit = (rows["表号"] == "E-01") & (rows["开始时间"] == SPIKE_MONTH)
+        rows.loc[hit, "用量"] = (rows.loc[hit, "用量"] * SPIKE_FACTOR).round(2)
+    if e.code in problems["missing_months"]:
+        lo, hi = MISSING_MONTHS
+        rows = rows.loc[(rows["结束时间"] <= lo) | (rows["开始时间"] >= hi)]
+    if e.code in problems["no_2025"]:
+        rows = rows.loc[rows["结束时间"] <= f"{LAST_YEAR}-01-01"]
+    main = folder / f"{e.code}.csv"
+    if e.code in problems["rejects"]:  # 2025 Q4 sent apart, with three rows to fix
+        q4 = rows["开始时间"] >= f"{LAST_YEAR}-10-01"
+        late, rows = rows.loc[q4].copy(), rows.loc[~q4]
+        e01 = late.index[late["表号"] == "E-01"]
+        late.loc[e01[0], "用量"] = -late.loc[e01[0], "用量"]  # negative consumption
+        late.loc[e01[1], "单位"] = "千瓦"  # kW, not kWh: not an energy unit
+        late.loc[e01[2], ["开始时间", "结束时间"]] = late.loc[e01[2], ["结束时间", "开始时间"]].to_numpy()
+        late_path = folder / f"{e.code}-{LAST_YEAR}Q4.csv"
+        late.to_csv(late_path, index=False, encoding="utf-8-sig")
+    rows.to_csv(main, index=False, encoding="utf-8-sig")
+    uploads.insert(0, DemoUpload(e.code, main))
+    if e.code in problems["rejects"]:
+        uploads.append(DemoUpload(e.code, late_path, accept_valid=True))
+    if e.code in problems["correction"]:  # the March bill re-issued: a different value supersedes the stored one
+        fix = rows.loc[(rows["表号"] == "E-01") & (rows["开始时间"] == CORRECTION_MONTH)].copy()
+        fix["用量"] = (fix["用量"] * CORRECTION_FACTOR).round(2)
+        fix_path = folder / f"{e.code}-correction-{CORRECTION_MONTH[:7]}.csv"
+        fix.to_csv(fix_path, index=False, encoding="utf-8-sig")
+        uploads.append(DemoUpload(e.code, fix_path))
+    return uploads
 
 
-def demo_statistics(codes: list[str]) -> pd.DataFrame:
+def problem_enterprises(per_region: int = PER_REGION) -> dict[str, set[str]]:
+    """USCCs of the enterprises carrying each simulated data-quality problem (and the 15-minute meters)."""
+    ents = demo_enterprises(per_region)
+
+    def pick(where: list[tuple[int, int]]) -> set[str]:
+        return {e.code for e in _at(ents, where)}
+
+    return {
+        "interval": pick(INTERVAL_AT),
+        "interval_gap": pick([INTERVAL_GAP_AT]),
+        "spike": pick([SPIKE_AT]),
+        "correction": pick([CORRECTION_AT]),
+        "rejects": pick(REJECTS_AT),
+        "missing_months": pick(MISSING_MONTHS_AT),
+        "no_2025": pick(NO_2025_AT),
+    }
+
+
+def demo_problems(per_region: int = PER_REGION) -> list[str]:
+    """The simulated data-quality problems, one short bilingual line each, naming the enterprises."""
+    ents = {e.code: e.name for e in demo_enterprises(per_region)}
+    p = problem_enterprises(per_region)
+
+    def names(kind: str) -> str:
+        return "、".join(ents[c] for c in sorted(p[kind])) or "-"
+
+    lines = [
+        f"缺月：{names('missing_months')} 缺 2025年7–9月数据 / missing months 2025-07..09",
+        f"整年未报：{names('no_2025')} 未提交2025年数据 / no submission for {LAST_YEAR}",
+        f"退回行：{names('rejects')} 的 {LAST_YEAR}年四季度上传含负用量、未知单位（千瓦）、结束早于开始各一行，"
+        "合格行已入库 / refused rows (negative, unknown unit, end before start) kept with accept_valid",
+        f"更正：{names('correction')} 重新上传 {CORRECTION_MONTH[:7]} 电量（+8%），原值保留为历史 / "
+        "a correction superseded a stored row",
+        f"异常峰值：{names('spike')} 电表 E-01 {SPIKE_MONTH[:7]} 用量为常见水平的 {SPIKE_FACTOR} 倍 / "
+        "spike warning (>10x median)",
+        f"15分钟数据缺口：{names('interval_gap')} 表 {INTERVAL_METER} {INTERVAL_MONTH}-12 09:00–14:00 缺5小时 / "
+        "a 5-hour gap in 15-minute data",
+        "接入异常：demo-energy-platform 连续3次失败（HTTP 503），不健康；demo-mqtt-meters 正常 / "
+        "connector demo-energy-platform unhealthy after 3 failures",
+    ]
+    return [line for line in lines if "：-" not in line]
+
+
+def demo_files(folder: Path, per_region: int = PER_REGION) -> tuple[list[DemoEnterprise], list[DemoUpload]]:
+    """Write every demo file into ``folder``; return the enterprises and the uploads in ingest order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ents = demo_enterprises(per_region)
+    problems = problem_enterprises(per_region)
+    return ents, [u for e in ents for u in _files_of(e, folder, problems)]
+
+
+def demo_statistics(ents: list[DemoEnterprise]) -> pd.DataFrame:
     """Simulated GDP of the jurisdictions and value added of the demo enterprises, 2020 to the last demo year."""
-    rng = np.random.default_rng(7)
     rows = []
+    years = list(range(FIRST_YEAR, LAST_YEAR + 1))
     for j, region in enumerate(reference.JURISDICTIONS):
-        for k, year in enumerate(range(FIRST_YEAR, LAST_YEAR + 1)):
+        for k, year in enumerate(years):
             rows.append(
                 {
                     "subject": region,
@@ -152,15 +360,18 @@ def demo_statistics(codes: list[str]) -> pd.DataFrame:
                     "source": DEMO_SOURCE,
                 }
             )
-    for code in codes:
-        base = rng.uniform(2_000, 60_000)
-        for k, year in enumerate(range(FIRST_YEAR, LAST_YEAR + 1)):
+    for e in ents:
+        _rng, size, trend = _draws(e)
+        rng = np.random.default_rng(7_000_000 + 1000 * e.j + e.k)
+        base = PROFILES[e.profile][7] * size * rng.lognormal(0, 0.35)
+        growth = 1.03 + max(trend, 0) + rng.uniform(0, 0.03)  # value added grows faster than energy use
+        for k, year in enumerate(years):
             rows.append(
                 {
-                    "subject": code,
+                    "subject": e.code,
                     "year": year,
                     "indicator": "value_added",
-                    "value": round(base * 1.04**k),
+                    "value": round(base * growth**k, 1),
                     "unit": "万元",
                     "status": "final",
                     "source": DEMO_SOURCE,
@@ -169,9 +380,76 @@ def demo_statistics(codes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_demo(url: str = DEMO_URL, year: int | None = None) -> dict[str, Any]:
+def record_demo_connectors(engine: Engine, now: datetime | None = None) -> None:
+    """Simulated connector health: ``demo-mqtt-meters`` healthy, ``demo-energy-platform`` failing three times."""
+    now = now or datetime.now(UTC)
+    for name, kind in DEMO_CONNECTORS.items():
+        connector_state.load_state(engine, name, kind)
+    connector_state.record_success(
+        engine,
+        "demo-mqtt-meters",
+        watermark=(now - timedelta(minutes=15)).isoformat(timespec="seconds"),
+        stored=2_880,
+        duplicates=12,
+        quarantined=0,
+        newest=now - timedelta(minutes=15),
+        now=now - timedelta(minutes=5),
+    )
+    connector_state.record_success(
+        engine,
+        "demo-energy-platform",
+        watermark=(now - timedelta(days=2)).isoformat(timespec="seconds"),
+        stored=1_440,
+        duplicates=0,
+        quarantined=0,
+        newest=now - timedelta(days=2),
+        now=now - timedelta(days=2),
+    )
+    for hours in (3, 2, 1):
+        connector_state.record_failure(
+            engine,
+            "demo-energy-platform",
+            DEMO_CONNECTOR_ERROR,
+            now - timedelta(hours=hours),
+            connector_state.UNHEALTHY_AFTER,
+        )
+
+
+def seed(url: str, per_region: int = PER_REGION) -> int:
+    """Create the demo database (idempotent) and ingest its files; returns the number of enterprises."""
+    if per_region < 1:
+        raise InputError("每个区域至少1家企业", "per_region must be at least 1", value=per_region)
+    engine = db.make_engine(url)
+    db.initialise(engine)
+    with Session(engine) as session:
+        names = session.exec(select(Enterprise.name)).all()
+    if any(not n.endswith(DEMO_TAG) for n in names):
+        raise InputError(
+            "该数据库含有真实企业数据，演示数据不能写入；请用 --db 指定新的数据库",
+            "This database holds real enterprises; give the demo its own database with --db",
+            db=url,
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        ents, uploads = demo_files(Path(tmp), per_region)
+        with Session(engine) as session:
+            known = set(session.exec(select(Enterprise.uscc)).all())
+        for e in ents:
+            if e.code not in known:
+                add_enterprise(engine, **e.fields)
+        for u in tqdm(uploads, desc="模拟数据 / seeding demo", unit="文件", disable=None):
+            ingest_files(engine, [u.path], u.enterprise, uploaded_by="demo", accept_valid=u.accept_valid)
+        stats = Path(tmp) / "stats.csv"
+        demo_statistics(ents).to_csv(stats, index=False)
+        import_stats(engine, stats)
+    record_demo_connectors(engine)
+    for year in tqdm(activity_years(engine), desc="模拟数据 / recalculating", unit="年", disable=None):
+        recalc(engine, years=[year], trigger="carbon demo")  # one year at a time, to show progress
+    return len(ents)
+
+
+def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER_REGION) -> dict[str, Any]:
     """Seed the demo zone and account it for ``year`` (default: the last demo year) on every basis."""
-    count = seed(url)
+    count = seed(url, per_region)
     engine = db.make_engine(url)
     year = year or LAST_YEAR
     regions = {}
@@ -195,6 +473,7 @@ def run_demo(url: str = DEMO_URL, year: int | None = None) -> dict[str, Any]:
     return {
         "progress": [{k: t[k] for k in ("id", "status", "achieved", "expected")} for t in zone_progress["targets"]],
         "grades": {int(g): int(n) for g, n in grades["grade"].value_counts().sort_index().items()},
+        "key_emitters": len(zone_progress["key_emitters"]),
         "label": "模拟数据 / simulated data",
         "database": db.display_url(url),
         "year": year,
@@ -205,6 +484,8 @@ def run_demo(url: str = DEMO_URL, year: int | None = None) -> dict[str, Any]:
             {"sector": s, "name_zh": reference.sectors().loc[s, "name_zh"], **r}
             for s, r in sectors.to_dict("index").items()
         ],
+        "problems": demo_problems(per_region),
+        "problem_enterprises": {k: sorted(v) for k, v in problem_enterprises(per_region).items()},
     }
 
 
@@ -254,8 +535,12 @@ def format_summary(s: dict[str, Any]) -> str:
     )
     grades = "  ".join(f"{g}级: {n}" for g, n in s["grades"].items())
     flags = "\n".join(f"  - {describe(f)}" for f in s["regions"]["zone"]["location"]["flags"])
+    problems = "\n".join(f"  - {p}" for p in s.get("problems", []))
     return (
         f"【{s['label']}】 {s['enterprises']} 家企业 / enterprises — {s['year']}年 — 数据库 / database "
         f"{s['database']}\n\n{by_region}\n\n{by_sector}\n\n示范区目标进度 / zone progress against targets:\n"
-        f"{targets}\n\n碳效码 / carbon-efficiency grades: {grades}\n\n提示 / flags (zone, location):\n{flags}"
+        f"{targets}\n\n碳效码 / carbon-efficiency grades: {grades}\n"
+        f"重点排放单位 / key emitters (≥26,000 tCO2e or ≥10,000 tce): {s.get('key_emitters', '-')}\n\n"
+        f"提示 / flags (zone, location):\n{flags}\n\n"
+        f"模拟的数据质量问题 / simulated data-quality problems to find:\n{problems}"
     )

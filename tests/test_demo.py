@@ -1,18 +1,169 @@
-"""The demo zone: seeded through the real importer, labelled as simulated, consistent, repeatable."""
+"""The demo zone: seeded through the real importer, labelled as simulated, consistent, repeatable, with problems."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from carbon.demo import DEMO_TAG, format_summary, run_demo
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, String, func, select, type_coerce
+
+from carbon import db
+from carbon.demo import (
+    CORRECTION_FACTOR,
+    DEMO_CONNECTOR_ERROR,
+    DEMO_TAG,
+    INTERVAL_METER,
+    demo_enterprises,
+    demo_files,
+    format_summary,
+    run_demo,
+)
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
+from carbon.ingest.rejects import REASON_COLUMN, rejected_rows
+from carbon.models import Activity, Batch, Meter, RejectedRow
+from carbon.uscc import validate_uscc
+from connectors.state import health
 from tests.helpers import uscc
 
+PER_REGION = 4  # 12 enterprises: every simulated problem is among them
 
-def test_demo_summary_adds_up_and_is_repeatable(db_url):
-    first = run_demo(db_url, year=2024)
-    assert first["enterprises"] == 36 and "模拟数据" in first["label"]
+
+def _utc(local: str) -> pd.Timestamp:
+    return pd.Timestamp(local, tz="Asia/Shanghai").tz_convert("UTC")
+
+
+def _rows(engine: Engine, enterprise: str, meter: str | None = None, current: bool = True) -> pd.DataFrame:
+    """Activity rows of one enterprise (optionally one meter) with UTC periods."""
+    stmt = (
+        select(
+            Meter.meter_code,
+            type_coerce(Activity.period_start, String).label("period_start"),
+            type_coerce(Activity.period_end, String).label("period_end"),
+            Activity.quantity_canonical,
+            Activity.batch_id,
+            Activity.superseded_by_batch,
+        )
+        .join(Meter, Meter.id == Activity.meter_id)
+        .where(Activity.enterprise_uscc == enterprise)
+    )
+    if meter:
+        stmt = stmt.where(Meter.meter_code == meter)
+    if current:
+        stmt = stmt.where(Activity.superseded_at.is_(None))
+    with engine.connect() as conn:
+        df = pd.read_sql(stmt, conn)
+    for col in ("period_start", "period_end"):
+        df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
+    return df
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            "batches": conn.execute(select(func.count(Batch.id))).scalar_one(),
+            "activity": conn.execute(select(func.count(Activity.id))).scalar_one(),
+            "superseded": conn.execute(
+                select(func.count(Activity.id)).where(Activity.superseded_at.is_not(None))
+            ).scalar_one(),
+            "rejected": conn.execute(select(func.count(RejectedRow.id))).scalar_one(),
+        }
+
+
+def _check_interval_month(engine: Engine, tmp_path: Path, gap_enterprises: list[str]) -> None:
+    """Each 15-minute file is stored: one 15-minute reading per line of 2025-11 (local) and the same sum."""
+    _ents, uploads = demo_files(tmp_path / "files", PER_REGION)
+    interval = [u for u in uploads if u.path.name.endswith("15min.csv")]
+    assert len(interval) == 6
+    for u in interval:
+        sent = pd.read_csv(u.path, skiprows=1, encoding="utf-8-sig")  # a title line labels the file as simulated
+        rows = _rows(engine, u.enterprise, INTERVAL_METER)
+        month = rows.loc[(rows["period_start"] >= _utc("2025-11-01")) & (rows["period_end"] <= _utc("2025-12-01"))]
+        assert len(month) == len(sent) == (2860 if u.enterprise in gap_enterprises else 2880)
+        assert ((month["period_end"] - month["period_start"]) == pd.Timedelta(minutes=15)).all()
+        assert month["quantity_canonical"].sum() == pytest.approx(sent["用量(kWh)"].sum(), rel=1e-9)
+        # the other months of E-02 are monthly rows that touch the 15-minute month without overlapping it
+        assert (rows["period_end"] == _utc("2025-11-01")).sum() == 1
+        assert (rows["period_start"] == _utc("2025-12-01")).sum() == 1
+
+
+def _check_problems(engine: Engine, summary: dict, tmp_path: Path) -> None:
+    problems = summary["problem_enterprises"]
+    names = {e.code: e.name for e in demo_enterprises(PER_REGION)}
+    for kind, count in {
+        "interval": 6,
+        "interval_gap": 1,
+        "spike": 1,
+        "correction": 1,
+        "rejects": 2,
+        "missing_months": 4,
+        "no_2025": 2,
+    }.items():
+        assert len(problems[kind]) == count, kind
+    text = "\n".join(summary["problems"])
+    assert len(summary["problems"]) == 7 and all(" / " in p for p in summary["problems"])
+    for kind in ("missing_months", "no_2025", "rejects", "correction", "spike", "interval_gap"):
+        assert all(names[c] in text for c in problems[kind]), kind
+    assert "demo-energy-platform" in text
+
+    _check_interval_month(engine, tmp_path, problems["interval_gap"])
+
+    # refused rows kept with their reasons; the good rows of the same upload stored (accept_valid)
+    for code in problems["rejects"]:
+        with engine.connect() as conn:
+            batch = conn.execute(
+                select(Batch.id, Batch.status, Batch.rows_rejected).where(
+                    Batch.enterprise_uscc == code, Batch.file_name.like("%Q4.csv")
+                )
+            ).one()
+        assert batch.status == "stored" and batch.rows_rejected == 3
+        refused = rejected_rows(engine, batch.id)
+        assert len(refused) == 3 and (refused[REASON_COLUMN].str.len() > 0).all()
+        reasons = " ".join(refused[REASON_COLUMN])
+        assert "Negative consumption" in reasons and "Unknown unit" in reasons and "period_end" in reasons
+        assert (_rows(engine, code)["batch_id"] == batch.id).any()
+
+    # one correction superseded one stored row, which stays as history
+    (fixed,) = problems["correction"]
+    history = _rows(engine, fixed, "E-01", current=False)
+    old = history.loc[history["superseded_by_batch"].notna()]
+    assert len(old) == 1 and _counts(engine)["superseded"] == 1
+    new = history.loc[history["superseded_by_batch"].isna() & (history["period_start"] == old["period_start"].iloc[0])]
+    assert new["batch_id"].iloc[0] == old["superseded_by_batch"].iloc[0]
+    assert new["quantity_canonical"].iloc[0] == pytest.approx(
+        old["quantity_canonical"].iloc[0] * CORRECTION_FACTOR, rel=1e-3
+    )
+
+    # a spike far above the meter's median
+    (spiky,) = problems["spike"]
+    e01 = _rows(engine, spiky, "E-01")
+    rate = e01["quantity_canonical"] / (e01["period_end"] - e01["period_start"]).dt.total_seconds()
+    assert (rate / rate.median()).max() > 10
+
+    # completeness gaps: nothing for 2025-07..09, or nothing at all for 2025
+    def touching(code: str, lo: str, hi: str) -> int:
+        rows = _rows(engine, code)
+        return int(((rows["period_end"] > _utc(lo)) & (rows["period_start"] < _utc(hi))).sum())
+
+    complete = [c for c in names if not any(c in problems[k] for k in ("missing_months", "no_2025"))]
+    assert all(touching(c, "2025-07-01", "2025-10-01") > 0 for c in complete)
+    assert all(touching(c, "2025-07-01", "2025-10-01") == 0 for c in problems["missing_months"])
+    assert all(touching(c, "2025-05-01", "2025-06-01") > 0 for c in problems["missing_months"])
+    assert all(touching(c, "2024-06-01", "2025-01-01") > 0 for c in problems["no_2025"])
+    assert all(touching(c, "2025-01-01", "2026-01-01") == 0 for c in problems["no_2025"])
+
+    # connector health: one healthy, one unhealthy after three failures
+    states = health(engine).set_index("name")
+    assert bool(states.loc["demo-mqtt-meters", "healthy"])
+    bad = states.loc["demo-energy-platform"]
+    assert not bool(bad["healthy"]) and bad["consecutive_failures"] == 3 and bad["last_error"] == DEMO_CONNECTOR_ERROR
+    assert "503" in bad["last_error"]
+
+
+def test_demo_summary_adds_up_and_is_repeatable(db_url, tmp_path):
+    first = run_demo(db_url, year=2024, per_region=PER_REGION)
+    assert first["enterprises"] == 3 * PER_REGION and "模拟数据" in first["label"]
     regions = first["regions"]
     for basis in ("location", "local", "market"):
         parts = sum(regions[r][basis]["total_tco2e"] for r in ("qingpu", "wujiang", "jiashan"))
@@ -26,17 +177,36 @@ def test_demo_summary_adds_up_and_is_repeatable(db_url):
     assert any(f.startswith("period_split:") for f in regions["zone"]["location"]["flags"])
     statuses = {t["id"]: t["status"] for t in first["progress"]}
     assert statuses["cn-2030-carbon-intensity"] == "no_base_data" and "zone-2025-carbon-intensity" in statuses
-    assert sum(first["grades"].values()) == 36 and set(first["grades"]) <= {1, 2, 3, 4, 5}
-    again = run_demo(db_url, year=2024)
+    assert sum(first["grades"].values()) == 3 * PER_REGION and set(first["grades"]) <= {1, 2, 3, 4, 5}
+
+    engine = db.make_engine(db_url)
+    try:
+        _check_problems(engine, first, tmp_path)
+        before = _counts(engine)
+        again = run_demo(db_url, year=2024, per_region=PER_REGION)
+        assert _counts(engine) == before  # the same files again: duplicates, nothing stored twice
+        states = health(engine).set_index("name")
+        assert states.loc["demo-energy-platform", "consecutive_failures"] == 3
+        assert not bool(states.loc["demo-energy-platform", "healthy"])
+    finally:
+        engine.dispose()
     assert again["regions"]["zone"]["location"]["total_tco2e"] == pytest.approx(
         regions["zone"]["location"]["total_tco2e"]
     )
     text = format_summary(again)
-    assert "模拟数据" in text and "上海市青浦区" in text
+    assert "模拟数据" in text and "上海市青浦区" in text and "demo-energy-platform" in text
+
+
+def test_demo_enterprises_are_labelled_valid_and_varied():
+    ents = demo_enterprises()
+    assert len(ents) == 300 and len({e.code for e in ents}) == 300 and len({e.name for e in ents}) == 300
+    assert all(e.name.endswith(DEMO_TAG) and validate_uscc(e.code) == e.code for e in ents)
+    assert {e.region for e in ents} == {"qingpu", "wujiang", "jiashan"}
+    assert demo_enterprises(PER_REGION) == [e for e in ents if e.k < PER_REGION]
 
 
 def test_demo_refuses_a_database_with_real_enterprises(engine, db_url):
     add_enterprise(engine, code=uscc(3), name="真实企业", region="qingpu", industry="26")
     with pytest.raises(InputError, match="real enterprises"):
-        run_demo(db_url)
+        run_demo(db_url, per_region=1)
     assert DEMO_TAG not in "真实企业"

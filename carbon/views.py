@@ -25,7 +25,7 @@ from carbon.grades import grade_year
 from carbon.ingest import FileReport, Upload, ingest_files, read_files
 from carbon.ingest.rejects import rejected_rows
 from carbon.ledger import enterprise_runs, load_factors
-from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Meter
+from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter
 from carbon.peak import estimate
 from carbon.progress import applicable_targets, parameters, progress, region_gdp, target_progress
 from carbon.restatement import recalc_after_ingest
@@ -47,6 +47,18 @@ def result_years(engine: Engine) -> list[int]:
     with engine.connect() as conn:
         years = conn.execute(select(AccountingRun.year).distinct()).scalars().all()
     return sorted(int(y) for y in years)
+
+
+def _enterprise(engine: Engine, viewer: Viewer, uscc: str) -> Enterprise:
+    """The enterprise if the viewer may see it; an unknown code is refused the same way, revealing nothing."""
+    try:
+        ent = get_enterprise(engine, uscc)
+    except NotFoundError:
+        raise AccessDenied(
+            "无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username
+        ) from None
+    require_enterprise(viewer, ent.uscc, ent.region_id)
+    return ent
 
 
 def visible_enterprises(engine: Engine, viewer: Viewer) -> pd.DataFrame:
@@ -254,8 +266,7 @@ def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basi
 def uploads(engine: Engine, viewer: Viewer, enterprise: str | None = None) -> pd.DataFrame:
     """Upload history (one row per file): of one enterprise, or of every enterprise the viewer may see."""
     if enterprise:
-        require_enterprise(viewer, enterprise, get_enterprise(engine, enterprise).region_id)
-        codes = [enterprise]
+        codes = [_enterprise(engine, viewer, enterprise).uscc]
     else:
         codes = list(visible_enterprises(engine, viewer)["uscc"])
     stmt = (
@@ -289,7 +300,7 @@ def rejected(engine: Engine, viewer: Viewer, batch_id: int) -> pd.DataFrame:
         owner = conn.execute(select(Batch.enterprise_uscc).where(Batch.id == batch_id)).scalar()
     if owner is None:
         raise AccessDenied("无权查看该批次", "Not allowed to see this batch", user=viewer.username)
-    require_enterprise(viewer, owner, get_enterprise(engine, owner).region_id)
+    _enterprise(engine, viewer, owner)
     return rejected_rows(engine, batch_id)
 
 
@@ -298,7 +309,7 @@ def rejected(engine: Engine, viewer: Viewer, batch_id: int) -> pd.DataFrame:
 
 def preview_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[Upload]) -> list[FileReport]:
     """Read and check uploads for an enterprise without storing anything (rows, errors and warnings by row)."""
-    require_enterprise(viewer, enterprise, get_enterprise(engine, enterprise).region_id)
+    enterprise = _enterprise(engine, viewer, enterprise).uscc
     reports = read_files(engine, files, enterprise)
     audit.record(engine, viewer, "upload_preview", _upload_detail(reports), enterprise=enterprise)
     return reports
@@ -306,7 +317,7 @@ def preview_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[
 
 def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[Upload]) -> list[FileReport]:
     """Store the valid rows of uploads (refused rows kept to download and fix) and recalculate the enterprise."""
-    require_enterprise(viewer, enterprise, get_enterprise(engine, enterprise).region_id)
+    enterprise = _enterprise(engine, viewer, enterprise).uscc
     reports = ingest_files(engine, files, enterprise, uploaded_by=viewer.username, accept_valid=True)
     if any(r.stored and (r.readings or r.rows_corrected) for r in reports):
         recalc_after_ingest(engine, enterprise, reports)
@@ -353,7 +364,7 @@ def factor_library(engine: Engine) -> pd.DataFrame:
 
 def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Per carrier, the factor records the newest result of an enterprise and year used, and why."""
-    require_enterprise(viewer, uscc, get_enterprise(engine, uscc).region_id)
+    uscc = _enterprise(engine, viewer, uscc).uscc
     ids = latest_run_ids(engine, basis)
     run = ids.get((uscc, year))
     if run is None:

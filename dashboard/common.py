@@ -21,10 +21,14 @@ from dashboard import labels
 EXPORT_KEY = "export_tables"
 
 
-@st.cache_resource
 def engine() -> Engine:
-    """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``)."""
-    return db.make_engine()
+    """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``), one engine per URL."""
+    return _engine(db.database_url())
+
+
+@st.cache_resource
+def _engine(url: str) -> Engine:
+    return db.make_engine(url)
 
 
 @st.cache_resource

@@ -65,3 +65,26 @@ def engine(db_url: str, library) -> Iterator[Engine]:
     db.initialise(eng, library)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def zone_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The small dashboard zone of ``tests/zone_fixture.py``, built once per module and database kind."""
+    from tests.zone_fixture import build
+
+    folder = tmp_path_factory.mktemp("zone")
+    if request.param == "sqlite":
+        yield build(f"sqlite:///{folder / 'zone.db'}", folder)
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    schema = f"z_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield build(_pg_schema_url(schema), folder)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

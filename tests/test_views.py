@@ -1,0 +1,176 @@
+"""The dashboard's data layer enforces who sees what, whatever page, parameter or download asks."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from carbon import audit, db, views
+from carbon.access import Viewer
+from carbon.errors import AccessDenied
+from carbon.users import authenticate
+from tests.helpers import write_template
+from tests.zone_fixture import PASSWORD, A, B, C, D, build
+
+ZONE = Viewer("zone1", "zone")
+QP = Viewer("qp-staff", "region", region="qingpu")
+ENT_A = Viewer("ent-a", "enterprise", enterprise=A)
+YEAR = 2024
+
+
+@pytest.fixture(scope="module")
+def zone(zone_url):
+    engine = db.make_engine(zone_url)
+    yield engine
+    engine.dispose()
+
+
+def test_accounts_sign_in_with_their_scope(zone):
+    assert authenticate(zone, "ent-a", PASSWORD) == ENT_A
+    assert authenticate(zone, "qp-staff", PASSWORD) == QP
+    assert authenticate(zone, "qp-staff", "wrong password") is None
+
+
+def test_enterprise_table_holds_only_what_each_role_may_see(zone):
+    assert set(views.enterprise_table(zone, ZONE, YEAR)["uscc"]) == {A, B, C, D}
+    assert set(views.enterprise_table(zone, QP, YEAR)["uscc"]) == {A, B}
+    mine = views.enterprise_table(zone, ENT_A, YEAR)
+    assert list(mine["uscc"]) == [A]
+    row = mine.iloc[0]
+    assert row["emissions_tco2e"] > 0 and row["energy_tce"] > 0 and row["completeness"] == pytest.approx(1.0)
+    assert row["intensity_tco2e_per_wan_cny"] == pytest.approx(row["emissions_tco2e"] / 21_000)
+
+
+def test_completeness_shows_the_missing_month(zone):
+    table = views.enterprise_table(zone, QP, YEAR).set_index("uscc")
+    assert table.loc[B, "completeness"] == pytest.approx((365 - 30) / 365, rel=0.02)
+    cov = views.completeness(zone, QP, YEAR).set_index("uscc")
+    assert cov.loc[B, 6] == 0.0 and cov.loc[B, 5] == pytest.approx(1.0) and cov.loc[A, 6] == pytest.approx(1.0)
+    missing = views.alerts(zone, QP, "qingpu", YEAR)["missing"]
+    assert list(missing["uscc"]) == [B] and missing.iloc[0]["missing_months"] == "6"
+
+
+@pytest.mark.parametrize(
+    ("viewer", "uscc"),
+    [(ENT_A, C), (ENT_A, B), (QP, C), (QP, D), (ENT_A, "91310118000000999X"), (QP, "not-a-code")],
+)
+def test_enterprise_detail_refuses_other_enterprises_and_unknown_codes_alike(zone, viewer, uscc):
+    with pytest.raises(AccessDenied, match="Not allowed"):
+        views.enterprise_detail(zone, viewer, uscc, YEAR)
+    with pytest.raises(AccessDenied):
+        views.uploads(zone, viewer, uscc) if uscc in (A, B, C, D) else views.factors_used(zone, viewer, uscc, YEAR)
+
+
+def test_enterprise_detail_for_its_own_users_and_staff(zone):
+    for viewer in (ENT_A, QP, ZONE):
+        d = views.enterprise_detail(zone, viewer, A, YEAR)
+        assert d["uscc"] == A and set(d["meters"]["meter_code"]) == {"E-01", "G-01"}
+        assert d["monthly"].shape == (12, 2) and (d["monthly"] > 0).all().all()
+        assert len(d["uploads"]) == 1 and d["uploads"].iloc[0]["rows_accepted"] == 72
+    used = views.factors_used(zone, ENT_A, A, YEAR)
+    library = set(views.factor_library(zone)["id"])
+    ids = {i for cell in used["factor_ids"] for i in cell.split(",") if i}
+    assert {"electricity", "natural_gas"} == set(used["carrier"]) and ids and ids <= library
+
+
+def test_batches_of_other_enterprises_are_refused(zone):
+    batch_c = int(views.uploads(zone, ZONE, C).iloc[0]["batch_id"])
+    with pytest.raises(AccessDenied):
+        views.rejected(zone, ENT_A, batch_c)
+    with pytest.raises(AccessDenied):
+        views.rejected(zone, QP, batch_c)
+    with pytest.raises(AccessDenied):
+        views.rejected(zone, ENT_A, 999_999)
+    assert views.rejected(zone, ZONE, batch_c).empty
+    assert set(views.uploads(zone, QP)["enterprise_uscc"]) == {A, B}
+
+
+def test_enterprise_users_see_no_aggregates_logs_or_connectors(zone):
+    for call in (
+        lambda: views.overview(zone, ENT_A, "qingpu", YEAR),
+        lambda: views.overview(zone, ENT_A, "zone", YEAR),
+        lambda: views.compare_regions(zone, ENT_A, YEAR),
+        lambda: views.decomposition(zone, ENT_A, "qingpu", 2023, YEAR),
+        lambda: views.alerts(zone, ENT_A, "qingpu", YEAR),
+        lambda: views.connector_health(zone, ENT_A),
+        lambda: views.audit_log(zone, ENT_A),
+    ):
+        with pytest.raises(AccessDenied):
+            call()
+    assert views.regions_for(ENT_A) == []
+
+
+def test_jurisdiction_staff_see_other_jurisdictions_only_as_suppressed_aggregates(zone):
+    # Wujiang has one enterprise: its sector split would show that enterprise, so Qingpu staff get it suppressed
+    theirs = views.sector_split(zone, QP, "wujiang", YEAR)
+    assert theirs["suppressed"].all() and theirs["emissions_tco2e"].isna().all()
+    assert not views.sector_split(zone, ZONE, "wujiang", YEAR)["suppressed"].any()
+    own = views.sector_split(zone, QP, "qingpu", YEAR)
+    assert not own["suppressed"].any() and own["emissions_tco2e"].notna().all()
+    o = views.overview(zone, QP, "wujiang", YEAR)  # totals of another jurisdiction are allowed
+    detail = views.enterprise_table(zone, ZONE, YEAR).set_index("uscc")
+    assert o["headline"]["tco2e"] == pytest.approx(detail.loc[C, "emissions_tco2e"])
+    assert views.compare_regions(zone, QP, YEAR)["region"].tolist() == ["qingpu", "wujiang", "jiashan"]
+
+
+def test_overview_adds_up_and_says_basis_and_as_of(zone):
+    o = views.overview(zone, ZONE, "zone", YEAR)
+    detail = views.enterprise_table(zone, ZONE, YEAR)
+    assert o["headline"]["tco2e"] == pytest.approx(detail["emissions_tco2e"].sum())
+    assert o["by_region"]["emissions_tco2e"].sum() == pytest.approx(detail["emissions_tco2e"].sum())
+    assert o["basis"] == "location" and o["as_of"] is not None and o["as_of"].tzinfo is not None
+    annual = o["annual"].set_index("year")
+    assert annual.loc[YEAR, "emissions_tco2e"] == pytest.approx(o["headline"]["tco2e"])
+    path = o["target_paths"].set_index(["target", "year"])["value"]
+    base = annual.loc[2020, "carbon_intensity"]
+    assert path[("zone-2025-carbon-intensity", 2020)] == pytest.approx(base)
+    assert path[("zone-2025-carbon-intensity", 2025)] == pytest.approx(base * 0.8)
+    assert ("cn-2030-carbon-intensity", 2030) not in path.index  # its base year 2005 has no data
+
+
+def test_decomposition_effects_add_up(zone):
+    effects = views.decomposition(zone, QP, "qingpu", 2023, YEAR)
+    parts = sum(effects[k] for k in ("activity", "structure", "intensity", "fuel_mix", "emission_factor"))
+    assert parts == pytest.approx(effects["total"]) and not math.isnan(effects["total"])
+
+
+def test_export_escapes_formulas_and_is_audited(zone):
+    table = pd.DataFrame({"name": ["=cmd|' /C calc'!A0", "青浦甲"], "tco2e": [1.0, -2.0]})
+    wb = load_workbook(io.BytesIO(views.export_file({"t": table}, "xlsx")))
+    assert wb["t"]["A2"].value == "'=cmd|' /C calc'!A0" and wb["t"]["B3"].value == -2.0
+    views.record_export(zone, QP, "总览", "xlsx", {"t": table})
+    log = views.audit_log(zone, QP)
+    assert log.iloc[0]["action"] == "export" and log.iloc[0]["detail"]["rows"] == {"t": 2}
+
+
+def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audits(db_url, tmp_path):
+    engine = db.make_engine(build(db_url, tmp_path))
+    before = views.enterprise_table(engine, ENT_A, 2025)
+    assert before["emissions_tco2e"].sum() == 0
+    rows = [
+        "E-01,电力,2025-01-01,2025-02-01,500000,kWh",
+        "E-01,电力,2025-02-01,2025-03-01,-5,kWh",  # refused: negative
+        "E-01,电力,2025-03-01,2025-04-01,480000,kWh",
+    ]
+    data = write_template(tmp_path / "up.csv", rows).read_bytes().decode("utf-8-sig").encode("gbk")
+    files = [("电表导出.csv", data)]
+    with pytest.raises(AccessDenied):
+        views.preview_upload(engine, ENT_A, C, files)
+    preview = views.preview_upload(engine, ENT_A, A, files)
+    assert [(e.row, e.column) for e in preview[0].errors] == [(3, "quantity")]
+    assert len(views.uploads(engine, ENT_A, A)) == 1  # nothing stored by the preview
+    done = views.confirm_upload(engine, ENT_A, A, files)
+    assert done[0].stored and done[0].rows_accepted == 2 and done[0].rows_rejected == 1
+    history = views.uploads(engine, ENT_A, A)
+    assert len(history) == 2 and history.iloc[0]["uploaded_by"] == "ent-a"
+    refused = views.rejected(engine, ENT_A, int(history.iloc[0]["batch_id"]))
+    assert len(refused) == 1 and "-5" in refused.to_string()
+    after = views.enterprise_table(engine, ENT_A, 2025)
+    assert after["emissions_tco2e"].sum() > 0  # recalculated after the upload
+    actions = list(audit.audit_log(engine, ZONE)["action"])
+    assert actions[:2] == ["upload_confirm", "upload_preview"]
+    engine.dispose()

@@ -37,12 +37,13 @@ from carbon.flags import describe
 from carbon.grades import grade_year
 from carbon.ingest import ingest_files
 from carbon.ledger import account
-from carbon.models import Enterprise
+from carbon.models import Enterprise, UserAccount
 from carbon.progress import progress
 from carbon.restatement import activity_years, recalc
 from carbon.stats import import_stats
 from carbon.tables import num, render
 from carbon.uscc import check_character
+from carbon.users import add_user
 from connectors import state as connector_state
 
 DEMO_URL = "sqlite:///carbon-demo.db"
@@ -50,6 +51,10 @@ DEMO_TAG = "（模拟）"
 FIRST_YEAR, LAST_YEAR = 2020, 2025
 PER_REGION = 100
 DEMO_SOURCE = "模拟数据 / simulated (carbon demo)"
+# Sign-in accounts of the demo database only (a real database gets its accounts from ``carbon user add``).
+DEMO_PASSWORD = "demo-password"
+DEMO_STAFF = {"zone-demo": ("zone", None), "qingpu-demo": ("region", "qingpu"), "wujiang-demo": ("region", "wujiang")}
+DEMO_STAFF |= {"jiashan-demo": ("region", "jiashan")}
 INTERVAL_MONTH = "2025-11"  # the month of 15-minute data (local time)
 INTERVAL_METER = "E-02"
 INTERVAL_SHARE = 0.35  # share of the site's electricity on the 15-minute sub-feeder meter E-02
@@ -415,6 +420,26 @@ def record_demo_connectors(engine: Engine, now: datetime | None = None) -> None:
         )
 
 
+def demo_accounts(engine: Engine, enterprise: str) -> list[tuple[str, str, str]]:
+    """Create the demo sign-in accounts if missing: zone and jurisdiction staff, and one enterprise user."""
+    wanted = {**DEMO_STAFF, "enterprise-demo": ("enterprise", None)}
+    with Session(engine) as session:
+        have = set(session.exec(select(UserAccount.username)).all())
+    for name, (role, region) in wanted.items():
+        if name not in have:
+            add_user(
+                engine,
+                name,
+                DEMO_PASSWORD,
+                role,
+                region=region,
+                enterprise=enterprise if role == "enterprise" else None,
+            )
+    return [
+        (name, role, region or (enterprise if role == "enterprise" else "")) for name, (role, region) in wanted.items()
+    ]
+
+
 def seed(url: str, per_region: int = PER_REGION) -> int:
     """Create the demo database (idempotent) and ingest its files; returns the number of enterprises."""
     if per_region < 1:
@@ -442,6 +467,7 @@ def seed(url: str, per_region: int = PER_REGION) -> int:
         demo_statistics(ents).to_csv(stats, index=False)
         import_stats(engine, stats)
     record_demo_connectors(engine)
+    demo_accounts(engine, ents[0].code)
     for year in tqdm(activity_years(engine), desc="模拟数据 / recalculating", unit="年", disable=None):
         recalc(engine, years=[year], trigger="carbon demo")  # one year at a time, to show progress
     return len(ents)
@@ -484,6 +510,8 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
             {"sector": s, "name_zh": reference.sectors().loc[s, "name_zh"], **r}
             for s, r in sectors.to_dict("index").items()
         ],
+        "accounts": demo_accounts(engine, demo_enterprises(per_region)[0].code),
+        "password": DEMO_PASSWORD,
         "problems": demo_problems(per_region),
         "problem_enterprises": {k: sorted(v) for k, v in problem_enterprises(per_region).items()},
     }
@@ -535,6 +563,7 @@ def format_summary(s: dict[str, Any]) -> str:
     )
     grades = "  ".join(f"{g}级: {n}" for g, n in s["grades"].items())
     flags = "\n".join(f"  - {describe(f)}" for f in s["regions"]["zone"]["location"]["flags"])
+    accounts = "\n".join(f"  - {name}: {role} {scope}".rstrip() for name, role, scope in s["accounts"])
     problems = "\n".join(f"  - {p}" for p in s.get("problems", []))
     return (
         f"【{s['label']}】 {s['enterprises']} 家企业 / enterprises — {s['year']}年 — 数据库 / database "
@@ -542,5 +571,6 @@ def format_summary(s: dict[str, Any]) -> str:
         f"{targets}\n\n碳效码 / carbon-efficiency grades: {grades}\n"
         f"重点排放单位 / key emitters (≥26,000 tCO2e or ≥10,000 tce): {s.get('key_emitters', '-')}\n\n"
         f"提示 / flags (zone, location):\n{flags}\n\n"
-        f"模拟的数据质量问题 / simulated data-quality problems to find:\n{problems}"
+        f"模拟的数据质量问题 / simulated data-quality problems to find:\n{problems}\n\n"
+        f"演示账号 / demo accounts (密码 / password: {s['password']}):\n{accounts}"
     )

@@ -73,9 +73,12 @@ def visible_enterprises(engine: Engine, viewer: Viewer) -> pd.DataFrame:
 
 
 def _annual(cube_region: Any) -> pd.DataFrame:
+    """Yearly totals and the number of months with results in each year."""
     ds = cube_region.sum(["region", "division", "carrier"])
     df = ds[["emissions_tco2e", "energy_tce"]].to_dataframe()
-    return df.groupby(df.index.year).sum().rename_axis("year")
+    out = df.groupby(df.index.year).sum().rename_axis("year")
+    out["months"] = (df["emissions_tco2e"] > 0).groupby(df.index.year).sum()
+    return out
 
 
 def overview(
@@ -92,7 +95,7 @@ def overview(
     annual["gdp_wan_cny"] = [region_gdp(engine, region, int(y)) for y in annual.index]
     annual["carbon_intensity"] = annual["emissions_tco2e"] / annual["gdp_wan_cny"]
     annual["energy_intensity"] = annual["energy_tce"] / annual["gdp_wan_cny"]
-    peak = estimate(annual["emissions_tco2e"], to_year=2030)
+    peak = estimate(annual.loc[annual["months"] == 12, "emissions_tco2e"], to_year=2030)  # whole years only
     paths = []
     for t in head["targets"]:
         base = annual[t["indicator"]].get(t["base_year"])

@@ -1,8 +1,8 @@
 """Entry point of the dashboard (``carbon dashboard`` runs ``streamlit run`` on this file).
 
-Every page asks for sign-in first (so a link to any page works); then the pages the user's role may
-open.  The access rules themselves are enforced in
-``carbon.views``; the page list only spares users links that would be refused.
+Every page asks for sign-in first (so a link to any page works); then the pages the user's role may open.
+The access rules themselves are enforced in ``carbon.views``; the page list only spares users links that
+would be refused.
 """
 
 from __future__ import annotations
@@ -11,33 +11,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from carbon import audit
-from dashboard import common, labels
+from dashboard import common
 from dashboard.common import t
 
 HERE = Path(__file__).parent
 st.set_page_config(page_title="示范区双碳监测 / YRD zone carbon", page_icon=":material/eco:", layout="wide")
 
 
-def logout() -> None:
-    v = common.viewer()
-    if v is not None:
-        audit.record(common.engine(), v, "logout")
-    for key in ("viewer", "login_at", "last_seen", common.EXPORT_KEY, "demo"):
-        st.session_state.pop(key, None)
-
-
 def page(file: str, zh: str, en: str, icon: str) -> st.Page:
     return st.Page(HERE / "pages" / f"{file}.py", title=t(zh, en), icon=icon, url_path=file)
 
 
-st.sidebar.radio(
-    "语言 / Language",
-    ["zh", "en"],
-    format_func=lambda x: {"zh": "中文", "en": "English"}[x],
-    horizontal=True,
-    key="lang",
-)
 viewer = common.viewer()
 staff = [
     page("overview", "总览", "Overview", ":material/monitoring:"),
@@ -54,10 +38,5 @@ enterprise_pages = [p for p in staff if p.url_path in ("enterprises", "upload", 
 if viewer is None:  # every page signs in first, so a link to any page works
     nav = st.navigation(staff, position="hidden")
 else:
-    st.sidebar.markdown(
-        f"**{viewer.username}** · {labels.pick(labels.ROLE[viewer.role], common.lang())}"
-        + (f" · {labels.region(viewer.region, common.lang())}" if viewer.region else "")
-    )
-    st.sidebar.button(t("退出登录", "sign out"), on_click=logout, key="logout")
     nav = st.navigation(staff if viewer.is_staff else enterprise_pages)
 nav.run()

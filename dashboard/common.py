@@ -6,6 +6,7 @@ Pages call ``carbon.views`` (which applies the access rules) and render; they co
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +20,7 @@ from dashboard import format as fmt
 from dashboard import labels
 
 EXPORT_KEY = "export_tables"
+PAGES = Path(__file__).parent / "pages"
 
 
 def engine() -> Engine:
@@ -70,8 +72,40 @@ def login_form() -> None:
         st.rerun()
 
 
-def require_login() -> Viewer:
-    """The signed-in user; otherwise the sign-in form.  An expired session is ended (and audited)."""
+def sidebar_header() -> None:
+    """Language switch, and who is signed in with a sign-out button."""
+    st.sidebar.radio(
+        "语言 / Language",
+        ["zh", "en"],
+        format_func=lambda x: {"zh": "中文", "en": "English"}[x],
+        horizontal=True,
+        key="lang",
+    )
+    v = viewer()
+    if v is not None:
+        st.sidebar.markdown(
+            f"**{v.username}** · {labels.pick(labels.ROLE[v.role], lang())}"
+            + (f" · {labels.region(v.region, lang())}" if v.region else "")
+        )
+        st.sidebar.button(t("退出登录", "sign out"), on_click=logout, key="logout")
+
+
+def logout() -> None:
+    """Sign out (audited) and forget the session's data."""
+    v = viewer()
+    if v is not None:
+        audit.record(engine(), v, "logout")
+    for key in ("viewer", "login_at", "last_seen", EXPORT_KEY, "demo"):
+        st.session_state.pop(key, None)
+
+
+def require_login(staff_page: bool = False) -> Viewer:
+    """The signed-in user; otherwise the sign-in form.  An expired session is ended (and audited).
+
+    An enterprise user who lands on a staff page (an old link, or the page they signed in on) is taken to the
+    enterprise page with the URL's parameters, where the access rules decide what is shown.
+    """
+    sidebar_header()
     v = viewer()
     if v is None:
         login_form()
@@ -86,6 +120,8 @@ def require_login() -> Viewer:
         st.session_state["expired"] = True
         st.rerun()
     st.session_state["last_seen"] = now
+    if staff_page and not v.is_staff:
+        st.switch_page(PAGES / "enterprises.py", query_params=st.query_params.to_dict())
     return v
 
 
@@ -96,17 +132,30 @@ def show_error(exc: CarbonError) -> None:
     st.stop()
 
 
+def choice(widget, label: str, options: list, format_func, name: str) -> object:
+    """A select box or radio whose labels follow the language while its value is kept when the language changes."""
+    kept = st.session_state.get(f"_{name}")
+    value = widget(
+        label,
+        options,
+        index=options.index(kept) if kept in options else 0,
+        format_func=format_func,
+        key=f"{name}_{lang()}",
+    )
+    st.session_state[f"_{name}"] = value
+    return value
+
+
 def year_and_basis() -> tuple[int, str]:
     """Sidebar selectors: data year (years with results, newest first) and accounting basis."""
     years = sorted(views.result_years(engine()), reverse=True) or [datetime.now(UTC).year - 1]
-    year = st.sidebar.selectbox(
-        t("数据年份", "data year"), years, format_func=lambda y: fmt.year(y, lang()), key="year"
-    )
-    basis = st.sidebar.radio(
+    year = choice(st.sidebar.selectbox, t("数据年份", "data year"), years, lambda y: fmt.year(y, lang()), "year")
+    basis = choice(
+        st.sidebar.radio,
         t("核算口径", "accounting basis"),
         list(labels.BASIS),
-        format_func=lambda b: labels.pick(labels.BASIS[b], lang()),
-        key="basis",
+        lambda b: labels.pick(labels.BASIS[b], lang()),
+        "basis",
     )
     return int(year), str(basis)
 
@@ -116,7 +165,7 @@ def region_selector(v: Viewer, key: str = "region") -> str:
     options = views.regions_for(v)
     if v.role == "region" and v.region in options:
         options = [v.region, *[r for r in options if r != v.region]]
-    return st.selectbox(t("区域", "region"), options, format_func=lambda r: labels.region(r, lang()), key=key)
+    return str(choice(st.selectbox, t("区域", "region"), options, lambda r: labels.region(r, lang()), key))
 
 
 def basis_caption(basis: str, as_of: pd.Timestamp | None) -> None:

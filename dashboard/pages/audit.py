@@ -7,7 +7,7 @@ from carbon.errors import CarbonError
 from dashboard import common
 from dashboard.common import t
 
-v = common.require_login()
+v = common.require_login(staff_page=True)
 st.title(t("审计日志", "Audit log"))
 try:
     log = views.audit_log(common.engine(), v)

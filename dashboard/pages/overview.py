@@ -9,7 +9,7 @@ from dashboard import charts, common, labels
 from dashboard import format as fmt
 from dashboard.common import t
 
-v = common.require_login()
+v = common.require_login(staff_page=True)
 lang = common.lang()
 year, basis = common.year_and_basis()
 st.title(t("双碳进展总览", "Dual-carbon overview"))
@@ -74,7 +74,8 @@ for tg in h["targets"]:
 left, right = st.columns(2)
 with left:
     st.markdown("#### " + t("排放趋势与达峰预测（10–90%区间）", "Emissions trend and peak projection (10–90 % band)"))
-    st.altair_chart(charts.trend(o["annual"], peak.projection, lang), width="stretch")
+    full_years = o["annual"].loc[o["annual"]["months"] == 12]
+    st.altair_chart(charts.trend(full_years, peak.projection, lang), width="stretch")
 with right:
     st.markdown("#### " + t("碳排放强度与目标路径", "Carbon intensity and target path"))
     st.altair_chart(charts.intensity_path(o["annual"], o["target_paths"], "carbon_intensity", lang), width="stretch")

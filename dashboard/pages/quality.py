@@ -9,7 +9,7 @@ from dashboard import common
 from dashboard import format as fmt
 from dashboard.common import t
 
-v = common.require_login()
+v = common.require_login(staff_page=True)
 lang = common.lang()
 year, _ = common.year_and_basis()
 engine = common.engine()

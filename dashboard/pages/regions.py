@@ -9,7 +9,7 @@ from dashboard import charts, common, labels
 from dashboard import format as fmt
 from dashboard.common import t
 
-v = common.require_login()
+v = common.require_login(staff_page=True)
 lang = common.lang()
 year, basis = common.year_and_basis()
 st.title(t("区域对比", "Jurisdictions compared"))
@@ -49,17 +49,15 @@ for col, row in zip(cols, table.itertuples(), strict=True):
 
 st.markdown("#### " + t("排放变化因素分解（LMDI）", "What changed emissions (LMDI decomposition)"))
 c1, c2 = st.columns([1, 3])
-region = c1.selectbox(
-    t("区域", "region"), ["zone", *table["region"]], format_func=lambda r: labels.region(r, lang), key="decomp_region"
+region = common.choice(
+    c1.selectbox, t("区域", "region"), ["zone", *table["region"]], lambda r: labels.region(r, lang), "decomp_region"
 )
 years = sorted(views.result_years(engine))
 earlier = [y for y in years if y < year]
 if not earlier:
     st.info(t("需要至少两个年份的数据。", "Needs data for at least two years."))
     st.stop()
-base = c1.selectbox(
-    t("对比年份", "compared with"), earlier[::-1], format_func=lambda y: fmt.year(y, lang), key="decomp_base"
-)
+base = common.choice(c1.selectbox, t("对比年份", "compared with"), earlier[::-1], lambda y: fmt.year(y, lang), "base")
 try:
     with st.spinner(t("正在分解……", "Decomposing…")):
         effects = views.decomposition(engine, v, region, int(base), year, basis)

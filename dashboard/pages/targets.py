@@ -8,7 +8,7 @@ from dashboard import common, labels
 from dashboard import format as fmt
 from dashboard.common import t
 
-v = common.require_login()
+v = common.require_login(staff_page=True)
 lang = common.lang()
 year, basis = common.year_and_basis()
 engine = common.engine()

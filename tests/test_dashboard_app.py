@@ -1,0 +1,160 @@
+"""Every dashboard page, for every role, run with Streamlit's AppTest against a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from carbon import audit, db, views
+from carbon.access import Viewer
+from dashboard import format as fmt
+from tests.zone_fixture import ENTERPRISES, PASSWORD, A, B, C, build
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+STAFF_PAGES = ["overview", "regions", "enterprises", "upload", "quality", "factors", "targets", "export", "audit"]
+ENTERPRISE_PAGES = ["enterprises", "upload", "factors", "export"]
+ZONE = Viewer("zone1", "zone")
+
+
+@pytest.fixture(scope="module")
+def zone_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app")
+    url = build(f"sqlite:///{folder / 'zone.db'}", folder)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CARBON_DATABASE_URL", url)
+        yield db.make_engine(url)
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    return at
+
+
+def sign_in(username: str, password: str = PASSWORD) -> AppTest:
+    at = app()
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click().run()
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in (at.markdown, at.title, at.subheader, at.caption, at.error, at.info) for e in kind]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [df.value.to_string() for df in at.dataframe]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_nobody_signed_in_sees_only_the_sign_in_form(zone_db):
+    at = app()
+    assert not at.exception and at.text_input(key="login_password") is not None
+    assert not at.metric and not at.dataframe
+    assert "长三角示范区碳排放监测核算平台" in at.title[0].value
+
+
+def test_wrong_password_is_refused_and_audited(zone_db):
+    at = sign_in("qp-staff", "not the password")
+    assert "用户名或密码错误" in at.error[0].value and "viewer" not in at.session_state
+    log = audit.audit_log(zone_db, ZONE)
+    assert (log["action"] == "login_failed").any() and "not the password" not in log.to_string()
+
+
+@pytest.mark.parametrize("page", STAFF_PAGES)
+def test_every_page_renders_for_zone_staff(zone_db, page):
+    at = open_page(sign_in("zone1"), page)
+    assert at.title, f"{page} has no title"
+
+
+def test_overview_shows_the_zone_figures_with_basis_and_as_of(zone_db):
+    at = open_page(sign_in("zone1"), "overview")
+    expected = views.overview(zone_db, ZONE, "zone", 2024)["headline"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["碳排放总量"] == fmt.tonnes_co2e(expected["tco2e"])
+    assert metrics["综合能耗"] == fmt.tce(expected["tce"])
+    caption = texts(at)
+    assert "核算口径：基于位置" in caption and "数据截至：" in caption and "北京时间" in caption
+    assert "模拟数据" not in caption  # the fixture holds no demo enterprises
+
+
+def test_region_staff_see_their_own_enterprises_only(zone_db):
+    at = open_page(sign_in("qp-staff"), "enterprises")
+    table = at.dataframe[0].value
+    assert set(table["uscc"]) == {A, B}
+    page = texts(at)
+    assert ENTERPRISES[C][0] not in page and C not in page
+    at = open_page(at, "quality")
+    assert set(at.dataframe[0].value["uscc"]) == {B}  # incomplete only: B misses June 2024
+
+
+def test_enterprise_user_gets_nothing_of_another_enterprise_by_url(zone_db):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["uscc"] = C
+    at.run()
+    at.text_input(key="login_username").input("ent-a")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("无权查看该企业的数据" in e.value for e in at.error)
+    page = texts(at)
+    assert ENTERPRISES[C][0] not in page and C not in page and not at.metric and not at.dataframe
+
+
+@pytest.mark.parametrize("page", ENTERPRISE_PAGES)
+def test_enterprise_user_pages_hold_only_their_enterprise(zone_db, page):
+    at = open_page(sign_in("ent-a"), page)
+    page_text = texts(at)
+    for code, (name, _, _) in ENTERPRISES.items():
+        if code != A:
+            assert code not in page_text and name not in page_text
+
+
+def test_enterprise_user_on_a_staff_page_is_taken_to_their_enterprise(zone_db):
+    at = sign_in("ent-a")
+    for page in ("overview", "quality", "audit", "targets", "regions"):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception and at.title[0].value == "企业"
+        assert {m.label for m in at.metric} == {"排放量", "综合能耗", "碳效码", "数据完整度"}
+        assert ENTERPRISES[A][0] in at.subheader[0].value
+
+
+def test_staff_upload_on_behalf_of_their_own_enterprises_only(zone_db):
+    # AppTest cannot drive a file uploader; the browser test uploads a real file
+    at = open_page(sign_in("qp-staff"), "upload")
+    assert at.selectbox(key="up_ent").options == [f"{ENTERPRISES[c][0]} {c}" for c in (A, B)]
+    assert set(at.dataframe[0].value["enterprise_uscc"]) == {A}  # history of the chosen enterprise
+
+
+def test_session_expires_after_idle_time_and_is_audited(zone_db):
+    at = sign_in("wj-staff")
+    at.session_state["last_seen"] = datetime.now(UTC) - timedelta(minutes=31)
+    at.run()
+    assert "viewer" not in at.session_state
+    assert any("登录已过期" in i.value for i in at.info)
+    assert audit.audit_log(zone_db, ZONE).iloc[0]["action"] == "session_expired"
+
+
+def test_english_switch(zone_db):
+    at = sign_in("ent-a")
+    at.radio(key="lang").set_value("en").run()
+    assert at.title[0].value == "Enterprises"
+    assert {m.label for m in at.metric} == {"emissions", "energy", "grade", "completeness"}
+    assert next(m.value for m in at.metric if m.label == "emissions").endswith("t CO₂e")
+    assert any(s.label == "data year" and s.value == 2024 for s in at.selectbox)  # the year is kept
+
+
+def test_export_page_offers_the_current_view_and_audit_log_lists_sign_ins(zone_db):
+    at = open_page(open_page(sign_in("zone1"), "factors"), "export")
+    assert "排放因子" in texts(at)
+    assert {b.label for b in at.get("download_button")} == {"下载 Excel（XLSX）", "下载 CSV（ZIP）"}
+    at = open_page(at, "audit")
+    assert "login" in set(at.dataframe[0].value["action"])

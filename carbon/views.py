@@ -397,7 +397,7 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     head = progress(engine, region, year, basis)
     table = enterprise_table(engine, viewer, year, basis, region)
     target = next((t for t in applicable_targets(region).itertuples() if t.indicator == "carbon_intensity"), None)
-    behind = pd.DataFrame(columns=["uscc", "name", "achieved", "expected", "status"])
+    behind = pd.DataFrame(columns=["uscc", "achieved", "expected", "status", "name", "region_id"])
     if target is not None and len(table):
         base = int(target.base_year)
         res = enterprise_results(engine, basis)

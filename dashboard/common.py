@@ -127,8 +127,8 @@ def require_login(staff_page: bool = False) -> Viewer:
 
 def show_error(exc: CarbonError) -> None:
     """A refused request: say so in the chosen language and stop the page (nothing else is shown)."""
-    icon = "🔒" if isinstance(exc, AccessDenied) else "⚠️"
-    st.error(f"{icon} {exc.zh if lang() == 'zh' else exc.en}")
+    icon = ":material/lock:" if isinstance(exc, AccessDenied) else ":material/error:"
+    st.error(exc.zh if lang() == "zh" else exc.en, icon=icon)
     st.stop()
 
 

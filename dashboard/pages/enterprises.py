@@ -63,8 +63,8 @@ if v.is_staff:
             "region": t("区县", "jurisdiction"),
             "sector_zh": t("行业门类", "sector"),
             "division_name": t("行业大类", "division"),
-            "emissions": st.column_config.NumberColumn(t("排放量（吨CO₂e）", "emissions (t CO₂e)"), format="%.1f"),
-            "energy_tce": st.column_config.NumberColumn(t("综合能耗（吨标准煤）", "energy (tce)"), format="%.1f"),
+            "emissions": st.column_config.NumberColumn(t("排放量（吨CO₂e）", "emissions (t CO₂e)"), format="localized"),
+            "energy_tce": st.column_config.NumberColumn(t("综合能耗（吨标准煤）", "energy (tce)"), format="localized"),
             "intensity_tco2e_per_wan_cny": st.column_config.NumberColumn(
                 t("强度（吨CO₂e/万元）", "intensity (t CO₂e per 10⁴ CNY)"), format="%.4f"
             ),
@@ -112,7 +112,19 @@ st.markdown("#### " + t(f"{year}年逐月排放（按能源品种）", f"Monthly
 st.altair_chart(charts.monthly_by_carrier(d["monthly"], lang), width="stretch")
 tabs = st.tabs([t("计量表", "meters"), t("上报记录", "uploads"), t("所用因子", "factors used")])
 with tabs[0]:
-    st.dataframe(d["meters"], hide_index=True, width="stretch")
+    meters = d["meters"].assign(carrier=d["meters"]["carrier"].map(lambda c: labels.carrier(c, lang)))
+    st.dataframe(
+        meters,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "meter_code": t("表号", "meter"),
+            "carrier": t("能源品种", "carrier"),
+            "readings": t("读数条数", "readings"),
+            "first": st.column_config.DatetimeColumn(t("最早", "first"), format="YYYY-MM-DD HH:mm"),
+            "last": st.column_config.DatetimeColumn(t("最晚（不含）", "last (exclusive)"), format="YYYY-MM-DD HH:mm"),
+        },
+    )
 with tabs[1]:
     st.dataframe(d["uploads"], hide_index=True, width="stretch")
     bad = d["uploads"].loc[d["uploads"]["rows_rejected"] > 0, "batch_id"].tolist()

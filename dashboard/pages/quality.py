@@ -85,7 +85,7 @@ else:
     view["lag_hours"] = view.pop("lag_seconds") / 3600
     for col in ("last_success_at", "last_error_at"):
         view[col] = pd.to_datetime(view[col], utc=True).dt.tz_convert("Asia/Shanghai")
-    view["healthy"] = view["healthy"].astype(bool).map({True: "✅", False: "❌"})
+    view["healthy"] = view["healthy"].astype(bool).map({True: t("正常", "healthy"), False: t("异常", "unhealthy")})
     st.dataframe(
         view,
         hide_index=True,

@@ -26,6 +26,7 @@ st.markdown("#### " + t("适用的目标（含出处）", "Applicable targets, w
 targets = a["targets"].assign(
     status_text=a["targets"]["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
     where=a["targets"]["region"].map(lambda r: labels.target_region(r, lang)),
+    indicator=a["targets"]["indicator"].map(lambda i: labels.pick(labels.INDICATOR[i], lang)),
 )
 st.dataframe(
     targets[
@@ -68,18 +69,34 @@ st.caption(
         f"{a['target_used'] or '—'}.",
     )
 )
-behind = a["behind"].assign(status_text=a["behind"]["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)))
+behind = a["behind"].assign(
+    status_text=a["behind"]["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
+    region=a["behind"]["region_id"].map(lambda r: labels.region(r, lang)),
+)
 st.dataframe(
-    behind,
+    behind[["uscc", "name", "region", "achieved", "expected", "status_text"]],
     hide_index=True,
     width="stretch",
     column_config={
+        "uscc": t("统一社会信用代码", "USCC"),
+        "name": t("企业名称", "name"),
+        "region": t("区县", "jurisdiction"),
+        "status_text": t("状态", "status"),
         "achieved": st.column_config.NumberColumn(t("已实现降幅", "achieved"), format="percent"),
         "expected": st.column_config.NumberColumn(t("应实现降幅", "expected"), format="percent"),
     },
 )
 st.markdown("#### " + t(f"{fmt.year(year, 'zh')}缺报月份", f"Missing submissions in {year}"))
-st.dataframe(a["missing"], hide_index=True, width="stretch")
+st.dataframe(
+    a["missing"],
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "uscc": t("统一社会信用代码", "USCC"),
+        "name": t("企业名称", "name"),
+        "missing_months": t("无数据的月份", "months without data"),
+    },
+)
 common.offer_tables(
     t("目标与预警", "targets and alerts"),
     {t("目标", "targets"): a["targets"], t("落后企业", "behind"): a["behind"], t("缺报", "missing"): a["missing"]},

@@ -81,6 +81,15 @@ class AccountResult:
         g = self.lines.groupby("month")[["emissions_tco2e", "energy_tce"]].sum()
         return g.reindex(range(1, 13), fill_value=0.0).rename_axis("month").reset_index()
 
+    def totals(self) -> dict[str, float]:
+        """tCO2e in all, of scope 1 and of scope 2, and tce (what a stored run keeps)."""
+        return {
+            "total_tco2e": self.total_tco2e,
+            "scope1_tco2e": self._sum("emissions_tco2e", "1"),
+            "scope2_tco2e": self._sum("emissions_tco2e", "2"),
+            "energy_tce": self._sum("energy_tce"),
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "subject": {"kind": self.subject_kind, "id": self.subject_id},
@@ -89,10 +98,7 @@ class AccountResult:
             "gwp_set": self.gwp_set,
             "as_of": self.computed_at.isoformat(),
             "run_id": self.run_id,
-            "total_tco2e": self.total_tco2e,
-            "scope1_tco2e": self._sum("emissions_tco2e", "1"),
-            "scope2_tco2e": self._sum("emissions_tco2e", "2"),
-            "energy_tce": self._sum("energy_tce"),
+            **self.totals(),
             "flags": self.flags,
             "by_carrier": [
                 {
@@ -286,7 +292,7 @@ def account(
 
 
 def store_run(engine: Engine, result: AccountResult, trigger: str | None = None) -> int:
-    d = result.as_dict()
+    d = result.totals()
     with Session(engine) as session:
         run = AccountingRun(
             subject_kind=result.subject_kind,

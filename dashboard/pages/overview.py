@@ -78,7 +78,14 @@ with left:
     st.altair_chart(charts.trend(full_years, peak.projection, lang), width="stretch")
 with right:
     st.markdown("#### " + t("碳排放强度与目标路径", "Carbon intensity and target path"))
-    st.altair_chart(charts.intensity_path(o["annual"], o["target_paths"], "carbon_intensity", lang), width="stretch")
+    path_names = {
+        tg["id"]: t(
+            f"{labels.target_region(tg['region'], 'zh')}目标路径", f"{labels.target_region(tg['region'], 'en')} path"
+        )
+        for tg in h["targets"]
+    }
+    paths = o["target_paths"].assign(target=o["target_paths"]["target"].map(path_names))
+    st.altair_chart(charts.intensity_path(o["annual"], paths, "carbon_intensity", lang), width="stretch")
 
 left, right = st.columns(2)
 by_region = o["by_region"].assign(name=lambda d: d["region"].map(lambda r: labels.region(r, lang)))

@@ -178,6 +178,11 @@ def basis_caption(basis: str, as_of: pd.Timestamp | None) -> None:
     )
 
 
+def enterprise_columns() -> dict[str, str]:
+    """Column labels of the enterprise identity columns shared by several tables."""
+    return {"uscc": t("统一社会信用代码", "USCC"), "name": t("企业名称", "name"), "region": t("区县", "jurisdiction")}
+
+
 def offer_tables(page: str, tables: dict[str, pd.DataFrame]) -> None:
     """Register the tables of the current view for the 导出 Export page."""
     st.session_state[EXPORT_KEY] = (page, tables)

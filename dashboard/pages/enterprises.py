@@ -58,9 +58,7 @@ if v.is_staff:
         hide_index=True,
         width="stretch",
         column_config={
-            "uscc": t("统一社会信用代码", "USCC"),
-            "name": t("企业名称", "name"),
-            "region": t("区县", "jurisdiction"),
+            **common.enterprise_columns(),
             "sector_zh": t("行业门类", "sector"),
             "division_name": t("行业大类", "division"),
             "emissions": st.column_config.NumberColumn(t("排放量（吨CO₂e）", "emissions (t CO₂e)"), format="localized"),

@@ -48,8 +48,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "uscc": t("统一社会信用代码", "USCC"),
-        "name": t("企业名称", "name"),
+        **common.enterprise_columns(),
         **{
             label: st.column_config.ProgressColumn(label, min_value=0.0, max_value=1.0, format="percent")
             for label in labels_by_month.values()

@@ -78,9 +78,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "uscc": t("统一社会信用代码", "USCC"),
-        "name": t("企业名称", "name"),
-        "region": t("区县", "jurisdiction"),
+        **common.enterprise_columns(),
         "status_text": t("状态", "status"),
         "achieved": st.column_config.NumberColumn(t("已实现降幅", "achieved"), format="percent"),
         "expected": st.column_config.NumberColumn(t("应实现降幅", "expected"), format="percent"),
@@ -92,8 +90,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "uscc": t("统一社会信用代码", "USCC"),
-        "name": t("企业名称", "name"),
+        **common.enterprise_columns(),
         "missing_months": t("无数据的月份", "months without data"),
     },
 )

@@ -1,0 +1,212 @@
+"""Dashboard render time in a real browser: the 总览 overview page on the full demo zone vs a bare Streamlit app.
+
+Ours: the demo zone (300 simulated enterprises, 2020-2025, ``carbon demo --no-dashboard``) in a temporary SQLite
+file, the dashboard started by ``dashboard.server``, headless Chromium signed in as ``zone-demo``.  Timed from the
+click on the 总览 sidebar link (coming from the 导出 page, same session) until the script run has finished and the
+page's 8 ``st.metric`` values and 4 Altair charts are drawn; the first render after sign-in (cold caches) is shown
+separately.  Baseline, same run and browser: a bare Streamlit app with the same server settings and two pages, the
+"总览" one showing one ``st.metric`` and one small ``st.altair_chart``, timed the same way.
+
+    python benchmarks/dashboard_render.py [--runs 5] [--db sqlite:///demo.db]   (--db: reuse a seeded demo)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import streamlit  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+from dashboard import server  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+USER, PASSWORD = "zone-demo", "demo-password"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+BASELINE_APP = """\
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+
+def overview():
+    st.metric("碳排放总量", "35.73 万吨CO₂e", "-1.3%")
+    data = pd.DataFrame({"year": ["2023", "2024", "2025"], "tco2e": [36.2, 35.9, 35.7]})
+    st.altair_chart(alt.Chart(data).mark_bar().encode(x="year:O", y="tco2e:Q"), width="stretch")
+
+
+def export():
+    st.title("导出")
+
+
+st.set_page_config(layout="wide")
+st.navigation([st.Page(overview, title="总览"), st.Page(export, title="导出", url_path="export")]).run()
+"""
+# True once the run has finished and `metrics` metric values and `charts` charts (with their canvas) are shown.
+RENDERED = """([metrics, charts]) => {
+    const app = document.querySelector("[data-testid='stApp']");
+    if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+    const shown = e => e.offsetParent !== null && !e.closest("[data-stale='true']");
+    const values = [...document.querySelectorAll("[data-testid='stMetricValue']")].filter(shown);
+    const drawn = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+        .filter(c => shown(c) && c.querySelector("canvas, svg"));
+    return values.length >= metrics && drawn.length >= charts;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(database_url: str, script: Path | None = None) -> Iterator[str]:
+    """``dashboard.server``'s command and environment on a free port, for the dashboard or another ``script``."""
+    port = free_port()
+    cmd = server.command(port)
+    if script is not None:
+        cmd[cmd.index(str(server.APP))] = str(script)
+    proc = subprocess.Popen(
+        cmd, env=server.environment(database_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"the Streamlit server exited with status {proc.returncode}: {' '.join(cmd)}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the Streamlit server did not answer /_stcore/health within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def seed(database_url: str) -> float:
+    """``carbon --db URL demo --no-dashboard``; returns the seconds it took."""
+    carbon = Path(sys.executable).with_name("carbon")
+    cli = [str(carbon)] if carbon.exists() else [sys.executable, "-c", "from carbon.cli import main; main()"]
+    t0 = time.perf_counter()
+    subprocess.run([*cli, "--db", database_url, "demo", "--no-dashboard"], cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def rendered(page: Page, metrics: int, charts: int) -> None:
+    page.wait_for_function(RENDERED, arg=[metrics, charts], timeout=120_000)
+
+
+def click_and_time(page: Page, link: str, metrics: int, charts: int) -> float:
+    """Seconds from the click on the sidebar link ``link`` until the page is fully rendered."""
+    target = page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True)
+    t0 = time.perf_counter()
+    target.click()
+    rendered(page, metrics, charts)
+    return time.perf_counter() - t0
+
+
+def leave(page: Page) -> None:
+    """Go to the 导出 page (no metrics, no charts) and wait for its run to finish."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="导出", exact=True).click()
+    page.wait_for_url("**/export")
+    page.wait_for_timeout(200)
+    page.wait_for_selector(IDLE)
+
+
+def measure(browser: Browser, url: str, runs: int, metrics: int, charts: int, sign_in: bool) -> tuple[float, list]:
+    """The first render (after sign-in, or the first page load) and ``runs`` timed clicks on 总览."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1200}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        if sign_in:
+            page.goto(url)  # 总览 is the default page
+            page.get_by_label("用户名").fill(USER)
+            page.get_by_label("密码").fill(PASSWORD)
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="登录").click()
+        else:
+            t0 = time.perf_counter()
+            page.goto(url)
+        rendered(page, metrics, charts)
+        first = time.perf_counter() - t0
+        times = []
+        for _ in range(runs):
+            leave(page)
+            times.append(click_and_time(page, "总览", metrics, charts))
+        return first, times
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--db", help="a database already seeded with `carbon demo` (skips seeding)")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        url, seeded = args.db, None
+        if url is None:
+            url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+            seeded = seed(url)
+        app = Path(tmp) / "bare_app.py"
+        app.write_text(BASELINE_APP, encoding="utf-8")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+            )
+            try:
+                with serving(url, app) as base:
+                    b_first, b_times = measure(browser, base, args.runs, 1, 1, sign_in=False)
+                with serving(url) as ours:
+                    o_first, o_times = measure(browser, ours, args.runs, 8, 4, sign_in=True)
+                version = browser.version
+            finally:
+                browser.close()
+    print(
+        f"machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, Streamlit {streamlit.__version__}, Chromium {version} (headless)"
+    )
+    print(
+        "demo zone: 300 simulated enterprises, 2020-2025, SQLite"
+        + (f", seeded in {seeded:.0f} s" if seeded is not None else f" ({args.db})")
+    )
+    b_med, o_med = statistics.median(b_times), statistics.median(o_times)
+    print(f"click 总览 -> page rendered, {args.runs} runs (median / min):")
+    print(f"  bare Streamlit app, 1 metric + 1 chart (baseline): {b_med:6.2f} s / {min(b_times):6.2f} s")
+    print(
+        f"  dashboard overview, 8 metrics + 4 charts:          {o_med:6.2f} s / {min(o_times):6.2f} s   "
+        f"ratio {o_med / b_med:.1f}x"
+    )
+    print(f"first render: baseline page load {b_first:.2f} s; overview after sign-in (cold caches) {o_first:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -61,6 +61,18 @@ def _enterprise(engine: Engine, viewer: Viewer, uscc: str) -> Enterprise:
     return ent
 
 
+def default_year(engine: Engine, basis: str = "location", cache: dict | None = None) -> int | None:
+    """The newest year with results in all twelve months (else the newest with any): what a page opens on, so a
+    few early uploads for a new year do not replace the last complete year."""
+    cube = build_cube(engine, basis, cache=cache)
+    if not cube.sizes.get("time"):
+        return None
+    monthly = cube["emissions_tco2e"].sum(["region", "division", "carrier"]).to_series()
+    months = (monthly > 0).groupby(monthly.index.year).sum()
+    full = months[months == 12]
+    return int(full.index.max() if len(full) else months.index.max())
+
+
 def visible_enterprises(engine: Engine, viewer: Viewer) -> pd.DataFrame:
     """Registered enterprises the viewer may see one by one (name, region, division, sector)."""
     ents = list_enterprises(engine)

@@ -7,19 +7,16 @@ would be refused.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from dashboard import common
 from dashboard.common import t
 
-HERE = Path(__file__).parent
 st.set_page_config(page_title="示范区双碳监测 / YRD zone carbon", page_icon=":material/eco:", layout="wide")
 
 
 def page(file: str, zh: str, en: str, icon: str) -> st.Page:
-    return st.Page(HERE / "pages" / f"{file}.py", title=t(zh, en), icon=icon, url_path=file)
+    return st.Page(common.PAGES / f"{file}.py", title=t(zh, en), icon=icon, url_path=file)
 
 
 viewer = common.viewer()

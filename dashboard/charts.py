@@ -50,7 +50,7 @@ def intensity_path(annual: pd.DataFrame, paths: pd.DataFrame, indicator: str, la
         .encode(
             x=alt.X("year:O", title=None),
             y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=320, columns=2)),
             strokeDash=alt.condition(alt.datum.series == data["series"].iloc[0], alt.value([1, 0]), alt.value([6, 3])),
             tooltip=["series", "year", alt.Tooltip("value:Q", format=".5f")],
         )
@@ -115,7 +115,12 @@ def monthly_by_carrier(monthly: pd.DataFrame, lang: str) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("month:O", title="月" if lang == "zh" else "month"),
+            x=alt.X(
+                "month:O",
+                title="月" if lang == "zh" else "month",
+                scale=alt.Scale(domain=list(range(1, 13))),
+                axis=alt.Axis(labelAngle=0, labelFontSize=12),
+            ),
             y=alt.Y("tco2e:Q", title=unit),
             color=alt.Color("carrier:N", title=None),
             tooltip=["month", "carrier", alt.Tooltip("tco2e:Q", format=",.1f")],

@@ -20,7 +20,7 @@ from dashboard import format as fmt
 from dashboard import labels
 
 EXPORT_KEY = "export_tables"
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "sections"  # not pages/: Streamlit would run such a folder as its own app
 
 
 def engine() -> Engine:
@@ -132,9 +132,9 @@ def show_error(exc: CarbonError) -> None:
     st.stop()
 
 
-def choice(widget, label: str, options: list, format_func, name: str) -> object:
+def choice(widget, label: str, options: list, format_func, name: str, default: object = None) -> object:
     """A select box or radio whose labels follow the language while its value is kept when the language changes."""
-    kept = st.session_state.get(f"_{name}")
+    kept = st.session_state.get(f"_{name}", default)
     value = widget(
         label,
         options,
@@ -149,7 +149,10 @@ def choice(widget, label: str, options: list, format_func, name: str) -> object:
 def year_and_basis() -> tuple[int, str]:
     """Sidebar selectors: data year (years with results, newest first) and accounting basis."""
     years = sorted(views.result_years(engine()), reverse=True) or [datetime.now(UTC).year - 1]
-    year = choice(st.sidebar.selectbox, t("数据年份", "data year"), years, lambda y: fmt.year(y, lang()), "year")
+    default = views.default_year(engine(), cache=cube_cache())
+    year = choice(
+        st.sidebar.selectbox, t("数据年份", "data year"), years, lambda y: fmt.year(y, lang()), "year", default
+    )
     basis = choice(
         st.sidebar.radio,
         t("核算口径", "accounting basis"),
@@ -181,6 +184,25 @@ def basis_caption(basis: str, as_of: pd.Timestamp | None) -> None:
 def enterprise_columns() -> dict[str, str]:
     """Column labels of the enterprise identity columns shared by several tables."""
     return {"uscc": t("统一社会信用代码", "USCC"), "name": t("企业名称", "name"), "region": t("区县", "jurisdiction")}
+
+
+def upload_columns() -> dict:
+    """Column labels of upload-history tables (``carbon.views.uploads``)."""
+    return {
+        "batch_id": t("批次", "batch"),
+        "enterprise_uscc": t("统一社会信用代码", "USCC"),
+        "file_name": t("文件名", "file"),
+        "received_at": st.column_config.DatetimeColumn(t("上报时间", "received"), format="YYYY-MM-DD HH:mm"),
+        "uploaded_by": t("上报人", "uploaded by"),
+        "shape": t("格式", "shape"),
+        "status": t("状态", "status"),
+        "rows_read": t("读取行", "rows read"),
+        "rows_accepted": t("有效行", "accepted"),
+        "rows_rejected": t("拒绝行", "rejected"),
+        "rows_duplicate": t("重复行", "duplicates"),
+        "rows_corrected": t("更正行", "corrected"),
+        "warnings": t("警告", "warnings"),
+    }
 
 
 def offer_tables(page: str, tables: dict[str, pd.DataFrame]) -> None:

@@ -4,18 +4,27 @@ import streamlit as st
 
 from carbon import views
 from carbon.errors import CarbonError
-from dashboard import common
+from dashboard import common, labels
 from dashboard.common import t
 
 v = common.require_login()
+lang = common.lang()
 year, basis = common.year_and_basis()
 engine = common.engine()
 st.title(t("排放因子库", "Emission factor library"))
 lib = views.factor_library(engine)
 status_zh = {"verified": "已核实", "single_source": "单一来源", "unverified": "未核实"}
 c = st.columns(3)
-carrier = c[0].multiselect(t("能源品种", "carrier"), sorted(lib["carrier"].dropna().unique()), key="f_carrier")
-status = c[1].multiselect(t("核实状态", "status"), sorted(lib["status"].unique()), key="f_status")
+carrier = c[0].multiselect(
+    t("能源品种", "carrier"),
+    sorted(lib["carrier"].dropna().unique()),
+    format_func=lambda x: labels.carrier(x, lang),
+    key="f_carrier",
+    placeholder=t("全部", "all"),
+)
+status = c[1].multiselect(
+    t("核实状态", "status"), sorted(lib["status"].unique()), key="f_status", placeholder=t("全部", "all")
+)
 query = c[2].text_input(t("搜索（文号、发布机构、地区）", "search (document, publisher, region)"), key="f_query")
 shown = lib
 if carrier:
@@ -35,7 +44,25 @@ st.dataframe(
     shown.assign(status_zh=shown["status"].map(status_zh)),
     hide_index=True,
     width="stretch",
-    column_config={"source_url": st.column_config.LinkColumn(t("来源链接", "source"))},
+    column_config={
+        "id": t("编号", "id"),
+        "carrier": t("能源品种", "carrier"),
+        "region": t("地区", "region"),
+        "vintage": st.column_config.NumberColumn(t("适用年份", "vintage"), format="%d"),
+        "basis": t("口径", "basis"),
+        "gas": t("气体", "gas"),
+        "value": st.column_config.NumberColumn(t("数值", "value"), format="%.6g"),
+        "unit": t("单位", "unit"),
+        "status": t("核实状态", "status"),
+        "status_zh": t("状态（中文）", "status (zh)"),
+        "publisher": t("发布机构", "publisher"),
+        "document_title": t("文件", "document"),
+        "document_number": t("文号", "number"),
+        "published_on": t("发布日期", "published"),
+        "valid_from": t("生效", "valid from"),
+        "valid_to": t("失效", "valid to"),
+        "source_url": st.column_config.LinkColumn(t("来源链接", "source")),
+    },
 )
 
 st.markdown("#### " + t("某企业结果所用的因子", "Factors a result used"))
@@ -48,7 +75,17 @@ if names:
     except CarbonError as exc:
         common.show_error(exc)
     common.basis_caption(basis, views.as_of(engine, basis))
-    st.dataframe(used, hide_index=True, width="stretch")
+    st.dataframe(
+        used.assign(carrier=used["carrier"].map(lambda x: labels.carrier(x, lang))),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "carrier": t("能源品种", "carrier"),
+            "factor_ids": t("所用因子编号", "factor records"),
+            "factor_reason": t("选择依据", "why chosen"),
+            "months": t("月份", "months"),
+        },
+    )
     common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown, t("所用因子", "used"): used})
 else:
     common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown})

@@ -4,6 +4,7 @@ The detail view opens from the table or from the URL (``?uscc=...``); the access
 whether it may be shown.
 """
 
+import pandas as pd
 import streamlit as st
 
 from carbon import views
@@ -81,6 +82,10 @@ else:
 
 wanted = st.query_params.get("uscc")
 if wanted and wanted not in options:
+    try:  # refused before anything about it is shown, even the code in a select box
+        views.enterprise_detail(engine, v, wanted, year, basis)
+    except CarbonError as exc:
+        common.show_error(exc)
     options = [wanted, *options]
 if not options:
     st.stop()
@@ -104,7 +109,7 @@ if len(row):
     c = st.columns(4)
     c[0].metric(t("排放量", "emissions"), fmt.tonnes_co2e(r["emissions_tco2e"], lang))
     c[1].metric(t("综合能耗", "energy"), fmt.tce(r["energy_tce"], lang))
-    c[2].metric(t("碳效码", "grade"), "—" if r["grade"] != r["grade"] or r["grade"] is None else f"{int(r['grade'])}")
+    c[2].metric(t("碳效码", "grade"), "—" if pd.isna(r["grade"]) else f"{int(r['grade'])}")
     c[3].metric(t("数据完整度", "completeness"), fmt.percent(r["completeness"], 0))
 st.markdown("#### " + t(f"{year}年逐月排放（按能源品种）", f"Monthly emissions {year} by carrier"))
 st.altair_chart(charts.monthly_by_carrier(d["monthly"], lang), width="stretch")
@@ -124,7 +129,7 @@ with tabs[0]:
         },
     )
 with tabs[1]:
-    st.dataframe(d["uploads"], hide_index=True, width="stretch")
+    st.dataframe(d["uploads"], hide_index=True, width="stretch", column_config=common.upload_columns())
     bad = d["uploads"].loc[d["uploads"]["rows_rejected"] > 0, "batch_id"].tolist()
     if bad:
         batch = st.selectbox(t("查看被拒绝的行", "refused rows of batch"), bad, key="ent_batch")

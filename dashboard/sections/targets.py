@@ -62,13 +62,17 @@ st.dataframe(
 )
 
 st.markdown("#### " + t("强度下降落后于目标路径的企业", "Enterprises behind the target path"))
-st.caption(
-    t(
-        f"按 {a['target_used'] or '—'} 的直线路径，比较企业自身的碳排放强度（吨CO₂e/万元增加值）较基年的降幅。",
-        f"Each enterprise's own carbon intensity (t CO₂e per 10⁴ CNY value added) against the straight path of "
-        f"{a['target_used'] or '—'}.",
+used = a["targets"].set_index("id").loc[a["target_used"]] if a["target_used"] else None
+if used is not None:
+    where = labels.target_region(used["region"], lang)
+    st.caption(
+        t(
+            f"按{where}“{used['target_year']}年碳排放强度较{used['base_year']}年下降{used['reduction']:.0%}”的直线路径，"
+            "比较企业自身碳排放强度（吨CO₂e/万元增加值）较基年的降幅。",
+            f"Each enterprise's own carbon intensity (t CO₂e per 10⁴ CNY value added) against the straight path of "
+            f"{where}'s target: −{used['reduction']:.0%} by {used['target_year']} vs {used['base_year']}.",
+        )
     )
-)
 behind = a["behind"].assign(
     status_text=a["behind"]["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
     region=a["behind"]["region_id"].map(lambda r: labels.region(r, lang)),

@@ -103,7 +103,7 @@ if uploads:
 
 st.markdown("#### " + t("上报记录", "Upload history"))
 history = views.uploads(engine, v, enterprise)
-st.dataframe(history, hide_index=True, width="stretch")
+st.dataframe(history, hide_index=True, width="stretch", column_config=common.upload_columns())
 bad = history.loc[history["rows_rejected"] > 0, "batch_id"].tolist()
 if bad:
     batch = st.selectbox(t("下载被拒绝的行（批次）", "download refused rows (batch)"), bad, key="up_batch")

@@ -9,6 +9,7 @@ new run is stored.  ``enterprise_results`` keeps the enterprise level for drill-
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 from sqlalchemy import Engine, func, select
@@ -68,7 +69,12 @@ def cube_from_results(results: pd.DataFrame) -> xr.Dataset:
         .sum()
         .rename(columns={"quantity_canonical": "activity"})
     )
-    ds = xr.Dataset.from_dataframe(grouped).fillna(0.0)
+    if grouped.empty:  # no results yet: the same variables over empty dimensions
+        dims = ("time", "region", "division", "carrier")
+        coords = {"time": pd.DatetimeIndex([]), "region": [], "division": [], "carrier": []}
+        ds = xr.Dataset({v: (dims, np.zeros((0, 0, 0, 0))) for v in grouped.columns}, coords=coords)
+    else:
+        ds = xr.Dataset.from_dataframe(grouped).fillna(0.0)
     divisions = reference.industry_divisions()
     ds = ds.assign_coords(
         sector=("division", divisions["sector"].reindex(ds["division"].values).to_numpy()),

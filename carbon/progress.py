@@ -61,6 +61,21 @@ def target_progress(
     }
 
 
+TARGET_PATH_COLUMNS = ["target", "indicator", "year", "value"]
+
+
+def target_path(target: dict[str, Any], base_value: float | None) -> pd.DataFrame:
+    """The straight path of a target's intensity from its base-year value to the target (one row a year).  Pure."""
+    if base_value is None or pd.isna(base_value):
+        return pd.DataFrame(columns=TARGET_PATH_COLUMNS)
+    years = range(target["base_year"], target["target_year"] + 1)
+    span = target["target_year"] - target["base_year"]
+    values = [base_value * (1 - target["reduction"] * (y - target["base_year"]) / span) for y in years]
+    return pd.DataFrame(
+        {"target": target["id"], "indicator": target["indicator"], "year": list(years), "value": values}
+    )
+
+
 def annual_totals(engine: Engine, region: str, years: list[int], basis: str = "location") -> pd.DataFrame:
     """Per year: tCO2e, tce, electricity and green electricity (kWh) of the region."""
     factors = load_factors(engine)

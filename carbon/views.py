@@ -27,7 +27,15 @@ from carbon.ingest.rejects import rejected_rows
 from carbon.ledger import enterprise_runs, load_factors
 from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter
 from carbon.peak import estimate
-from carbon.progress import applicable_targets, parameters, progress, region_gdp, target_progress
+from carbon.progress import (
+    TARGET_PATH_COLUMNS,
+    applicable_targets,
+    parameters,
+    progress,
+    region_gdp,
+    target_path,
+    target_progress,
+)
 from carbon.restatement import recalc_after_ingest
 from carbon.stats import current_stats
 
@@ -107,22 +115,13 @@ def overview(
     annual["gdp_wan_cny"] = [region_gdp(engine, region, int(y)) for y in annual.index]
     annual["carbon_intensity"] = annual["emissions_tco2e"] / annual["gdp_wan_cny"]
     annual["energy_intensity"] = annual["energy_tce"] / annual["gdp_wan_cny"]
-    peak = estimate(annual.loc[annual["months"] == 12, "emissions_tco2e"], to_year=2030)  # whole years only
-    paths = []
-    for t in head["targets"]:
-        base = annual[t["indicator"]].get(t["base_year"])
-        if t["status"] == "no_base_data" or base is None or pd.isna(base):
-            continue
-        for y in range(t["base_year"], t["target_year"] + 1):
-            share = (y - t["base_year"]) / (t["target_year"] - t["base_year"])
-            paths.append(
-                {
-                    "target": t["id"],
-                    "indicator": t["indicator"],
-                    "year": y,
-                    "value": base * (1 - t["reduction"] * share),
-                }
-            )
+    horizon = max((t["target_year"] for t in head["targets"]), default=None)
+    peak = estimate(annual.loc[annual["months"] == 12, "emissions_tco2e"], to_year=horizon)  # whole years only
+    paths = [
+        target_path(t, annual[t["indicator"]].get(t["base_year"]))
+        for t in head["targets"]
+        if t["status"] != "no_base_data"
+    ]
     year_cube = cube.sel(time=cube["time"].dt.year == year)
     by_region = year_cube.sum(["time", "division", "carrier"])[["emissions_tco2e", "energy_tce"]].to_dataframe()
     by_region = by_region.loc[by_region.index.isin(parts)]
@@ -134,7 +133,7 @@ def overview(
         "as_of": as_of(engine, basis),
         "headline": head,
         "annual": annual.reset_index(),
-        "target_paths": pd.DataFrame(paths, columns=["target", "indicator", "year", "value"]),
+        "target_paths": pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=TARGET_PATH_COLUMNS),
         "peak": peak,
         "by_region": by_region.reset_index(),
         "by_sector": sector,

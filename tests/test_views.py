@@ -174,3 +174,11 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
     actions = list(audit.audit_log(engine, ZONE)["action"])
     assert actions[:2] == ["upload_confirm", "upload_preview"]
     engine.dispose()
+
+
+def test_a_database_without_results_gives_empty_views_not_errors(engine):
+    o = views.overview(engine, ZONE, "zone", YEAR)
+    assert o["headline"]["tco2e"] == 0 and o["annual"].empty and o["target_paths"].empty and o["as_of"] is None
+    assert o["peak"].status == "insufficient_data"
+    assert views.enterprise_table(engine, ZONE, YEAR).empty and views.default_year(engine) is None
+    assert views.alerts(engine, ZONE, "zone", YEAR)["behind"].empty and views.uploads(engine, ZONE).empty

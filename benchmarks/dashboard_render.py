@@ -15,15 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,47 +62,6 @@ RENDERED = """([metrics, charts]) => {
         .filter(c => shown(c) && c.querySelector("canvas, svg"));
     return values.length >= metrics && drawn.length >= charts;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving(database_url: str, script: Path | None = None) -> Iterator[str]:
-    """``dashboard.server``'s command and environment on a free port, for the dashboard or another ``script``."""
-    port = free_port()
-    cmd = server.command(port)
-    if script is not None:
-        cmd[cmd.index(str(server.APP))] = str(script)
-    proc = subprocess.Popen(
-        cmd, env=server.environment(database_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the Streamlit server exited with status {proc.returncode}: {' '.join(cmd)}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the Streamlit server did not answer /_stcore/health within 60 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def seed(database_url: str) -> float:
@@ -183,9 +138,9 @@ def main() -> None:
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
             )
             try:
-                with serving(url, app) as base:
+                with server.running(url, app) as base:
                     b_first, b_times = measure(browser, base, args.runs, 1, 1, sign_in=False)
-                with serving(url) as ours:
+                with server.running(url) as ours:
                     o_first, o_times = measure(browser, ours, args.runs, 8, 4, sign_in=True)
                 version = browser.version
             finally:

@@ -7,10 +7,6 @@ so it signs in first).  Screenshots go to ``test-artifacts/screenshots/`` at the
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,12 +45,6 @@ ENTERPRISE_PAGES = ["企业", "数据上报", "排放因子", "导出"]
 UPLOAD_NAME = "电表导出-2025.csv"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def zone(tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = tmp_path_factory.mktemp("browser-zone")
@@ -70,32 +60,12 @@ def engine(zone: str):
 
 @contextmanager
 def serving(database_url: str) -> Iterator[str]:
-    """A dashboard server on a free port, answering ``/_stcore/health``; its base URL.  Stopped afterwards."""
-    port = free_port()
-    proc = server.start(database_url, port)
-    url = f"http://127.0.0.1:{port}"
+    """A dashboard server on a free port; a test fails if it does not start."""
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the dashboard server exited with status {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the dashboard server did not answer /_stcore/health within 60 s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with server.running(database_url) as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

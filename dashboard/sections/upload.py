@@ -92,11 +92,15 @@ if uploads:
         )
     if st.button(t("确认上报", "confirm upload"), type="primary", key="up_confirm"):
         bar = st.progress(0.0, text=t("正在入库并重新核算……", "Storing and recalculating…"))
-        try:
-            done = views.confirm_upload(engine, v, enterprise, uploads)
-        except CarbonError as exc:
-            common.show_error(exc)
-        bar.progress(1.0, text=t("完成", "done"))
+        done = []
+        for i, upload in enumerate(uploads, start=1):  # one file at a time, so the bar moves
+            try:
+                done += views.confirm_upload(engine, v, enterprise, [upload])
+            except CarbonError as exc:
+                common.show_error(exc)
+            bar.progress(
+                i / len(uploads), text=t(f"已处理 {i}/{len(uploads)} 个文件", f"{i} of {len(uploads)} files done")
+            )
         st.success(t("上报完成。", "Upload complete."))
         for r in done:
             show_report(r, preview=False)

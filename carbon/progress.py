@@ -76,12 +76,17 @@ def target_path(target: dict[str, Any], base_value: float | None) -> pd.DataFram
     )
 
 
-def annual_totals(engine: Engine, region: str, years: list[int], basis: str = "location") -> pd.DataFrame:
-    """Per year: tCO2e, tce, electricity and green electricity (kWh) of the region."""
+def annual_totals(
+    engine: Engine, region: str, years: list[int], basis: str = "location", keep: dict | None = None
+) -> pd.DataFrame:
+    """Per year: tCO2e, tce, electricity and green electricity (kWh) of the region; ``keep`` (a dict), if given,
+    receives each year's lines, so a caller needing them does not compute them again."""
     factors = load_factors(engine)
     rows = []
     for y in years:
         lines = region_lines(engine, region, y, basis, factors)
+        if keep is not None:
+            keep[y] = lines
         by = lines.groupby("carrier")["quantity_canonical"].sum() if len(lines) else pd.Series(dtype=float)
         rows.append(
             {
@@ -107,9 +112,8 @@ def region_gdp(engine: Engine, region: str, year: int) -> float | None:
     return float(gdp[parts].sum()) if region == "zone" and set(parts) <= set(gdp.index) else None
 
 
-def key_emitters(engine: Engine, region: str, year: int, basis: str = "location") -> pd.DataFrame:
-    """Enterprises at or over the reporting threshold (tCO2e or tce a year) in the region."""
-    lines = region_lines(engine, region, year, basis)
+def key_emitters(lines: pd.DataFrame) -> pd.DataFrame:
+    """Enterprises at or over the reporting threshold (tCO2e or tce a year) among a year's result lines.  Pure."""
     per = lines.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
     p = parameters()
     hit = per.loc[(per["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (per["energy_tce"] >= p["key_emitter_tce"])]
@@ -120,7 +124,8 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
     """Every indicator of the region for ``year`` (see the module docstring)."""
     wanted = applicable_targets(region)
     years = sorted({year, year - 1, *wanted["base_year"].astype(int)})
-    totals = annual_totals(engine, region, years, basis)
+    lines: dict[int, pd.DataFrame] = {}
+    totals = annual_totals(engine, region, years, basis, keep=lines)
     gdp = pd.Series({y: region_gdp(engine, region, y) for y in years}, dtype=float)
     intensity = {"carbon_intensity": totals["tco2e"] / gdp, "energy_intensity": totals["tce"] / gdp}
     now, before = totals.loc[year], totals.loc[year - 1]
@@ -163,5 +168,5 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
         if now["electricity_kwh"]
         else None,
         "targets": results,
-        "key_emitters": key_emitters(engine, region, year, basis).to_dict("records"),
+        "key_emitters": key_emitters(lines[year]).to_dict("records"),
     }

@@ -25,3 +25,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/ingest_throughput.py
 	$(BIN)/python benchmarks/mqtt_throughput.py
 	$(BIN)/python benchmarks/analytics_cube.py
+	$(BIN)/python benchmarks/dashboard_render.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -93,6 +93,9 @@ class Batch(SQLModel, table=True):
     rows_duplicate: int
     rows_corrected: int
     warnings: int
+    # the validation report as the uploader saw it (JSON): counts, ignored columns, corrections, errors and
+    # warnings (the first ``carbon.ingest.pipeline.REPORT_ISSUES_KEPT`` of each, with their totals)
+    report_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class RejectedRow(SQLModel, table=True):

@@ -8,6 +8,7 @@ figures carry their basis and the as-of time of the results they come from.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -308,14 +309,26 @@ def uploads(engine: Engine, viewer: Viewer, enterprise: str | None = None) -> pd
     return df
 
 
+def _batch(engine: Engine, viewer: Viewer, batch_id: int) -> Batch:
+    """A batch of an enterprise the viewer may see; an unknown batch is refused the same way."""
+    with engine.connect() as conn:
+        row = conn.execute(select(Batch.enterprise_uscc, Batch.report_json).where(Batch.id == batch_id)).first()
+    if row is None:
+        raise AccessDenied("无权查看该批次", "Not allowed to see this batch", user=viewer.username)
+    _enterprise(engine, viewer, row.enterprise_uscc)
+    return row
+
+
 def rejected(engine: Engine, viewer: Viewer, batch_id: int) -> pd.DataFrame:
     """The refused rows of a batch the viewer may see, as sent, with their reasons."""
-    with engine.connect() as conn:
-        owner = conn.execute(select(Batch.enterprise_uscc).where(Batch.id == batch_id)).scalar()
-    if owner is None:
-        raise AccessDenied("无权查看该批次", "Not allowed to see this batch", user=viewer.username)
-    _enterprise(engine, viewer, owner)
+    _batch(engine, viewer, batch_id)
     return rejected_rows(engine, batch_id)
+
+
+def batch_report(engine: Engine, viewer: Viewer, batch_id: int) -> dict[str, Any]:
+    """The validation report of an upload as its uploader saw it (empty for uploads stored before reports were)."""
+    row = _batch(engine, viewer, batch_id)
+    return json.loads(row.report_json) if row.report_json else {}
 
 
 # --- uploads --------------------------------------------------------------------------------------------------

@@ -205,6 +205,55 @@ def upload_columns() -> dict:
     }
 
 
+def issues_table(issues: list[dict]) -> pd.DataFrame:
+    """Errors and warnings of a validation report, row by row (``RowIssue.as_dict`` entries)."""
+    df = pd.DataFrame(
+        [i for i in issues if i["severity"] in ("error", "warning")],
+        columns=["row", "column", "value", "severity", "message"],
+    )
+    df["severity"] = df["severity"].map({"error": t("错误", "error"), "warning": t("警告", "warning")})
+    df["value"] = df["value"].astype(str)
+    return df.rename(
+        columns={
+            "row": t("行号", "row"),
+            "column": t("列", "column"),
+            "value": t("值", "value"),
+            "severity": t("类别", "kind"),
+            "message": t("说明", "message"),
+        }
+    )
+
+
+def show_batch(v: Viewer, batch_ids: list[int], key: str) -> None:
+    """Pick an upload; show its validation report and its refused rows, with a download of those rows to fix."""
+    if not batch_ids:
+        return
+    batch = int(st.selectbox(t("查看上报批次的校验报告", "validation report of batch"), batch_ids, key=f"{key}_batch"))
+    report = views.batch_report(engine(), v, batch)
+    issues = [*report.get("errors", []), *report.get("warnings", [])]
+    if issues:
+        total = report.get("errors_total", 0) + report.get("warnings_total", 0)
+        if total > len(issues):
+            st.caption(t(f"共 {total} 条，显示前 {len(issues)} 条", f"{total} in all, the first {len(issues)} shown"))
+        st.dataframe(issues_table(issues), hide_index=True, width="stretch")
+    elif report:
+        st.caption(t("该批次没有错误或警告。", "No errors or warnings in this batch."))
+    refused = views.rejected(engine(), v, batch)
+    if len(refused):
+        st.markdown(t("**被拒绝的行**（修改后可重新上报）", "**Refused rows** (fix and upload again)"))
+        st.dataframe(refused, hide_index=True, width="stretch")
+        tables = {f"rejected-{batch}": refused}
+        st.download_button(
+            t("下载被拒绝的行（CSV）", "download refused rows (CSV)"),
+            data=views.export_file(tables, "csv_single"),
+            file_name=f"rejected-batch-{batch}.csv",
+            mime="text/csv",
+            on_click=views.record_export,
+            args=(engine(), v, t("被拒绝的行", "refused rows"), "csv", tables),
+            key=f"{key}_download",
+        )
+
+
 def offer_tables(page: str, tables: dict[str, pd.DataFrame]) -> None:
     """Register the tables of the current view for the 导出 Export page."""
     st.session_state[EXPORT_KEY] = (page, tables)

@@ -167,8 +167,14 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
     assert done[0].stored and done[0].rows_accepted == 2 and done[0].rows_rejected == 1
     history = views.uploads(engine, ENT_A, A)
     assert len(history) == 2 and history.iloc[0]["uploaded_by"] == "ent-a"
-    refused = views.rejected(engine, ENT_A, int(history.iloc[0]["batch_id"]))
+    batch = int(history.iloc[0]["batch_id"])
+    refused = views.rejected(engine, ENT_A, batch)
     assert len(refused) == 1 and "-5" in refused.to_string()
+    report = views.batch_report(engine, ENT_A, batch)  # the report the uploader saw, kept with the batch
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [(3, "quantity")] and report["errors_total"] == 1
+    assert report["rows_accepted"] == 2 and report["file"] == "电表导出.csv"
+    with pytest.raises(AccessDenied):
+        views.batch_report(engine, Viewer("ent-c", "enterprise", enterprise=C), batch)
     after = views.enterprise_table(engine, ENT_A, 2025)
     assert after["emissions_tco2e"].sum() > 0  # recalculated after the upload
     actions = list(audit.audit_log(engine, ZONE)["action"])

@@ -10,6 +10,7 @@ stored meter and period supersedes it (the old value stays in history).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -267,7 +268,21 @@ def _batch_fields(
         "rows_duplicate": report.rows_duplicate,
         "rows_corrected": report.rows_corrected,
         "warnings": len(report.warnings),
+        "report_json": json.dumps(stored_report(report), ensure_ascii=False, default=str),
     }
+
+
+REPORT_ISSUES_KEPT = 1000  # per kind in the stored report; refused rows themselves are all kept in rejected_row
+
+
+def stored_report(report: FileReport) -> dict[str, Any]:
+    """The report as stored with its batch: ``as_dict`` with errors and warnings cut to the first
+    ``REPORT_ISSUES_KEPT`` each, their totals in ``errors_total`` and ``warnings_total``."""
+    d = {k: v for k, v in report.as_dict().items() if k not in ("status", "batch_id", "stored")}
+    for kind in ("errors", "warnings"):
+        d[f"{kind}_total"] = len(d[kind])
+        d[kind] = d[kind][:REPORT_ISSUES_KEPT]
+    return d
 
 
 def write_report(

@@ -130,10 +130,7 @@ with tabs[0]:
     )
 with tabs[1]:
     st.dataframe(d["uploads"], hide_index=True, width="stretch", column_config=common.upload_columns())
-    bad = d["uploads"].loc[d["uploads"]["rows_rejected"] > 0, "batch_id"].tolist()
-    if bad:
-        batch = st.selectbox(t("查看被拒绝的行", "refused rows of batch"), bad, key="ent_batch")
-        st.dataframe(views.rejected(engine, v, int(batch)), hide_index=True, width="stretch")
+    common.show_batch(v, d["uploads"]["batch_id"].tolist(), "ent")
 with tabs[2]:
     st.dataframe(d["factors"], hide_index=True, width="stretch")
 common.offer_tables(

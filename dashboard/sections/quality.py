@@ -59,9 +59,7 @@ st.dataframe(
 st.markdown("#### " + t("被拒绝的行", "Refused rows"))
 bad = history.loc[history["rows_rejected"] > 0]
 st.dataframe(bad, hide_index=True, width="stretch", column_config=common.upload_columns())
-if len(bad):
-    batch = st.selectbox(t("批次", "batch"), bad["batch_id"].tolist(), key="q_batch")
-    st.dataframe(views.rejected(engine, v, int(batch)), hide_index=True, width="stretch")
+common.show_batch(v, bad["batch_id"].tolist(), "q")
 
 st.markdown("#### " + t("数据接入状态", "Connector health"))
 if health.empty:

@@ -1,7 +1,6 @@
 """数据上报 Upload: upload files, preview parsed rows with errors and warnings row by row, confirm; download refused
 rows to fix; upload history.  Staff upload on behalf of an enterprise of their jurisdiction."""
 
-import pandas as pd
 import streamlit as st
 
 from carbon import views
@@ -38,21 +37,6 @@ files = st.file_uploader(
 uploads = [(f.name, f.getvalue()) for f in files or []]
 
 
-def issues_table(report) -> pd.DataFrame:
-    rows = [i.as_dict() for i in report.issues if i.severity in ("error", "warning")]
-    df = pd.DataFrame(rows, columns=["row", "column", "value", "severity", "message"])
-    df["severity"] = df["severity"].map({"error": t("错误", "error"), "warning": t("警告", "warning")})
-    return df.rename(
-        columns={
-            "row": t("行号", "row"),
-            "column": t("列", "column"),
-            "value": t("值", "value"),
-            "severity": t("类别", "kind"),
-            "message": t("说明", "message"),
-        }
-    )
-
-
 def show_report(report, preview: bool) -> None:
     state = {
         "duplicate_file": t("重复文件，已上报过", "duplicate file, already uploaded"),
@@ -68,7 +52,7 @@ def show_report(report, preview: bool) -> None:
     c[3].metric(t("重复行", "duplicates"), report.rows_duplicate)
     c[4].metric(t("警告", "warnings"), len(report.warnings))
     if report.issues:
-        st.dataframe(issues_table(report), hide_index=True, width="stretch")
+        st.dataframe(common.issues_table([i.as_dict() for i in report.issues]), hide_index=True, width="stretch")
     if preview and report.rows is not None and len(report.rows):
         with st.expander(t("解析结果预览（前200行）", "parsed rows (first 200)")):
             st.dataframe(report.rows.head(200), hide_index=True, width="stretch")
@@ -108,18 +92,5 @@ if uploads:
 st.markdown("#### " + t("上报记录", "Upload history"))
 history = views.uploads(engine, v, enterprise)
 st.dataframe(history, hide_index=True, width="stretch", column_config=common.upload_columns())
-bad = history.loc[history["rows_rejected"] > 0, "batch_id"].tolist()
-if bad:
-    batch = st.selectbox(t("下载被拒绝的行（批次）", "download refused rows (batch)"), bad, key="up_batch")
-    refused = views.rejected(engine, v, int(batch))
-    st.dataframe(refused, hide_index=True, width="stretch")
-    st.download_button(
-        t("下载被拒绝的行（CSV）", "download refused rows (CSV)"),
-        data=views.export_file({f"rejected-{batch}": refused}, "csv_single"),
-        file_name=f"rejected-batch-{batch}.csv",
-        mime="text/csv",
-        on_click=views.record_export,
-        args=(engine, v, t("被拒绝的行", "refused rows"), "csv", {f"rejected-{batch}": refused}),
-        key="up_download",
-    )
+common.show_batch(v, history["batch_id"].tolist(), "up")
 common.offer_tables(t("数据上报", "upload"), {t("上报记录", "uploads"): history})

@@ -330,7 +330,18 @@ def _serve(url: str, port: int, address: str) -> None:
 @click.pass_context
 def dashboard(ctx: click.Context, port: int, address: str) -> None:
     """启动仪表板 / start the dashboard on an existing database (accounts: carbon user add)."""
+    from sqlalchemy import func, select
+
+    from carbon.models import UserAccount
+
     engine = _engine(ctx)
+    with engine.connect() as conn:
+        accounts = conn.execute(select(func.count()).select_from(UserAccount)).scalar()
+    if not accounts:
+        click.echo(
+            "提示：数据库中还没有账号，请先运行 carbon user add / note: no accounts yet; add one with carbon user add",
+            err=True,
+        )
     _serve(engine.url.render_as_string(hide_password=False), port, address)
 
 

@@ -117,6 +117,8 @@ def test_bad_input_exits_2_with_message_and_changes_nothing(ready, tmp_path):
 def test_commands_on_an_uninitialised_database_exit_2(tmp_path):
     r = run(f"sqlite:///{tmp_path / 'empty.db'}", "account", "--region", "zone", "--year", "2023")
     assert r.returncode == 2 and "carbon init" in r.stderr
+    r = run(f"sqlite:///{tmp_path / 'empty.db'}", "dashboard", "--port", "1")
+    assert r.returncode == 2 and "carbon init" in r.stderr
 
 
 def test_ingest_json_reports_duplicates_warnings_and_rejects_download(ready, tmp_path):

@@ -30,10 +30,8 @@ def monthly_coverage(periods: pd.DataFrame, year: int) -> pd.DataFrame:
     return covered.div(meters, axis=0).div(month_hours, axis=1).clip(upper=1.0)
 
 
-def coverage(
-    engine: Engine, year: int, regions: list[str] | None = None, enterprise: str | None = None
-) -> pd.DataFrame:
-    """Monthly coverage (enterprise × month) of a year for some jurisdictions or one enterprise."""
+def coverage(engine: Engine, year: int, regions: list[str]) -> pd.DataFrame:
+    """Monthly coverage (enterprise × month) of a year for the enterprises of some jurisdictions."""
     start, end = year_bounds_utc(year)
     stmt = (
         select(
@@ -44,11 +42,7 @@ def coverage(
         )
         .join(Enterprise, Enterprise.uscc == Activity.enterprise_uscc)
         .where(Activity.period_end > start, Activity.period_start < end, Activity.superseded_at.is_(None))
-    )
-    stmt = (
-        stmt.where(Activity.enterprise_uscc == enterprise)
-        if enterprise
-        else stmt.where(Enterprise.region_id.in_(regions or []))
+        .where(Enterprise.region_id.in_(regions))
     )
     with engine.connect() as conn:
         df = pd.read_sql(stmt, conn)

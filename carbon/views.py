@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, func, select
 
 from carbon import audit, reference
 from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
@@ -273,7 +273,6 @@ def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basi
         "monthly": monthly,
         "meters": meters,
         "uploads": uploads(engine, viewer, ent.uscc),
-        "coverage": coverage(engine, year, enterprise=ent.uscc),
         "factors": factors_used(engine, viewer, ent.uscc, year, basis),
     }
 
@@ -309,7 +308,7 @@ def uploads(engine: Engine, viewer: Viewer, enterprise: str | None = None) -> pd
     return df
 
 
-def _batch(engine: Engine, viewer: Viewer, batch_id: int) -> Batch:
+def _batch(engine: Engine, viewer: Viewer, batch_id: int) -> Row:
     """A batch of an enterprise the viewer may see; an unknown batch is refused the same way."""
     with engine.connect() as conn:
         row = conn.execute(select(Batch.enterprise_uscc, Batch.report_json).where(Batch.id == batch_id)).first()

@@ -23,6 +23,7 @@ from carbon.models import AuditEvent, Enterprise, UserAccount
 ACTIONS = (
     "login",
     "login_failed",
+    "login_locked",
     "logout",
     "session_expired",
     "upload_preview",

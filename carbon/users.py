@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from secrets import token_urlsafe
 
@@ -24,7 +24,7 @@ from carbon import reference
 from carbon.access import ROLES, Viewer, full_regions, require_staff
 from carbon.audit import as_utc, record
 from carbon.errors import InputError, NotFoundError
-from carbon.models import Enterprise, UserAccount
+from carbon.models import AuditEvent, Enterprise, UserAccount
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,64}")
 # Project default, not a regulation: the shortest password add_user accepts.
@@ -34,6 +34,10 @@ MIN_PASSWORD_LENGTH = 8
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=8)
 SESSION_STATES = ("active", "idle_expired", "expired")
+# Project defaults against password guessing: after this many failed sign-ins for one username within the window
+# (and since its last successful one), sign-in is refused without checking the password until the window passes.
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
 USER_COLUMNS = ["username", "role", "region", "enterprise", "enterprise_name", "created_at", "disabled"]
 
 
@@ -189,8 +193,14 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
     """The user's Viewer if the password is right and the account enabled, else None; records login/login_failed.
 
     The hash is verified even for unknown usernames, so the time taken does not tell which usernames exist; a hash
-    made with weaker parameters than the current ones is replaced on a successful sign-in.
+    made with weaker parameters than the current ones is replaced on a successful sign-in.  After
+    ``LOCKOUT_FAILURES`` failures within ``LOCKOUT_WINDOW`` the username is locked until the window has passed
+    (``login_locked`` in the audit log).
     """
+    now = as_utc(now)
+    if recent_failures(engine, username, now) >= LOCKOUT_FAILURES:
+        record(engine, username, "login_locked", now=now)
+        return None
     hasher = PasswordHasher()
     viewer: Viewer | None = None
     with Session(engine) as session:
@@ -214,6 +224,22 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
         return None
     record(engine, viewer, "login", now=now)
     return viewer
+
+
+def recent_failures(engine: Engine, username: str, now: datetime) -> int:
+    """Failed sign-ins of ``username`` within ``LOCKOUT_WINDOW`` before ``now`` and after its last sign-in."""
+    with Session(engine) as session:
+        last_ok = session.exec(
+            select(func.max(AuditEvent.at)).where(AuditEvent.username == username, AuditEvent.action == "login")
+        ).one()
+        since = now - LOCKOUT_WINDOW
+        if last_ok is not None:
+            since = max(since, as_utc(last_ok if last_ok.tzinfo else last_ok.replace(tzinfo=UTC)))
+        return session.exec(
+            select(func.count()).where(
+                AuditEvent.username == username, AuditEvent.action == "login_failed", AuditEvent.at > since
+            )
+        ).one()
 
 
 def list_users(engine: Engine, viewer: Viewer) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from carbon import audit, db, views
 from carbon.access import Viewer
 from carbon.errors import AccessDenied, CarbonError
-from carbon.users import authenticate, session_limits, session_state
+from carbon.users import LOCKOUT_WINDOW, authenticate, session_limits, session_state
 from dashboard import format as fmt
 from dashboard import labels
 
@@ -65,7 +65,13 @@ def login_form() -> None:
     if submitted:
         v = authenticate(engine(), username.strip(), password)
         if v is None:
-            st.error(t("用户名或密码错误。", "Wrong username or password."))
+            minutes = int(LOCKOUT_WINDOW.total_seconds() // 60)
+            st.error(
+                t(
+                    f"用户名或密码错误。连续失败多次后，该用户名将暂停登录{minutes}分钟。",
+                    f"Wrong username or password. After repeated failures the username is locked for {minutes} minutes.",
+                )
+            )
             return
         now = datetime.now(UTC)
         st.session_state.update(viewer=v, login_at=now, last_seen=now)

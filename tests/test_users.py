@@ -17,6 +17,8 @@ from carbon.enterprises import add_enterprise
 from carbon.errors import AccessDenied, InputError, NotFoundError
 from carbon.models import AuditEvent, UserAccount
 from carbon.users import (
+    LOCKOUT_FAILURES,
+    LOCKOUT_WINDOW,
     MIN_PASSWORD_LENGTH,
     SESSION_IDLE,
     SESSION_MAX,
@@ -90,6 +92,21 @@ def test_right_and_wrong_password(users):
     assert authenticate(users, "qp-staff", PASSWORD + "x") is None
     assert authenticate(users, "qp-staff", "") is None
     assert authenticate(users, "QP-STAFF", PASSWORD) is None  # usernames are exact
+
+
+def test_repeated_failures_lock_the_username_for_the_window(users):
+    minute = timedelta(minutes=1)
+    for i in range(LOCKOUT_FAILURES - 1):  # failures before a success do not count after it
+        assert authenticate(users, "qp-staff", "guess", now=T0 + i * minute) is None
+    assert authenticate(users, "qp-staff", PASSWORD, now=T0 + 5 * minute) == QINGPU
+    for i in range(LOCKOUT_FAILURES):
+        assert authenticate(users, "qp-staff", "guess", now=T0 + (6 + i) * minute) is None
+    last = T0 + (5 + LOCKOUT_FAILURES) * minute
+    assert authenticate(users, "qp-staff", PASSWORD, now=last + minute) is None  # locked: right password refused
+    assert authenticate(users, "wj-staff", PASSWORD, now=last + minute) == WUJIANG  # other names unaffected
+    assert authenticate(users, "qp-staff", PASSWORD, now=last + LOCKOUT_WINDOW + minute) == QINGPU
+    actions = list(audit_log(users, ZONE)["action"])
+    assert actions.count("login_locked") == 1 and actions.count("login_failed") == 2 * LOCKOUT_FAILURES - 1
 
 
 def test_disabled_and_unknown_users_cannot_sign_in(users):

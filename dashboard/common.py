@@ -69,7 +69,7 @@ def login_form() -> None:
             st.error(
                 t(
                     f"用户名或密码错误。连续失败多次后，该用户名将暂停登录{minutes}分钟。",
-                    f"Wrong username or password. After repeated failures the username is locked for {minutes} minutes.",
+                    f"Wrong username or password; repeated failures lock the username for {minutes} minutes.",
                 )
             )
             return

@@ -26,7 +26,7 @@ from carbon.grades import grade_year
 from carbon.ingest import FileReport, Upload, ingest_files, read_files
 from carbon.ingest.rejects import rejected_rows
 from carbon.ledger import enterprise_runs, load_factors
-from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter
+from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter, Statistic
 from carbon.peak import estimate
 from carbon.progress import (
     TARGET_PATH_COLUMNS,
@@ -49,6 +49,14 @@ def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
     """Time of the newest stored result of a basis (UTC): the "as of" of every figure built from results."""
     runs = enterprise_runs(engine, basis)
     return runs["computed_at"].max() if len(runs) else None
+
+
+def data_version(engine: Engine) -> tuple[int, int, int]:
+    """Newest result run, statistic and upload ids: every figure here changes only when one of them does."""
+    with engine.connect() as conn:
+        return tuple(
+            int(conn.execute(select(func.max(col))).scalar() or 0) for col in (AccountingRun.id, Statistic.id, Batch.id)
+        )
 
 
 def result_years(engine: Engine) -> list[int]:

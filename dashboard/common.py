@@ -39,6 +39,19 @@ def cube_cache() -> dict:
     return {}
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _remembered(name: str, url: str, version: tuple[int, int, int], v: Viewer, args: tuple, _kwargs: dict) -> object:
+    return getattr(views, name)(_engine(url), v, *args, **_kwargs)  # _kwargs: not part of the key
+
+
+def remembered(name: str, v: Viewer, *args: object, **kwargs: object) -> object:
+    """``carbon.views.<name>(engine, v, *args)``, kept until the data change (``views.data_version``), so a wall
+    screen and many staff opening the same page do not recompute it; the access rules apply on every miss, and
+    the viewer is part of the key."""
+    url = db.database_url()
+    return _remembered(name, url, views.data_version(_engine(url)), v, args, kwargs)
+
+
 def lang() -> str:
     return st.session_state.get("lang", "zh")
 

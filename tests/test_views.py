@@ -160,9 +160,11 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
     files = [("电表导出.csv", data)]
     with pytest.raises(AccessDenied):
         views.preview_upload(engine, ENT_A, C, files)
+    version = views.data_version(engine)
     preview = views.preview_upload(engine, ENT_A, A, files)
     assert [(e.row, e.column) for e in preview[0].errors] == [(3, "quantity")]
     assert len(views.uploads(engine, ENT_A, A)) == 1  # nothing stored by the preview
+    assert views.data_version(engine) == version  # so figures kept by the dashboard stay valid
     done = views.confirm_upload(engine, ENT_A, A, files)
     assert done[0].stored and done[0].rows_accepted == 2 and done[0].rows_rejected == 1
     history = views.uploads(engine, ENT_A, A)
@@ -175,6 +177,8 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
     assert report["rows_accepted"] == 2 and report["file"] == "电表导出.csv"
     with pytest.raises(AccessDenied):
         views.batch_report(engine, Viewer("ent-c", "enterprise", enterprise=C), batch)
+    new_version = views.data_version(engine)
+    assert new_version[0] > version[0] and new_version[2] > version[2]  # new results and a new upload
     after = views.enterprise_table(engine, ENT_A, 2025)
     assert after["emissions_tco2e"].sum() > 0  # recalculated after the upload
     actions = list(audit.audit_log(engine, ZONE)["action"])

@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from carbon import views
 from carbon.errors import CarbonError
 from dashboard import charts, common, labels
 from dashboard import format as fmt
@@ -17,7 +16,7 @@ common.demo_banner()
 region = common.region_selector(v)
 try:
     with st.spinner(t("正在汇总……", "Computing…")):
-        o = views.overview(common.engine(), v, region, year, basis, cache=common.cube_cache())
+        o = common.remembered("overview", v, region, year, basis, cache=common.cube_cache())
 except CarbonError as exc:
     common.show_error(exc)
 h = o["headline"]

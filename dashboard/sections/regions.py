@@ -17,7 +17,7 @@ common.demo_banner()
 engine = common.engine()
 try:
     with st.spinner(t("正在汇总三地数据……", "Computing the three jurisdictions…")):
-        table = views.compare_regions(engine, v, year, basis)
+        table = common.remembered("compare_regions", v, year, basis)
 except CarbonError as exc:
     common.show_error(exc)
 common.basis_caption(basis, views.as_of(engine, basis))
@@ -60,7 +60,7 @@ if not earlier:
 base = common.choice(c1.selectbox, t("对比年份", "compared with"), earlier[::-1], lambda y: fmt.year(y, lang), "base")
 try:
     with st.spinner(t("正在分解……", "Decomposing…")):
-        effects = views.decomposition(engine, v, region, int(base), year, basis)
+        effects = common.remembered("decomposition", v, region, int(base), year, basis)
 except CarbonError as exc:
     common.show_error(exc)
 with c2:

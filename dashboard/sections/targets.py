@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from carbon import views
 from carbon.errors import CarbonError
 from dashboard import common, labels
 from dashboard import format as fmt
@@ -17,7 +16,7 @@ common.demo_banner()
 region = common.region_selector(v, key="tg_region")
 try:
     with st.spinner(t("正在检查目标进度……", "Checking progress…")):
-        a = views.alerts(engine, v, region, year, basis)
+        a = common.remembered("alerts", v, region, year, basis)
 except CarbonError as exc:
     common.show_error(exc)
 common.basis_caption(basis, a["as_of"])

@@ -4,8 +4,9 @@ Ours: the demo zone (300 simulated enterprises, 2020-2025, ``carbon demo --no-da
 file, the dashboard started by ``dashboard.server``, headless Chromium signed in as ``zone-demo``.  Timed from the
 click on the 总览 sidebar link (coming from the 导出 page, same session) until the script run has finished and the
 page's 8 ``st.metric`` values and 4 Altair charts are drawn.  The first render after sign-in computes the figures
-(cold caches); the later clicks get them as kept by the dashboard until the data change.  Baseline, same run and browser: a bare Streamlit app with the same server settings and two pages, the
-"总览" one showing one ``st.metric`` and one small ``st.altair_chart``, timed the same way.
+(cold caches); the later clicks get them as kept by the dashboard until the data change.  Baseline, same run and
+browser: a bare Streamlit app with the same server settings and two pages, the "总览" one showing one ``st.metric``
+and one small ``st.altair_chart``, timed the same way.
 
     python benchmarks/dashboard_render.py [--runs 5] [--db sqlite:///demo.db]   (--db: reuse a seeded demo)
 """

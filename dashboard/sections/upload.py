@@ -7,6 +7,7 @@ from carbon import views
 from carbon.errors import CarbonError
 from dashboard import common
 from dashboard.common import t
+from dashboard.server import MAX_UPLOAD_MB
 
 v = common.require_login()
 engine = common.engine()
@@ -23,9 +24,9 @@ else:
 st.caption(
     t(
         "支持上报模板、表头带单位的导出、抄表示数、电费账单和15分钟等间隔数据（CSV、XLSX，UTF-8或GBK）。"
-        "文件类型按内容识别，单个文件不超过50 MB。",
+        f"文件类型按内容识别，单个文件不超过{MAX_UPLOAD_MB} MB。",
         "Accepts the template, exports with units in the header, register readings, electricity bills and interval "
-        "data (CSV, XLSX, UTF-8 or GBK). The type is told by content; at most 50 MB per file.",
+        f"data (CSV, XLSX, UTF-8 or GBK). The type is told by content; at most {MAX_UPLOAD_MB} MB per file.",
     )
 )
 files = st.file_uploader(

@@ -52,13 +52,12 @@ def aggregate_regions(viewer: Viewer) -> list[str]:
     return ["zone", *reference.JURISDICTIONS] if viewer.is_staff else []
 
 
-def require_region(viewer: Viewer, region: str, detail: bool = False) -> None:
-    """Totals of ``region`` (or, with ``detail``, its enterprises) must be visible to the viewer."""
-    allowed = full_regions(viewer) if detail else aggregate_regions(viewer)
-    if region not in allowed and not (detail and region == "zone" and viewer.role == "zone"):
+def require_region(viewer: Viewer, region: str) -> None:
+    """Totals of ``region`` must be visible to the viewer."""
+    if region not in aggregate_regions(viewer):
         raise AccessDenied(
-            f"无权查看 {region} 的{'企业明细' if detail else '汇总数据'}",
-            f"Not allowed to see {'enterprise detail' if detail else 'totals'} of {region}",
+            f"无权查看 {region} 的汇总数据",
+            f"Not allowed to see totals of {region}",
             user=viewer.username,
             region=region,
         )

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, String, select, type_coerce
 
-from carbon.accounting import allocate_to_months, to_local_naive
-from carbon.ledger import year_bounds_utc
+from carbon.accounting import allocate_to_months
+from carbon.ledger import read_periods, year_bounds_utc
 from carbon.models import Activity, Enterprise
 
 
@@ -45,8 +45,4 @@ def coverage(engine: Engine, year: int, regions: list[str]) -> pd.DataFrame:
         .where(Enterprise.region_id.in_(regions))
     )
     with engine.connect() as conn:
-        df = pd.read_sql(stmt, conn)
-    for col in ("period_start", "period_end"):
-        df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
-    df["start_local"], df["end_local"] = to_local_naive(df["period_start"]), to_local_naive(df["period_end"])
-    return monthly_coverage(df, year)
+        return monthly_coverage(read_periods(pd.read_sql(stmt, conn)), year)

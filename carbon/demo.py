@@ -53,8 +53,13 @@ PER_REGION = 100
 DEMO_SOURCE = "模拟数据 / simulated (carbon demo)"
 # Sign-in accounts of the demo database only (a real database gets its accounts from ``carbon user add``).
 DEMO_PASSWORD = "demo-password"
-DEMO_STAFF = {"zone-demo": ("zone", None), "qingpu-demo": ("region", "qingpu"), "wujiang-demo": ("region", "wujiang")}
-DEMO_STAFF |= {"jiashan-demo": ("region", "jiashan")}
+DEMO_ACCOUNTS = {  # username: (role, region); enterprise-demo belongs to the first demo enterprise
+    "zone-demo": ("zone", None),
+    "qingpu-demo": ("region", "qingpu"),
+    "wujiang-demo": ("region", "wujiang"),
+    "jiashan-demo": ("region", "jiashan"),
+    "enterprise-demo": ("enterprise", None),
+}
 INTERVAL_MONTH = "2025-11"  # the month of 15-minute data (local time)
 INTERVAL_METER = "E-02"
 INTERVAL_SHARE = 0.35  # share of the site's electricity on the 15-minute sub-feeder meter E-02
@@ -420,24 +425,22 @@ def record_demo_connectors(engine: Engine, now: datetime | None = None) -> None:
         )
 
 
-def demo_accounts(engine: Engine, enterprise: str) -> list[tuple[str, str, str]]:
+def demo_account_list(enterprise: str) -> list[tuple[str, str, str]]:
+    """(username, role, scope) of the demo accounts; ``enterprise`` is the enterprise user's USCC."""
+    return [
+        (name, role, region or (enterprise if role == "enterprise" else ""))
+        for name, (role, region) in DEMO_ACCOUNTS.items()
+    ]
+
+
+def demo_accounts(engine: Engine, enterprise: str) -> None:
     """Create the demo sign-in accounts if missing: zone and jurisdiction staff, and one enterprise user."""
-    wanted = {**DEMO_STAFF, "enterprise-demo": ("enterprise", None)}
     with Session(engine) as session:
         have = set(session.exec(select(UserAccount.username)).all())
-    for name, (role, region) in wanted.items():
+    for name, role, scope in demo_account_list(enterprise):
         if name not in have:
-            add_user(
-                engine,
-                name,
-                DEMO_PASSWORD,
-                role,
-                region=region,
-                enterprise=enterprise if role == "enterprise" else None,
-            )
-    return [
-        (name, role, region or (enterprise if role == "enterprise" else "")) for name, (role, region) in wanted.items()
-    ]
+            region, ent = (None, scope) if role == "enterprise" else (scope or None, None)
+            add_user(engine, name, DEMO_PASSWORD, role, region=region, enterprise=ent)
 
 
 def seed(url: str, per_region: int = PER_REGION) -> int:
@@ -510,7 +513,7 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
             {"sector": s, "name_zh": reference.sectors().loc[s, "name_zh"], **r}
             for s, r in sectors.to_dict("index").items()
         ],
-        "accounts": demo_accounts(engine, demo_enterprises(per_region)[0].code),
+        "accounts": demo_account_list(demo_enterprises(per_region)[0].code),
         "password": DEMO_PASSWORD,
         "problems": demo_problems(per_region),
         "problem_enterprises": {k: sorted(v) for k, v in problem_enterprises(per_region).items()},

@@ -210,7 +210,12 @@ def load_activity(
     if exclude_batches:
         stmt = stmt.where(Activity.batch_id.not_in(exclude_batches))
     with engine.connect() as conn:
-        df = pd.read_sql(stmt, conn)
+        return read_periods(pd.read_sql(stmt, conn))
+
+
+def read_periods(df: pd.DataFrame) -> pd.DataFrame:
+    """Parse ``period_start``/``period_end`` as read from the database (text on SQLite, datetimes on PostgreSQL;
+    UTC) for whole columns at once, and add their local wall-clock times."""
     for col in ("period_start", "period_end"):
         df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
     return with_local_times(df)

@@ -241,13 +241,7 @@ def enterprise_table(
 
 def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> dict[str, Any]:
     """One enterprise: monthly emissions by carrier, its meters, its uploads and their reports."""
-    try:
-        ent = get_enterprise(engine, uscc)
-    except NotFoundError:
-        raise AccessDenied(
-            "无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username
-        ) from None
-    require_enterprise(viewer, ent.uscc, ent.region_id)
+    ent = _enterprise(engine, viewer, uscc)
     res = enterprise_results(engine, basis)
     res = res.loc[(res["enterprise_uscc"] == ent.uscc) & (res["year"] == year)]
     monthly = res.pivot_table(index="month", columns="carrier", values="emissions_tco2e", aggfunc="sum").reindex(

@@ -1,4 +1,4 @@
-"""Numbers, units and dates as Chinese readers expect them (万吨, 吨标准煤, 万kWh, 2024年1月), English second.
+"""Numbers, units and dates as Chinese readers expect them (万吨CO₂e, 万吨标准煤, 2024年1月), English second.
 
 Pure functions; ``lang`` is ``zh`` or ``en``.
 """
@@ -16,40 +16,23 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def tonnes_co2e(value: float | None, lang: str = "zh") -> str:
-    """Emissions: ``35.73 万吨CO₂e`` at or above 10^4 t, else ``1,234 吨CO₂e``; English ``357,337 t CO₂e``."""
+def _tonnes(value: float | None, zh_unit: str, en_unit: str, lang: str) -> str:
+    """Tonnes of something: 万 + ``zh_unit`` at or above 10^4 in Chinese, whole ``en_unit`` in English."""
     if _missing(value):
         return "—"
     if lang == "en":
-        return f"{value:,.0f} t CO₂e"
-    return f"{value / WAN:,.2f} 万吨CO₂e" if abs(value) >= WAN else f"{value:,.1f} 吨CO₂e"
+        return f"{value:,.0f} {en_unit}"
+    return f"{value / WAN:,.2f} 万{zh_unit}" if abs(value) >= WAN else f"{value:,.1f} {zh_unit}"
+
+
+def tonnes_co2e(value: float | None, lang: str = "zh") -> str:
+    """Emissions: ``35.73 万吨CO₂e`` at or above 10^4 t, else ``1,234.0 吨CO₂e``; English ``357,337 t CO₂e``."""
+    return _tonnes(value, "吨CO₂e", "t CO₂e", lang)
 
 
 def tce(value: float | None, lang: str = "zh") -> str:
     """Energy: ``11.25 万吨标准煤`` or ``950.0 吨标准煤``; English ``112,507 tce``."""
-    if _missing(value):
-        return "—"
-    if lang == "en":
-        return f"{value:,.0f} tce"
-    return f"{value / WAN:,.2f} 万吨标准煤" if abs(value) >= WAN else f"{value:,.1f} 吨标准煤"
-
-
-def kwh(value: float | None, lang: str = "zh") -> str:
-    """Electricity in 万kWh (Chinese) or MWh (English)."""
-    if _missing(value):
-        return "—"
-    return f"{value / WAN:,.1f} 万kWh" if lang == "zh" else f"{value / 1000:,.0f} MWh"
-
-
-def intensity(value: float | None, unit: str, lang: str = "zh") -> str:
-    """An intensity per 10^4 CNY: ``0.0079 吨CO₂e/万元`` / ``0.0079 t CO₂e per 10⁴ CNY``."""
-    if _missing(value):
-        return "—"
-    names = {
-        "tco2e": ("吨CO₂e/万元", "t CO₂e per 10⁴ CNY"),
-        "tce": ("吨标准煤/万元", "tce per 10⁴ CNY"),
-    }[unit]
-    return f"{value:.4f} {names[0] if lang == 'zh' else names[1]}"
+    return _tonnes(value, "吨标准煤", "tce", lang)
 
 
 def number(value: float | None, digits: int = 2) -> str:

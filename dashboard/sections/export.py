@@ -19,25 +19,25 @@ st.markdown(t(f"当前视图：**{page}**", f"Current view: **{page}**"))
 for name, df in tables.items():
     st.markdown(f"- {name}：{len(df)} " + t("行", "rows"))
 stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-c = st.columns(2)
-c[0].download_button(
-    t("下载 Excel（XLSX）", "download Excel (XLSX)"),
-    data=views.export_file(tables, "xlsx"),
-    file_name=f"carbon-{stamp}.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    on_click=views.record_export,
-    args=(engine, v, page, "xlsx", tables),
-    key="ex_xlsx",
-)
-c[1].download_button(
-    t("下载 CSV（ZIP）", "download CSV (ZIP)"),
-    data=views.export_file(tables, "csv"),
-    file_name=f"carbon-{stamp}.zip",
-    mime="application/zip",
-    on_click=views.record_export,
-    args=(engine, v, page, "csv", tables),
-    key="ex_csv",
-)
+formats = [
+    (
+        "xlsx",
+        t("下载 Excel（XLSX）", "download Excel (XLSX)"),
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ("csv", t("下载 CSV（ZIP）", "download CSV (ZIP)"), "zip", "application/zip"),
+]
+for column, (fmt, label, suffix, mime) in zip(st.columns(len(formats)), formats, strict=True):
+    column.download_button(
+        label,
+        data=views.export_file(tables, fmt),
+        file_name=f"carbon-{stamp}.{suffix}",
+        mime=mime,
+        on_click=views.record_export,
+        args=(engine, v, page, fmt, tables),
+        key=f"ex_{fmt}",
+    )
 st.caption(
     t(
         "以 =、+、-、@ 开头的文本单元格已加前缀 ' ，防止在 Excel/WPS 中被当作公式执行。",

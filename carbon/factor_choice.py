@@ -182,6 +182,9 @@ def choose(
         raise InputError(f"未知核算口径 {basis}", f"Unknown basis {basis}; use one of {BASES}", value=basis)
     if gwp_set not in GWP_SETS:
         raise InputError(f"未知GWP版本 {gwp_set}", f"Unknown GWP set {gwp_set}; use one of {GWP_SETS}")
+    flows = reference.electricity_flows()
+    if carrier in flows.index:
+        return _flow_choice(factors, flows.loc[carrier], carrier, province, grid, year, basis, gwp_set, as_of)
     carriers = reference.carriers()
     info = carriers.loc[carrier]
     canonical, physical = info["canonical_unit"], info["physical_carrier"]
@@ -206,6 +209,45 @@ def choose(
     flags += [f"{r['status']}_factor:{r['id']}" for r in used if r["status"] != "verified"]
     ids = [str(r["id"]) for r in used] + ([gwp_id] if gwp_id else [])
     return Choice(carrier, province, tco2 * gwp, tce, tuple(ids), tuple(flags), reason)
+
+
+def _flow_choice(
+    factors: pd.DataFrame,
+    rule: pd.Series,
+    carrier: str,
+    province: str,
+    grid: str,
+    year: int,
+    basis: str,
+    gwp_set: str,
+    as_of: date | None,
+) -> Choice:
+    """Electricity supplied out (subtracted from purchases: net purchased electricity) or generated on site
+    (not counted): the purchased-electricity choice times the flow's sign, flagged with the method used."""
+    flag = f"electricity_flow:{carrier}"
+    if not rule["counts_as"]:
+        return Choice(carrier, province, 0.0, 0.0, (), (flag,), f"{rule['method_en']} ({rule['source']})")
+    base = choose(
+        factors,
+        carrier=rule["counts_as"],
+        province=province,
+        grid=grid,
+        year=year,
+        basis=basis,
+        gwp_set=gwp_set,
+        as_of=as_of,
+    )
+    sign = int(rule["sign"])
+    reason = f"{rule['method_en']}: {sign:+d} x ({base.reason})"
+    return Choice(
+        carrier,
+        province,
+        sign * base.tco2e_per_unit,
+        sign * base.tce_per_unit,
+        base.factor_ids,
+        (*base.flags, flag),
+        reason,
+    )
 
 
 def _citation(row: pd.Series) -> str:

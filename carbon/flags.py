@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from carbon import reference
+
 _TEXT = {
     "vintage_fallback": (
         "{0}年因子尚未发布，采用{2}地区{1}年因子",
@@ -22,6 +24,7 @@ _TEXT = {
         "{0}条记录跨月，已按时间比例拆分",
         "{0} rows crossed a month boundary and were split in proportion to time",
     ),
+    "electricity_flow": ("{0}", "{1}"),
     "no_activity": ("该年度无活动数据", "no activity data for this year"),
 }
 
@@ -35,6 +38,9 @@ def describe(flag: str) -> str:
         args = [year, older, region]
     elif code == "region_fallback":
         args = [args[0], *args[1].split("->")]
+    elif code == "electricity_flow":
+        rule = reference.electricity_flows().loc[args[0]]
+        args = [rule["method_zh"], rule["method_en"]]
     if code not in _TEXT:
         return flag
     zh, en = _TEXT[code]

@@ -42,6 +42,15 @@ def carriers() -> pd.DataFrame:
 
 
 @cache
+def electricity_flows() -> pd.DataFrame:
+    """How electricity supplied out and generated on site enter the totals (sign against purchased electricity),
+    with the method's text and source; see ``carbon/data/electricity_flows.csv``."""
+    table = _read("electricity_flows.csv").set_index("carrier")
+    table["sign"] = table["sign"].astype(int)
+    return table
+
+
+@cache
 def carrier_lookup() -> dict[str, str]:
     """Map every accepted carrier name (id, Chinese, English, alias; case-insensitive) to its id."""
     table: dict[str, str] = {}

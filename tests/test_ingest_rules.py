@@ -13,6 +13,9 @@ T = HEADER_ZH + "\n"
 REG = "表号,能源品种,抄表时间,示数,倍率,单位,备注\n"
 BILL = "户号,电费年月,上次抄表日期,本次抄表日期,上次示数,本次示数,倍率,抄见电量\n"
 JAN = "E1,电力,2024-01-01,2024-02-01,100,kWh\n"
+TYPED = "户号,示数类型,上次抄表日期,本次抄表日期,上次示数,本次示数,倍率,抄见电量\n"
+TYPED_ROW = "A1,{},2024-01-01,2024-02-01,{},{},1,{}\n"
+CURVE_24 = "户号,日期," + ",".join(f"e{i}" for i in range(1, 25)) + "\nA1,2024-03-01," + ",".join(["1"] * 24) + "\n"
 # code -> (text stored first or None, text of the file under test, row expected to carry the code)
 CASES = {
     "missing_meter": (None, T + ",电力,2024-01-01,2024-02-01,1,kWh\n", 2),
@@ -52,6 +55,37 @@ CASES = {
         6,
     ),
     "totals_row": (None, T + JAN + "合计,,,,100,\n", 3),
+    "ambiguous_number": (None, T + JAN.replace("100", "987.5") + 'E1,电力,2024-02-01,2024-03-01,"987,25",kWh\n', 3),
+    "decimal_comma": (None, "时间;表号;用电量;单位\n2024-03-01;A;1.234,5;kWh\n2024-03-02;A;987,25;kWh\n", 2),
+    "month_labels": (None, T + "E1,电力,2024年01月,2024年02月,1,kWh\n", 2),
+    "assumed_unit": (None, CURVE_24, 2),
+    "register_part": (
+        None,
+        TYPED
+        + TYPED_ROW.format("有功（总）", 10, 20, 10)
+        + TYPED_ROW.format("有功（峰）", 5, 11, 6)
+        + TYPED_ROW.format("有功（谷）", 5, 9, 4),
+        3,
+    ),
+    "register_parts_summed": (
+        None,
+        TYPED + TYPED_ROW.format("有功（峰）", 5, 11, 6) + TYPED_ROW.format("有功（谷）", 5, 9, 4),
+        2,
+    ),
+    "register_parts_mismatch": (
+        None,
+        TYPED
+        + TYPED_ROW.format("有功（总）", 10, 20, 10)
+        + TYPED_ROW.format("有功（峰）", 5, 11, 6)
+        + TYPED_ROW.format("有功（谷）", 5, 8, 3),
+        3,
+    ),
+    "not_active_energy": (
+        None,
+        TYPED + TYPED_ROW.format("有功（总）", 10, 20, 10) + TYPED_ROW.format("无功（总）", 1, 4, 3),
+        3,
+    ),
+    "unknown_register_type": (None, TYPED + TYPED_ROW.format("组合", 10, 20, 10), 2),
 }
 
 

@@ -26,10 +26,12 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 @dataclass
 class Sheet:
-    """Cells as text ('' for empty), index = user-visible row number; ``name`` of the sheet or encoding."""
+    """Cells as text ('' for empty), index = user-visible row number; ``name`` of the sheet or encoding;
+    ``delimiter`` of a text file."""
 
     cells: pd.DataFrame
     source: str
+    delimiter: str = ""
 
 
 def decode(data: bytes, file: str) -> tuple[str, str]:
@@ -58,11 +60,48 @@ def _csv_rows(text: str, delimiter: str, file: str) -> list[list[str]]:
         ) from exc
 
 
-def _csv_cells(text: str, file: str) -> pd.DataFrame:
+DELIMITERS = {",": "逗号 comma", "\t": "制表符 tab", ";": "分号 semicolon"}
+CONSISTENT = 0.9  # share of non-empty lines that must split into the same number of cells
+
+
+def _consistency(head: str, delimiter: str, file: str) -> tuple[float, int]:
+    """Share of the head's non-empty lines that split into the modal number (> 1) of cells, and that number."""
+    widths = pd.Series([len(r) for r in _csv_rows(head, delimiter, file)[:200] if any(c.strip() for c in r)])
+    if widths.empty or widths.max() < 2:
+        return 0.0, 1
+    mode = int(widths.loc[widths > 1].mode().iloc[0])
+    return float((widths == mode).mean()), mode
+
+
+def delimiter_of(text: str, file: str) -> str:
+    """The one delimiter (comma, tab or semicolon) that splits the head's lines consistently.
+
+    Never guessed: when two split the lines equally well (``1,5;2,5``) the file is refused, naming both.
+    """
+    head = "\n".join(text[:100_000].split("\n")[:200])
+    scores = {d: _consistency(head, d, file) for d in DELIMITERS}
+    ranked = sorted(scores, key=lambda d: (scores[d][0], scores[d][1]), reverse=True)
+    best, second = ranked[0], ranked[1]
+    if scores[best][1] < 2:
+        return ","  # one column: any delimiter reads it the same
+    if scores[second][1] > 1 and scores[second][0] >= CONSISTENT and scores[best][0] >= CONSISTENT:
+        first_line = next((line for line in head.split("\n") if line.strip()), "")[:80]
+        raise InputError(
+            f"无法确定分隔符：每行都可按{DELIMITERS[best]}或{DELIMITERS[second]}拆分（首行：{first_line}）；"
+            "请另存为以逗号分隔、小数点为“.”的CSV，或XLSX",
+            f"Cannot tell the delimiter: every line splits by {DELIMITERS[best].split()[1]} and by "
+            f"{DELIMITERS[second].split()[1]} (first line: {first_line}); save it as a comma-separated CSV with "
+            "'.' decimals, or as XLSX",
+            file=file,
+        )
+    return best
+
+
+def _csv_cells(text: str, file: str) -> tuple[pd.DataFrame, str]:
     """Split CSV text into cells; ragged rows (title lines, totals) are padded with ''."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     head = text[:100_000]
-    delimiter = "\t" if head.count("\t") > head.count(",") else ","
+    delimiter = delimiter_of(text, file)
     width = max((len(r) for r in _csv_rows(head, delimiter, file)[:200]), default=1)
     try:  # the C parser for speed; ragged rows are padded up to the widest head row
         df = pd.read_csv(
@@ -75,11 +114,11 @@ def _csv_cells(text: str, file: str) -> pd.DataFrame:
             sep=delimiter,
             engine="c",
         )
-        return df.fillna("")
+        return df.fillna(""), delimiter
     except pd.errors.ParserError:  # a later row is wider than any head row
         rows = _csv_rows(text, delimiter, file)
         width = max(len(r) for r in rows)
-        return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+        return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str), delimiter
 
 
 def _excel_text(value: object) -> str:
@@ -159,7 +198,8 @@ def read_sheets(data: bytes, file: str, sheet: str | None = None) -> list[Sheet]
         if head.startswith("<") and "<table" in text[:200_000].lower():
             sheets = _html_sheets(text, file)
         else:
-            sheets = [Sheet(_csv_cells(text, file), encoding)]
+            cells, delimiter = _csv_cells(text, file)
+            sheets = [Sheet(cells, encoding, delimiter)]
     for s in sheets:
         s.cells.columns = range(s.cells.shape[1])
         s.cells.index = pd.RangeIndex(1, len(s.cells) + 1)

@@ -54,7 +54,10 @@ def is_unit(text: str) -> bool:
 
 
 def carrier_in_words(name: str) -> tuple[str | None, bool]:
-    """A carrier named inside a header (full names first, then 电/气/热/油); True if it was assumed (油)."""
+    """A carrier named inside a header (a flow word first: 上网电量 is electricity supplied out, 光伏发电量
+    on-site generation; then full names, then 电/气/热/油); True if it was assumed (油)."""
+    if (flow := flow_in_words(name)) is not None:
+        return flow, False
     carriers = reference.carriers()
     for cid, zh in sorted(carriers["name_zh"].items(), key=lambda kv: -len(kv[1])):
         if zh in name:
@@ -65,9 +68,115 @@ def carrier_in_words(name: str) -> tuple[str | None, bool]:
     return None, False
 
 
+# Words in a column name that say which way the energy flows (checked before any carrier word).
+FLOW_WORDS = (
+    ("electricity_exported", ("上网", "外供", "反向", "送出", "售电", "余电", "export", "feed-in", "feed in")),
+    ("electricity_generated", ("发电", "光伏", "自发", "generat", "pv ")),
+)
+POWER_WORDS = ("负荷", "功率", "需量", "load", "power", "demand")
+REACTIVE_WORDS = ("无功", "reactive", "kvar")
+CURVE_POINTS = (24, 48, 96)
+_POINT = re.compile(r"^(?:(p|e|point|点|第)\s*)?(\d{1,2})\s*点?$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(\d{1,2})[:：](\d{2})(?::00)?$")
+_CLOCK_RANGE = re.compile(r"^(\d{1,2})[:：](\d{2})\s*[-~—–至]\s*(\d{1,2})[:：](\d{2})$")
+_TITLE_UNITS = (  # where a title line states the unit: 单位：kWh, unit: kWh, (kWh)
+    re.compile(r"(?:单位|unit)\s*[:：]\s*([^\s)）,，;；]+)", re.I),
+    re.compile(r"[(（]\s*([^()（）]+?)\s*[)）]"),
+)
+SUB_HEADERS = ("上次", "本次", "上期", "本期", "上月", "本月")
+
+
+def flow_in_words(name: str) -> str | None:
+    """``electricity_exported`` or ``electricity_generated`` when a column name says so, else None."""
+    low = f"{name.lower()} "
+    for flow, words in FLOW_WORDS:
+        if any(w in low for w in words):
+            return flow
+    return None
+
+
+def dimension_of(unit: str) -> str:
+    """``energy``, ``volume``, ``mass``, ``power``, ``reactive`` or ``other`` for a unit string."""
+    try:
+        dim = parse_unit(unit).dimensionality
+    except ValueError:
+        return "other"
+    kinds = {"kWh": "energy", "m3": "volume", "t": "mass", "kW": "power", "kvarh": "reactive", "var": "reactive"}
+    return next((k for u, k in kinds.items() if parse_unit(u).dimensionality == dim), "other")
+
+
+def is_power(name: str, unit: str) -> bool:
+    """A column of power (kW, 负荷, 需量), not energy."""
+    return dimension_of(unit) == "power" or (not unit and any(w in name.lower() for w in POWER_WORDS))
+
+
+def is_reactive(name: str, unit: str) -> bool:
+    """A column of reactive energy (无功, kvarh): never electricity use."""
+    return dimension_of(unit) == "reactive" or any(w in name.lower() for w in REACTIVE_WORDS)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """The point columns of a day curve: column -> (start, end) minutes after midnight, and how they look."""
+
+    points: dict[int, tuple[int, int]]
+    label: str
+    prefix: str
+
+    @property
+    def minutes(self) -> int:
+        return 1440 // len(self.points)
+
+
+def curve_columns(names: dict[int, str]) -> Curve | None:
+    """The 96/48/24 point columns of a day curve (``p1…p96``, ``e1…e96``, ``00:15…24:00``, ``0:00…23:45``,
+    ``00:00-00:15``), or None.  Point k covers [(k-1)·step, k·step); clock labels ending at 24:00 are ends."""
+    numbered: dict[int, tuple[str, int]] = {}
+    clocks: dict[int, int] = {}
+    ranges: dict[int, tuple[int, int]] = {}
+    for c, raw in names.items():
+        text = unicodedata.normalize("NFKC", raw).strip()
+        if m := _POINT.match(text):
+            numbered[c] = ((m.group(1) or "").lower(), int(m.group(2)))
+        elif m := _CLOCK.match(text):
+            clocks[c] = int(m.group(1)) * 60 + int(m.group(2))
+        elif m := _CLOCK_RANGE.match(text):
+            ranges[c] = (int(m.group(1)) * 60 + int(m.group(2)), int(m.group(3)) * 60 + int(m.group(4)))
+    for n in CURVE_POINTS:
+        step = 1440 // n
+        if len(numbered) >= n and sorted(k for _, k in numbered.values()) == list(range(1, n + 1)):
+            prefixes = {p for p, _ in numbered.values()}
+            if len(prefixes) == 1:
+                points = {c: ((k - 1) * step, k * step) for c, (_, k) in numbered.items()}
+                first, last = min(points), max(points)
+                prefix = prefixes.pop()
+                return Curve(points, f"{names[first]}…{names[last]}", prefix)
+        if len(clocks) == n:
+            cols = sorted(clocks)
+            mins = [clocks[c] for c in cols]
+            if mins[0] == step and mins[-1] == 0:  # 00:15 … 23:45, 00:00: the last is the day's end
+                mins[-1] = 1440
+            if sorted(mins) == list(range(step, 1441, step)):
+                points = {c: (m - step, m) for c, m in zip(cols, mins, strict=True)}
+            elif sorted(mins) == list(range(0, 1440, step)):
+                points = {c: (m, m + step) for c, m in zip(cols, mins, strict=True)}
+            else:
+                continue
+            return Curve(points, f"{names[cols[0]]}…{names[cols[-1]]}", "clock")
+        if len(ranges) == n and sorted(ranges.values()) == [(m, m + step) for m in range(0, 1440, step)]:
+            cols = sorted(ranges)
+            return Curve(dict(ranges), f"{names[cols[0]]}…{names[cols[-1]]}", "clock")
+    return None
+
+
 @dataclass
 class Header:
-    """Where the header is and what each column (by position) holds."""
+    """Where the header is and what each column (by position) holds.
+
+    ``rows`` is 2 for a header whose groups are merged over sub-headers (抄表日期 over 上次/本次), combined
+    into one name per column; ``title`` is the text above the header and ``title_unit`` a unit it states
+    (``日电量曲线（单位：kWh）``); ``curve`` the point columns of a day curve.
+    """
 
     row: int
     names: dict[int, str]
@@ -75,23 +184,47 @@ class Header:
     units: dict[int, str] = field(default_factory=dict)
     carriers: dict[int, tuple[str, bool]] = field(default_factory=dict)
     units_row: int | None = None
+    rows: int = 1
+    title: str = ""
+    title_unit: str = ""
+    curve: Curve | None = None
+    decimal_comma: bool = False
 
     @property
     def data_start(self) -> int:
-        return (self.units_row or self.row) + 1
+        return (self.units_row or self.row + self.rows - 1) + 1
+
+    @property
+    def score(self) -> int:
+        return len(set(self.fields.values()) - {"info"}) + (2 if self.curve else 0)
 
     def column(self, name: str) -> int | None:
         """Position of the column holding field ``name``."""
         return next((c for c, f in self.fields.items() if f == name), None)
 
+    def columns(self, name: str) -> list[int]:
+        """Positions of every column holding field ``name``."""
+        return [c for c, f in self.fields.items() if f == name]
 
-def _read_header(cells: pd.DataFrame, row: int) -> Header:
+    def identity(self) -> int | None:
+        """The column that names the meter: meter id (计量点编号, 表号), else account (户号), else asset number."""
+        return next((c for f in ("meter_id", "account", "asset") if (c := self.column(f)) is not None), None)
+
+    def unit_of(self, col: int) -> str:
+        """A column's unit: from its header, the units line, else the title line."""
+        return self.units.get(col) or self.title_unit
+
+
+def _read_header(cells: pd.DataFrame, row: int, names: dict[int, str] | None = None, rows: int = 1) -> Header:
     known = aliases()
-    names = {int(c): str(v).strip() for c, v in cells.loc[row].items()}
-    header = Header(row=row, names=names, fields={})
+    names = names or {int(c): str(v).strip() for c, v in cells.loc[row].items()}
+    header = Header(row=row, names=names, fields={}, rows=rows)
+    header.curve = curve_columns(names)
     for c, text in names.items():
+        if header.curve and c in header.curve.points:
+            continue
         base, unit = split_unit(text)
-        f = known.get(base)
+        f = known.get(base) or known.get(unicodedata.normalize("NFKC", text).strip().lower())
         if f is None and base:  # "用电量" style names: a quantity word with a carrier word
             f = "quantity" if any(base.endswith(w) for w in ("用量", "量", "quantity", "consumption")) else None
         if f is None:
@@ -99,31 +232,63 @@ def _read_header(cells: pd.DataFrame, row: int) -> Header:
         header.fields[c] = f
         if unit:
             header.units[c] = unit
-        carrier, assumed = carrier_in_words(base) if f == "quantity" else (None, False)
+        carrier, assumed = carrier_in_words(base) if f in ("quantity", "register") else (None, False)
         if carrier:
             header.carriers[c] = (carrier, assumed)
     return header
 
 
+def _combined(cells: pd.DataFrame, row: int) -> dict[int, str] | None:
+    """Names of a header merged over two rows (groups over sub-headers), or None if the next row is not one."""
+    below = row + 1
+    if below not in cells.index:
+        return None
+    top = [str(v).strip() for v in cells.loc[row]]
+    sub = [str(v).strip() for v in cells.loc[below]]
+    if sum(any(s.startswith(w) for w in SUB_HEADERS) for s in sub) < 2:
+        return None
+    names, group = {}, ""
+    for c, (t, s) in enumerate(zip(top, sub, strict=True)):
+        group = t or group  # a merged cell is blank after its first column
+        if not s:
+            names[c] = t
+            group = t
+        elif any(s.startswith(w) for w in SUB_HEADERS):
+            names[c] = s + group if group else s
+        else:
+            names[c] = group + s if group else s
+    return names
+
+
 def find_header(cells: pd.DataFrame) -> Header | None:
-    """The first row within ``HEAD_ROWS`` naming the most known fields (at least two, or a time column)."""
+    """The first row within ``HEAD_ROWS`` naming the most known fields (at least two, or a time column).
+
+    A header merged over two rows (抄表日期 over 上次/本次) is combined into one.  Raises ``InputError`` for a
+    two-row header it cannot combine, rather than reading half of it.
+    """
     best: Header | None = None
     for row in cells.index[:HEAD_ROWS]:
-        h = _read_header(cells, row)
-        score = len(set(h.fields.values()))
-        if best is None or score > len(set(best.fields.values())):
-            best = h
-    if best is None or not best.fields:
+        candidates = [_read_header(cells, row)]
+        if (merged := _combined(cells, row)) is not None:
+            candidates.append(_read_header(cells, row, merged, rows=2))
+        for h in candidates:
+            if best is None or h.score > best.score:
+                best = h
+    if best is None or (not best.fields and not best.curve):
         return None
-    if len(set(best.fields.values())) < 2 and "timestamp" not in best.fields.values():
+    if best.score < 2 and "timestamp" not in best.fields.values():
         return None
+    best.title = " ".join(str(v).strip() for r in cells.index if r < best.row for v in cells.loc[r] if str(v).strip())
+    title = unicodedata.normalize("NFKC", best.title)
+    found = (m.group(1) for pattern in _TITLE_UNITS for m in pattern.finditer(title))
+    best.title_unit = next((u for u in found if is_unit(u)), "")
     _read_units_row(cells, best)
     return best
 
 
 def _read_units_row(cells: pd.DataFrame, header: Header) -> None:
     """A line right under the header whose non-empty cells are all units gives each column's unit."""
-    nxt = header.row + 1
+    nxt = header.row + header.rows
     if nxt not in cells.index:
         return
     values = {int(c): str(v).strip().strip("()（）[]") for c, v in cells.loc[nxt].items() if str(v).strip()}

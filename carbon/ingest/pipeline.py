@@ -23,9 +23,10 @@ from sqlmodel import Session, select
 
 from carbon.errors import InputError, NotFoundError, RowIssue
 from carbon.ingest import checks, shapes, store
-from carbon.ingest.cells import read_sheets
+from carbon.ingest.cells import DELIMITERS, read_sheets
 from carbon.ingest.header import Header, find_header, is_total_row
 from carbon.ingest.rules import Issues
+from carbon.ingest.values import decimal_comma_file
 from carbon.models import Activity, Batch, Enterprise, Meter, RegisterReading
 
 
@@ -100,10 +101,17 @@ def _choose_sheet(data: bytes, name: str, sheet: str | None) -> tuple[str, pd.Da
         header = find_header(s.cells)
         if header is not None:
             return s.source, s.cells, header
+    first = sheets[0]
+    line = next((r for r in first.cells.itertuples(index=False) if any(str(v).strip() for v in r)), ())
+    cells = " | ".join(str(v).strip() for v in line if str(v).strip())[:120]
+    zh, _, en = DELIMITERS.get(first.delimiter, "").partition(" ")
+    split, split_en = (f"按{zh}分列，", f"split by {en}, ") if first.delimiter else ("", "")
     raise InputError(
-        "找不到表头：前30行中没有可识别的列名（如 表号、开始时间、用量、抄表时间、示数、户号）",
-        "No header found: none of the first 30 rows names known columns (e.g. meter_id, period_start, quantity, "
-        "read_at, register, account)",
+        f"找不到表头：{split}首个非空行为“{cells}”，前30行中没有可识别的列名"
+        "（如 表号、开始时间、用量、抄表时间、示数、户号、日期+96点）；请检查分隔符和表头",
+        f"No header found: {split_en}the first non-empty line reads “{cells}”, and none of the first 30 rows names "
+        "known columns (e.g. meter_id, period_start, quantity, read_at, register, account, a date with 96 points); "
+        "check the delimiter and the header",
         file=name,
     )
 
@@ -132,13 +140,16 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
     report.rows_skipped = int(totals.sum())
     data = data.loc[~totals]
     report.rows_read = len(data)
+    header.decimal_comma = decimal_comma_file(data)
+    if header.decimal_comma and len(data):
+        issues.add(pd.Series(data.index == data.index[0], index=data.index), "decimal_comma", data.iloc[:, 0])
     report.shape = shapes.detect(header)
-    report.ignored_columns = shapes.ignored_columns(header, report.shape)
     if report.shape == "register":
         shaped = shapes.register(data, header, issues, lambda codes: stored_registers(session, enterprise, codes))
         report.registers = shaped.registers
     else:
         shaped = shapes.PARSERS[report.shape](data, header, issues)
+    report.ignored_columns = shapes.ignored_columns(header, shaped.used)
     rows = shaped.rows
     checks.row_checks(rows, issues, now)
     checks.series_checks(rows, issues)

@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from carbon import reference
-from carbon.ingest import checks, shapes
+from carbon.ingest import checks, meter_reads
+from carbon.ingest.columns import to_canonical
 from carbon.ingest.pipeline import FileReport, check_against_storage, stored_registers, write_report
 from carbon.ingest.rules import Issues
 from carbon.models import Enterprise
@@ -36,7 +37,7 @@ def _typed(frame: pd.DataFrame, issues: Issues) -> pd.DataFrame:
         accepted_en=", ".join(carriers.index),
     )
     unit = frame["unit"].fillna("").astype(str)
-    factor = shapes.to_canonical(carrier, unit, issues)
+    factor = to_canonical(carrier, unit, issues)
     value = pd.to_numeric(frame["value"], errors="coerce")
     issues.add(value.isna(), "not_a_number", frame["value"].astype(str), column="value")
     start = pd.to_datetime(frame["start"], utc=True, errors="coerce")
@@ -100,9 +101,10 @@ def _report(session: Session, enterprise: str, part: pd.DataFrame, source: str, 
                 "source_row": reg.index.astype(int),
             }
         )
-        shaped = shapes.register_steps(readings, issues, lambda codes: stored_registers(session, enterprise, codes))
-        rows = pd.concat([rows, shaped.rows])
-        report.registers = shaped.registers
+        steps, report.registers = meter_reads.register_steps(
+            readings, issues, lambda codes: stored_registers(session, enterprise, codes)
+        )
+        rows = pd.concat([rows, steps])
     checks.row_checks(rows, issues, now)
     rows = rows.assign(source_row=rows.index.astype(int))
     report.rows = rows.loc[issues.ok(rows.index)]

@@ -1,232 +1,148 @@
 """Recognise what kind of export a sheet is and turn its rows into typed interval rows.
 
 Shapes: ``periods`` (the bureau template, or a unit in the header), ``register`` (meter index readings),
-``bill`` (State Grid style bills), ``interval_long`` and ``interval_wide`` (meter / EMS interval data).
-Every shape yields the same typed frame (``INTERVAL_COLUMNS``), indexed by the user-visible row number.
+``bill`` (bills and 抄表 records with reading dates), ``day_curve`` (96/48/24-point day curves, one row per
+account and day), ``interval_long`` and ``interval_wide`` (meter / EMS interval data).  Every shape yields the
+same typed frame (``columns.INTERVAL_COLUMNS``), indexed by the user-visible row number, and the columns it read.
+
+A column is a meter only when it holds quantities with a unit of energy (or volume or mass): identity columns
+(户号, 计量点编号, 资产编号 …) name the meter, descriptive ones (用户名称, 电费(元) …) are ignored and listed, and
+power (kW, 负荷) or reactive (无功, kvarh) columns are never read as energy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pint
 
-from carbon import reference
 from carbon.errors import InputError
-from carbon.ingest.header import Header, carrier_in_words, split_unit
-from carbon.ingest.registers import REPLACEMENT_WORDS, register_intervals
-from carbon.ingest.rules import Issues, param
-from carbon.ingest.values import parse_numbers, parse_times
-from carbon.units import conversion_factor, parse_unit
+from carbon.ingest import columns as cols
+from carbon.ingest import meter_reads
+from carbon.ingest.header import Header, carrier_in_words, dimension_of, is_power, is_reactive, split_unit
+from carbon.ingest.rules import Issues
+from carbon.ingest.values import parse_months
 
-MAIN_METER = "总表"  # the meter id of files that name none
-INTERVAL_COLUMNS = [
-    "meter_code",
-    "carrier",
-    "period_start",
-    "period_end",
-    "quantity_original",
-    "unit_original",
-    "quantity_canonical",
-]
 SUPPORTED_INTERVALS = {
     pd.Timedelta(minutes=15): "15min",
     pd.Timedelta(minutes=30): "30min",
     pd.Timedelta(hours=1): "1h",
     pd.Timedelta(days=1): "1d",
 }
-SHAPES = {
-    "bill": ("prev_read_date", "curr_read_date", "prev_register", "curr_register"),
-    "register": ("read_at", "register"),
-    "periods": ("period_start", "period_end", "quantity"),
-    "interval_long": ("timestamp", "meter_id", "quantity"),
-    "interval_wide": ("timestamp",),
-}
-
-USED = {  # every field a shape reads; other columns are ignored and listed in the report
-    "bill": {
-        "meter_id",
-        "account",
-        "bill_month",
-        "prev_read_date",
-        "curr_read_date",
-        "prev_register",
-        "curr_register",
-        "multiplier",
-        "billed_kwh",
-    },
-    "register": {"meter_id", "carrier", "read_at", "register", "multiplier", "unit", "note"},
-    "periods": {"meter_id", "carrier", "period_start", "period_end", "quantity", "unit"},
-    "interval_long": {"meter_id", "carrier", "timestamp", "quantity", "unit"},
-    "interval_wide": {"timestamp", "quantity"},
-}
-
-
-def ignored_columns(header: Header, shape: str) -> list[str]:
-    """Header names of the columns the shape does not read (a wide file reads every unnamed column)."""
-    if shape == "interval_wide":
-        return [header.names[c] for c, f in header.fields.items() if f not in USED[shape]]
-    return [n for c, n in header.names.items() if n.strip() and header.fields.get(c) not in USED[shape]]
+BILL_DATES = ("prev_read_date", "curr_read_date")
+BILL_VALUES = ("prev_register", "curr_register", "billed_kwh")
+ENERGY_LIKE = ("energy", "volume", "mass")
 
 
 @dataclass
 class Shaped:
-    """Typed interval rows of one sheet, and the register readings to keep (register shape)."""
+    """Typed interval rows of one sheet, the register readings to keep (register shape) and the columns read."""
 
     shape: str
     rows: pd.DataFrame
     registers: pd.DataFrame | None = None
+    used: set[int] = field(default_factory=set)
 
 
 def detect(header: Header) -> str:
-    """The first shape whose required fields the header has."""
+    """The shape of a sheet from its header; raises ``InputError`` saying what the file looks like when its
+    shape lacks something it needs (a bill without reading dates)."""
     present = set(header.fields.values())
-    for shape, needed in SHAPES.items():
-        if set(needed) <= present:
-            return shape
+    if header.curve is not None:
+        return "day_curve"
+    billish = bool(present & set(BILL_VALUES)) or ("bill_month" in present and "quantity" in present)
+    if set(BILL_DATES) <= present and (billish or "quantity" in present):
+        return "bill"
+    if billish and "read_at" not in present and not {"period_start", "period_end"} <= present:
+        raise meter_reads.missing_read_dates(header)
+    if "register" in present and ("read_at" in present or "timestamp" in present):
+        return "register"
+    if {"period_start", "period_end", "quantity"} <= present:
+        return "periods"
+    if "timestamp" in present:
+        return "interval_long" if _long(header) else "interval_wide"
     raise InputError(
         "无法识别文件格式：需要上报模板列（表号、能源品种、开始时间、结束时间、用量、单位），或抄表示数列（表号、抄表时间、示数），"
-        "或电费账单列（户号、上次/本次抄表日期、上次/本次示数、倍率、抄见电量），或带时间列的分时数据",
+        "或电费账单列（户号、上次/本次抄表日期、上次/本次示数、倍率、抄见电量），或带时间列的分时数据或96点曲线",
         "Cannot recognise the file: give the template columns (meter_id, carrier, period_start, period_end, "
         "quantity, unit), register readings (meter_id, read_at, register), a bill (account, previous/current "
-        "reading date and register, multiplier, billed kWh) or interval data with a time column",
+        "reading date and register, multiplier, billed kWh), interval data with a time column or a 96-point curve",
     )
 
 
-def _col(data: pd.DataFrame, header: Header, name: str) -> pd.Series | None:
-    c = header.column(name)
-    return None if c is None else data[c].astype(str).str.strip()
+def _value_columns(header: Header) -> tuple[list[int], list[int], list[int]]:
+    """Columns of a time-indexed file holding energy, power and reactive quantities.
 
-
-def _carrier(data: pd.DataFrame, header: Header, issues: Issues, qty_col: int | None) -> pd.Series:
-    """Carrier id per row: the carrier column, else the header word of the quantity column."""
-    text = _col(data, header, "carrier")
-    if text is not None:
-        ids = text.str.lower().map(reference.carrier_lookup())
-        carriers = reference.carriers()
-        issues.add(
-            ids.isna(),
-            "unknown_carrier",
-            text,
-            accepted_zh="、".join(carriers["name_zh"]),
-            accepted_en=", ".join(carriers.index),
-        )
-        return ids
-    hint = header.carriers.get(qty_col) if qty_col is not None else None
-    if hint is None and qty_col is not None and (by_unit := _carrier_of_unit(header.units.get(qty_col, ""))):
-        hint = (by_unit, False)
-    if hint is None:
-        raise InputError(
-            "无法确定能源品种：请加“能源品种”列，或在用量表头写明（如 用电量、用气量）",
-            "Cannot tell the carrier: add a carrier column or name it in the quantity header (e.g. 用电量, 用气量)",
-        )
-    carrier, assumed = hint
-    if assumed:
-        issues.add(
-            pd.Series(True, index=data.index[:1]),
-            "assumed_carrier",
-            pd.Series("", index=data.index[:1]),
-            column=header.names[qty_col],
-            header=header.names[qty_col],
-        )
-    return pd.Series(carrier, index=data.index, dtype=object)
-
-
-def _units(data: pd.DataFrame, header: Header, qty_col: int | None) -> pd.Series:
-    text = _col(data, header, "unit")
-    default = header.units.get(qty_col, "") if qty_col is not None else ""
-    if text is None:
-        return pd.Series(default, index=data.index, dtype=object)
-    return text.where(text != "", default)
-
-
-def to_canonical(carrier: pd.Series, unit: pd.Series, issues: Issues) -> pd.Series:
-    """Multiplier to each row's carrier canonical unit; NaN (and an issue) where the unit is missing or wrong.
-
-    One conversion per distinct (carrier, unit) pair; works by position, so the index may repeat.
+    A quantity column (用电量, 用量(kWh)) or an unnamed column with a unit of energy, volume or mass is energy;
+    power (kW, 负荷) and reactive (kvarh, 无功) columns are set apart; anything else is not a meter.
     """
-    carriers = reference.carriers()
-    out = np.full(len(carrier), np.nan)
-    issues.add(carrier.notna() & (unit == ""), "missing_unit", unit)
-    known = (carrier.notna() & (unit != "")).to_numpy()
-    pairs = pd.DataFrame({"c": carrier.to_numpy(), "u": unit.to_numpy()}).loc[known]
-    for (cid, u), pos in pairs.groupby(["c", "u"]).indices.items():
-        rows = pairs.index[pos]
-        canonical = carriers.loc[cid, "canonical_unit"]
-        mask = np.zeros(len(carrier), dtype=bool)
-        mask[rows] = True
-        mask = pd.Series(mask, index=carrier.index)
-        try:
-            out[rows] = conversion_factor(u, canonical)
-        except pint.errors.DimensionalityError:
-            issues.add(
-                mask, "wrong_dimension", unit, carrier=cid, carrier_zh=carriers.loc[cid, "name_zh"], canonical=canonical
-            )
-        except ValueError:
-            issues.add(mask, "unknown_unit", unit)
-    return pd.Series(out, index=carrier.index)
+    energy, power, reactive = [], [], []
+    for c, name in header.names.items():
+        f = header.fields.get(c)
+        if not name.strip() or (f is not None and f != "quantity"):
+            continue
+        unit = header.unit_of(c)
+        if is_reactive(name, unit):
+            reactive.append(c)
+        elif is_power(name, unit):
+            power.append(c)
+        elif f == "quantity" or dimension_of(unit) in ENERGY_LIKE:
+            energy.append(c)
+    return energy, power, reactive
 
 
-def _quantities(text: pd.Series, unit: pd.Series, issues: Issues, column: str) -> tuple[pd.Series, pd.Series]:
-    """Numbers (NaN and an issue where missing or not numeric) and the unit, filled from inline unit text."""
-    values, inline = parse_numbers(text)
-    issues.add(text == "", "missing_value", text, column=column)
-    issues.add(values.isna() & (text != ""), "not_a_number", text, column=column)
-    has_inline = inline != ""
-    unit = unit.where(~(has_inline & (unit == "")), inline)
-    both = has_inline & (unit != inline)
-    if both.any():
-        differ = both & pd.Series([not _same_unit(a, b) for a, b in zip(inline, unit, strict=True)], index=unit.index)
-        issues.add(differ, "unit_conflict", text, inline=inline, unit=unit)
-    return values, unit
+def _long(header: Header) -> bool:
+    energy, _, _ = _value_columns(header)
+    return header.identity() is not None and len(energy) == 1 and header.fields.get(energy[0]) == "quantity"
 
 
-def _same_unit(a: str, b: str) -> bool:
-    try:
-        return parse_unit(a).dimensionality == parse_unit(b).dimensionality and conversion_factor(a, b) == 1
-    except (ValueError, pint.errors.DimensionalityError):
-        return False
+def _used(header: Header, *names: str) -> set[int]:
+    return {c for c, f in header.fields.items() if f in names}
 
 
-def _times(text: pd.Series | None, issues: Issues, column: str) -> pd.Series:
-    assert text is not None
-    t = parse_times(text)
+def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
+    """The bureau template (or any file with start, end and quantity columns).
+
+    Months written as labels (``2024年01月``) read as calendar months: a start month is its first day; an end
+    month is the first day of that month (the template's end is exclusive), unless some row of the file has
+    the same start and end month, in which case every end month of the file is inclusive.
+    """
+    meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
+    s_text, e_text = cols.col(data, header, "period_start"), cols.col(data, header, "period_end")
+    assert s_text is not None and e_text is not None
+    s_month, _ = parse_months(s_text)
+    e_month, e_next = parse_months(e_text)
+    start = cols.times(s_text.where(s_month.isna(), ""), Issues(), "period_start").where(s_month.isna(), s_month)
+    end = cols.times(e_text.where(e_month.isna(), ""), Issues(), "period_end").where(e_month.isna(), e_month)
+    months = s_month.notna() & e_month.notna()
+    inclusive = bool((months & (s_month == e_month)).any())
+    if months.any():
+        end = end.where(~(months & inclusive), e_next)
+        first = months.idxmax()
+        issues.add(
+            pd.Series(months.index == first, index=months.index),
+            "month_labels",
+            s_text,
+            column="period_end",
+            example=f"{s_text[first]} – {e_text[first]}",
+            convention="结束月份含当月 / the end month is included"
+            if inclusive
+            else "结束月份不含（结束时间为该月1日）/ the end month is excluded (it is the 1st of that month)",
+        )
+    _time_issues(s_text, start, issues, "period_start")
+    _time_issues(e_text, end, issues, "period_end")
+    return Shaped(
+        "periods",
+        cols.frame(meter, carrier, start, end, qty, unit, factor),
+        used=_used(header, "meter_id", "account", "asset", "carrier", "period_start", "period_end", "quantity", "unit"),
+    )
+
+
+def _time_issues(text: pd.Series, t: pd.Series, issues: Issues, column: str) -> None:
     issues.add(text == "", "missing_value", text, column=column)
     issues.add(t.isna() & (text != ""), "bad_time", text, column=column)
-    return t
-
-
-def _meters(text: pd.Series | None, index: pd.Index, issues: Issues) -> pd.Series:
-    """Meter ids; a file without a meter column is one main meter (``MAIN_METER``) per carrier."""
-    if text is None:
-        return pd.Series(MAIN_METER, index=index, dtype=object)
-    issues.add(text == "", "missing_meter", text)
-    return text
-
-
-def _frame(
-    meter: pd.Series,
-    carrier: pd.Series,
-    start: pd.Series,
-    end: pd.Series,
-    qty: pd.Series,
-    unit: pd.Series,
-    factor: pd.Series,
-) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "meter_code": meter,
-            "carrier": carrier,
-            "period_start": start,
-            "period_end": end,
-            "quantity_original": qty,
-            "unit_original": unit,
-            "quantity_canonical": qty * factor,
-        }
-    )
 
 
 def _quantity_columns(
@@ -234,27 +150,57 @@ def _quantity_columns(
 ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, pd.Series]:
     """Meter, carrier, quantity, unit and factor to the canonical unit of files with a quantity column."""
     qcol = header.column("quantity")
-    meter = _meters(_col(data, header, "meter_id"), data.index, issues)
-    carrier = _carrier(data, header, issues, qcol)
-    qty, unit = _quantities(_col(data, header, "quantity"), _units(data, header, qcol), issues, "quantity")
-    return meter, carrier, qty, unit, to_canonical(carrier, unit, issues)
+    _refuse_power(header, [qcol] if qcol is not None else [], data, None)
+    meter = cols.identity(data, header, issues)
+    carrier = cols.carriers(data, header, issues, qcol)
+    text = cols.col(data, header, "quantity")
+    assert text is not None
+    qty, unit = cols.quantities(text, cols.units(data, header, qcol), header, issues, "quantity")
+    return meter, carrier, qty, unit, cols.to_canonical(carrier, unit, issues)
 
 
-def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
-    """The bureau template (or any file with start, end and quantity columns)."""
-    meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
-    start = _times(_col(data, header, "period_start"), issues, "period_start")
-    end = _times(_col(data, header, "period_end"), issues, "period_end")
-    return Shaped("periods", _frame(meter, carrier, start, end, qty, unit, factor))
+def _refuse_power(header: Header, columns: list[int], data: pd.DataFrame, step: pd.Timedelta | None) -> None:
+    """Refuse a file whose value columns are all power (kW, 负荷), saying what energy would be."""
+    power = [c for c in columns if is_power(header.names[c], header.unit_of(c))]
+    if power and len(power) == len(columns):
+        raise power_refusal("、".join(header.names[c] for c in power), step)
+
+
+def power_refusal(what: str, step: pd.Timedelta | None) -> InputError:
+    """The refusal of power (load, kW) data: it is not energy; kWh = kW × the interval in hours."""
+    if step is not None and pd.notna(step):
+        hours, minutes = step / pd.Timedelta(hours=1), int(step / pd.Timedelta(minutes=1))
+        how_zh = f"本文件为{minutes}分钟数据：电量 kWh = 功率 kW × {hours:g} h"
+        how_en = f"for this file's {minutes}-minute data kWh = kW × {hours:g} h"
+    else:
+        how_zh = "电量 kWh = 功率 kW × 时段小时数（15分钟为 0.25 h）"
+        how_en = "kWh = kW × the interval in hours (0.25 h for 15 minutes)"
+    return InputError(
+        f"{what} 是功率（负荷，kW），不是电量：功率不能直接累加为用电量。{how_zh}。"
+        "请导出电量（kWh）曲线或抄表数据后再上传",
+        f"{what} holds power (load, kW), not energy: power readings cannot be added up as electricity use; "
+        f"{how_en}. Export the energy (kWh) curve or the meter readings instead",
+        column=what,
+    )
+
+
+def _modal_step(t: pd.Series) -> pd.Timedelta | None:
+    step = t.dropna().sort_values().diff().dropna()
+    step = step.loc[step > pd.Timedelta(0)]
+    return step.mode().iloc[0] if len(step) else None
 
 
 def _infer_intervals(
     meter: pd.Series, t: pd.Series, issues: Issues, t_text: pd.Series, end_labelled: bool
 ) -> tuple[pd.Series, pd.Series]:
-    """Each row's period from its time label and its meter's inferred interval (15 min, 30 min, 1 h, 1 d).
+    """Each row's period from its time label and its meter's inferred interval (15 min, 30 min, 1 h, 1 d);
+    month labels (``2024-01``, ``202401``, ``2024年1月``) are calendar months.
 
     Works by position, so the index may repeat (a wide file has one row per line and meter).
     """
+    if cols.month_labels(t_text):
+        start, end = parse_months(t_text)
+        return start, end
     naive = t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()  # datetime64, not one Timestamp per row
     frame = pd.DataFrame({"m": meter.to_numpy(), "t": naive, "pos": np.arange(len(t))})
     frame = frame.dropna(subset=["t"]).sort_values(["m", "t"], kind="stable")
@@ -289,61 +235,70 @@ def _infer_intervals(
     return start, start + interval
 
 
-def interval_long(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
-    """One row per meter and interval: a time label, a meter, a value."""
-    meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
-    t_text = _col(data, header, "timestamp")
-    t = _times(t_text, issues, "timestamp")
-    start, end = _infer_intervals(meter, t, issues, t_text, _end_labelled(header))
-    return Shaped("interval_long", _frame(meter, carrier, start, end, qty, unit, factor))
-
-
 def _end_labelled(header: Header) -> bool:
     name = header.names[header.column("timestamp")].lower()
     return any(w in name for w in ("结束", "截止", "end"))
 
 
-def _carrier_of_unit(unit: str) -> str | None:
-    """The carrier a wide-file column measures, from its unit: energy -> electricity (GJ/MJ/TJ: heat), volume -> gas."""
-    try:
-        dim = parse_unit(unit).dimensionality
-    except ValueError:
-        return None
-    if dim == parse_unit("kWh").dimensionality:
-        return "heat" if unit.strip() in ("GJ", "MJ", "TJ") else "electricity"
-    if dim == parse_unit("m3").dimensionality:
-        return "natural_gas"
-    return None
+def _series_times(data: pd.DataFrame, header: Header, issues: Issues) -> tuple[pd.Series, pd.Series]:
+    t_text = data[header.column("timestamp")].astype(str).str.strip()
+    if cols.month_labels(t_text):
+        return parse_months(t_text)[0], t_text
+    return cols.times(t_text, issues, "timestamp"), t_text
+
+
+def interval_long(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
+    """One row per meter and interval: a time label, a meter, a value."""
+    t, t_text = _series_times(data, header, issues)
+    qcol = header.column("quantity")
+    _refuse_power(header, [qcol], data, _modal_step(t))
+    meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
+    start, end = _infer_intervals(meter, t, issues, t_text, _end_labelled(header))
+    return Shaped(
+        "interval_long",
+        cols.frame(meter, carrier, start, end, qty, unit, factor),
+        used=_used(header, "meter_id", "account", "asset", "carrier", "timestamp", "quantity", "unit"),
+    )
+
+
+def _column_carrier(header: Header, c: int, unit: str) -> str:
+    name, _ = split_unit(header.names[c])
+    carrier, _ = carrier_in_words(name)
+    carrier = carrier or cols.carrier_of_unit(unit)
+    if carrier is None:
+        raise InputError(
+            f"无法确定列“{header.names[c]}”的能源品种：请在表头写明单位（如 kWh、m3）或能源（电、气）",
+            f"Cannot tell the carrier of column {header.names[c]}: put a unit (kWh, m3) or carrier in its header",
+            column=header.names[c],
+        )
+    return carrier
 
 
 def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
-    """A time column and one column per meter (its header = meter id, unit in the header or a units line)."""
-    tcol = header.column("timestamp")
-    meter_cols = [c for c, n in header.names.items() if c != tcol and c not in header.fields and n.strip()]
-    meter_cols += [c for c, f in header.fields.items() if f == "quantity"]
-    if not meter_cols:
-        raise InputError("分时数据没有表计列", "Interval data without meter columns")
-    t_text = data[tcol].astype(str).str.strip()
-    t = _times(t_text, issues, "timestamp")
+    """A time column and one column per meter (its header names it; a unit in the header, a units line or the
+    title).  With an identity column (户号) the meters are ``<account>/<column>``."""
+    t, t_text = _series_times(data, header, issues)
+    energy, power, _ = _value_columns(header)
+    _refuse_power(header, energy + power, data, _modal_step(t))
+    if not energy:
+        raise InputError(
+            "分时数据没有电量列：没有一列带能量、体积或质量单位（如 kWh、m3、t）；请在表头或表头下的单位行写明单位",
+            "Interval data without energy columns: no column has a unit of energy, volume or mass (kWh, m3, t); "
+            "put the unit in the header or in a units line under it",
+        )
+    ident = header.identity()
+    prefix = None if ident is None else data[ident].astype(str).str.strip() + "/"
     pieces = []
-    for c in meter_cols:
-        name, unit = split_unit(header.names[c])
-        unit = header.units.get(c) or unit
-        carrier, _ = carrier_in_words(name)
-        carrier = carrier or _carrier_of_unit(unit)
-        if carrier is None:
-            raise InputError(
-                f"无法确定列“{header.names[c]}”的能源品种：请在表头写明单位（如 kWh、m3）或能源（电、气）",
-                f"Cannot tell the carrier of column {header.names[c]}: put a unit (kWh, m3) or carrier in its header",
-            )
-        text = data[c].astype(str).str.strip()
+    for c in energy:
+        unit = header.unit_of(c) or split_unit(header.names[c])[1]
+        name = header.names[c].strip()
         pieces.append(
             pd.DataFrame(
                 {
-                    "meter": header.names[c].strip(),
-                    "carrier": carrier,
+                    "meter": name if prefix is None else prefix + name,
+                    "carrier": _column_carrier(header, c, unit),
                     "unit": unit,
-                    "text": text,
+                    "text": data[c].astype(str).str.strip(),
                     "t": t,
                     "t_text": t_text,
                 }
@@ -352,164 +307,148 @@ def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     long = pd.concat(pieces)
     long = long.loc[long["text"] != ""]  # an empty cell in a wide file is no reading, not an error
     sub = Issues()
-    qty, unit = _quantities(long["text"], long["unit"], sub, "quantity")
-    factor = to_canonical(long["carrier"], unit, sub)
+    qty, unit = cols.quantities(long["text"], long["unit"], header, sub, "quantity")
+    factor = cols.to_canonical(long["carrier"], unit, sub)
     start, end = _infer_intervals(long["meter"], long["t"], sub, long["t_text"], _end_labelled(header))
     issues.items.extend(sub.items)
     issues.refused |= sub.refused
-    return Shaped("interval_wide", _frame(long["meter"], long["carrier"], start, end, qty, unit, factor))
+    used = set(energy) | _used(header, "timestamp") | ({ident} if ident is not None else set())
+    return Shaped("interval_wide", cols.frame(long["meter"], long["carrier"], start, end, qty, unit, factor), used=used)
 
 
-def _replaced(note: pd.Series | None, index: pd.Index) -> pd.Series:
-    if note is None:
-        return pd.Series(False, index=index)
-    low = note.str.lower()
-    return pd.Series(np.logical_or.reduce([low.str.contains(w, regex=False) for w in REPLACEMENT_WORDS]), index=index)
+def day_curve(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
+    """Day curves: one row per account and day, the day's 96 (48, 24) values as columns.
 
-
-def register(
-    data: pd.DataFrame,
-    header: Header,
-    issues: Issues,
-    previous: Callable[[list[str]], pd.DataFrame] | None = None,
-) -> Shaped:
-    """Register readings: consumption between consecutive readings of a meter, rollovers and replacements handled.
-
-    ``previous(meter_codes)``: the stored readings of those meters (``meter_code``, ``read_at``, ``register``,
-    ``multiplier``), so a file holding one reading per meter still yields the interval since the last upload.
+    Each value becomes a reading of the account's meter over its point's interval of that day.  The unit
+    comes from a units line, the header, a unit column or the title (``单位：kWh``); ``e1…e96`` without a unit
+    are the energy curve in kWh (warned).  A power curve (kW, 负荷) is refused.
     """
-    rcol = header.column("register")
-    meter = _meters(_col(data, header, "meter_id"), data.index, issues)
-    carrier = _carrier(data, header, issues, rcol)
-    reg, unit = _quantities(_col(data, header, "register"), _units(data, header, rcol), issues, "register")
-    factor = to_canonical(carrier, unit, issues)
-    mtext = _col(data, header, "multiplier")
-    if mtext is None:
-        mult = pd.Series(1.0, index=data.index)
-    else:
-        mult, _ = parse_numbers(mtext.where(mtext != "", "1"))
-        issues.add(mult.isna() | (mult <= 0), "not_a_number", mtext, column="multiplier")
-    read_at = _times(_col(data, header, "read_at"), issues, "read_at")
-    readings = pd.DataFrame(
+    curve = header.curve
+    assert curve is not None
+    date_col = next(
+        (header.column(f) for f in ("timestamp", "read_at", "period_start") if header.column(f) is not None), None
+    )
+    if date_col is None:
+        raise InputError(
+            f"这是一行一天的{len(curve.points)}点曲线（{curve.label}），但没有日期列：请加“日期”列",
+            f"This is a {len(curve.points)}-point day curve ({curve.label}) with one row per day, but it has no date "
+            "column: add a 日期 (date) column",
+        )
+    points = sorted(curve.points)
+    step = pd.Timedelta(minutes=curve.minutes)
+    unit_col = cols.col(data, header, "unit")
+    units = {header.units.get(c, "") for c in points} - {""}
+    unit = units.pop() if len(units) == 1 else header.title_unit
+    label = f"{len(curve.points)}点曲线（{curve.label}）"
+    power_title = any(w in header.title for w in ("负荷", "功率")) and "电量" not in header.title
+    if dimension_of(unit) == "power" or (not unit and power_title):
+        raise power_refusal(label, step)
+    if not unit and unit_col is None:
+        if curve.prefix != "e" and "电量" not in header.title:
+            raise InputError(
+                f"{label}没有单位：这类曲线可能是负荷（功率 kW）也可能是电量（kWh），不能猜测；"
+                "请在表头下加单位行（kWh）或在标题中写明“单位：kWh”",
+                f"The {len(curve.points)}-point curve ({curve.label}) gives no unit: such curves may be load (power, "
+                "kW) or energy (kWh), which is never guessed; add a units line (kWh) under the header or state "
+                "“单位：kWh” in the title",
+            )
+        unit = "kWh"  # e1…e96, or a title naming 电量: the energy curve, in kWh by convention (warned)
+        issues.add(
+            pd.Series(data.index == data.index[0], index=data.index),
+            "assumed_unit",
+            pd.Series(curve.label, index=data.index),
+            column=curve.label,
+            columns=curve.label,
+            unit="kWh",
+            what="e1…e96 电量曲线" if curve.prefix == "e" else "电量曲线",
+            what_en="an energy curve (e1…e96 / 电量)",
+        )
+    meter = cols.identity(data, header, issues)
+    day_text = data[date_col].astype(str).str.strip()
+    day = cols.times(day_text, issues, "timestamp")
+    local = day.dt.tz_convert("Asia/Shanghai")
+    issues.add(day.notna() & (local != local.dt.floor("D")), "bad_time", day_text, column="timestamp")
+    values = data[points].astype(str).apply(lambda c: c.str.strip())
+    n = len(points)
+    offsets = pd.to_timedelta([curve.points[c][0] for c in points], unit="min")
+    long = pd.DataFrame(
         {
-            "meter_code": meter,
-            "carrier": carrier,
-            "read_at": read_at,
-            "register": reg,
-            "multiplier": mult,
-            "unit": unit,
-            "factor": factor,
-            "replaced": _replaced(_col(data, header, "note"), data.index),
-            "source_row": data.index.astype(int),
+            "meter": np.repeat(meter.to_numpy(), n),
+            "text": values.to_numpy().ravel(),
+            "start": np.repeat(day.dt.tz_localize(None).to_numpy(dtype="datetime64[us]"), n)
+            + np.tile(offsets.to_numpy(dtype="timedelta64[us]"), len(data)),
+            "unit": np.repeat(unit_col.to_numpy(), n) if unit_col is not None and not unit else unit,
         },
-        index=data.index,
+        index=np.repeat(data.index.to_numpy(), n),
     )
-    return register_steps(readings, issues, previous)
-
-
-def register_steps(
-    readings: pd.DataFrame, issues: Issues, previous: Callable[[list[str]], pd.DataFrame] | None = None
-) -> Shaped:
-    """Typed register readings to intervals: rollovers, replacements and decreases reported.
-
-    ``readings`` (indexed by row): ``meter_code``, ``carrier``, ``read_at``, ``register``, ``multiplier``,
-    ``unit``, ``factor`` (to the canonical unit), ``replaced``, ``source_row``.
-    """
-    usable = readings.loc[issues.ok(readings.index)]
-    stored = previous(sorted(usable["meter_code"].unique())) if previous is not None else None
-    fresh, earlier = _against_stored(usable, stored, issues)
-    steps = register_intervals(pd.concat([earlier, fresh], ignore_index=True), param("register_drop"))
-    steps = steps.loc[steps["source_row"] >= 0].set_index("source_row", drop=False)
-    steps.index = steps.index.astype(int)
-    if steps.empty:
-        none = pd.Series(dtype=object)
-        stamp = pd.Series(dtype="datetime64[us, UTC]")
-        return Shaped("register", _frame(none, none, stamp, stamp, none, none, none), registers=fresh)
-    rows_text = readings["register"].astype(str).reindex(steps.index)
-    kinds = steps["kind"]
-    issues.add(
-        kinds == "rollover",
-        "register_rollover",
-        rows_text,
-        maximum=steps["maximum"].map("{:g}".format),
-        quantity=steps["quantity"].map("{:g}".format),
-    )
-    detail = steps["earlier"].map("{:g}".format) + " → " + steps["later"].map("{:g}".format)
-    flagged = readings["replaced"].reindex(steps.index).fillna(False).astype(bool)
-    issues.add((kinds == "replaced") & flagged, "meter_replaced", rows_text, detail=detail)
-    issues.add((kinds == "replaced") & ~flagged, "register_drop", rows_text, detail=detail)
-    issues.add(kinds == "decrease", "register_decrease", rows_text, detail=detail)
-    counted = steps.loc[steps["kind"].isin(["ok", "rollover"])]
-    src = readings.loc[counted.index]
-    frame = _frame(
-        counted["meter_code"],
-        src["carrier"],
-        counted["period_start"],
-        counted["period_end"],
-        counted["quantity"],
-        src["unit"],
-        src["factor"],
-    )
-    return Shaped("register", frame, registers=fresh.loc[issues.ok(fresh.index)])
-
-
-def _against_stored(
-    readings: pd.DataFrame, previous: pd.DataFrame | None, issues: Issues
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split off readings already stored (same meter and time); a different stored register is an error.
-
-    Returns the readings not yet stored and the stored ones of the same meters (``source_row`` -1).
-    """
-    if previous is None or previous.empty or readings.empty:
-        return readings, readings.iloc[:0]
-    prev = previous.loc[previous["meter_code"].isin(readings["meter_code"])]
-    merged = readings.reset_index(names="_row").merge(
-        prev[["meter_code", "read_at", "register"]], on=["meter_code", "read_at"], how="left", suffixes=("", "_s")
-    )
-    seen = merged["register_s"].notna()
-    clash = merged.loc[seen & (merged["register_s"] != merged["register"])].set_index("_row")
-    issues.add(
-        pd.Series(True, index=clash.index),
-        "register_conflict",
-        clash["register"].map("{:g}".format),
-        stored=clash["register_s"].map("{:g}".format),
-    )
-    fresh = readings.loc[~readings.index.isin(merged.loc[seen, "_row"])]
-    return fresh, prev.assign(replaced=False, source_row=-1)
+    long["start"] = pd.to_datetime(long["start"], utc=True)
+    long = long.loc[long["text"] != ""]
+    carrier = pd.Series(cols.carrier_of_unit(unit) or "electricity", index=long.index, dtype=object)
+    sub = Issues()
+    qty, unit_s = cols.quantities(long["text"], long["unit"], header, sub, "quantity")
+    factor = cols.to_canonical(carrier, unit_s, sub)
+    issues.items.extend(sub.items)
+    issues.refused |= sub.refused
+    used = set(points) | {date_col} | _used(header, "unit", "meter_id", "account", "asset")
+    rows = cols.frame(long["meter"], carrier, long["start"], long["start"] + step, qty, unit_s, factor)
+    return Shaped("day_curve", rows, used={*used, header.identity()} - {None})
 
 
 def bill(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
-    """State Grid style electricity bills: one row per account and billing period, energy in kWh."""
-    account = _col(data, header, "meter_id")
-    if account is None:
-        account = _col(data, header, "account")
-    meter = _meters(account, data.index, issues)
-    prev_r, _ = _quantities(
-        _col(data, header, "prev_register"), pd.Series("kWh", index=data.index), issues, "prev_register"
+    rows = meter_reads.bill(data, header, issues)
+    used = _used(
+        header,
+        "meter_id",
+        "account",
+        "asset",
+        "prev_read_date",
+        "curr_read_date",
+        "prev_register",
+        "curr_register",
+        "multiplier",
+        "billed_kwh",
+        "register_type",
+        "register_digits",
+        "note",
+        "bill_month",
     )
-    curr_r, _ = _quantities(
-        _col(data, header, "curr_register"), pd.Series("kWh", index=data.index), issues, "curr_register"
-    )
-    mtext = _col(data, header, "multiplier")
-    mult = parse_numbers(mtext.where(mtext != "", "1"))[0] if mtext is not None else pd.Series(1.0, index=data.index)
-    computed = (curr_r - prev_r) * mult
-    btext = _col(data, header, "billed_kwh")
-    if btext is not None:
-        billed, _ = parse_numbers(btext)
-        issues.add(billed.isna() & (btext != ""), "not_a_number", btext, column="billed_kwh")
-        tolerance = param("bill_mismatch") + 0.001 * billed.abs()
-        mismatch = billed.notna() & computed.notna() & ((computed - billed).abs() > tolerance)
-        issues.add(
-            mismatch, "bill_mismatch", btext, computed=computed.map("{:g}".format), billed=billed.map("{:g}".format)
-        )
-        qty = billed.where(billed.notna(), computed)
-    else:
-        qty = computed
-    start = _times(_col(data, header, "prev_read_date"), issues, "prev_read_date")
-    end = _times(_col(data, header, "curr_read_date"), issues, "curr_read_date")
-    carrier = pd.Series("electricity", index=data.index, dtype=object)
-    unit = pd.Series("kWh", index=data.index, dtype=object)
-    return Shaped("bill", _frame(meter, carrier, start, end, qty, unit, pd.Series(1.0, index=data.index)))
+    if header.column("billed_kwh") is None:
+        used |= _used(header, "quantity")
+    return Shaped("bill", rows, used=used)
 
 
-PARSERS = {"periods": periods, "interval_long": interval_long, "interval_wide": interval_wide, "bill": bill}
+def register(
+    data: pd.DataFrame, header: Header, issues: Issues, previous: Callable[[list[str]], pd.DataFrame] | None = None
+) -> Shaped:
+    rows, fresh = meter_reads.register(data, header, issues, previous)
+    used = _used(
+        header,
+        "meter_id",
+        "account",
+        "asset",
+        "carrier",
+        "read_at",
+        "register",
+        "multiplier",
+        "unit",
+        "note",
+        "register_type",
+        "register_digits",
+    )
+    if header.column("read_at") is None:
+        used |= _used(header, "timestamp")
+    return Shaped("register", rows, registers=fresh, used=used)
+
+
+PARSERS = {
+    "periods": periods,
+    "interval_long": interval_long,
+    "interval_wide": interval_wide,
+    "bill": bill,
+    "day_curve": day_curve,
+}
+
+
+def ignored_columns(header: Header, used: set[int]) -> list[str]:
+    """Header names of the columns a shape did not read (listed in the report)."""
+    return [n for c, n in header.names.items() if n.strip() and c not in used]

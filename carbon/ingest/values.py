@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 LOCAL_TZ = "Asia/Shanghai"
-_NUMBER = r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$"
 _TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
+_END_OF_DAY = r"[ T]24(?::00){1,2}$|[ T]24时$"
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 EXCEL_SERIAL_RANGE = (20_000, 80_000)  # 1954-10-03 .. 2119-01-10: what a date column can plausibly hold
 
@@ -22,17 +22,87 @@ def _nfkc(text: pd.Series) -> pd.Series:
     return text.map(lambda s: unicodedata.normalize("NFKC", s))
 
 
-def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Numbers and any unit text written after them (``'1,234.5 kWh'`` -> 1234.5, ``'kWh'``); NaN if none."""
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
-    inline = pd.Series("", index=text.index, dtype=object)
-    hard = values.isna() & (text.str.strip() != "")
+# A number as written: sign, digits with "," or "." separators, an exponent, then any unit text.
+_TOKEN = r"^\s*([-+]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$"
+_POINT_FORMS = r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+|\d{1,3}(?:,\d{3})+(?:\.\d*)?)(?:[eE][-+]?\d+)?$"
+_COMMA_FORMS = r"^[-+]?(?:\d+(?:,\d*)?|,\d+|\d{1,3}(?:\.\d{3})+(?:,\d*)?)$"
+# Evidence of a file's convention: a comma decimal (987,25  1,05  1.234,5) or a point decimal (20.63  1,234.5).
+_COMMA_DECIMAL = r"^[-+]?(?:\d+,(?:\d{1,2}|\d{4,})|\d{1,3}(?:\.\d{3})+,\d+)$"
+_POINT_DECIMAL = r"^[-+]?(?:\d+\.(?:\d{1,2}|\d{4,})|\d{1,3}(?:,\d{3})+\.\d+)$"
+_NUMERIC_CELL = r"^\s*[-+]?[\d.,]+\s*[^\d\s]{0,6}\s*$"
+
+
+def decimal_comma_file(cells: pd.DataFrame) -> bool:
+    """True if the file writes numbers with a decimal comma throughout (``1.234,5``, ``987,25``).
+
+    Decided once per file from its numeric cells: at least one cell can only be a decimal comma and none can
+    only be a decimal point.  A file with evidence of both keeps the decimal point, and its ambiguous cells
+    (``987,25``) are refused by ``ambiguous_numbers``.
+    """
+    text = pd.Series(cells.to_numpy().ravel(), dtype=object).astype(str)
+    text = text.loc[text.str.match(_NUMERIC_CELL) & text.str.contains(r"[.,]", regex=True)]
+    if text.empty:
+        return False
+    token = _nfkc(text).str.extract(_TOKEN)[0].fillna("")
+    return bool(token.str.match(_COMMA_DECIMAL).any() and not token.str.match(_POINT_DECIMAL).any())
+
+
+def ambiguous_numbers(text: pd.Series, decimal_comma: bool = False) -> pd.Series:
+    """True for cells whose separators do not fit the file's convention (``987,25`` or ``1,05`` with a decimal
+    point; ``1.5`` with a decimal comma): they could be read two ways and are never guessed.
+
+    Works by position, so the index may repeat."""
+    out = np.zeros(len(text), dtype=bool)
+    has_sep = (text.str.contains(r"[.,]", regex=True) & text.str.contains(r"\d", regex=True)).to_numpy()
+    if has_sep.any():
+        token = _nfkc(text[has_sep]).str.replace(" ", "", regex=False).str.extract(_TOKEN)[0]
+        forms = _COMMA_FORMS if decimal_comma else _POINT_FORMS
+        out[has_sep] = (token.notna() & ~token.fillna("").str.match(forms)).to_numpy()
+    return pd.Series(out, index=text.index)
+
+
+def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Numbers and any unit text written after them (``'1,234.5 kWh'`` -> 1234.5, ``'kWh'``); NaN if none.
+
+    Thousands separators are taken only in groups of three (``1,234``); with ``decimal_comma`` the roles of
+    "," and "." swap (``1.234,5`` -> 1234.5).  A cell whose separators fit neither is NaN (see
+    ``ambiguous_numbers`` for the message).  Works by position, so the index may repeat.
+    """
+    plain = ~text.str.contains(r"[.,]", regex=True) if decimal_comma else pd.Series(True, index=text.index)
+    values = pd.to_numeric(text.where(plain, ""), errors="coerce").to_numpy(dtype="float64", copy=True)
+    inline = np.full(len(text), "", dtype=object)
+    hard = np.isnan(values) & (text.str.strip() != "").to_numpy()
     if hard.any():
-        clean = _nfkc(text[hard]).str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
-        parts = clean.str.extract(_NUMBER)
-        values[hard] = pd.to_numeric(parts[0], errors="coerce")
-        inline[hard] = parts[1].fillna("")
-    return values, inline
+        parts = _nfkc(text[hard]).str.replace(" ", "", regex=False).str.extract(_TOKEN)
+        token = parts[0].fillna("")
+        fits = token.str.match(_COMMA_FORMS if decimal_comma else _POINT_FORMS)
+        if decimal_comma:
+            token = token.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        else:
+            token = token.str.replace(",", "", regex=False)
+        values[hard] = pd.to_numeric(token.where(fits, ""), errors="coerce").to_numpy(dtype="float64")
+        inline[hard] = parts[1].fillna("").to_numpy()
+    return pd.Series(values, index=text.index), pd.Series(inline, index=text.index)
+
+
+_MONTH = r"^(\d{4})\s*(?:[-/.]\s*|年\s*)(\d{1,2})\s*月?$|^(\d{4})(\d{2})$"
+
+
+def parse_months(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Month labels (``202401``, ``2024-01``, ``2024/1``, ``2024.01``, ``2024年1月``) to the month as a local
+    period ``[first day, first day of the next month)`` in UTC; NaT where the text is not a month label."""
+    parts = _nfkc(text).str.strip().str.extract(_MONTH)
+    year = parts[0].fillna(parts[2])
+    month = pd.to_numeric(parts[1].fillna(parts[3]), errors="coerce")
+    month = month.where(month.between(1, 12))
+    first = pd.to_datetime(
+        year + "-" + month.map(lambda m: "" if pd.isna(m) else f"{int(m):02d}") + "-01",
+        format="%Y-%m-%d",
+        errors="coerce",
+    )
+    start = _localise(first).astype("datetime64[us, UTC]")
+    end = _localise(first + pd.offsets.MonthBegin(1)).astype("datetime64[us, UTC]")
+    return start, end
 
 
 def _localise(parsed: pd.Series) -> pd.Series:
@@ -49,6 +119,8 @@ def _slow_times(text: pd.Series) -> pd.Series:
     if with_tz.any():
         out[with_tz] = pd.to_datetime(s[with_tz], format="ISO8601", utc=True, errors="coerce")
     rest = s[~with_tz]
+    midnight = rest.str.contains(_END_OF_DAY, regex=True)  # 24:00 is the end of that day
+    rest = rest.str.replace(_END_OF_DAY, " 00:00", regex=True)
     chinese = (
         rest.str.replace(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?", r"\1-\2-\3 ", regex=True)
         .str.replace(r"(\d{1,2})时(\d{1,2})分?", r"\1:\2", regex=True)
@@ -67,6 +139,7 @@ def _slow_times(text: pd.Series) -> pd.Series:
         days = serial[is_serial].to_numpy()
         stamps = EXCEL_EPOCH + pd.to_timedelta(np.round(days * 86400), unit="s")
         parsed[is_serial] = _localise(pd.Series(stamps, index=serial[is_serial].index))
+    parsed[midnight] = parsed[midnight] + pd.Timedelta(days=1)
     out[~with_tz] = parsed
     return out
 

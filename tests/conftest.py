@@ -9,11 +9,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 
 from carbon import db
 from factors import load_library
 from tests.platform_server import platform  # noqa: F401  (a fixture for the connector tests)
+
+# Property and fuzz tests: deterministic by default (a fixed seed, no example database: the same examples on
+# every run, so a fault fails every time); CARBON_FUZZ=long runs ten thousand random examples per test and keeps
+# the failures it finds in .hypothesis/ to replay.  Known failures are kept as @example in the tests themselves.
+settings.register_profile("ci", derandomize=True, database=None, max_examples=60, print_blob=True)
+settings.register_profile("long", max_examples=10_000, derandomize=False)
+settings.load_profile("long" if os.environ.get("CARBON_FUZZ") == "long" else "ci")
 
 PG_URL = os.environ.get("CARBON_TEST_PG_URL")
 PG_SKIP = (

@@ -6,7 +6,7 @@ import io
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from carbon import db
@@ -28,7 +28,8 @@ REGISTERS = [
     "R1,电力,2024-02-01,20,10,kWh,",
     "R1,电力,2024-03-01,5,10,kWh,换表",
 ]
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# max_examples comes from the profile in conftest.py (60, deterministic; CARBON_FUZZ=long for a long random run)
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,9 @@ mutation = st.tuples(st.integers(0, 4), st.integers(0, 7), st.text(max_size=12))
 
 @SETTINGS
 @given(st.sampled_from([VALID, REGISTERS]), st.lists(mutation, max_size=6), st.sampled_from(["utf-8", "gb18030"]))
+@example(VALID, [(1, 0, "E-1/0")], "utf-8")  # a meter id pint read as a unit expression: ZeroDivisionError
+@example(VALID, [(2, 5, "kWh/0")], "utf-8")
+@example(REGISTERS, [(1, 5, "1/0"), (2, 3, "1,05")], "gb18030")
 def test_corrupted_cells(target, lines, mutations, encoding):
     rows = [line.split(",") for line in lines]
     for r, c, text in mutations:
@@ -93,3 +97,29 @@ def test_broken_workbooks(target, junk, member):
 def test_shuffled_lines_title_and_totals(target, body, title_lines):
     text = "\n".join(["某公司用能明细"] * title_lines + [HEADER_ZH, *body])
     _ingest(target, text.encode("utf-8"), "s.csv")
+
+
+# Cell text shaped like unit expressions, numbers in other conventions, months and clock times, in every column of
+# the template and in the header and units line of a wide file and a day curve.
+unit_like = st.from_regex(r"[A-Za-z万]{0,3}[-_/^*.,]{0,2}[0-9]{0,3}[/^*.,:]{0,2}[0-9]{0,2}", fullmatch=True)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.integers(0, 5), unit_like), min_size=1, max_size=6))
+@example([(0, "E-1/0")])
+@example([(5, "kWh**0")])
+@example([(4, "1.234,5"), (5, "MWh")])
+def test_unit_like_cells_in_a_template(target, cells):
+    row = VALID[1].split(",")
+    for c, text in cells:
+        row[c] = text
+    _ingest(target, "\n".join([HEADER_ZH, ",".join(f'"{x}"' for x in row)]).encode("utf-8"), "u.csv")
+
+
+@SETTINGS
+@given(unit_like, unit_like, st.sampled_from(["时间", "日期", "户号"]))
+@example("E-1/0", "kWh/0", "时间")
+@example("00:15", "kW", "日期")
+def test_unit_like_headers_of_a_wide_file(target, column, unit, first):
+    text = f"{first},{column}\n,{unit}\n2024-03-01 00:00,1\n2024-03-01 00:15,2\n"
+    _ingest(target, text.encode("utf-8"), "w.csv")

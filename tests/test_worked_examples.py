@@ -123,3 +123,26 @@ def test_every_run_is_kept_with_its_as_of_time(engine, tmp_path):
         assert [r.basis for r in runs] == ["location", "local"]
         lines = s.exec(select(EmissionResult).where(EmissionResult.run_id == first.run_id)).all()
         assert len(lines) == 1 and "mee-2023" in lines[0].factor_ids
+
+
+@pytest.mark.parametrize(("basis", "kg_per_kwh"), [("location", 0.5737), ("local", 0.42)])
+def test_exported_electricity_is_subtracted_and_generation_not_counted(engine, tmp_path, basis, kg_per_kwh):
+    """Net purchased electricity (purchased − supplied out) at the grid factor; on-site PV is its own flow at 0."""
+    code = _setup(
+        engine,
+        tmp_path,
+        "qingpu",
+        [
+            "E1,电力,2023-01-01,2024-01-01,100000,kWh",
+            "PV,光伏发电量,2023-01-01,2024-01-01,30000,kWh",
+            "X1,上网电量,2023-01-01,2024-01-01,4000,kWh",
+        ],
+    )
+    r = account(engine, enterprise=code, year=2023, basis=basis).as_dict()
+    by = {c["carrier"]: c for c in r["by_carrier"]}
+    assert set(by) == {"electricity", "electricity_exported", "electricity_generated"}
+    assert close4(by["electricity_exported"]["tco2e"], -4000 * kg_per_kwh / 1000)
+    assert by["electricity_generated"]["tco2e"] == 0 and by["electricity_generated"]["energy_tce"] == 0
+    assert close4(r["total_tco2e"], (100_000 - 4000) * kg_per_kwh / 1000)
+    assert close4(r["energy_tce"], (100_000 - 4000) * 0.1229 / 1000)
+    assert {"electricity_flow:electricity_exported", "electricity_flow:electricity_generated"} <= set(r["flags"])

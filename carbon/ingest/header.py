@@ -224,14 +224,14 @@ def _read_header(cells: pd.DataFrame, row: int, names: dict[int, str] | None = N
         if header.curve and c in header.curve.points:
             continue
         base, unit = split_unit(text)
+        if unit:
+            header.units[c] = unit
         f = known.get(base) or known.get(unicodedata.normalize("NFKC", text).strip().lower())
         if f is None and base:  # "用电量" style names: a quantity word with a carrier word
             f = "quantity" if any(base.endswith(w) for w in ("用量", "量", "quantity", "consumption")) else None
         if f is None:
             continue
         header.fields[c] = f
-        if unit:
-            header.units[c] = unit
         carrier, assumed = carrier_in_words(base) if f in ("quantity", "register") else (None, False)
         if carrier:
             header.carriers[c] = (carrier, assumed)

@@ -308,12 +308,23 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
     computed = pd.Series(np.nan, index=data.index)
     kind = pd.Series("ok", index=data.index, dtype=object)
     type_text = cols.col(data, header, "register_type")
+    btext = cols.col(data, header, "billed_kwh")
+    qcol = header.column("quantity")
+    if btext is None and qcol is not None:
+        btext = data[qcol].astype(str).str.strip()
+    billed = pd.Series(np.nan, index=data.index)
+    if btext is not None:
+        given = btext != ""
+        billed = cols.numbers(btext.where(given, "0"), header, issues, "billed_kwh").where(given)
     if prev_t is not None and curr_t is not None:
         prev_r = cols.numbers(prev_t, header, issues, "prev_register")
         curr_r = cols.numbers(curr_t, header, issues, "curr_register")
         series = meter if type_text is None else meter + "/" + type_text
         replaced = _replaced(data, header)
         maximum = _maximum(data, header).fillna(pd.Series(register_maximum(prev_r.to_numpy()), index=data.index))
+        wrapped = (maximum - prev_r + curr_r) * mult
+        agrees = ((wrapped - billed).abs() <= param("bill_mismatch") + 0.001 * billed.abs()).astype(float)
+        agrees = agrees.where(billed.notna())
         kind_a, delta = classify_steps(
             series.to_numpy(),
             prev_r.to_numpy(),
@@ -323,6 +334,7 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
             maximum.to_numpy(),
             param("register_drop"),
             param("register_rollover"),
+            agrees.to_numpy(),
         )
         kind = pd.Series(kind_a, index=data.index).where(prev_r.notna() & curr_r.notna(), "ok")
         computed = pd.Series(delta, index=data.index) * mult
@@ -337,13 +349,7 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
         issues.add((kind == "replaced") & replaced, "meter_replaced", curr_t, detail=detail)
         issues.add((kind == "replaced") & ~replaced, "register_drop", curr_t, detail=detail)
         issues.add(kind == "decrease", "register_decrease", curr_t, detail=detail)
-    btext = cols.col(data, header, "billed_kwh")
-    qcol = header.column("quantity")
-    if btext is None and qcol is not None:
-        btext = data[qcol].astype(str).str.strip()
     if btext is not None:
-        given = btext != ""
-        billed = cols.numbers(btext.where(given, "0"), header, issues, "billed_kwh").where(given)
         counted = kind.isin(["ok", "rollover"])
         mismatch = (
             counted

@@ -5,8 +5,9 @@ Consumption between two readings of a meter = (later - earlier) x multiplier.  R
 
 - ``ok``: the register rose (or stayed);
 - ``rollover``: it fell, and reading it across the wrap (maximum - earlier + later) is plausible for this
-  meter: at most ``rollover_rate`` times its own median rate where it has risen in ordinary steps, or, with no
-  such history, a wrap using at most half the register's range;
+  meter: a bill's own energy agrees with it, or (no bill energy) the rate is at most ``rollover_rate`` times
+  the meter's own median rate where it has risen in ordinary steps, or, with no such history, the wrap uses at
+  most half the register's range;
 - ``replaced``: flagged by the utility's words (换表, 轮换, 拆表 …), or a fall to at most ``drop_fraction`` of
   the earlier reading that is not a plausible rollover: nothing is counted for that interval;
 - ``decrease``: any other fall (refused).
@@ -66,10 +67,13 @@ def classify_steps(
     maximum: np.ndarray,
     drop_fraction: float,
     rollover_rate: float,
+    wrap_agrees: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kind of each step (see the module docstring) and its register delta before the multiplier (NaN for
     ``replaced`` and ``decrease``).  Arrays are aligned, one element per step; ``maximum`` may hold NaN where
-    the register's wrap point is not known (then inferred from the earlier reading's digits)."""
+    the register's wrap point is not known (then inferred from the earlier reading's digits).  ``wrap_agrees``
+    (1 where a bill's own energy agrees with reading the step across the wrap, 0 where it disagrees, NaN where
+    the bill gives none) decides over the rate where it is known: the utility has read the wrap itself."""
     earlier = np.asarray(earlier, dtype="float64")
     later = np.asarray(later, dtype="float64")
     hours = np.asarray(hours, dtype="float64")
@@ -87,6 +91,9 @@ def classify_steps(
             wrap_rate <= rollover_rate * typical,
         )
     falling = ~rising & ~np.isnan(later) & ~np.isnan(earlier)
+    if wrap_agrees is not None:  # the bill's own energy, where given, decides
+        agrees = np.asarray(wrap_agrees, dtype="float64")
+        plausible = np.where(np.isnan(agrees), plausible, agrees == 1)
     rollover = falling & plausible & (later < maximum) & (earlier < maximum)
     kind = np.where(rising, "ok", np.where(rollover, "rollover", "decrease")).astype(object)
     kind[falling & ~rollover & (later <= drop_fraction * earlier)] = "replaced"

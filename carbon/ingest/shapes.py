@@ -170,10 +170,10 @@ def power_refusal(what: str, step: pd.Timedelta | None) -> InputError:
     """The refusal of power (load, kW) data: it is not energy; kWh = kW × the interval in hours."""
     if step is not None and pd.notna(step):
         hours, minutes = step / pd.Timedelta(hours=1), int(step / pd.Timedelta(minutes=1))
-        how_zh = f"本文件为{minutes}分钟数据：电量 kWh = 功率 kW × {hours:g} h"
+        how_zh = f"本文件为{minutes}分钟数据，电量按 kWh = kW × {hours:g} h 计算"
         how_en = f"for this file's {minutes}-minute data kWh = kW × {hours:g} h"
     else:
-        how_zh = "电量 kWh = 功率 kW × 时段小时数（15分钟为 0.25 h）"
+        how_zh = "电量按 kWh = kW × 时段小时数计算（15分钟为 0.25 h）"
         how_en = "kWh = kW × the interval in hours (0.25 h for 15 minutes)"
     return InputError(
         f"{what} 是功率（负荷，kW），不是电量：功率不能直接累加为用电量。{how_zh}。"

@@ -91,15 +91,14 @@ _MONTH = r"^(\d{4})\s*(?:[-/.]\s*|年\s*)(\d{1,2})\s*月?$|^(\d{4})(\d{2})$"
 def parse_months(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Month labels (``202401``, ``2024-01``, ``2024/1``, ``2024.01``, ``2024年1月``) to the month as a local
     period ``[first day, first day of the next month)`` in UTC; NaT where the text is not a month label."""
-    parts = _nfkc(text).str.strip().str.extract(_MONTH)
-    year = parts[0].fillna(parts[2])
+    parts = _nfkc(text.astype(str)).str.strip().str.extract(_MONTH).astype(object)
+    year = pd.to_numeric(parts[0].fillna(parts[2]), errors="coerce")
     month = pd.to_numeric(parts[1].fillna(parts[3]), errors="coerce")
-    month = month.where(month.between(1, 12))
+    ok = month.between(1, 12) & year.notna()
     first = pd.to_datetime(
-        year + "-" + month.map(lambda m: "" if pd.isna(m) else f"{int(m):02d}") + "-01",
-        format="%Y-%m-%d",
-        errors="coerce",
-    )
+        pd.DataFrame({"year": year.where(ok, 2000), "month": month.where(ok, 1), "day": 1}), errors="coerce"
+    ).where(ok)
+    first = first.astype("datetime64[us]")
     start = _localise(first).astype("datetime64[us, UTC]")
     end = _localise(first + pd.offsets.MonthBegin(1)).astype("datetime64[us, UTC]")
     return start, end

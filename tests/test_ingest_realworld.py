@@ -429,3 +429,83 @@ def test_odd_meter_ids_are_meter_ids_or_refused_by_row(engine, ent, name, month,
         assert got.get(code) == quantity or (row in refused and code not in got), (code, got, issues(r))
     assert set(got) <= set(rows) and len(df) == len(got)
     assert set(df["start"]) == {f"{month}-01 00:00"}
+
+
+# Further cases of each kind, built inline: registers in a time series, 24:00 labels, headers and delimiters that
+# cannot be read exactly, and rollovers judged by the meter's own rate.
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_forward_and_reverse_registers_in_a_time_series_are_registers_not_meters(engine, ent, tmp_path):
+    f = write(
+        tmp_path,
+        "ems.csv",
+        "数据时间,户号,用户名称,正向有功总(kWh),反向有功总(kWh)\n"
+        "2024-05-01 00:00,3300000000789,某厂,1000.0,50.0\n"
+        "2024-05-02 00:00,3300000000789,某厂,1800.5,60.0\n"
+        "2024-05-03 00:00,3300000000789,某厂,2600.5,75.5\n",
+    )
+    (r,) = ingest_files(engine, [f], ent)
+    assert (r.shape, r.stored, r.ignored_columns) == ("register", True, ["用户名称"])
+    df = stored(engine)
+    got = {(m, c): round(q, 6) for (m, c), q in df.groupby(["meter", "carrier"])["quantity"].sum().items()}
+    assert got == {("3300000000789", E): 1600.5, ("3300000000789/反向有功总(kWh)", X): 25.5}
+
+
+def test_a_long_series_labelled_up_to_24_00_is_end_labelled(engine, ent, tmp_path):
+    times = [f"2024-03-01 {h:02d}:00" for h in range(1, 24)] + ["2024-03-01 24:00"]
+    f = write(tmp_path, "h.csv", "时间,表号,用量(kWh)\n" + "".join(f"{t},M1,{i + 1}\n" for i, t in enumerate(times)))
+    (r,) = ingest_files(engine, [f], ent)
+    df = stored(engine)
+    assert r.stored and len(df) == 24 and df["quantity"].sum() == 300
+    assert (df["start"].iloc[0], df["end"].iloc[-1]) == ("2024-03-01 00:00", "2024-03-02 00:00")
+
+
+def test_a_two_row_header_that_does_not_combine_is_refused(engine, ent, tmp_path):
+    f = write(
+        tmp_path,
+        "two.csv",
+        "户号,抄表日期,,倍率,抄见电量\n,上次读取,本次读取,,\n3100000000456,2024-01-25,2024-02-25,40,15200\n",
+    )
+    with pytest.raises(InputError) as exc:
+        ingest_files(engine, [f], ent)
+    assert "两行" in exc.value.zh and "two rows" in exc.value.en and stored(engine).empty
+
+
+def test_a_file_two_delimiters_split_equally_is_refused_naming_both(engine, ent, tmp_path):
+    f = write(tmp_path, "d.csv", "时间;表号,用量;单位\n2024-03-01;A,1;kWh\n2024-03-02;A,2;kWh\n")
+    with pytest.raises(InputError) as exc:
+        ingest_files(engine, [f], ent)
+    assert "分号" in exc.value.zh and "逗号" in exc.value.zh and "semicolon" in exc.value.en
+
+
+def test_a_register_fall_far_above_the_meters_rate_is_a_replacement_not_a_rollover(engine, ent, tmp_path):
+    rows = [("2024-01-01", 90000), ("2024-02-01", 91000), ("2024-03-01", 92100), ("2024-04-01", 93000)]
+    rows += [("2024-05-01", 5000), ("2024-06-01", 6000)]  # a wrap would be 12,000 units in April: 12x the rate
+    f = write(
+        tmp_path,
+        "r.csv",
+        "表号,能源品种,抄表时间,示数,倍率,单位\n" + "".join(f"R9,电力,{d},{v},1,kWh\n" for d, v in rows),
+    )
+    (r,) = ingest_files(engine, [f], ent)
+    assert [(i.code, i.row) for i in r.warnings if i.code.startswith("register")] == [("register_drop", 6)]
+    df = stored(engine)
+    assert df["quantity"].tolist() == [1000, 1100, 900, 1000]
+    assert "2024-04-01 00:00" not in df["start"].tolist()
+
+
+def test_a_register_wrap_within_the_meters_rate_is_a_rollover(engine, ent, tmp_path):
+    rows = [("2024-01-01", 97000), ("2024-02-01", 98000), ("2024-03-01", 99100), ("2024-04-01", 900)]
+    f = write(
+        tmp_path,
+        "r.csv",
+        "表号,能源品种,抄表时间,示数,倍率,单位\n" + "".join(f"R8,电力,{d},{v},1,kWh\n" for d, v in rows),
+    )
+    (r,) = ingest_files(engine, [f], ent)
+    assert [i.code for i in r.warnings] == ["register_rollover"]
+    assert stored(engine)["quantity"].tolist() == [1000, 1100, 1800]

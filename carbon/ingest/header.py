@@ -16,6 +16,7 @@ from importlib import resources
 import pandas as pd
 
 from carbon import reference
+from carbon.errors import InputError
 from carbon.units import parse_unit
 
 HEAD_ROWS = 30  # the header must be within the first rows
@@ -278,6 +279,15 @@ def find_header(cells: pd.DataFrame) -> Header | None:
         return None
     if best.score < 2 and "timestamp" not in best.fields.values():
         return None
+    if best.rows == 1 and _combined(cells, best.row) is not None:
+        raise InputError(
+            f"表头占两行（第{best.row}行的分组下有第{best.row + 1}行的“上次/本次”等子标题），无法合并成可识别的列名；"
+            "请改成一行表头，如 上次抄表日期、本次抄表日期、上次示数、本次示数",
+            f"The header spans two rows (groups in row {best.row} over sub-headers such as 上次/本次 in row "
+            f"{best.row + 1}) that do not combine into known column names; use one header row, e.g. 上次抄表日期, "
+            "本次抄表日期, 上次示数, 本次示数",
+            row=best.row,
+        )
     best.title = " ".join(str(v).strip() for r in cells.index if r < best.row for v in cells.loc[r] if str(v).strip())
     title = unicodedata.normalize("NFKC", best.title)
     found = (m.group(1) for pattern in _TITLE_UNITS for m in pattern.finditer(title))

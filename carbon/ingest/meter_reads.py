@@ -152,6 +152,7 @@ def register(
     mult, maximum, replaced = _multipliers(data, header, issues), _maximum(data, header), _replaced(data, header)
     type_text = cols.col(data, header, "register_type")
     pieces = []
+    imports = 0
     for rcol in header.columns("register"):
         name = header.names[rcol]
         carrier = cols.carriers(data, header, issues, rcol)
@@ -159,8 +160,9 @@ def register(
         if flow_in_words(name) == EXPORT:
             carrier = pd.Series(EXPORT, index=data.index, dtype=object)
             series = meter + "/" + name
-        elif len(header.columns("register")) > 1:
-            series = meter + "/" + name
+        else:
+            series = meter if imports == 0 else meter + "/" + name  # the first forward register is the meter's own
+            imports += 1
         if type_text is not None:
             role = register_roles(type_text)
             series = series.where(role == "total", meter + "/" + type_text)

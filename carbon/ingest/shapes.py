@@ -235,9 +235,10 @@ def _infer_intervals(
     return start, start + interval
 
 
-def _end_labelled(header: Header) -> bool:
+def _end_labelled(header: Header, t_text: pd.Series) -> bool:
+    """Time labels are interval ends when the header says so (结束, 截止, end) or a label reads 24:00."""
     name = header.names[header.column("timestamp")].lower()
-    return any(w in name for w in ("结束", "截止", "end"))
+    return any(w in name for w in ("结束", "截止", "end")) or bool(t_text.str.contains(r"[ T]24:00", regex=True).any())
 
 
 def _series_times(data: pd.DataFrame, header: Header, issues: Issues) -> tuple[pd.Series, pd.Series]:
@@ -253,7 +254,7 @@ def interval_long(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     qcol = header.column("quantity")
     _refuse_power(header, [qcol], data, _modal_step(t))
     meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
-    start, end = _infer_intervals(meter, t, issues, t_text, _end_labelled(header))
+    start, end = _infer_intervals(meter, t, issues, t_text, _end_labelled(header, t_text))
     return Shaped(
         "interval_long",
         cols.frame(meter, carrier, start, end, qty, unit, factor),
@@ -309,7 +310,7 @@ def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     sub = Issues()
     qty, unit = cols.quantities(long["text"], long["unit"], header, sub, "quantity")
     factor = cols.to_canonical(long["carrier"], unit, sub)
-    start, end = _infer_intervals(long["meter"], long["t"], sub, long["t_text"], _end_labelled(header))
+    start, end = _infer_intervals(long["meter"], long["t"], sub, long["t_text"], _end_labelled(header, t_text))
     issues.items.extend(sub.items)
     issues.refused |= sub.refused
     used = set(energy) | _used(header, "timestamp") | ({ident} if ident is not None else set())

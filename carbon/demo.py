@@ -285,7 +285,7 @@ def _files_of(e: DemoEnterprise, folder: Path, problems: dict[str, set[str]]) ->
         late, rows = rows.loc[q4].copy(), rows.loc[~q4]
         e01 = late.index[late["表号"] == "E-01"]
         late.loc[e01[0], "用量"] = -late.loc[e01[0], "用量"]  # negative consumption
-        late.loc[e01[1], "单位"] = "千瓦"  # kW, not kWh: not an energy unit
+        late.loc[e01[1], "单位"] = "千瓦"  # kW, not kWh: power, not energy
         late.loc[e01[2], ["开始时间", "结束时间"]] = late.loc[e01[2], ["结束时间", "开始时间"]].to_numpy()
         late_path = folder / f"{e.code}-{LAST_YEAR}Q4.csv"
         late.to_csv(late_path, index=False, encoding="utf-8-sig")
@@ -331,8 +331,8 @@ def demo_problems(per_region: int = PER_REGION) -> list[str]:
     lines = [
         f"缺月：{names('missing_months')} 缺 2025年7–9月数据 / missing months 2025-07..09",
         f"整年未报：{names('no_2025')} 未提交2025年数据 / no submission for {LAST_YEAR}",
-        f"退回行：{names('rejects')} 的 {LAST_YEAR}年四季度上传含负用量、未知单位（千瓦）、结束早于开始各一行，"
-        "合格行已入库 / refused rows (negative, unknown unit, end before start) kept with accept_valid",
+        f"退回行：{names('rejects')} 的 {LAST_YEAR}年四季度上传含负用量、功率单位（千瓦）、结束早于开始各一行，"
+        "合格行已入库 / refused rows (negative, power unit kW, end before start) kept with accept_valid",
         f"更正：{names('correction')} 重新上传 {CORRECTION_MONTH[:7]} 电量（+8%），原值保留为历史 / "
         "a correction superseded a stored row",
         f"异常峰值：{names('spike')} 电表 E-01 {SPIKE_MONTH[:7]} 用量为常见水平的 {SPIKE_FACTOR} 倍 / "

@@ -121,7 +121,11 @@ def _check_problems(engine: Engine, summary: dict, tmp_path: Path) -> None:
         refused = rejected_rows(engine, batch.id)
         assert len(refused) == 3 and (refused[REASON_COLUMN].str.len() > 0).all()
         reasons = " ".join(refused[REASON_COLUMN])
-        assert "Negative consumption" in reasons and "Unknown unit" in reasons and "period_end" in reasons
+        assert (
+            "Negative consumption" in reasons
+            and "is power (e.g. kW), not energy" in reasons
+            and "period_end" in reasons
+        )
         assert (_rows(engine, code)["batch_id"] == batch.id).any()
 
     # one correction superseded one stored row, which stays as history

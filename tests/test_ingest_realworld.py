@@ -509,3 +509,33 @@ def test_a_register_wrap_within_the_meters_rate_is_a_rollover(engine, ent, tmp_p
     (r,) = ingest_files(engine, [f], ent)
     assert [i.code for i in r.warnings] == ["register_rollover"]
     assert stored(engine)["quantity"].tolist() == [1000, 1100, 1800]
+
+
+def test_register_readings_one_row_per_register_type_continue_across_uploads(engine, ent, tmp_path):
+    head = "计量点编号,抄表时间,示数类型,示数,倍率,单位\n"
+
+    def month(day: str, total: float, peak: float, reactive: float, reverse: float) -> str:
+        types = [
+            ("正向有功（总）", total),
+            ("正向有功（峰）", peak),
+            ("无功（总）", reactive),
+            ("反向有功（总）", reverse),
+        ]
+        return "".join(f"MP1,{day},{t},{v},10,kWh\n" for t, v in types)
+
+    first = write(
+        tmp_path, "a.csv", head + month("2024-01-01", 100, 40, 500, 5) + month("2024-02-01", 300, 110, 900, 8)
+    )
+    (r,) = ingest_files(engine, [first], ent)
+    assert r.stored and {i.code for i in r.issues} >= {"register_part", "not_active_energy"}
+    second = write(tmp_path, "b.csv", head + month("2024-03-01", 450, 170, 1200, 12))
+    (r2,) = ingest_files(engine, [second], ent)
+    assert r2.stored, r2.as_dict()
+    df = stored(engine)
+    assert totals(df) == {
+        (E, "2024-01-01 00:00", "2024-02-01 00:00"): 2000.0,
+        (E, "2024-02-01 00:00", "2024-03-01 00:00"): 1500.0,
+        (X, "2024-01-01 00:00", "2024-02-01 00:00"): 30.0,
+        (X, "2024-02-01 00:00", "2024-03-01 00:00"): 40.0,
+    }
+    assert set(df["meter"]) == {"MP1", "MP1/反向有功（总）"}

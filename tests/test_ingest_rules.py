@@ -27,6 +27,7 @@ CASES = {
     "missing_unit": (None, T + "E1,电力,2024-01-01,2024-02-01,1,\n", 2),
     "unknown_unit": (None, T + "E1,电力,2024-01-01,2024-02-01,1,马力\n", 2),
     "wrong_dimension": (None, T + "E1,电力,2024-01-01,2024-02-01,1,m3\n", 2),
+    "power_unit": (None, T + "E1,电力,2024-01-01,2024-02-01,1,千瓦\n", 2),
     "unit_conflict": (None, T + "E1,电力,2024-01-01,2024-02-01,1 MWh,kWh\n", 2),
     "end_before_start": (None, T + "E1,电力,2024-02-01,2024-01-01,1,kWh\n", 2),
     "future": (None, T + "E1,电力,2099-01-01,2099-02-01,1,kWh\n", 2),

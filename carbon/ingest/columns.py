@@ -44,7 +44,8 @@ def carrier_of_unit(unit: str) -> str | None:
 
 
 def carriers(data: pd.DataFrame, header: Header, issues: Issues, qty_col: int | None) -> pd.Series:
-    """Carrier id per row: the carrier column, else the header word of the quantity column, else its unit."""
+    """Carrier id per row: the carrier column, else the header word of the quantity column, else its unit (in
+    the header, or each row's unit column: kWh -> electricity, m3 -> natural gas, GJ -> heat)."""
     text = col(data, header, "carrier")
     if text is not None:
         ids = text.str.lower().map(reference.carrier_lookup())
@@ -60,6 +61,11 @@ def carriers(data: pd.DataFrame, header: Header, issues: Issues, qty_col: int | 
     hint = header.carriers.get(qty_col) if qty_col is not None else None
     if hint is None and qty_col is not None and (by_unit := carrier_of_unit(header.unit_of(qty_col))):
         hint = (by_unit, False)
+    unit_text = col(data, header, "unit")
+    if hint is None and unit_text is not None:  # a unit column: the carrier each row's unit measures
+        by_row = unit_text.map({u: carrier_of_unit(u) for u in unit_text.unique()})
+        if by_row.notna().all():
+            return by_row
     if hint is None:
         raise InputError(
             "无法确定能源品种：请加“能源品种”列，或在用量表头写明（如 用电量、用气量）",
@@ -105,6 +111,9 @@ def to_canonical(carrier: pd.Series, unit: pd.Series, issues: Issues) -> pd.Seri
         try:
             out[rows] = conversion_factor(u, canonical)
         except pint.errors.DimensionalityError:
+            if dimension_of(u) == "power":
+                issues.add(mask, "power_unit", unit)
+                continue
             issues.add(
                 mask, "wrong_dimension", unit, carrier=cid, carrier_zh=table.loc[cid, "name_zh"], canonical=canonical
             )

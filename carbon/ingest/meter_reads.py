@@ -52,16 +52,22 @@ def register_roles(text: pd.Series) -> pd.Series:
     return role
 
 
+def report_register_types(type_text: pd.Series, issues: Issues) -> pd.Series:
+    """Roles of a 示数类型 column; an unknown type is refused, reactive and demand registers reported."""
+    role = register_roles(type_text)
+    issues.add(role == "unknown", "unknown_register_type", type_text)
+    issues.add(role.isin(["not_active", "export_part"]), "not_active_energy", type_text, detail=type_text)
+    return role
+
+
 def select_registers(rows: pd.DataFrame, role: pd.Series, type_text: pd.Series, issues: Issues) -> pd.DataFrame:
     """Keep what a 抄表 record's registers say of electricity use, one row per metering point and period.
 
     ``rows`` (typed interval rows, indexed by row number, unique) and ``role``/``type_text`` aligned with it.
     Totals are kept; time-of-use parts are summed where no total is given (warning), else reported as parts
     (and checked against the total); reverse active totals become electricity supplied out; reactive and
-    demand registers are never counted.
+    demand registers are never counted (see ``report_register_types``).
     """
-    issues.add(role == "unknown", "unknown_register_type", type_text)
-    issues.add(role.isin(["not_active", "export_part"]), "not_active_energy", type_text, detail=type_text)
     key = ["meter_code", "period_start", "period_end"]
     total = rows.loc[role == "total"]
     parts = rows.loc[(role == "part") & rows["quantity_canonical"].notna()]
@@ -156,7 +162,6 @@ def register(
     for rcol in header.columns("register"):
         name = header.names[rcol]
         carrier = cols.carriers(data, header, issues, rcol)
-        series = meter
         if flow_in_words(name) == EXPORT:
             carrier = pd.Series(EXPORT, index=data.index, dtype=object)
             series = meter + "/" + name
@@ -164,8 +169,7 @@ def register(
             series = meter if imports == 0 else meter + "/" + name  # the first forward register is the meter's own
             imports += 1
         if type_text is not None:
-            role = register_roles(type_text)
-            series = series.where(role == "total", meter + "/" + type_text)
+            series = series.where(register_roles(type_text) == "total", meter + "/" + type_text)
         reg, unit = cols.quantities(
             data[rcol].astype(str).str.strip(), cols.units(data, header, rcol), header, issues, "register"
         )
@@ -188,18 +192,13 @@ def register(
             )
         )
     readings = pd.concat(pieces)
-    if type_text is not None:  # reactive, demand and unknown registers are reported by select_registers
-        readings = readings.loc[register_roles(readings["register_type"]).isin(["total", "part", "export"]).to_numpy()]
+    if type_text is not None:  # only active registers make series
+        role = report_register_types(type_text, issues)
+        readings = readings.loc[role.reindex(readings.index).isin(["total", "part", "export"]).to_numpy()]
     rows, fresh = register_steps(readings, issues, previous)
     if type_text is not None and len(rows):
-        role = register_roles(type_text.reindex(rows.index))
-        base = rows["meter_code"].str.split("/").str[0]
-        rows = select_registers(
-            rows.assign(meter_code=base.where(role != "export", rows["meter_code"])),
-            role,
-            type_text.reindex(rows.index),
-            issues,
-        )
+        typed = type_text.reindex(rows.index)
+        rows = select_registers(rows.assign(meter_code=meter.reindex(rows.index)), register_roles(typed), typed, issues)
     return rows, fresh
 
 
@@ -384,4 +383,5 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
     rows = rows.loc[counted]
     if type_text is None:
         return rows
-    return select_registers(rows, register_roles(type_text).reindex(rows.index), type_text.reindex(rows.index), issues)
+    role = report_register_types(type_text, issues)
+    return select_registers(rows, role.reindex(rows.index), type_text.reindex(rows.index), issues)

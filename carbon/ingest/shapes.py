@@ -34,6 +34,32 @@ SUPPORTED_INTERVALS = {
 BILL_DATES = ("prev_read_date", "curr_read_date")
 BILL_VALUES = ("prev_register", "curr_register", "billed_kwh")
 ENERGY_LIKE = ("energy", "volume", "mass")
+IDENTITY = ("meter_id", "account", "asset")
+USED = {  # the fields each shape reads; other columns are ignored and listed in the report
+    "bill": (
+        *IDENTITY,
+        *BILL_DATES,
+        *BILL_VALUES,
+        "multiplier",
+        "register_type",
+        "register_digits",
+        "note",
+        "bill_month",
+    ),
+    "register": (
+        *IDENTITY,
+        "carrier",
+        "read_at",
+        "register",
+        "multiplier",
+        "unit",
+        "note",
+        "register_type",
+        "register_digits",
+    ),
+    "periods": (*IDENTITY, "carrier", "period_start", "period_end", "quantity", "unit"),
+    "interval_long": (*IDENTITY, "carrier", "timestamp", "quantity", "unit"),
+}
 
 
 @dataclass
@@ -72,29 +98,29 @@ def detect(header: Header) -> str:
     )
 
 
-def _value_columns(header: Header) -> tuple[list[int], list[int], list[int]]:
-    """Columns of a time-indexed file holding energy, power and reactive quantities.
+def _value_columns(header: Header) -> tuple[list[int], list[int]]:
+    """Columns of a time-indexed file holding energy and power.
 
     A quantity column (用电量, 用量(kWh)) or an unnamed column with a unit of energy, volume or mass is energy;
-    power (kW, 负荷) and reactive (kvarh, 无功) columns are set apart; anything else is not a meter.
+    power (kW, 负荷) is set apart; reactive (kvarh, 无功) and anything else is not a meter.
     """
-    energy, power, reactive = [], [], []
+    energy, power = [], []
     for c, name in header.names.items():
         f = header.fields.get(c)
         if not name.strip() or (f is not None and f != "quantity"):
             continue
         unit = header.unit_of(c)
         if is_reactive(name, unit):
-            reactive.append(c)
-        elif is_power(name, unit):
+            continue
+        if is_power(name, unit):
             power.append(c)
         elif f == "quantity" or dimension_of(unit) in ENERGY_LIKE:
             energy.append(c)
-    return energy, power, reactive
+    return energy, power
 
 
 def _long(header: Header) -> bool:
-    energy, _, _ = _value_columns(header)
+    energy, _ = _value_columns(header)
     return header.identity() is not None and len(energy) == 1 and header.fields.get(energy[0]) == "quantity"
 
 
@@ -136,7 +162,7 @@ def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     return Shaped(
         "periods",
         cols.frame(meter, carrier, start, end, qty, unit, factor),
-        used=_used(header, "meter_id", "account", "asset", "carrier", "period_start", "period_end", "quantity", "unit"),
+        used=_used(header, *USED["periods"]),
     )
 
 
@@ -258,7 +284,7 @@ def interval_long(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     return Shaped(
         "interval_long",
         cols.frame(meter, carrier, start, end, qty, unit, factor),
-        used=_used(header, "meter_id", "account", "asset", "carrier", "timestamp", "quantity", "unit"),
+        used=_used(header, *USED["interval_long"]),
     )
 
 
@@ -279,7 +305,7 @@ def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     """A time column and one column per meter (its header names it; a unit in the header, a units line or the
     title).  With an identity column (户号) the meters are ``<account>/<column>``."""
     t, t_text = _series_times(data, header, issues)
-    energy, power, _ = _value_columns(header)
+    energy, power = _value_columns(header)
     _refuse_power(header, energy + power, data, _modal_step(t))
     if not energy:
         raise InputError(
@@ -291,7 +317,7 @@ def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     prefix = None if ident is None else data[ident].astype(str).str.strip() + "/"
     pieces = []
     for c in energy:
-        unit = header.unit_of(c) or split_unit(header.names[c])[1]
+        unit = header.unit_of(c)
         name = header.names[c].strip()
         pieces.append(
             pd.DataFrame(
@@ -390,29 +416,14 @@ def day_curve(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     factor = cols.to_canonical(carrier, unit_s, sub)
     issues.items.extend(sub.items)
     issues.refused |= sub.refused
-    used = set(points) | {date_col} | _used(header, "unit", "meter_id", "account", "asset")
+    used = set(points) | {date_col} | _used(header, "unit", *IDENTITY)
     rows = cols.frame(long["meter"], carrier, long["start"], long["start"] + step, qty, unit_s, factor)
-    return Shaped("day_curve", rows, used={*used, header.identity()} - {None})
+    return Shaped("day_curve", rows, used=used)
 
 
 def bill(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     rows = meter_reads.bill(data, header, issues)
-    used = _used(
-        header,
-        "meter_id",
-        "account",
-        "asset",
-        "prev_read_date",
-        "curr_read_date",
-        "prev_register",
-        "curr_register",
-        "multiplier",
-        "billed_kwh",
-        "register_type",
-        "register_digits",
-        "note",
-        "bill_month",
-    )
+    used = _used(header, *USED["bill"])
     if header.column("billed_kwh") is None:
         used |= _used(header, "quantity")
     return Shaped("bill", rows, used=used)
@@ -422,20 +433,7 @@ def register(
     data: pd.DataFrame, header: Header, issues: Issues, previous: Callable[[list[str]], pd.DataFrame] | None = None
 ) -> Shaped:
     rows, fresh = meter_reads.register(data, header, issues, previous)
-    used = _used(
-        header,
-        "meter_id",
-        "account",
-        "asset",
-        "carrier",
-        "read_at",
-        "register",
-        "multiplier",
-        "unit",
-        "note",
-        "register_type",
-        "register_digits",
-    )
+    used = _used(header, *USED["register"])
     if header.column("read_at") is None:
         used |= _used(header, "timestamp")
     return Shaped("register", rows, registers=fresh, used=used)

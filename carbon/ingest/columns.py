@@ -131,20 +131,26 @@ def _same_unit(a: str, b: str) -> bool:
 
 def numbers(text: pd.Series, header: Header, issues: Issues, column: str) -> pd.Series:
     """Numbers in the file's convention; NaN and an issue where missing, ambiguous or not numeric."""
-    values, _ = parse_numbers(text, header.decimal_comma)
-    ambiguous = ambiguous_numbers(text, header.decimal_comma)
+    return _numbers(text, header, issues, column)[0]
+
+
+def _numbers(text: pd.Series, header: Header, issues: Issues, column: str) -> tuple[pd.Series, pd.Series]:
+    values, inline = parse_numbers(text, header.decimal_comma)
+    unread = (values.isna() & (text != "")).to_numpy()  # only a cell that did not parse can be ambiguous
+    ambiguous = pd.Series(np.zeros(len(text), dtype=bool), index=text.index)
+    if unread.any():
+        ambiguous[unread] = ambiguous_numbers(text[unread], header.decimal_comma).to_numpy()
     issues.add(text == "", "missing_value", text, column=column)
     issues.add(ambiguous, "ambiguous_number", text, column=column, value=text)
     issues.add(values.isna() & (text != "") & ~ambiguous, "not_a_number", text, column=column)
-    return values
+    return values, inline
 
 
 def quantities(
     text: pd.Series, unit: pd.Series, header: Header, issues: Issues, column: str
 ) -> tuple[pd.Series, pd.Series]:
     """Numbers (NaN and an issue where missing or not numeric) and the unit, filled from inline unit text."""
-    values = numbers(text, header, issues, column)
-    _, inline = parse_numbers(text, header.decimal_comma)
+    values, inline = _numbers(text, header, issues, column)
     has_inline = inline != ""
     unit = unit.where(~(has_inline & (unit == "")), inline)
     both = has_inline & (unit != inline)
@@ -165,8 +171,10 @@ def times(text: pd.Series | None, issues: Issues, column: str) -> pd.Series:
 
 def month_labels(text: pd.Series) -> bool:
     """True if every non-empty cell is a month label (``2024-01``, ``202401``, ``2024年1月``)."""
-    filled = text.loc[text != ""]
-    return bool(len(filled)) and bool(parse_months(filled)[0].notna().all())
+    filled = pd.Series(pd.unique(text.loc[text != ""].to_numpy()), dtype=object)
+    if filled.empty or parse_months(filled.head(20))[0].isna().any():
+        return False
+    return bool(parse_months(filled)[0].notna().all())
 
 
 def meters(text: pd.Series | None, index: pd.Index, issues: Issues) -> pd.Series:

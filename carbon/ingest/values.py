@@ -39,12 +39,15 @@ def decimal_comma_file(cells: pd.DataFrame) -> bool:
     only be a decimal point.  A file with evidence of both keeps the decimal point, and its ambiguous cells
     (``987,25``) are refused by ``ambiguous_numbers``.
     """
-    text = pd.Series(cells.to_numpy().ravel(), dtype=object).astype(str)
-    text = text.loc[text.str.match(_NUMERIC_CELL) & text.str.contains(r"[.,]", regex=True)]
-    if text.empty:
-        return False
-    token = _nfkc(text).str.extract(_TOKEN)[0].fillna("")
-    return bool(token.str.match(_COMMA_DECIMAL).any() and not token.str.match(_POINT_DECIMAL).any())
+
+    def tokens(sep: str) -> pd.Series:
+        parts = [cells[c].loc[cells[c].str.contains(sep, regex=False)] for c in cells.columns]
+        text = pd.Series(pd.unique(pd.concat(parts).to_numpy()), dtype=object).astype(str)
+        return _nfkc(text.loc[text.str.match(_NUMERIC_CELL)]).str.extract(_TOKEN)[0].fillna("")
+
+    if not any(cells[c].str.contains(",", regex=False).any() for c in cells.columns):
+        return False  # no comma, no decimal comma
+    return bool(tokens(",").str.match(_COMMA_DECIMAL).any() and not tokens(".").str.match(_POINT_DECIMAL).any())
 
 
 def ambiguous_numbers(text: pd.Series, decimal_comma: bool = False) -> pd.Series:

@@ -41,6 +41,7 @@ CASES = {
     "meter_replaced": (None, REG + "R1,电力,2024-01-01,500,1,kWh,\nR1,电力,2024-02-01,3,1,kWh,换表\n", 3),
     "register_drop": (None, REG + "R1,电力,2024-01-01,5000,1,kWh,\nR1,电力,2024-02-01,3,1,kWh,\n", 3),
     "register_decrease": (None, REG + "R1,电力,2024-01-01,5000,1,kWh,\nR1,电力,2024-02-01,4000,1,kWh,\n", 3),
+    "register_twice": (None, REG + "R1,电力,2024-01-01,500,1,kWh,\nR1,电力,2024-01-01,510,1,kWh,\n", 3),
     "register_conflict": (REG + "R1,电力,2024-01-01,500,1,kWh,\n", REG + "R1,电力,2024-01-01,501,1,kWh,\n", 2),
     "irregular_interval": (
         None,
@@ -59,6 +60,7 @@ CASES = {
     "ambiguous_number": (None, T + JAN.replace("100", "987.5") + 'E1,电力,2024-02-01,2024-03-01,"987,25",kWh\n', 3),
     "decimal_comma": (None, "时间;表号;用电量;单位\n2024-03-01;A;1.234,5;kWh\n2024-03-02;A;987,25;kWh\n", 2),
     "month_labels": (None, T + "E1,电力,2024年01月,2024年02月,1,kWh\n", 2),
+    "ambiguous_month": (None, "月份,用电量(kWh)\n2024.1,10\n2024.11,11\n2024.12,12\n", 2),
     "assumed_unit": (None, CURVE_24, 2),
     "register_part": (
         None,

@@ -25,6 +25,8 @@ def row_checks(rows: pd.DataFrame, issues: Issues, now: datetime) -> None:
     """Negative consumption, periods ending before they start or in the future (errors)."""
     ok = issues.ok(rows.index)
     issues.add(ok & (rows["quantity_original"] < 0), "negative", lambda: _fmt(rows["quantity_original"]))
+    huge = ok & rows["quantity_canonical"].notna() & ~np.isfinite(rows["quantity_canonical"].astype("float64"))
+    issues.add(huge, "not_a_number", lambda: _fmt(rows["quantity_original"]), column="quantity")
     timed = ok & rows["period_start"].notna() & rows["period_end"].notna()
     end_text = lambda: local_text(rows["period_end"])  # noqa: E731
     issues.add(timed & (rows["period_end"] <= rows["period_start"]), "end_before_start", end_text)

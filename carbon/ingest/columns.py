@@ -169,12 +169,25 @@ def times(text: pd.Series | None, issues: Issues, column: str) -> pd.Series:
     return t
 
 
+AMBIGUOUS_MONTH = r"^\d{4}\.\d$"  # 2024.1: January, or October shown by a spreadsheet as a number
+
+
 def month_labels(text: pd.Series) -> bool:
-    """True if every non-empty cell is a month label (``2024-01``, ``202401``, ``2024年1月``)."""
+    """True if every non-empty cell is a month label (``2024-01``, ``202401``, ``2024年1月``) or an ambiguous
+    one (``2024.1``, refused by ``month_issues``)."""
     filled = pd.Series(pd.unique(text.loc[text != ""].to_numpy()), dtype=object)
-    if filled.empty or parse_months(filled.head(20))[0].isna().any():
-        return False
-    return bool(parse_months(filled)[0].notna().all())
+
+    def months(part: pd.Series) -> bool:
+        return bool((parse_months(part)[0].notna() | part.str.match(AMBIGUOUS_MONTH)).all())
+
+    return not filled.empty and months(filled.head(20)) and months(filled)
+
+
+def month_issues(text: pd.Series, start: pd.Series, issues: Issues, column: str) -> None:
+    """Month labels that could not be read: ``2024.1`` is ambiguous, anything else unreadable."""
+    ambiguous = text.str.match(AMBIGUOUS_MONTH)
+    issues.add(ambiguous, "ambiguous_month", text, column=column, value=text)
+    issues.add(start.isna() & (text != "") & ~ambiguous, "bad_time", text, column=column)
 
 
 def meters(text: pd.Series | None, index: pd.Index, issues: Issues) -> pd.Series:

@@ -74,6 +74,7 @@ FLOW_WORDS = (
     ("electricity_exported", ("上网", "外供", "反向", "送出", "售电", "余电", "export", "feed-in", "feed in")),
     ("electricity_generated", ("发电", "光伏", "自发", "generat", "pv ")),
 )
+REGISTER_WORDS = ("示数", "示值", "表码", "读数", "底数", "止码", "起码", "register", "meter reading")
 POWER_WORDS = ("负荷", "功率", "需量", "load", "power", "demand")
 REACTIVE_WORDS = ("无功", "reactive", "kvar")
 CURVE_POINTS = (24, 48, 96)
@@ -228,6 +229,8 @@ def _read_header(cells: pd.DataFrame, row: int, names: dict[int, str] | None = N
         if unit:
             header.units[c] = unit
         f = known.get(base) or known.get(unicodedata.normalize("NFKC", text).strip().lower())
+        if f is None and base and any(w in base for w in REGISTER_WORDS):  # 电表示数, 正向有功示值: cumulative
+            f = "register"
         if f is None and base:  # "用电量" style names: a quantity word with a carrier word
             f = "quantity" if any(base.endswith(w) for w in ("用量", "量", "quantity", "consumption")) else None
         if f is None:

@@ -39,7 +39,7 @@ def register_roles(text: pd.Series) -> pd.Series:
     def has(words: tuple[str, ...]) -> pd.Series:
         return pd.Series(np.logical_or.reduce([low.str.contains(w, regex=False) for w in words]), index=text.index)
 
-    reactive = has(("无功", "reactive", "kvar", "需量", "demand"))
+    reactive = has(("无功", "视在", "reactive", "apparent", "kvar", "kva", "需量", "demand"))
     export = has(("反向", "上网", "外供", "export", "reverse"))
     part = has(PART_WORDS)
     total = has(("总", "有功", "正向", "total", "active"))
@@ -215,6 +215,7 @@ def register_steps(
     usable = readings.loc[issues.ok(readings.index).to_numpy()]
     stored = previous(sorted(usable["meter_code"].unique())) if previous is not None else None
     fresh, earlier = _against_stored(usable, stored, issues)
+    fresh = _same_time_readings(fresh, issues)
     both = pd.concat([earlier, fresh], ignore_index=True)
     steps = register_intervals(both, param("register_drop"), param("register_rollover"))
     steps = steps.loc[steps["source_row"] >= 0]
@@ -243,7 +244,28 @@ def register_steps(
     out = cols.frame(
         c["meter_code"], s["carrier"], c["period_start"], c["period_end"], c["quantity"], s["unit"], s["factor"]
     )
-    return out, fresh.loc[issues.ok(fresh.index).to_numpy()]
+    kept = fresh.loc[issues.ok(fresh.index).to_numpy()]
+    return out, kept.drop_duplicates(["meter_code", "read_at"], keep="last")  # a swap at one instant: the new meter
+
+
+def _same_time_readings(readings: pd.DataFrame, issues: Issues) -> pd.DataFrame:
+    """Two readings of one meter at one time: the same value is read once; a different value is refused unless
+    it is marked as the new meter of a swap (换表), which then starts the meter's series again."""
+    key = ["meter_code", "read_at"]
+    repeated = readings.duplicated(key, keep=False).to_numpy()
+    if not repeated.any():
+        return readings
+    later = readings.duplicated(key, keep="first").to_numpy()
+    first = readings.groupby(key)["register"].transform("first").to_numpy()
+    same = later & (readings["register"].to_numpy() == first)
+    clash = later & ~same & ~readings["replaced"].to_numpy(dtype=bool)
+    issues.add(
+        pd.Series(clash, index=readings.index),
+        "register_twice",
+        readings["register"].map("{:g}".format),
+        detail=pd.Series(first, index=readings.index).map("{:g}".format),
+    )
+    return readings.loc[~same & ~clash]
 
 
 def _against_stored(
@@ -283,14 +305,20 @@ def missing_read_dates(header: Header) -> InputError:
     looks_en = (
         "a 抄表 (meter reading) record with one row per 示数类型 (register type)" if typed else "a bill or 抄表 record"
     )
+    registers = {"prev_register", "curr_register"} & set(header.fields.values())
+    if registers:  # registers are read on reading days, never at month boundaries: only the dates will do
+        tail_zh, tail_en = "", ""
+    else:
+        tail_zh = "；如果数据本来就是自然月合计，请把月份列命名为“月份”并去掉“电费年月”"
+        tail_en = "; if the figures really are calendar-month totals, name the month column 月份 (month) instead"
     return InputError(
         f"这是{looks_zh}（有 {'、'.join(has)}），但没有抄表日期：缺少“上次抄表日期”和“本次抄表日期”两列，"
-        "无法知道电量属于哪段时间（电费年月不是用电时段，账单按抄表日到抄表日计）。请从营销系统导出带上次/本次抄表日期的明细；"
-        "如果数据本来就是自然月合计，请把月份列命名为“月份”",
+        "无法知道电量属于哪段时间（电费年月不是用电时段，账单按抄表日到抄表日计）。"
+        f"请从营销系统导出带上次/本次抄表日期的明细{tail_zh}",
         f"This is {looks_en} (columns {', '.join(has)}) but it has no reading dates: the columns 上次抄表日期 and "
         "本次抄表日期 (previous and current reading date) are missing, so the period of the energy is unknown (a "
         "billing month is not the period used: bills run from reading date to reading date). Export the detail with "
-        "both reading dates; if the figures really are calendar-month totals, name the month column 月份 (month)",
+        f"both reading dates{tail_en}",
     )
 
 
@@ -321,7 +349,7 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
         prev_r = cols.numbers(prev_t, header, issues, "prev_register")
         curr_r = cols.numbers(curr_t, header, issues, "curr_register")
         series = meter if type_text is None else meter + "/" + type_text
-        replaced = _replaced(data, header)
+        replaced = _replaced(data, header) & (curr_r < prev_r)  # a row of the new meter that rises is counted
         maximum = _maximum(data, header).fillna(pd.Series(register_maximum(prev_r.to_numpy()), index=data.index))
         wrapped = (maximum - prev_r + curr_r) * mult
         agrees = ((wrapped - billed).abs() <= param("bill_mismatch") + 0.001 * billed.abs()).astype(float)

@@ -69,6 +69,10 @@ class FileReport:
     def warnings(self) -> list[RowIssue]:
         return [i for i in self.issues if i.severity == "warning"]
 
+    @property
+    def notes(self) -> list[RowIssue]:
+        return [i for i in self.issues if i.severity == "info"]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
@@ -91,6 +95,7 @@ class FileReport:
             "ignored_columns": self.ignored_columns,
             "errors": [e.as_dict() for e in self.errors],
             "warnings": [w.as_dict() for w in self.warnings],
+            "notes": [n.as_dict() for n in self.notes],
             "corrections": self.corrections,
         }
 
@@ -140,10 +145,12 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
     report.rows_skipped = int(totals.sum())
     data = data.loc[~totals]
     report.rows_read = len(data)
-    header.decimal_comma = decimal_comma_file(data)
-    if header.decimal_comma and len(data):
-        issues.add(pd.Series(data.index == data.index[0], index=data.index), "decimal_comma", data.iloc[:, 0])
     report.shape = shapes.detect(header)
+    numeric = shapes.numeric_columns(header, report.shape)
+    header.decimal_comma = decimal_comma_file(data[numeric])
+    if header.decimal_comma and len(data):
+        first = pd.Series(data.index == data.index[0], index=data.index)
+        issues.add(first, "decimal_comma", data[numeric[0]], column=header.names[numeric[0]])
     if report.shape == "register":
         shaped = shapes.register(data, header, issues, lambda codes: stored_registers(session, enterprise, codes))
         report.registers = shaped.registers
@@ -290,7 +297,7 @@ def stored_report(report: FileReport) -> dict[str, Any]:
     """The report as stored with its batch: ``as_dict`` with errors and warnings cut to the first
     ``REPORT_ISSUES_KEPT`` each, their totals in ``errors_total`` and ``warnings_total``."""
     d = {k: v for k, v in report.as_dict().items() if k not in ("status", "batch_id", "stored")}
-    for kind in ("errors", "warnings"):
+    for kind in ("errors", "warnings", "notes"):
         d[f"{kind}_total"] = len(d[kind])
         d[kind] = d[kind][:REPORT_ISSUES_KEPT]
     return d

@@ -81,7 +81,7 @@ def detect(header: Header) -> str:
     billish = bool(present & set(BILL_VALUES)) or ("bill_month" in present and "quantity" in present)
     if set(BILL_DATES) <= present and (billish or "quantity" in present):
         return "bill"
-    if billish and "read_at" not in present and not {"period_start", "period_end"} <= present:
+    if billish and "register" not in present and not {"period_start", "period_end"} <= present:
         raise meter_reads.missing_read_dates(header)
     if "register" in present and ("read_at" in present or "timestamp" in present):
         return "register"
@@ -96,6 +96,17 @@ def detect(header: Header) -> str:
         "quantity, unit), register readings (meter_id, read_at, register), a bill (account, previous/current "
         "reading date and register, multiplier, billed kWh), interval data with a time column or a 96-point curve",
     )
+
+
+NUMERIC_FIELDS = ("quantity", "register", "prev_register", "curr_register", "billed_kwh", "multiplier")
+
+
+def numeric_columns(header: Header, shape: str) -> list[int]:
+    """The columns a shape reads as numbers: the only cells that decide the file's number convention."""
+    if shape == "day_curve" and header.curve is not None:
+        return sorted(header.curve.points)
+    named = [c for c, f in header.fields.items() if f in NUMERIC_FIELDS]
+    return sorted(set(named) | set(_value_columns(header)[0])) if shape == "interval_wide" else named
 
 
 def _value_columns(header: Header) -> tuple[list[int], list[int]]:
@@ -227,6 +238,8 @@ def _infer_intervals(
     if cols.month_labels(t_text):
         start, end = parse_months(t_text)
         return start, end
+    if t.isna().all():  # every time refused already (bad_time): no interval to infer
+        return t, t
     naive = t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()  # datetime64, not one Timestamp per row
     frame = pd.DataFrame({"m": meter.to_numpy(), "t": naive, "pos": np.arange(len(t))})
     frame = frame.dropna(subset=["t"]).sort_values(["m", "t"], kind="stable")
@@ -270,7 +283,9 @@ def _end_labelled(header: Header, t_text: pd.Series) -> bool:
 def _series_times(data: pd.DataFrame, header: Header, issues: Issues) -> tuple[pd.Series, pd.Series]:
     t_text = data[header.column("timestamp")].astype(str).str.strip()
     if cols.month_labels(t_text):
-        return parse_months(t_text)[0], t_text
+        start = parse_months(t_text)[0]
+        cols.month_issues(t_text, start, issues, "timestamp")
+        return start, t_text
     return cols.times(t_text, issues, "timestamp"), t_text
 
 

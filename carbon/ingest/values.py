@@ -85,18 +85,20 @@ def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> tuple[pd.Seri
             token = token.str.replace(",", "", regex=False)
         values[hard] = pd.to_numeric(token.where(fits, ""), errors="coerce").to_numpy(dtype="float64")
         inline[hard] = parts[1].fillna("").to_numpy()
+    values[~np.isfinite(values)] = np.nan  # inf and 1e999 are not readings
     return pd.Series(values, index=text.index), pd.Series(inline, index=text.index)
 
 
-_MONTH = r"^(\d{4})\s*(?:[-/.]\s*|年\s*)(\d{1,2})\s*月?$|^(\d{4})(\d{2})$"
+# 2024.1 is refused: it is how a spreadsheet shows 2024.10 (October) as a number
+_MONTH = r"^(\d{4})\s*(?:[-/]\s*(\d{1,2})|\.(\d{2})|年\s*(\d{1,2})\s*月?)$|^(\d{4})(\d{2})$"
 
 
 def parse_months(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Month labels (``202401``, ``2024-01``, ``2024/1``, ``2024.01``, ``2024年1月``) to the month as a local
     period ``[first day, first day of the next month)`` in UTC; NaT where the text is not a month label."""
     parts = _nfkc(text.astype(str)).str.strip().str.extract(_MONTH).astype(object)
-    year = pd.to_numeric(parts[0].fillna(parts[2]), errors="coerce")
-    month = pd.to_numeric(parts[1].fillna(parts[3]), errors="coerce")
+    year = pd.to_numeric(parts[0].fillna(parts[4]), errors="coerce")
+    month = pd.to_numeric(parts[1].fillna(parts[2]).fillna(parts[3]).fillna(parts[5]), errors="coerce")
     ok = month.between(1, 12) & year.notna()
     first = pd.to_datetime(
         pd.DataFrame({"year": year.where(ok, 2000), "month": month.where(ok, 1), "day": 1}), errors="coerce"
@@ -148,6 +150,8 @@ def _slow_times(text: pd.Series) -> pd.Series:
 
 def parse_times(text: pd.Series) -> pd.Series:
     """Local (Asia/Shanghai) date/time text to UTC timestamps; NaT where unreadable or empty."""
+    # 2024.1 / 2024.10 are month labels or spreadsheet numbers, never a date (see parse_months)
+    text = text.where(~text.str.match(r"^\s*\d{4}\.\d{1,2}\s*$"), "\x00")
     dashed = text.str.replace("/", "-", regex=False)
     try:
         fast = pd.to_datetime(dashed, format="ISO8601", errors="coerce")

@@ -539,3 +539,42 @@ def test_register_readings_one_row_per_register_type_continue_across_uploads(eng
         (X, "2024-02-01 00:00", "2024-03-01 00:00"): 40.0,
     }
     assert set(df["meter"]) == {"MP1", "MP1/反向有功（总）"}
+
+
+# Files a fresh user made that were read wrong or crashed (n01…n19, see the README): the right totals per carrier,
+# the rows refused, or the words a whole-file refusal must say.
+FRESH = {
+    "n01_address_comma_not_decimal.csv": ({E: 33_720.0}, [], None),  # "5,6号厂房" is text, not a decimal comma
+    "n02_register_column_beside_energy.csv": ({E: 330.0}, [], None),  # 用电量 read; 电表示数 never summed
+    "n03_wide_total_column.csv": ({E: 320.0}, [], None),  # 合计 is not a meter
+    "n04_infinite_values.csv": ({}, [2, 3, 4], None),  # 1e999, inf, 1e308 MWh: not numbers
+    "n05_month_2024_1_ambiguous.csv": ({E: 23_000.0}, [2], None),  # 2024.1: January or October
+    "n06_bill_new_meter_row.csv": ({E: 28_000.0}, [], None),  # the new meter's own rising registers count
+    "n07_register_swap_same_instant.csv": ({E: 3_900.0}, [], None),
+    "n08_register_two_values_one_time.csv": ({E: 3_000.0}, [4], None),
+    "n09_apparent_energy_type.csv": ({}, [], None),  # 视在 is never electricity use
+    "n10_register_curve_title.csv": (None, [], "示值"),
+    "n11_register_curve_datatype.csv": (None, [], "示值"),
+    "n12_power_curve_datatype.csv": (None, [], "kWh = kW × 0.5 h"),
+    "n13_curve_forward_reverse_rows.csv": ({E: 2_203.0, X: 192.0}, [], None),
+    "n14_long_forward_reverse_rows.csv": ({E: 21.0, X: 5.0}, [], None),
+    "n15_upper_case_units.csv": ({E: 210.0, NG: 11.0}, [], None),
+    "n16_two_row_header_uncombinable.csv": (None, [], "两行"),
+    "n17_wide_group_merged.xlsx": ({E: 620.0, NG: 105.0}, [], None),
+    "n18_curve_95_points.csv": (None, [], "96"),
+    "n19_day_first_dates.csv": ({}, [2, 3, 4], None),  # 01/03/2024: day or month first is never guessed
+}
+
+
+@pytest.mark.parametrize("name", sorted(FRESH))
+def test_fresh_user_files(engine, ent, name):
+    by_carrier, refused_rows, refusal = FRESH[name]
+    if refusal is not None:
+        with pytest.raises(InputError) as exc:
+            ingest(engine, ent, name, accept_valid=True)
+        assert refusal in exc.value.zh and exc.value.en and stored(engine).empty
+        return
+    report, df = ingest(engine, ent, name, accept_valid=True)
+    assert sorted(report.refused) == refused_rows, issues(report)
+    got = {c: round(q, 6) for c, q in df.groupby("carrier")["quantity"].sum().items()}
+    assert got == by_carrier, issues(report)

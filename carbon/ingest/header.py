@@ -22,7 +22,7 @@ from carbon.units import parse_unit
 HEAD_ROWS = 30  # the header must be within the first rows
 TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合 计", "总 计", "total", "totals", "sum", "grand total"})
 _UNIT_IN_HEADER = re.compile(r"^(.*?)\s*[(\[]\s*([^()\[\]]+?)\s*[)\]]\s*$")
-_CARRIER_WORDS = {"电": "electricity", "气": "natural_gas", "热": "heat", "油": "diesel"}
+_CARRIER_WORDS = {"电": "electricity", "有功": "electricity", "气": "natural_gas", "热": "heat", "油": "diesel"}
 
 
 @cache
@@ -85,7 +85,7 @@ _TITLE_UNITS = (  # where a title line states the unit: 单位：kWh, unit: kWh,
     re.compile(r"(?:单位|unit)\s*[:：]\s*([^\s)）,，;；]+)", re.I),
     re.compile(r"[(（]\s*([^()（）]+?)\s*[)）]"),
 )
-SUB_HEADERS = ("上次", "本次", "上期", "本期", "上月", "本月")
+SUB_HEADERS = ("上次", "本次", "上期", "本期", "上月", "本月", "起", "止")
 
 
 def flow_in_words(name: str) -> str | None:
@@ -128,6 +128,12 @@ class Curve:
     @property
     def minutes(self) -> int:
         return 1440 // len(self.points)
+
+
+def point_labels(names: dict[int, str]) -> list[int]:
+    """Columns whose names look like the points of a day curve (p1, e12, 00:15, 00:00-00:15)."""
+    patterns = (_POINT, _CLOCK, _CLOCK_RANGE)
+    return [c for c, raw in names.items() if any(p.match(unicodedata.normalize("NFKC", raw).strip()) for p in patterns)]
 
 
 def curve_columns(names: dict[int, str]) -> Curve | None:
@@ -242,26 +248,38 @@ def _read_header(cells: pd.DataFrame, row: int, names: dict[int, str] | None = N
     return header
 
 
-def _combined(cells: pd.DataFrame, row: int) -> dict[int, str] | None:
-    """Names of a header merged over two rows (groups over sub-headers), or None if the next row is not one."""
+def _is_text_label(value: str) -> bool:
+    """A short label, not a number or a date: what a sub-header looks like."""
+    v = value.strip()
+    return bool(v) and len(v) <= 20 and not re.search(r"\d", v)
+
+
+def _combined(cells: pd.DataFrame, row: int) -> tuple[dict[int, str], bool] | None:
+    """Names of a header merged over two rows (groups over sub-headers), and whether it surely is one (the
+    utilities' 上次/本次 words, or a label under a blank, merged header cell); None if the next row does not
+    look like sub-headers."""
     below = row + 1
     if below not in cells.index:
         return None
     top = [str(v).strip() for v in cells.loc[row]]
     sub = [str(v).strip() for v in cells.loc[below]]
-    if sum(any(s.startswith(w) for w in SUB_HEADERS) for s in sub) < 2:
+    sure = any(sum(x in SUB_HEADERS for x in line) >= 2 for line in (top, sub))
+    merged = any(not t and s and _is_text_label(s) for t, s in zip(top, sub, strict=True))
+    if not sure and not (merged and all(_is_text_label(x) for x in sub if x)):
         return None
     names, group = {}, ""
     for c, (t, s) in enumerate(zip(top, sub, strict=True)):
         group = t or group  # a merged cell is blank after its first column
         if not s:
-            names[c] = t
-            group = t
-        elif any(s.startswith(w) for w in SUB_HEADERS):
-            names[c] = s + group if group else s
-        else:
-            names[c] = group + s if group else s
-    return names
+            names[c], group = t, t
+        elif any(s.startswith(w) for w in SUB_HEADERS) or not group:
+            names[c] = s + group
+        elif any(group.startswith(w) for w in SUB_HEADERS):
+            names[c] = group + s
+        else:  # 用电量(kWh) over 车间A / 车间B: the sub-header names the column, the group gives its unit
+            unit = split_unit(group)[1]
+            names[c] = f"{s}({unit})" if unit else group + s
+    return names, sure or merged
 
 
 def find_header(cells: pd.DataFrame) -> Header | None:
@@ -274,7 +292,8 @@ def find_header(cells: pd.DataFrame) -> Header | None:
     for row in cells.index[:HEAD_ROWS]:
         candidates = [_read_header(cells, row)]
         if (merged := _combined(cells, row)) is not None:
-            candidates.append(_read_header(cells, row, merged, rows=2))
+            two = _read_header(cells, row, merged[0], rows=2)
+            candidates = [two] if merged[1] and two.score >= candidates[0].score - 1 else [*candidates, two]
         for h in candidates:
             if best is None or h.score > best.score:
                 best = h
@@ -282,7 +301,13 @@ def find_header(cells: pd.DataFrame) -> Header | None:
         return None
     if best.score < 2 and "timestamp" not in best.fields.values():
         return None
-    if best.rows == 1 and _combined(cells, best.row) is not None:
+    top = {int(c): str(v).strip() for c, v in cells.loc[best.row].items()}
+    unread = [  # names made from a group and a sub-header that mean nothing to us
+        n for c, n in best.names.items() if c not in best.fields and not best.units.get(c) and n.strip() != top[c]
+    ]
+    if (best.rows == 1 and (merged := _combined(cells, best.row)) is not None and merged[1]) or (
+        best.rows == 2 and unread
+    ):
         raise InputError(
             f"表头占两行（第{best.row}行的分组下有第{best.row + 1}行的“上次/本次”等子标题），无法合并成可识别的列名；"
             "请改成一行表头，如 上次抄表日期、本次抄表日期、上次示数、本次示数",

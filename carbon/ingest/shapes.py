@@ -21,7 +21,15 @@ import pandas as pd
 from carbon.errors import InputError
 from carbon.ingest import columns as cols
 from carbon.ingest import meter_reads
-from carbon.ingest.header import Header, carrier_in_words, dimension_of, is_power, is_reactive, split_unit
+from carbon.ingest.header import (
+    Header,
+    carrier_in_words,
+    dimension_of,
+    is_power,
+    is_reactive,
+    point_labels,
+    split_unit,
+)
 from carbon.ingest.rules import Issues
 from carbon.ingest.values import parse_months
 
@@ -34,6 +42,7 @@ SUPPORTED_INTERVALS = {
 BILL_DATES = ("prev_read_date", "curr_read_date")
 BILL_VALUES = ("prev_register", "curr_register", "billed_kwh")
 ENERGY_LIKE = ("energy", "volume", "mass")
+MIN_CURVE_LIKE = 12  # this many time-of-day or point columns make a day curve, whole or not
 IDENTITY = ("meter_id", "account", "asset")
 USED = {  # the fields each shape reads; other columns are ignored and listed in the report
     "bill": (
@@ -58,7 +67,7 @@ USED = {  # the fields each shape reads; other columns are ignored and listed in
         "register_digits",
     ),
     "periods": (*IDENTITY, "carrier", "period_start", "period_end", "quantity", "unit"),
-    "interval_long": (*IDENTITY, "carrier", "timestamp", "quantity", "unit"),
+    "interval_long": (*IDENTITY, "carrier", "timestamp", "quantity", "unit", "register_type"),
 }
 
 
@@ -78,12 +87,22 @@ def detect(header: Header) -> str:
     present = set(header.fields.values())
     if header.curve is not None:
         return "day_curve"
+    points = point_labels(header.names)
+    if len(points) >= MIN_CURVE_LIKE:
+        first, last = header.names[points[0]], header.names[points[-1]]
+        raise InputError(
+            f"这像是一行一天的曲线（{len(points)}个时刻列，{first}…{last}），但完整的日曲线须有24、48或96个点且按顺序排列；"
+            "请导出完整的曲线（缺点请留空，不要删列）",
+            f"This looks like a day curve with one row per day ({len(points)} time columns, {first}…{last}), but a "
+            "whole day curve has 24, 48 or 96 points in order; export the whole curve (leave a missing point empty, "
+            "do not delete its column)",
+        )
     billish = bool(present & set(BILL_VALUES)) or ("bill_month" in present and "quantity" in present)
     if set(BILL_DATES) <= present and (billish or "quantity" in present):
         return "bill"
     if billish and "register" not in present and not {"period_start", "period_end"} <= present:
         raise meter_reads.missing_read_dates(header)
-    if "register" in present and ("read_at" in present or "timestamp" in present):
+    if "register" in present and ("read_at" in present or "timestamp" in present) and "quantity" not in present:
         return "register"
     if {"period_start", "period_end", "quantity"} <= present:
         return "periods"
@@ -294,11 +313,13 @@ def interval_long(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     t, t_text = _series_times(data, header, issues)
     qcol = header.column("quantity")
     _refuse_power(header, [qcol], data, _modal_step(t))
+    role = _typed_rows(data, header, issues, header.names[qcol], _modal_step(t))
     meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
+    meter, carrier, keep = _apply_roles(meter, carrier, role, cols.col(data, header, "register_type"))
     start, end = _infer_intervals(meter, t, issues, t_text, _end_labelled(header, t_text))
     return Shaped(
         "interval_long",
-        cols.frame(meter, carrier, start, end, qty, unit, factor),
+        cols.frame(meter, carrier, start, end, qty, unit, factor).loc[keep],
         used=_used(header, *USED["interval_long"]),
     )
 
@@ -358,6 +379,42 @@ def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     return Shaped("interval_wide", cols.frame(long["meter"], long["carrier"], start, end, qty, unit, factor), used=used)
 
 
+def _typed_rows(data: pd.DataFrame, header: Header, issues: Issues, what: str, step: pd.Timedelta | None):
+    """Roles of the rows of a file with a 数据类型 / 示数类型 column (None without one).  A file of cumulative
+    readings (示值) or of power (功率, 负荷) is refused: neither is interval energy."""
+    text = cols.col(data, header, "register_type")
+    if text is None:
+        return None
+    if text.str.contains("示值|示数|表码|底数", regex=True).any():
+        raise register_curve_refusal(what)
+    if text.str.contains(r"功率|负荷|\(kW\)|（kW）", regex=True).any():
+        raise power_refusal(what, step)
+    return meter_reads.report_register_types(text, issues)
+
+
+def register_curve_refusal(what: str) -> InputError:
+    return InputError(
+        f"{what} 是示值（表码累计读数），不是各时段电量：不能相加。请导出电量曲线，或按抄表示数格式上传"
+        "（表号、抄表时间、示数、倍率），系统按相邻读数之差计算",
+        f"{what} holds cumulative register readings (示值), not the energy of each interval: they cannot be added "
+        "up. Export the energy curve, or upload them as register readings (meter_id, read_at, register, multiplier), "
+        "read as differences of consecutive readings",
+    )
+
+
+def _apply_roles(
+    meter: pd.Series, carrier: pd.Series, role: pd.Series | None, type_text: pd.Series | None
+) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """Meter and carrier of each row by its role: reverse active energy is electricity supplied out on its own
+    meter; only total active and reverse rows are kept (reactive, demand and parts are reported, not read)."""
+    if role is None or type_text is None:
+        return meter, carrier, np.ones(len(meter), dtype=bool)
+    export = (role == "export").to_numpy()
+    meter = meter.where(~export, meter + "/" + type_text)
+    carrier = carrier.where(~export, meter_reads.EXPORT)
+    return meter, carrier, role.isin(["total", "export"]).to_numpy()
+
+
 def day_curve(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     """Day curves: one row per account and day, the day's 96 (48, 24) values as columns.
 
@@ -382,6 +439,9 @@ def day_curve(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     units = {header.units.get(c, "") for c in points} - {""}
     unit = units.pop() if len(units) == 1 else header.title_unit
     label = f"{len(curve.points)}点曲线（{curve.label}）"
+    if any(w in header.title for w in ("示值", "示数", "表码")):
+        raise register_curve_refusal(label)
+    role = _typed_rows(data, header, issues, label, step)
     power_title = any(w in header.title for w in ("负荷", "功率")) and "电量" not in header.title
     if dimension_of(unit) == "power" or (not unit and power_title):
         raise power_refusal(label, step)
@@ -405,7 +465,14 @@ def day_curve(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
             what="e1…e96 电量曲线" if curve.prefix == "e" else "电量曲线",
             what_en="an energy curve (e1…e96 / 电量)",
         )
-    meter = cols.identity(data, header, issues)
+    type_text = cols.col(data, header, "register_type")
+    meter, row_carrier, keep = _apply_roles(
+        cols.identity(data, header, issues),
+        pd.Series(cols.carrier_of_unit(unit) or "electricity", index=data.index, dtype=object),
+        role,
+        type_text,
+    )
+    data, meter, row_carrier = data.loc[keep], meter.loc[keep], row_carrier.loc[keep]
     day_text = data[date_col].astype(str).str.strip()
     day = cols.times(day_text, issues, "timestamp")
     local = day.dt.tz_convert("Asia/Shanghai")
@@ -425,13 +492,14 @@ def day_curve(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     )
     long["start"] = pd.to_datetime(long["start"], utc=True)
     long = long.loc[long["text"] != ""]
-    carrier = pd.Series(cols.carrier_of_unit(unit) or "electricity", index=long.index, dtype=object)
+    carrier = pd.Series(np.repeat(row_carrier.to_numpy(), n), index=np.repeat(data.index.to_numpy(), n))
+    carrier = carrier.loc[(values.to_numpy().ravel() != "")]
     sub = Issues()
     qty, unit_s = cols.quantities(long["text"], long["unit"], header, sub, "quantity")
     factor = cols.to_canonical(carrier, unit_s, sub)
     issues.items.extend(sub.items)
     issues.refused |= sub.refused
-    used = set(points) | {date_col} | _used(header, "unit", *IDENTITY)
+    used = set(points) | {date_col} | _used(header, "unit", "register_type", *IDENTITY)
     rows = cols.frame(long["meter"], carrier, long["start"], long["start"] + step, qty, unit_s, factor)
     return Shaped("day_curve", rows, used=used)
 

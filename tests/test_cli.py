@@ -105,7 +105,7 @@ def test_bad_input_exits_2_with_message_and_changes_nothing(ready, tmp_path):
     assert r.returncode == 2
     report = json.loads(r.stdout)
     assert report["rows_rejected"] == 1 and report["errors"][0]["row"] == 3
-    assert report["errors"][0]["column"] == "quantity" and report["errors"][0]["value"] == "-1"
+    assert report["errors"][0]["column"] == "用量" and report["errors"][0]["value"] == "-1"  # the file's own header
     assert "第3行" in r.stderr and "row 3" in r.stderr
     acct = json.loads(run(ready, "account", "--enterprise", code, "--year", "2023", "--json").stdout)
     assert acct["total_tco2e"] == 0 and acct["flags"] == ["no_activity"]
@@ -144,7 +144,7 @@ def test_ingest_json_reports_duplicates_warnings_and_rejects_download(ready, tmp
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["duplicates"] == 1 and report["rows_accepted"] == 1 and report["rows_rejected"] == 1
-    assert [w["column"] for w in report["warnings"]] == ["period_start"]  # a gap: February is missing
+    assert [w["column"] for w in report["warnings"]] == ["开始时间"]  # a gap: February is missing
     assert report["batch_id"] and len(report["sha256"]) == 64 and report["stored"] is True
     out = tmp_path / "fix.csv"
     r = run(ready, "rejects", str(report["batch_id"]), "--out", str(out))

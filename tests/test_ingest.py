@@ -88,20 +88,21 @@ def test_bad_rows_are_reported_by_row_column_value_and_nothing_is_stored(engine,
     reports = ingest_files(engine, [good, bad], ent)
     assert not any(r.stored for r in reports)
     errors = {(e.row, e.column): e for e in reports[1].errors}
+    # columns as the file names them (the template's Chinese header)
     assert set(errors) == {
-        (3, "quantity"),
-        (4, "carrier"),
-        (5, "unit"),
-        (6, "period_end"),
-        (7, "period_start"),
-        (8, "meter_id"),
-        (9, "quantity"),
-        (10, "unit"),
-        (12, "unit"),
+        (3, "用量"),
+        (4, "能源品种"),
+        (5, "单位"),
+        (6, "结束时间"),
+        (7, "开始时间"),
+        (8, "表号"),
+        (9, "用量"),
+        (10, "单位"),
+        (12, "单位"),
     }
-    assert errors[(3, "quantity")].value == "-5"
-    assert errors[(5, "unit")].value == "m3" and "diesel" in errors[(5, "unit")].en and "柴油" in errors[(5, "unit")].zh
-    assert "电力" in errors[(4, "carrier")].zh and "electricity" in errors[(4, "carrier")].en
+    assert errors[(3, "用量")].value == "-5"
+    assert errors[(5, "单位")].value == "m3" and "diesel" in errors[(5, "单位")].en and "柴油" in errors[(5, "单位")].zh
+    assert "电力" in errors[(4, "能源品种")].zh and "electricity" in errors[(4, "能源品种")].en
     assert reports[1].rows_read == 10 and reports[1].rows_rejected == 9 and reports[1].rows_accepted == 1
     assert _count(engine, Activity) == 0 and _count(engine, Meter) == 0
     # the refused file is archived as rejected, with its refused rows kept to download; the clean one is not

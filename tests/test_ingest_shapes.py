@@ -132,7 +132,7 @@ def test_state_grid_bill_in_gbk_with_a_mismatching_row(engine, ent, tmp_path):
     (r,) = ingest_files(engine, [f], ent)
     assert r.shape == "bill" and not r.stored
     (e,) = r.errors
-    assert (e.row, e.code, e.column) == (3, "bill_mismatch", "billed_kwh")
+    assert (e.row, e.code, e.column) == (3, "bill_mismatch", "抄见电量")  # the file's own header
     assert "12000" in e.en and "12500" in e.en and "12000" in e.zh
     (ok,) = ingest_files(engine, [f], ent, accept_valid=True)
     assert ok.stored and stored(engine)["quantity_canonical"].tolist() == [20000]

@@ -162,7 +162,7 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
         views.preview_upload(engine, ENT_A, C, files)
     version = views.data_version(engine)
     preview = views.preview_upload(engine, ENT_A, A, files)
-    assert [(e.row, e.column) for e in preview[0].errors] == [(3, "quantity")]
+    assert [(e.row, e.column) for e in preview[0].errors] == [(3, "用量")]
     assert len(views.uploads(engine, ENT_A, A)) == 1  # nothing stored by the preview
     assert views.data_version(engine) == version  # so figures kept by the dashboard stay valid
     done = views.confirm_upload(engine, ENT_A, A, files)
@@ -173,7 +173,7 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
     refused = views.rejected(engine, ENT_A, batch)
     assert len(refused) == 1 and "-5" in refused.to_string()
     report = views.batch_report(engine, ENT_A, batch)  # the report the uploader saw, kept with the batch
-    assert [(e["row"], e["column"]) for e in report["errors"]] == [(3, "quantity")] and report["errors_total"] == 1
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [(3, "用量")] and report["errors_total"] == 1
     assert report["rows_accepted"] == 2 and report["file"] == "电表导出.csv"
     with pytest.raises(AccessDenied):
         views.batch_report(engine, Viewer("ent-c", "enterprise", enterprise=C), batch)

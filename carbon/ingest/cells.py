@@ -21,6 +21,7 @@ from carbon.errors import InputError
 MAX_XLSX_EXPANSION = 100  # refuse an xlsx whose parts expand more than this (zip bomb)
 ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 is a superset of GBK and GB2312
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+INVISIBLE = "[\ufeff\u200b\u200c\u200d\u2060\u00ad]"  # BOMs and zero-width characters inside cells
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -201,6 +202,9 @@ def read_sheets(data: bytes, file: str, sheet: str | None = None) -> list[Sheet]
             cells, delimiter = _csv_cells(text, file)
             sheets = [Sheet(cells, encoding, delimiter)]
     for s in sheets:
+        for c in s.cells.columns:
+            if s.cells[c].str.contains(INVISIBLE, regex=True).any():
+                s.cells[c] = s.cells[c].str.replace(INVISIBLE, "", regex=True)
         s.cells.columns = range(s.cells.shape[1])
         s.cells.index = pd.RangeIndex(1, len(s.cells) + 1)
     return sheets

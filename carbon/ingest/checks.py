@@ -10,6 +10,7 @@ import pandas as pd
 from carbon.ingest.rules import Issues, param
 
 REL_TOLERANCE = 1e-9  # two quantities this close are the same reading
+MAX_METER_ID = 64  # characters of a meter id, as stored (meter.meter_code)
 
 
 def _fmt(values: pd.Series) -> pd.Series:
@@ -25,6 +26,10 @@ def row_checks(rows: pd.DataFrame, issues: Issues, now: datetime) -> None:
     """Negative consumption, periods ending before they start or in the future (errors)."""
     ok = issues.ok(rows.index)
     issues.add(ok & (rows["quantity_original"] < 0), "negative", lambda: _fmt(rows["quantity_original"]))
+    long_id = ok & (rows["meter_code"].astype(str).str.len() > MAX_METER_ID)
+    issues.add(
+        long_id, "meter_id_too_long", lambda: rows["meter_code"].astype(str).str.slice(0, 40) + "…", limit=MAX_METER_ID
+    )
     huge = ok & rows["quantity_canonical"].notna() & ~np.isfinite(rows["quantity_canonical"].astype("float64"))
     issues.add(huge, "not_a_number", lambda: _fmt(rows["quantity_original"]), column="quantity")
     timed = ok & rows["period_start"].notna() & rows["period_end"].notna()

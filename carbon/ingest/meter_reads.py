@@ -231,7 +231,7 @@ def register_steps(
         kinds == "rollover",
         "register_rollover",
         rows_text,
-        maximum=steps["maximum"].map("{:g}".format),
+        maximum=steps["maximum"].map("{:.0f}".format),
         quantity=steps["quantity"].map("{:g}".format),
     )
     detail = steps["earlier"].map("{:g}".format) + " → " + steps["later"].map("{:g}".format)
@@ -372,7 +372,7 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
             kind == "rollover",
             "register_rollover",
             curr_t,
-            maximum=maximum.map("{:g}".format),
+            maximum=maximum.map("{:.0f}".format),
             quantity=computed.map("{:g}".format),
         )
         issues.add((kind == "replaced") & replaced, "meter_replaced", curr_t, detail=detail)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,12 @@ def parse_file(session: Session, report: FileReport, enterprise: str, now: datet
     report.issues = issues.items
     report.refused = issues.refused
     report.cells, report.header = cells, header
+
+
+def file_column(header: Header, column: str) -> str:
+    """The file's own header for a field name (``quantity`` -> ``用量``), as the user sees the column."""
+    c = header.column(column)
+    return header.names[c] if c is not None and header.names.get(c, "").strip() else column
 
 
 def rejected_records(report: FileReport) -> pd.DataFrame:
@@ -380,6 +386,8 @@ def read_files(
                 raise
         check_against_storage(session, reports, enterprise)
     for r in reports:
+        if r.header is not None:
+            r.issues = [replace(i, column=file_column(r.header, i.column)) for i in r.issues]
         if not r.duplicate_file:
             r.rows_rejected = len(r.refused)
             r.rows_accepted = max(r.rows_read - r.rows_rejected - r.rows_duplicate, 0)

@@ -68,6 +68,7 @@ USED = {  # the fields each shape reads; other columns are ignored and listed in
     ),
     "periods": (*IDENTITY, "carrier", "period_start", "period_end", "quantity", "unit"),
     "interval_long": (*IDENTITY, "carrier", "timestamp", "quantity", "unit", "register_type"),
+    "interval_wide": ("timestamp",),
 }
 
 
@@ -299,8 +300,18 @@ def _end_labelled(header: Header, t_text: pd.Series) -> bool:
     return any(w in name for w in ("结束", "截止", "end")) or bool(t_text.str.contains(r"[ T]24:00", regex=True).any())
 
 
+def _time_text(data: pd.DataFrame, header: Header) -> pd.Series:
+    """The time label of each row: the time column, or a date column and a time-of-day column (日期 + 时间)."""
+    texts = [data[c].astype(str).str.strip() for c in header.columns("timestamp")]
+    clock = [t for t in texts if len(t) and t.str.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?").all()]
+    dates = [t for t in texts if len(t) and not t.str.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?").all()]
+    if len(clock) == 1 and len(dates) == 1:
+        return dates[0] + " " + clock[0]
+    return texts[0]
+
+
 def _series_times(data: pd.DataFrame, header: Header, issues: Issues) -> tuple[pd.Series, pd.Series]:
-    t_text = data[header.column("timestamp")].astype(str).str.strip()
+    t_text = _time_text(data, header)
     if cols.month_labels(t_text):
         start = parse_months(t_text)[0]
         cols.month_issues(t_text, start, issues, "timestamp")
@@ -375,7 +386,7 @@ def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     start, end = _infer_intervals(long["meter"], long["t"], sub, long["t_text"], _end_labelled(header, t_text))
     issues.items.extend(sub.items)
     issues.refused |= sub.refused
-    used = set(energy) | _used(header, "timestamp") | ({ident} if ident is not None else set())
+    used = set(energy) | _used(header, *USED["interval_wide"]) | ({ident} if ident is not None else set())
     return Shaped("interval_wide", cols.frame(long["meter"], long["carrier"], start, end, qty, unit, factor), used=used)
 
 

@@ -303,6 +303,8 @@ def _end_labelled(header: Header, t_text: pd.Series) -> bool:
 def _time_text(data: pd.DataFrame, header: Header) -> pd.Series:
     """The time label of each row: the time column, or a date column and a time-of-day column (日期 + 时间)."""
     texts = [data[c].astype(str).str.strip() for c in header.columns("timestamp")]
+    if len(texts) == 1:
+        return texts[0]
     clock = [t for t in texts if len(t) and t.str.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?").all()]
     dates = [t for t in texts if len(t) and not t.str.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?").all()]
     if len(clock) == 1 and len(dates) == 1:

@@ -151,7 +151,9 @@ def _slow_times(text: pd.Series) -> pd.Series:
 def parse_times(text: pd.Series) -> pd.Series:
     """Local (Asia/Shanghai) date/time text to UTC timestamps; NaT where unreadable or empty."""
     # 2024.1 / 2024.10 are month labels or spreadsheet numbers, never a date (see parse_months)
-    text = text.where(~text.str.match(r"^\s*\d{4}\.\d{1,2}\s*$"), "\x00")
+    dotted = text.str.contains(".", regex=False)
+    if dotted.any():
+        text = text.where(~(dotted & text.str.match(r"^\s*\d{4}\.\d{1,2}\s*$")), "\x00")
     dashed = text.str.replace("/", "-", regex=False)
     try:
         fast = pd.to_datetime(dashed, format="ISO8601", errors="coerce")

@@ -31,7 +31,7 @@ from carbon.ingest.header import (
     split_unit,
 )
 from carbon.ingest.rules import Issues
-from carbon.ingest.values import parse_months
+from carbon.ingest.values import parse_months, parse_times
 
 SUPPORTED_INTERVALS = {
     pd.Timedelta(minutes=15): "15min",
@@ -171,8 +171,8 @@ def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     assert s_text is not None and e_text is not None
     s_month, _ = parse_months(s_text)
     e_month, e_next = parse_months(e_text)
-    start = cols.times(s_text.where(s_month.isna(), ""), Issues(), "period_start").where(s_month.isna(), s_month)
-    end = cols.times(e_text.where(e_month.isna(), ""), Issues(), "period_end").where(e_month.isna(), e_month)
+    start = parse_times(s_text).where(s_month.isna(), s_month)
+    end = parse_times(e_text).where(e_month.isna(), e_month)
     months = s_month.notna() & e_month.notna()
     inclusive = bool((months & (s_month == e_month)).any())
     if months.any():

@@ -20,7 +20,10 @@ from carbon.errors import InputError
 from carbon.units import parse_unit
 
 HEAD_ROWS = 30  # the header must be within the first rows
-TOTAL_WORDS = frozenset({"合计", "总计", "小计", "合 计", "总 计", "total", "totals", "sum", "grand total"})
+TOTAL_WORDS = frozenset(  # summary lines: never readings
+    {"合计", "总计", "小计", "合 计", "总 计", "total", "totals", "sum", "grand total"}
+    | {"最大值", "最小值", "平均值", "平均", "最大", "最小", "max", "min", "avg", "average", "mean"}
+)
 _UNIT_IN_HEADER = re.compile(r"^(.*?)\s*[(\[]\s*([^()\[\]]+?)\s*[)\]]\s*$")
 _CARRIER_WORDS = {"电": "electricity", "有功": "electricity", "气": "natural_gas", "热": "heat", "油": "diesel"}
 

@@ -563,6 +563,7 @@ FRESH = {
     "n17_wide_group_merged.xlsx": ({E: 620.0, NG: 105.0}, [], None),
     "n18_curve_95_points.csv": (None, [], "96"),
     "n19_day_first_dates.csv": ({}, [2, 3, 4], None),  # 01/03/2024: day or month first is never guessed
+    "n20_curve_total_and_max_rows.csv": ({E: 2_203.0}, [], None),  # 合计 and 最大值 lines are not readings
 }
 
 

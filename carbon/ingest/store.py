@@ -35,9 +35,12 @@ ACTIVITY_COLUMNS = (
 def _utc_text(ts: pd.Series, pg: bool) -> np.ndarray:
     """UTC timestamps as the text each database stores (SQLAlchemy's SQLite format; ISO with +00 for COPY)."""
     naive = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    text = np.datetime_as_string(naive, unit="us")
-    text = np.char.replace(text, "T", " ")
-    return np.char.add(text, "+00") if pg else text
+    codes, uniques = pd.factorize(naive)  # meters share their times: format each distinct time once
+    if (codes < 0).any():
+        raise ValueError("a reading without a time reached storage")  # refused rows never get here
+    text = np.char.replace(np.datetime_as_string(np.asarray(uniques, dtype="datetime64[us]"), unit="us"), "T", " ")
+    text = np.char.add(text, "+00") if pg else text
+    return text[codes]
 
 
 def _chunks(frame: pd.DataFrame, pg: bool) -> Iterator[list[tuple[Any, ...]]]:

@@ -82,7 +82,7 @@ def select_registers(rows: pd.DataFrame, role: pd.Series, type_text: pd.Series, 
         sums = parts.loc[with_total].groupby(key)["quantity_canonical"].sum()
         t = total.set_index(key)["quantity_canonical"]
         t = t.loc[~t.index.duplicated()].reindex(sums.index)
-        off = (sums - t).abs() > param("bill_mismatch") + 0.001 * t.abs()
+        off = ~agree(sums, t)
         first = parts.loc[with_total].reset_index(names="_row").groupby(key)["_row"].first()
         bad = first.loc[off[off].index]
         issues.add(
@@ -117,6 +117,29 @@ def select_registers(rows: pd.DataFrame, role: pd.Series, type_text: pd.Series, 
         carrier=EXPORT, meter_code=exported["meter_code"] + "/" + type_text.reindex(exported.index)
     )
     return pd.concat([total, summed, exported]).sort_index()
+
+
+def agree(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Two energies agree within the bill tolerance: ``bill_mismatch`` kWh of rounding plus 0.1 % of ``b``."""
+    return (a - b).abs() <= param("bill_mismatch") + 0.001 * b.abs()
+
+
+def report_steps(issues: Issues, kind: pd.Series, text: pd.Series, steps: pd.DataFrame, flagged: pd.Series) -> None:
+    """Report register steps by kind: rollovers, replacements (flagged by a note or inferred) and decreases.
+
+    ``steps`` (aligned with ``kind``): ``earlier``, ``later``, ``maximum``, ``quantity``; ``text`` the cell shown.
+    """
+    detail = steps["earlier"].map("{:g}".format) + " → " + steps["later"].map("{:g}".format)
+    issues.add(
+        kind == "rollover",
+        "register_rollover",
+        text,
+        maximum=steps["maximum"].map("{:.0f}".format),
+        quantity=steps["quantity"].map("{:g}".format),
+    )
+    issues.add((kind == "replaced") & flagged, "meter_replaced", text, detail=detail)
+    issues.add((kind == "replaced") & ~flagged, "register_drop", text, detail=detail)
+    issues.add(kind == "decrease", "register_decrease", text, detail=detail)
 
 
 def _multipliers(data: pd.DataFrame, header: Header, issues: Issues) -> pd.Series:
@@ -225,20 +248,14 @@ def register_steps(
     index = pd.Index(steps["source_row"].astype(int).to_numpy())
     steps = steps.set_index(index)
     src.index = index
-    rows_text = src["register"].map("{:g}".format)
     kinds = steps["kind"]
-    issues.add(
-        kinds == "rollover",
-        "register_rollover",
-        rows_text,
-        maximum=steps["maximum"].map("{:.0f}".format),
-        quantity=steps["quantity"].map("{:g}".format),
+    report_steps(
+        issues,
+        kinds,
+        src["register"].map("{:g}".format),
+        steps[["earlier", "later", "maximum", "quantity"]],
+        src["replaced"].astype(bool),
     )
-    detail = steps["earlier"].map("{:g}".format) + " → " + steps["later"].map("{:g}".format)
-    flagged = src["replaced"].astype(bool)
-    issues.add((kinds == "replaced") & flagged, "meter_replaced", rows_text, detail=detail)
-    issues.add((kinds == "replaced") & ~flagged, "register_drop", rows_text, detail=detail)
-    issues.add(kinds == "decrease", "register_decrease", rows_text, detail=detail)
     counted = kinds.isin(["ok", "rollover"]).to_numpy()
     c, s = steps.loc[counted], src.loc[counted]
     out = cols.frame(
@@ -352,8 +369,7 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
         replaced = _replaced(data, header) & (curr_r < prev_r)  # a row of the new meter that rises is counted
         maximum = _maximum(data, header).fillna(pd.Series(register_maximum(prev_r.to_numpy()), index=data.index))
         wrapped = (maximum - prev_r + curr_r) * mult
-        agrees = ((wrapped - billed).abs() <= param("bill_mismatch") + 0.001 * billed.abs()).astype(float)
-        agrees = agrees.where(billed.notna())
+        agrees = agree(wrapped, billed).astype(float).where(billed.notna())
         kind_a, delta = classify_steps(
             series.to_numpy(),
             prev_r.to_numpy(),
@@ -367,25 +383,11 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
         )
         kind = pd.Series(kind_a, index=data.index).where(prev_r.notna() & curr_r.notna(), "ok")
         computed = pd.Series(delta, index=data.index) * mult
-        detail = prev_r.map("{:g}".format) + " → " + curr_r.map("{:g}".format)
-        issues.add(
-            kind == "rollover",
-            "register_rollover",
-            curr_t,
-            maximum=maximum.map("{:.0f}".format),
-            quantity=computed.map("{:g}".format),
-        )
-        issues.add((kind == "replaced") & replaced, "meter_replaced", curr_t, detail=detail)
-        issues.add((kind == "replaced") & ~replaced, "register_drop", curr_t, detail=detail)
-        issues.add(kind == "decrease", "register_decrease", curr_t, detail=detail)
+        steps = pd.DataFrame({"earlier": prev_r, "later": curr_r, "maximum": maximum, "quantity": computed})
+        report_steps(issues, kind, curr_t, steps, replaced)
     if btext is not None:
         counted = kind.isin(["ok", "rollover"])
-        mismatch = (
-            counted
-            & billed.notna()
-            & computed.notna()
-            & ((computed - billed).abs() > param("bill_mismatch") + 0.001 * billed.abs())
-        )
+        mismatch = counted & billed.notna() & computed.notna() & ~agree(computed, billed)
         issues.add(
             mismatch, "bill_mismatch", btext, computed=computed.map("{:g}".format), billed=billed.map("{:g}".format)
         )

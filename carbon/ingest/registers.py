@@ -70,14 +70,14 @@ def classify_steps(
     wrap_agrees: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kind of each step (see the module docstring) and its register delta before the multiplier (NaN for
-    ``replaced`` and ``decrease``).  Arrays are aligned, one element per step; ``maximum`` may hold NaN where
-    the register's wrap point is not known (then inferred from the earlier reading's digits).  ``wrap_agrees``
+    ``replaced`` and ``decrease``).  Arrays are aligned, one element per step; ``maximum`` is each register's
+    wrap point (``register_maximum`` of the earlier reading where the file does not give it).  ``wrap_agrees``
     (1 where a bill's own energy agrees with reading the step across the wrap, 0 where it disagrees, NaN where
     the bill gives none) decides over the rate where it is known: the utility has read the wrap itself."""
     earlier = np.asarray(earlier, dtype="float64")
     later = np.asarray(later, dtype="float64")
     hours = np.asarray(hours, dtype="float64")
-    maximum = np.where(np.isnan(maximum), register_maximum(earlier), maximum)
+    maximum = np.asarray(maximum, dtype="float64")
     replaced = np.asarray(replaced, dtype=bool)
     rising = later >= earlier
     rate = np.where(rising & ~replaced & (hours > 0), (later - earlier) / np.where(hours > 0, hours, 1), np.nan)

@@ -166,6 +166,7 @@ def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     month is the first day of that month (the template's end is exclusive), unless some row of the file has
     the same start and end month, in which case every end month of the file is inclusive.
     """
+    _refuse_power(header, [header.column("quantity")], None)
     meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
     s_text, e_text = cols.col(data, header, "period_start"), cols.col(data, header, "period_end")
     assert s_text is not None and e_text is not None
@@ -207,7 +208,6 @@ def _quantity_columns(
 ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, pd.Series]:
     """Meter, carrier, quantity, unit and factor to the canonical unit of files with a quantity column."""
     qcol = header.column("quantity")
-    _refuse_power(header, [qcol] if qcol is not None else [], data, None)
     meter = cols.identity(data, header, issues)
     carrier = cols.carriers(data, header, issues, qcol)
     text = cols.col(data, header, "quantity")
@@ -216,7 +216,7 @@ def _quantity_columns(
     return meter, carrier, qty, unit, cols.to_canonical(carrier, unit, issues)
 
 
-def _refuse_power(header: Header, columns: list[int], data: pd.DataFrame, step: pd.Timedelta | None) -> None:
+def _refuse_power(header: Header, columns: list[int], step: pd.Timedelta | None) -> None:
     """Refuse a file whose value columns are all power (kW, 负荷), saying what energy would be."""
     power = [c for c in columns if is_power(header.names[c], header.unit_of(c))]
     if power and len(power) == len(columns):
@@ -325,7 +325,7 @@ def interval_long(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     """One row per meter and interval: a time label, a meter, a value."""
     t, t_text = _series_times(data, header, issues)
     qcol = header.column("quantity")
-    _refuse_power(header, [qcol], data, _modal_step(t))
+    _refuse_power(header, [qcol], _modal_step(t))
     role = _typed_rows(data, header, issues, header.names[qcol], _modal_step(t))
     meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
     meter, carrier, keep = _apply_roles(meter, carrier, role, cols.col(data, header, "register_type"))
@@ -355,7 +355,7 @@ def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     title).  With an identity column (户号) the meters are ``<account>/<column>``."""
     t, t_text = _series_times(data, header, issues)
     energy, power = _value_columns(header)
-    _refuse_power(header, energy + power, data, _modal_step(t))
+    _refuse_power(header, energy + power, _modal_step(t))
     if not energy:
         raise InputError(
             "分时数据没有电量列：没有一列带能量、体积或质量单位（如 kWh、m3、t）；请在表头或表头下的单位行写明单位",

@@ -119,6 +119,12 @@ def select_registers(rows: pd.DataFrame, role: pd.Series, type_text: pd.Series, 
     return pd.concat([total, summed, exported]).sort_index()
 
 
+def _register_limits() -> tuple[float, float, float]:
+    """The register plausibility thresholds, as data (``validation_rules.csv``): the drop that is a
+    replacement, the rate a wrap may imply, the share of the range a wrap may use with no history."""
+    return param("register_drop"), param("register_rollover"), param("register_decrease")
+
+
 def agree(a: pd.Series, b: pd.Series) -> pd.Series:
     """Two energies agree within the bill tolerance: ``bill_mismatch`` kWh of rounding plus 0.1 % of ``b``."""
     return (a - b).abs() <= param("bill_mismatch") + 0.001 * b.abs()
@@ -240,7 +246,7 @@ def register_steps(
     fresh, earlier = _against_stored(usable, stored, issues)
     fresh = _same_time_readings(fresh, issues)
     both = pd.concat([earlier, fresh], ignore_index=True)
-    steps = register_intervals(both, param("register_drop"), param("register_rollover"))
+    steps = register_intervals(both, *_register_limits())
     steps = steps.loc[steps["source_row"] >= 0]
     if steps.empty:
         return cols.empty_frame(), fresh
@@ -377,8 +383,7 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
             ((end - start).dt.total_seconds() / 3600).to_numpy(),
             replaced.to_numpy(),
             maximum.to_numpy(),
-            param("register_drop"),
-            param("register_rollover"),
+            *_register_limits(),
             agrees.to_numpy(),
         )
         kind = pd.Series(kind_a, index=data.index).where(prev_r.notna() & curr_r.notna(), "ok")

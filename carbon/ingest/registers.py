@@ -7,7 +7,7 @@ Consumption between two readings of a meter = (later - earlier) x multiplier.  R
 - ``rollover``: it fell, and reading it across the wrap (maximum - earlier + later) is plausible for this
   meter: a bill's own energy agrees with it, or (no bill energy) the rate is at most ``rollover_rate`` times
   the meter's own median rate where it has risen in ordinary steps, or, with no such history, the wrap uses at
-  most half the register's range;
+  most ``max_wrap_share`` of the register's range;
 - ``replaced``: flagged by the utility's words (换表, 轮换, 拆表 …), or a fall to at most ``drop_fraction`` of
   the earlier reading that is not a plausible rollover: nothing is counted for that interval;
 - ``decrease``: any other fall (refused).
@@ -35,7 +35,6 @@ REPLACEMENT_WORDS = (
     "new meter",
     "swap",
 )
-MAX_WRAP_SHARE = 0.5  # with no history, a wrap may use at most half the register's range
 
 
 def register_maximum(value: np.ndarray) -> np.ndarray:
@@ -67,13 +66,15 @@ def classify_steps(
     maximum: np.ndarray,
     drop_fraction: float,
     rollover_rate: float,
+    max_wrap_share: float,
     wrap_agrees: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kind of each step (see the module docstring) and its register delta before the multiplier (NaN for
     ``replaced`` and ``decrease``).  Arrays are aligned, one element per step; ``maximum`` is each register's
     wrap point (``register_maximum`` of the earlier reading where the file does not give it).  ``wrap_agrees``
     (1 where a bill's own energy agrees with reading the step across the wrap, 0 where it disagrees, NaN where
-    the bill gives none) decides over the rate where it is known: the utility has read the wrap itself."""
+    the bill gives none) decides over the rate where it is known: the utility has read the wrap itself.
+    ``max_wrap_share``: with no history, the largest share of the register's range a wrap may use."""
     earlier = np.asarray(earlier, dtype="float64")
     later = np.asarray(later, dtype="float64")
     hours = np.asarray(hours, dtype="float64")
@@ -87,7 +88,7 @@ def classify_steps(
     with np.errstate(invalid="ignore"):
         plausible = np.where(
             np.isnan(typical) | (typical <= 0),
-            wrap <= MAX_WRAP_SHARE * maximum,
+            wrap <= max_wrap_share * maximum,
             wrap_rate <= rollover_rate * typical,
         )
     falling = ~rising & ~np.isnan(later) & ~np.isnan(earlier)
@@ -102,7 +103,9 @@ def classify_steps(
     return kind, delta.astype("float64")
 
 
-def register_intervals(readings: pd.DataFrame, drop_fraction: float, rollover_rate: float) -> pd.DataFrame:
+def register_intervals(
+    readings: pd.DataFrame, drop_fraction: float, rollover_rate: float, max_wrap_share: float
+) -> pd.DataFrame:
     """Intervals between consecutive readings of each meter.
 
     ``readings``: ``meter_code``, ``read_at``, ``register``, ``multiplier``, ``replaced`` (bool), ``source_row``
@@ -131,6 +134,7 @@ def register_intervals(readings: pd.DataFrame, drop_fraction: float, rollover_ra
         maximum,
         drop_fraction,
         rollover_rate,
+        max_wrap_share,
     )
     return pd.DataFrame(
         {

@@ -564,6 +564,7 @@ FRESH = {
     "n18_curve_95_points.csv": (None, [], "96"),
     "n19_day_first_dates.csv": ({}, [2, 3, 4], None),  # 01/03/2024: day or month first is never guessed
     "n20_curve_total_and_max_rows.csv": ({E: 2_203.0}, [], None),  # 合计 and 最大值 lines are not readings
+    "n21_combined_active_register.csv": ({E: 10_000.0, X: 3_000.0}, [], None),  # 组合有功 is never counted
 }
 
 

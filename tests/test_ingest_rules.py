@@ -89,7 +89,7 @@ CASES = {
         TYPED + TYPED_ROW.format("有功（总）", 10, 20, 10) + TYPED_ROW.format("无功（总）", 1, 4, 3),
         3,
     ),
-    "unknown_register_type": (None, TYPED + TYPED_ROW.format("组合", 10, 20, 10), 2),
+    "unknown_register_type": (None, TYPED + TYPED_ROW.format("备用示数", 10, 20, 10), 2),
 }
 
 

@@ -33,13 +33,14 @@ EXPORT = "electricity_exported"
 
 def register_roles(text: pd.Series) -> pd.Series:
     """What each 示数类型 names: ``total``, ``part`` (time of use), ``export`` (reverse active total),
-    ``export_part``, ``not_active`` (reactive or demand) or ``unknown``."""
+    ``export_part``, ``not_active`` (reactive, apparent, demand, or 组合有功: forward and reverse combined) or
+    ``unknown``."""
     low = text.astype(str).str.lower()
 
     def has(words: tuple[str, ...]) -> pd.Series:
         return pd.Series(np.logical_or.reduce([low.str.contains(w, regex=False) for w in words]), index=text.index)
 
-    reactive = has(("无功", "视在", "reactive", "apparent", "kvar", "kva", "需量", "demand"))
+    reactive = has(("无功", "视在", "组合", "reactive", "apparent", "combined", "kvar", "kva", "需量", "demand"))
     export = has(("反向", "上网", "外供", "export", "reverse"))
     part = has(PART_WORDS)
     total = has(("总", "有功", "正向", "total", "active"))
@@ -130,22 +131,31 @@ def agree(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a - b).abs() <= param("bill_mismatch") + 0.001 * b.abs()
 
 
-def report_steps(issues: Issues, kind: pd.Series, text: pd.Series, steps: pd.DataFrame, flagged: pd.Series) -> None:
+def report_steps(
+    issues: Issues,
+    kind: pd.Series,
+    text: pd.Series,
+    steps: pd.DataFrame,
+    flagged: pd.Series,
+    column: str | None = None,
+) -> None:
     """Report register steps by kind: rollovers, replacements (flagged by a note or inferred) and decreases.
 
-    ``steps`` (aligned with ``kind``): ``earlier``, ``later``, ``maximum``, ``quantity``; ``text`` the cell shown.
+    ``steps`` (aligned with ``kind``): ``earlier``, ``later``, ``maximum``, ``quantity``; ``text`` the cell shown
+    and ``column`` the file's header of the register (the rule's column if None).
     """
     detail = steps["earlier"].map("{:g}".format) + " → " + steps["later"].map("{:g}".format)
     issues.add(
         kind == "rollover",
         "register_rollover",
         text,
+        column,
         maximum=steps["maximum"].map("{:.0f}".format),
         quantity=steps["quantity"].map("{:g}".format),
     )
-    issues.add((kind == "replaced") & flagged, "meter_replaced", text, detail=detail)
-    issues.add((kind == "replaced") & ~flagged, "register_drop", text, detail=detail)
-    issues.add(kind == "decrease", "register_decrease", text, detail=detail)
+    issues.add((kind == "replaced") & flagged, "meter_replaced", text, column, detail=detail)
+    issues.add((kind == "replaced") & ~flagged, "register_drop", text, column, detail=detail)
+    issues.add(kind == "decrease", "register_decrease", text, column, detail=detail)
 
 
 def _multipliers(data: pd.DataFrame, header: Header, issues: Issues) -> pd.Series:
@@ -200,7 +210,7 @@ def register(
         if type_text is not None:
             series = series.where(register_roles(type_text) == "total", meter + "/" + type_text)
         reg, unit = cols.quantities(
-            data[rcol].astype(str).str.strip(), cols.units(data, header, rcol), header, issues, "register"
+            data[rcol].astype(str).str.strip(), cols.units(data, header, rcol), header, issues, name
         )
         pieces.append(
             pd.DataFrame(
@@ -216,6 +226,7 @@ def register(
                     "maximum": maximum,
                     "source_row": data.index.astype(int),
                     "register_type": type_text if type_text is not None else "",
+                    "column": name,
                 },
                 index=data.index,
             )
@@ -255,13 +266,16 @@ def register_steps(
     steps = steps.set_index(index)
     src.index = index
     kinds = steps["kind"]
-    report_steps(
-        issues,
-        kinds,
-        src["register"].map("{:g}".format),
-        steps[["earlier", "later", "maximum", "quantity"]],
-        src["replaced"].astype(bool),
-    )
+    columns = src["column"] if "column" in src else pd.Series(None, index=src.index, dtype=object)
+    for column in columns.unique():  # each register column of the file names its own steps
+        report_steps(
+            issues,
+            kinds.where(columns == column, "") if column is not None else kinds,
+            src["register"].map("{:g}".format),
+            steps[["earlier", "later", "maximum", "quantity"]],
+            src["replaced"].astype(bool),
+            column,
+        )
     counted = kinds.isin(["ok", "rollover"]).to_numpy()
     c, s = steps.loc[counted], src.loc[counted]
     out = cols.frame(

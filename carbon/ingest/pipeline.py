@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from carbon import reference
 from carbon.errors import InputError, NotFoundError, RowIssue
 from carbon.ingest import checks, shapes, store
 from carbon.ingest.cells import DELIMITERS, read_sheets
@@ -238,7 +239,10 @@ def check_against_storage(session: Session, reports: list[FileReport], enterpris
             hit = mine.loc[mine["status"] == status].set_index("source_row")
             if hit.empty:
                 continue
-            value = hit["quantity_original"].map("{:g}".format)
+            value = hit["meter_code"] if status == "meter_carrier" else hit["quantity_original"].map("{:g}".format)
+            if status == "meter_carrier":  # the carrier the meter already measures, by its names
+                zh = reference.carriers()["name_zh"]
+                hit = hit.assign(detail=hit["detail"].map(zh) + " " + hit["detail"])
             detail = (
                 hit["meter_code"]
                 + " "

@@ -317,6 +317,15 @@ def _series_times(data: pd.DataFrame, header: Header, issues: Issues) -> tuple[p
     if cols.month_labels(t_text):
         start = parse_months(t_text)[0]
         cols.month_issues(t_text, start, issues, "timestamp")
+        first = start.notna() & ~start.notna().shift(fill_value=False).cummax()
+        issues.add(
+            first,
+            "month_labels",
+            t_text,
+            column="timestamp",
+            example=t_text,
+            convention="每个月份为该自然月 / each month label is that calendar month",
+        )
         return start, t_text
     return cols.times(t_text, issues, "timestamp"), t_text
 

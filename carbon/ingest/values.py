@@ -96,7 +96,12 @@ _MONTH = r"^(\d{4})\s*(?:[-/]\s*(\d{1,2})|\.(\d{2})|年\s*(\d{1,2})\s*月?)$|^(\
 def parse_months(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Month labels (``202401``, ``2024-01``, ``2024/1``, ``2024.01``, ``2024年1月``) to the month as a local
     period ``[first day, first day of the next month)`` in UTC; NaT where the text is not a month label."""
-    parts = _nfkc(text.astype(str)).str.strip().str.extract(_MONTH).astype(object)
+    text = text.astype(str)
+    if not (text.str.strip().str.match(_MONTH) | text.str.contains("[\uff10-\uff19]", regex=True)).any():
+        # no month label (full-width digits are normalised below): nothing to parse
+        none = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+        return none, none.copy()
+    parts = _nfkc(text).str.strip().str.extract(_MONTH).astype(object)
     year = pd.to_numeric(parts[0].fillna(parts[4]), errors="coerce")
     month = pd.to_numeric(parts[1].fillna(parts[2]).fillna(parts[3]).fillna(parts[5]), errors="coerce")
     ok = month.between(1, 12) & year.notna()

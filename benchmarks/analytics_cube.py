@@ -1,6 +1,6 @@
 """Analytics speed: the emissions cube and its indicators for N enterprises x 6 years of monthly results.
 
-Ours: the cube (``carbon.cube``) from the database (newest run per enterprise and year, joined to enterprises,
+Ours: the cube (``carbon.analytics.cube``) from the database (newest run per enterprise and year, joined to enterprises,
 aggregated into an xarray Dataset) plus every indicator family (totals and year-on-year change by region; shares by
 sector, scope and carrier; progress against an intensity target; peak estimates; LMDI; carbon-efficiency grades).
 Baseline, same run: pandas reading the same result rows from the database.
@@ -25,12 +25,12 @@ import xarray as xr
 from sqlalchemy import insert, select
 
 from carbon import db, reference
-from carbon.cube import cube_from_results, enterprise_results
-from carbon.decompose import lmdi
-from carbon.grades import grade
+from carbon.analytics.cube import cube_from_results, enterprise_results
+from carbon.analytics.decompose import lmdi
+from carbon.analytics.grades import grade
+from carbon.analytics.peak import estimate
+from carbon.analytics.progress import target_progress
 from carbon.models import AccountingRun, EmissionResult, Enterprise
-from carbon.peak import estimate
-from carbon.progress import target_progress
 from carbon.uscc import check_character
 
 YEARS = range(2020, 2026)

@@ -130,7 +130,7 @@ def ingest(
         _engine(ctx), list(files), uscc.strip().upper(), progress=progress, accept_valid=accept_valid, sheet=sheet
     )
     if any(r.stored and (r.readings or r.rows_corrected) for r in reports):
-        from carbon.restatement import recalc_after_ingest
+        from carbon.analytics.restatement import recalc_after_ingest
 
         recalc_after_ingest(_engine(ctx), uscc.strip().upper(), reports)
     for r in reports:
@@ -295,14 +295,14 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
 @click.pass_context
 def demo(ctx: click.Context, year: int | None, as_json: bool, no_dashboard: bool, port: int) -> None:
     """生成模拟数据、输出汇总并启动仪表板 / seed a demo zone (模拟数据), print its summary, start the dashboard."""
-    from carbon.demo import DEMO_URL, run_demo
+    from carbon_demo.seed import DEMO_URL, run_demo
 
     url = ctx.obj["db"] or DEMO_URL
     summary = run_demo(url, year=year)
     if as_json:
         _print_json(summary)
     else:
-        from carbon.demo import format_summary
+        from carbon_demo.seed import format_summary
 
         click.echo(format_summary(summary))
     if not no_dashboard and not as_json:
@@ -379,7 +379,7 @@ def stats_import(ctx: click.Context, file: Path, as_json: bool) -> None:
 @click.pass_context
 def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
     """企业碳效码 / enterprise carbon-efficiency grades (1 best - 5 worst) for a year."""
-    from carbon.grades import grade_year
+    from carbon.analytics.grades import grade_year
 
     df = grade_year(_engine(ctx), year, basis)
     cols = [
@@ -446,7 +446,7 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
 @click.pass_context
 def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bool) -> None:
     """双碳进展：总量、强度、目标进度、重点排放单位 / dual-carbon progress of a region."""
-    from carbon.progress import progress as region_progress
+    from carbon.analytics.progress import progress as region_progress
 
     p = region_progress(_engine(ctx), region, year, basis)
     if as_json:
@@ -502,7 +502,7 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
 @click.pass_context
 def decompose(ctx: click.Context, region: str, first: int, last: int, basis: str, as_json: bool) -> None:
     """排放变化因素分解（LMDI）/ why emissions changed: activity, structure, intensity, fuel mix, factors."""
-    from carbon.decompose import EFFECTS, decompose_region
+    from carbon.analytics.decompose import EFFECTS, decompose_region
 
     effects = decompose_region(_engine(ctx), region, first, last, basis)
     if as_json:
@@ -534,8 +534,8 @@ def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: s
     """碳达峰研判 / whether and when a region's emissions peak, with a projection band."""
     from datetime import date
 
-    from carbon.peak import estimate
-    from carbon.progress import annual_totals
+    from carbon.analytics.peak import estimate
+    from carbon.analytics.progress import annual_totals
 
     last = last or date.today().year - 1  # noqa: DTZ011  (a calendar year, no time of day)
     annual = annual_totals(_engine(ctx), region, list(range(first, last + 1)), basis)["tco2e"]
@@ -571,7 +571,7 @@ def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: s
 @click.pass_context
 def recalc(ctx: click.Context, years: tuple[int, ...], basis: str, as_json: bool) -> None:
     """重新核算（新因子或更正数据后）/ recalculate; a changed result becomes a new version, nothing is overwritten."""
-    from carbon.restatement import recalc as run_recalc
+    from carbon.analytics.restatement import recalc as run_recalc
 
     out = run_recalc(_engine(ctx), years=list(years) or None, basis=basis, trigger="carbon recalc")
     _print_json(out) if as_json else click.echo(
@@ -586,7 +586,7 @@ def recalc(ctx: click.Context, years: tuple[int, ...], basis: str, as_json: bool
 @click.pass_context
 def restatement(ctx: click.Context, since: datetime, basis: str, as_json: bool) -> None:
     """重述报告：旧值、新值、因子与活动数据各自的影响 / what changed since a date, and why."""
-    from carbon.restatement import restatement as report
+    from carbon.analytics.restatement import restatement as report
 
     df = report(_engine(ctx), since.replace(tzinfo=UTC) if since.tzinfo is None else since, basis)
     by_region = (
@@ -629,8 +629,8 @@ def restatement(ctx: click.Context, since: datetime, basis: str, as_json: bool) 
 @click.pass_context
 def factors_import(ctx: click.Context, file: Path) -> None:
     """导入新发布的因子（与因子库同格式），并重新核算 / import a sourced factor release, then recalculate."""
+    from carbon.analytics.restatement import recalc as run_recalc
     from carbon.factor_release import import_release
-    from carbon.restatement import recalc as run_recalc
 
     engine = _engine(ctx)
     added = import_release(engine, file)

@@ -16,19 +16,12 @@ from sqlalchemy import Engine, Row, func, select
 
 from carbon import audit, reference
 from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
-from carbon.completeness import coverage
-from carbon.cube import build_cube, enterprise_results, latest_run_ids
-from carbon.decompose import decompose_region
-from carbon.enterprises import get_enterprise, list_enterprises
-from carbon.errors import AccessDenied, NotFoundError
-from carbon.export import csv_bytes, csv_zip, xlsx_bytes
-from carbon.grades import grade_year
-from carbon.ingest import FileReport, Upload, ingest_files, read_files
-from carbon.ingest.rejects import rejected_rows
-from carbon.ledger import enterprise_runs, load_factors
-from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter, Statistic
-from carbon.peak import estimate
-from carbon.progress import (
+from carbon.analytics.completeness import coverage
+from carbon.analytics.cube import build_cube, enterprise_results, latest_run_ids
+from carbon.analytics.decompose import decompose_region
+from carbon.analytics.grades import grade_year
+from carbon.analytics.peak import estimate
+from carbon.analytics.progress import (
     TARGET_PATH_COLUMNS,
     applicable_targets,
     parameters,
@@ -37,7 +30,14 @@ from carbon.progress import (
     target_path,
     target_progress,
 )
-from carbon.restatement import recalc_after_ingest
+from carbon.analytics.restatement import recalc_after_ingest
+from carbon.enterprises import get_enterprise, list_enterprises
+from carbon.errors import AccessDenied, NotFoundError
+from carbon.export import csv_bytes, csv_zip, xlsx_bytes
+from carbon.ingest import FileReport, Upload, ingest_files, read_files
+from carbon.ingest.rejects import rejected_rows
+from carbon.ledger import enterprise_runs, load_factors
+from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter, Statistic
 from carbon.stats import current_stats
 
 # Fewer enterprises than this in a cell of another jurisdiction's breakdown and the cell is suppressed, so that

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Engine
 
+from carbon.analytics.restatement import recalc_after_ingest
 from carbon.ingest import ingest_files
 from carbon.ingest.records import ingest_records
-from carbon.restatement import recalc_after_ingest
 from connectors import state
 from connectors.base import Fetched, TransientError
 from connectors.config import ConnectorConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from carbon.completeness import monthly_coverage
+from carbon.analytics.completeness import monthly_coverage
 
 
 def periods(rows: list[tuple[str, int, str, str]]) -> pd.DataFrame:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from carbon.cube import build_cube, enterprise_results
+from carbon.analytics.cube import build_cube, enterprise_results
+from carbon.analytics.restatement import recalc
 from carbon.enterprises import add_enterprise
 from carbon.ingest import ingest_files
-from carbon.restatement import recalc
 from tests.helpers import uscc, write_template
 
 

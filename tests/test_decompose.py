@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carbon.decompose import EFFECTS, lmdi, log_mean
+from carbon.analytics.decompose import EFFECTS, lmdi, log_mean
 
 
 def cells(values: dict[tuple[str, str], tuple[float, float]]) -> pd.DataFrame:

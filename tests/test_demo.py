@@ -9,7 +9,12 @@ import pytest
 from sqlalchemy import Engine, String, func, select, type_coerce
 
 from carbon import db
-from carbon.demo import (
+from carbon.enterprises import add_enterprise
+from carbon.errors import InputError
+from carbon.ingest.rejects import REASON_COLUMN, rejected_rows
+from carbon.models import Activity, Batch, Meter, RejectedRow
+from carbon.uscc import validate_uscc
+from carbon_demo.seed import (
     CORRECTION_FACTOR,
     DEMO_CONNECTOR_ERROR,
     DEMO_TAG,
@@ -19,11 +24,6 @@ from carbon.demo import (
     format_summary,
     run_demo,
 )
-from carbon.enterprises import add_enterprise
-from carbon.errors import InputError
-from carbon.ingest.rejects import REASON_COLUMN, rejected_rows
-from carbon.models import Activity, Batch, Meter, RejectedRow
-from carbon.uscc import validate_uscc
 from connectors.state import health
 from tests.helpers import uscc
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, select
 
+from carbon.analytics.grades import grade, thresholds
 from carbon.enterprises import add_enterprise
-from carbon.grades import grade, thresholds
 from carbon.ingest import ingest_files
 from carbon.models import Statistic
 from carbon.stats import import_stats

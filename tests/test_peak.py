@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbon.peak import estimate, rolling_12_months
+from carbon.analytics.peak import estimate, rolling_12_months
 
 
 def series(values: list[float], start: int = 2018) -> pd.Series:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from carbon.analytics.progress import applicable_targets, progress, target_progress
 from carbon.enterprises import add_enterprise
 from carbon.ingest import ingest_files
-from carbon.progress import applicable_targets, progress, target_progress
 from carbon.stats import import_stats
 from tests.helpers import uscc, write_template
 

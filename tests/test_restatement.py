@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, select
 
+from carbon.analytics.restatement import recalc, recalc_after_ingest, restatement, split_change
 from carbon.enterprises import add_enterprise
 from carbon.errors import FactorDataError
 from carbon.factor_release import import_release
 from carbon.ingest import ingest_files
 from carbon.models import AccountingRun
-from carbon.restatement import recalc, recalc_after_ingest, restatement, split_change
 from factors.loader import COLUMNS
 from tests.helpers import uscc, write_template
 

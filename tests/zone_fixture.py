@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from carbon import db
+from carbon.analytics.restatement import recalc
 from carbon.enterprises import add_enterprise
 from carbon.ingest import ingest_files
-from carbon.restatement import recalc
 from carbon.stats import import_stats
 from carbon.users import add_user
 from tests.helpers import uscc, write_template

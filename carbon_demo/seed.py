@@ -31,15 +31,15 @@ from sqlmodel import Session, select
 from tqdm import tqdm
 
 from carbon import db, reference
+from carbon.analytics.grades import grade_year
+from carbon.analytics.progress import progress
+from carbon.analytics.restatement import activity_years, recalc
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
 from carbon.flags import describe
-from carbon.grades import grade_year
 from carbon.ingest import ingest_files
 from carbon.ledger import account
 from carbon.models import Enterprise, UserAccount
-from carbon.progress import progress
-from carbon.restatement import activity_years, recalc
 from carbon.stats import import_stats
 from carbon.tables import num, render
 from carbon.uscc import check_character

@@ -28,6 +28,9 @@ ACTIONS = (
     "session_expired",
     "upload_preview",
     "upload_confirm",
+    "ingest",
+    "readings_received",
+    "enterprise_update",
     "export",
     "user_add",
 )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,15 @@ from carbon import db, reference
 from carbon.errors import CarbonError, InputError
 from carbon.factor_choice import BASES, GWP_SETS
 from carbon.flags import describe
+from carbon.ledger import GWP_OF_RECORD
 from carbon.tables import num, render
 
 
 def _engine(ctx: click.Context) -> Engine:
+    """The command's database, once per command; whatever recalculation an earlier process left owed is paid
+    first (``carbon.intake.settle``), so every figure printed is current."""
+    if "engine" in ctx.obj:
+        return ctx.obj["engine"]
     engine = db.make_engine(ctx.obj["db"])
     if not db.schema_exists(engine):
         raise InputError(
@@ -27,7 +34,26 @@ def _engine(ctx: click.Context) -> Engine:
             "The database is not initialised; run carbon init first",
             db=db.display_url(ctx.obj["db"]),
         )
+    from carbon.intake import settle
+
+    settle(engine)
+    ctx.obj["engine"] = engine
     return engine
+
+
+YEAR = click.IntRange(2000, 2100)
+REGIONS = click.Choice(("zone", *reference.JURISDICTIONS))
+
+
+def basis_option(f: Callable) -> Callable:
+    """``--basis``: one of the accounting bases (refused otherwise, with the list)."""
+    choice = click.Choice(BASES)
+    return click.option("--basis", type=choice, default="location", show_default=True, help="核算口径 / basis")(f)
+
+
+def json_option(f: Callable) -> Callable:
+    """``--json``: machine-readable output."""
+    return click.option("--json", "as_json", is_flag=True, help="输出JSON / print JSON")(f)
 
 
 def _print_json(obj: Any) -> None:
@@ -78,9 +104,36 @@ def enterprise_add(ctx: click.Context, code: str, name: str, region: str, indust
     )
 
 
+@enterprise.command("update")
+@click.argument("code")
+@click.option("--name", help="新名称 / new name")
+@click.option("--region", type=click.Choice(reference.JURISDICTIONS), help="新区域 / new jurisdiction")
+@click.option("--industry", help="新行业代码 / new GB/T 4754-2017 industry code")
+@click.pass_context
+def enterprise_update(
+    ctx: click.Context, code: str, name: str | None, region: str | None, industry: str | None
+) -> None:
+    """更改企业名称、区域或行业，结果随之更新 / change an enterprise's name, region or industry; results follow."""
+    from carbon import audit
+    from carbon.enterprises import update_enterprise
+    from carbon.intake import settle
+
+    engine = _engine(ctx)
+    ent = update_enterprise(engine, code, name=name, region=region, industry=industry)
+    settle(engine)
+    audit.record(
+        engine,
+        f"cli:{getpass.getuser()}",
+        "enterprise_update",
+        {"name": name, "region": region, "industry": industry},
+        enterprise=ent.uscc,
+    )
+    click.echo(f"已更新 / updated: {ent.uscc} {ent.name} ({ent.region_id}; {ent.division_code})")
+
+
 @enterprise.command("list")
 @click.option("--region", type=click.Choice(reference.JURISDICTIONS))
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def enterprise_list(ctx: click.Context, region: str | None, as_json: bool) -> None:
     """列出已登记企业 / list registered enterprises."""
@@ -121,18 +174,20 @@ def ingest(
     """
     from tqdm import tqdm
 
-    from carbon.ingest import ingest_files
+    from carbon.intake import receive_files
 
     def progress(paths: list[Path]) -> tqdm:
         return tqdm(paths, desc="读取 / reading", unit="file", disable=None if len(paths) > 1 else True)
 
-    reports = ingest_files(
-        _engine(ctx), list(files), uscc.strip().upper(), progress=progress, accept_valid=accept_valid, sheet=sheet
+    reports = receive_files(
+        _engine(ctx),
+        list(files),
+        uscc.strip().upper(),
+        actor=f"cli:{getpass.getuser()}",
+        progress=progress,
+        accept_valid=accept_valid,
+        sheet=sheet,
     )
-    if any(r.stored and (r.readings or r.rows_corrected) for r in reports):
-        from carbon.analytics.restatement import recalc_after_ingest
-
-        recalc_after_ingest(_engine(ctx), uscc.strip().upper(), reports)
     for r in reports:
         if as_json:
             click.echo(json.dumps(r.as_dict(), ensure_ascii=False, default=str))
@@ -182,11 +237,11 @@ def rejects(ctx: click.Context, batch_id: int, out: Path | None) -> None:
 
 @cli.command()
 @click.option("--enterprise", "uscc", help="统一社会信用代码 / USCC")
-@click.option("--region", type=click.Choice(("zone", *reference.JURISDICTIONS)))
-@click.option("--year", required=True, type=click.IntRange(2000, 2100))
-@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True, help="核算口径 / basis")
-@click.option("--gwp", "gwp_set", type=click.Choice(GWP_SETS), default="AR5", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--region", type=REGIONS)
+@click.option("--year", required=True, type=YEAR)
+@basis_option
+@click.option("--gwp", "gwp_set", type=click.Choice(GWP_SETS), default=GWP_OF_RECORD, show_default=True)
+@json_option
 @click.pass_context
 def account(
     ctx: click.Context, uscc: str | None, region: str | None, year: int, basis: str, gwp_set: str, as_json: bool
@@ -203,11 +258,34 @@ def account(
     click.echo(format_result(result.as_dict()))
 
 
+@cli.command()
+@click.option("--enterprise", "uscc", help="统一社会信用代码 / USCC")
+@click.option("--region", type=REGIONS)
+@click.option("--year", required=True, type=YEAR)
+@basis_option
+@json_option
+@click.pass_context
+def results(ctx: click.Context, uscc: str | None, region: str | None, year: int, basis: str, as_json: bool) -> None:
+    """已存核算结果（看板所示）/ the stored figures the dashboard serves, with their runs and as-of time.
+
+    与 carbon account 同字段；二者对任何数据都应相等 / the same fields as carbon account, which computes now
+    from the stored activity; for any data the two are equal."""
+    from carbon.ledger import stored_result
+
+    if bool(uscc) == bool(region):
+        raise click.UsageError("请给出 --enterprise 或 --region 之一 / give exactly one of --enterprise or --region")
+    result = stored_result(_engine(ctx), year=year, enterprise=uscc, region=region, basis=basis)
+    if as_json:
+        _print_json(result.as_dict())
+        return
+    click.echo(format_result(result.as_dict()))
+
+
 def format_result(d: dict[str, Any]) -> str:
     """A result as readable tables, Chinese labels with English."""
     head = (
         f"{d['subject']['id']} {d['year']}年 核算口径/basis: {d['basis']}  GWP: {d['gwp_set']}  "
-        f"计算时间/as of: {d['as_of'][:19]}"
+        f"计算时间/as of: {(d['as_of'] or '— (无数据 / no data)')[:19]}"
     )
     totals = render(
         ["项目 / item", "数值 / value"],
@@ -254,7 +332,7 @@ def factors() -> None:
 @factors.command("list")
 @click.option("--parameter", help="e.g. emission_factor, net_calorific_value, coal_equivalent, gwp")
 @click.option("--carrier")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None, as_json: bool) -> None:
     """列出因子及其来源 / list factors with their sources."""
@@ -288,8 +366,8 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
 
 
 @cli.command()
-@click.option("--year", type=click.IntRange(2000, 2100), default=None, help="汇总年份 / year to summarise")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--year", type=YEAR, default=None, help="汇总年份 / year to summarise")
+@json_option
 @click.option("--no-dashboard", is_flag=True, help="只生成数据，不启动仪表板 / seed only, do not start the dashboard")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @click.pass_context
@@ -352,7 +430,7 @@ def stats() -> None:
 
 @stats.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def stats_import(ctx: click.Context, file: Path, as_json: bool) -> None:
     """导入统计数据 / import GDP, value added or output value (all or nothing; revisions keep history)."""
@@ -373,9 +451,9 @@ def stats_import(ctx: click.Context, file: Path, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--year", required=True, type=click.IntRange(2000, 2100))
-@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--year", required=True, type=YEAR)
+@basis_option
+@json_option
 @click.pass_context
 def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
     """企业碳效码 / enterprise carbon-efficiency grades (1 best - 5 worst) for a year."""
@@ -439,10 +517,10 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--region", required=True, type=click.Choice(("zone", *reference.JURISDICTIONS)))
-@click.option("--year", required=True, type=click.IntRange(2000, 2100))
-@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--region", required=True, type=REGIONS)
+@click.option("--year", required=True, type=YEAR)
+@basis_option
+@json_option
 @click.pass_context
 def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bool) -> None:
     """双碳进展：总量、强度、目标进度、重点排放单位 / dual-carbon progress of a region."""
@@ -494,11 +572,11 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
 
 
 @cli.command()
-@click.option("--region", required=True, type=click.Choice(("zone", *reference.JURISDICTIONS)))
-@click.option("--from", "first", required=True, type=click.IntRange(2000, 2100))
-@click.option("--to", "last", required=True, type=click.IntRange(2000, 2100))
-@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--region", required=True, type=REGIONS)
+@click.option("--from", "first", required=True, type=YEAR)
+@click.option("--to", "last", required=True, type=YEAR)
+@basis_option
+@json_option
 @click.pass_context
 def decompose(ctx: click.Context, region: str, first: int, last: int, basis: str, as_json: bool) -> None:
     """排放变化因素分解（LMDI）/ why emissions changed: activity, structure, intensity, fuel mix, factors."""
@@ -522,13 +600,13 @@ def decompose(ctx: click.Context, region: str, first: int, last: int, basis: str
 
 
 @cli.command()
-@click.option("--region", required=True, type=click.Choice(("zone", *reference.JURISDICTIONS)))
-@click.option("--from", "first", type=click.IntRange(2000, 2100), default=2020, show_default=True)
+@click.option("--region", required=True, type=REGIONS)
+@click.option("--from", "first", type=YEAR, default=2020, show_default=True)
 @click.option(
-    "--to", "last", type=click.IntRange(2000, 2100), default=None, help="最后一年 / last year (default: last year)"
+    "--to", "last", type=YEAR, default=None, help="最后一年 / last year (default: last year)"
 )
-@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@basis_option
+@json_option
 @click.pass_context
 def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: str, as_json: bool) -> None:
     """碳达峰研判 / whether and when a region's emissions peak, with a projection band."""
@@ -565,15 +643,17 @@ def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: s
 
 
 @cli.command()
-@click.option("--year", "years", type=click.IntRange(2000, 2100), multiple=True, help="默认所有年份 / default: all")
-@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--year", "years", type=YEAR, multiple=True, help="默认所有年份 / default: all")
+@json_option
 @click.pass_context
-def recalc(ctx: click.Context, years: tuple[int, ...], basis: str, as_json: bool) -> None:
-    """重新核算（新因子或更正数据后）/ recalculate; a changed result becomes a new version, nothing is overwritten."""
-    from carbon.analytics.restatement import recalc as run_recalc
+def recalc(ctx: click.Context, years: tuple[int, ...], as_json: bool) -> None:
+    """重新核算全部口径 / recalculate every basis; a changed result becomes a new version, nothing is overwritten.
 
-    out = run_recalc(_engine(ctx), years=list(years) or None, basis=basis, trigger="carbon recalc")
+    结果在数据或因子变化后已自动更新；本命令用于核对 / results follow every change by themselves; this checks it
+    (a run that stores nothing new confirms the stored results are current)."""
+    from carbon.ledger import recalc as run_recalc
+
+    out = run_recalc(_engine(ctx), years=list(years) or None, trigger="carbon recalc")
     _print_json(out) if as_json else click.echo(
         f"新版本/new runs {out['runs_stored']}, 未变/unchanged {out['unchanged']}"
     )
@@ -581,8 +661,8 @@ def recalc(ctx: click.Context, years: tuple[int, ...], basis: str, as_json: bool
 
 @cli.command()
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]))
-@click.option("--basis", type=click.Choice(BASES), default="location", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@basis_option
+@json_option
 @click.pass_context
 def restatement(ctx: click.Context, since: datetime, basis: str, as_json: bool) -> None:
     """重述报告：旧值、新值、因子与活动数据各自的影响 / what changed since a date, and why."""
@@ -629,12 +709,12 @@ def restatement(ctx: click.Context, since: datetime, basis: str, as_json: bool) 
 @click.pass_context
 def factors_import(ctx: click.Context, file: Path) -> None:
     """导入新发布的因子（与因子库同格式），并重新核算 / import a sourced factor release, then recalculate."""
-    from carbon.analytics.restatement import recalc as run_recalc
     from carbon.factor_release import import_release
+    from carbon.intake import settle
 
     engine = _engine(ctx)
     added = import_release(engine, file)
-    out = run_recalc(engine, trigger=f"factors import {file.name}")
+    out = settle(engine)
     click.echo(f"已导入 / imported {len(added)} 条因子 / records; 新版本/new runs {out['runs_stored']}")
 
 
@@ -660,7 +740,7 @@ def connectors() -> None:
 
 @connectors.command("list")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def connectors_list(ctx: click.Context, config_path: Path | None, as_json: bool) -> None:
     """列出连接器及其健康状况 / list connectors with their health."""
@@ -719,7 +799,7 @@ def connectors_list(ctx: click.Context, config_path: Path | None, as_json: bool)
 @click.argument("name")
 @click.option("--once", is_flag=True, required=True, help="运行一次 / run once now")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def connectors_run(ctx: click.Context, name: str, once: bool, config_path: Path | None, as_json: bool) -> None:
     """手动运行一个连接器 / run one connector by hand."""
@@ -808,7 +888,7 @@ def user_add(
 
 
 @user.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def user_list(ctx: click.Context, as_json: bool) -> None:
     """列出全部用户 / list all users."""

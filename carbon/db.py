@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, make_url
 from sqlmodel import Session
 
-from carbon import reference
+from carbon import outbox, reference
 from carbon.models import Factor, IndustryDivision, Region
 
 DEFAULT_URL = "sqlite:///carbon.db"
@@ -86,6 +86,7 @@ def replace_factor_library(engine: Engine, factors: pd.DataFrame) -> int:
     with engine.begin() as conn:
         conn.execute(delete(Factor))
         conn.execute(insert(Factor), records)
+        outbox.owe(conn, "carbon init: factor library loaded")  # stored results may rest on the replaced records
     return len(records)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine, insert
 
+from carbon import outbox
 from carbon.errors import FactorDataError
 from carbon.ledger import load_factors
 from carbon.models import Factor
@@ -36,4 +37,5 @@ def import_release(engine: Engine, path: Path) -> pd.DataFrame:
     records = records.astype(object).where(records.notna(), None).to_dict("records")
     with engine.begin() as conn:
         conn.execute(insert(Factor), records)
+        outbox.owe(conn, f"factors import {path.name}")  # every result may use the new records
     return new

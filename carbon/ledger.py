@@ -11,15 +11,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, String, insert, select, type_coerce
-from sqlmodel import Session
+from sqlalchemy import Engine, Select, String, func, insert, select, type_coerce
 
 from carbon import reference
 from carbon.accounting import LOCAL_TZ, allocate_to_months, apply_factors, to_local_naive
 from carbon.enterprises import get_enterprise
-from carbon.factor_choice import choice_table
+from carbon.factor_choice import BASES, choice_table
 from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, Factor, Region
+
+# The GWP set the ledger keeps current on every basis (project default: IPCC AR5, the set of the current national
+# guidelines' GWP table); ``carbon account --gwp`` computes the others on request without storing them.
+GWP_OF_RECORD = "AR5"
 
 LINE_COLUMNS = [
     "enterprise_uscc",
@@ -43,10 +47,11 @@ class AccountResult:
     year: int
     basis: str
     gwp_set: str
-    computed_at: datetime
+    computed_at: datetime | None  # None: a stored result with no run behind it (no data)
     lines: pd.DataFrame
     flags: list[str] = field(default_factory=list)
     run_id: int | None = None
+    run_ids: list[int] = field(default_factory=list)  # the stored runs behind a stored result
 
     def _sum(self, col: str, scope: str | None = None) -> float:
         lines = self.lines
@@ -96,8 +101,9 @@ class AccountResult:
             "year": self.year,
             "basis": self.basis,
             "gwp_set": self.gwp_set,
-            "as_of": self.computed_at.isoformat(),
+            "as_of": None if self.computed_at is None else self.computed_at.isoformat(),
             "run_id": self.run_id,
+            "run_ids": self.run_ids,
             **self.totals(),
             "flags": self.flags,
             "by_carrier": [
@@ -182,9 +188,10 @@ def load_activity(
     regions: list[str] | None = None,
     last_year: int | None = None,
     exclude_batches: list[int] | None = None,
+    enterprises: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Current activity rows touching ``year`` (to ``last_year``) for one enterprise or some jurisdictions, with
-    province and grid; rows of ``exclude_batches`` are left out (the caller holds them already)."""
+    """Current activity rows touching ``year`` (to ``last_year``) for one enterprise, some enterprises or some
+    jurisdictions, with province and grid; rows of ``exclude_batches`` are left out (the caller holds them)."""
     start, _ = year_bounds_utc(year)
     _, end = year_bounds_utc(last_year or year)
     stmt = (
@@ -202,11 +209,12 @@ def load_activity(
         .join(Region, Region.id == Enterprise.region_id)
         .where(Activity.period_end > start, Activity.period_start < end, Activity.superseded_at.is_(None))
     )
-    stmt = (
-        stmt.where(Activity.enterprise_uscc == enterprise)
-        if enterprise
-        else stmt.where(Enterprise.region_id.in_(regions or []))
-    )
+    if enterprise:
+        stmt = stmt.where(Activity.enterprise_uscc == enterprise)
+    elif enterprises is not None:
+        stmt = stmt.where(Activity.enterprise_uscc.in_(enterprises))
+    else:
+        stmt = stmt.where(Enterprise.region_id.in_(regions or []))
     if exclude_batches:
         stmt = stmt.where(Activity.batch_id.not_in(exclude_batches))
     with engine.connect() as conn:
@@ -231,14 +239,39 @@ def with_local_times(df: pd.DataFrame) -> pd.DataFrame:
 def compute(
     activity: pd.DataFrame, factors: pd.DataFrame, *, year: int, basis: str, gwp_set: str, as_of: date
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Monthly emissions per enterprise and carrier (``LINE_COLUMNS``) and the run's flags."""
+    """Monthly emissions per enterprise and carrier (``LINE_COLUMNS``) and the flags of all of them."""
+    lines, flags = price(month_pieces(activity, year), factors, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)
+    return lines, merge_flags(list(flags.values()))
+
+
+def merge_flags(flag_lists: list[list[str]]) -> list[str]:
+    """The flags of several enterprises as one list: each flag once, ``period_split`` counts added up;
+    ``no_activity`` when there is nothing."""
+    if not flag_lists:
+        return ["no_activity"]
+    split = sum(int(f.split(":")[1]) for fs in flag_lists for f in fs if f.startswith("period_split:"))
+    merged = sorted({f for fs in flag_lists for f in fs if not f.startswith(("period_split:", "no_activity"))})
+    if not merged and not split and all("no_activity" in fs for fs in flag_lists):
+        return ["no_activity"]
+    return merged + ([f"period_split:{split}"] if split else [])
+
+
+def month_pieces(activity: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Activity rows (as ``load_activity`` gives them) split over the local calendar months of ``year``."""
     needed = ["enterprise_uscc", "carrier", "province", "grid", "start_local", "end_local", "quantity"]
-    pieces = allocate_to_months(activity[needed], year)
+    return allocate_to_months(activity[needed], year)
+
+
+def price(
+    pieces: pd.DataFrame, factors: pd.DataFrame, *, year: int, basis: str, gwp_set: str, as_of: date
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Monthly lines (``LINE_COLUMNS``) of month pieces on a basis, and each enterprise's flags: those of the factor
+    choices it used and ``period_split:N`` (its rows spread over more than one month)."""
     if pieces.empty:
-        return pd.DataFrame(columns=LINE_COLUMNS), ["no_activity"]
+        return pd.DataFrame(columns=LINE_COLUMNS), {}
     choices = choice_table(factors, pieces, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)
     priced = apply_factors(pieces, choices)
-    lines = priced.groupby(["enterprise_uscc", "carrier", "month"], as_index=False).agg(
+    lines = priced.groupby(["enterprise_uscc", "carrier", "month"], as_index=False, observed=True).agg(
         quantity_canonical=("quantity", "sum"),
         emissions_tco2e=("emissions_tco2e", "sum"),
         energy_tce=("energy_tce", "sum"),
@@ -246,26 +279,17 @@ def compute(
         factor_reason=("factor_reason", "first"),
         rows_split=("split", "sum"),
     )
-    flags = sorted({f for fs in choices["flags"] for f in fs})
-    split = pieces.loc[pieces["split"], "row"].nunique()
-    if split:
-        flags.append(f"period_split:{split}")
+    lines["enterprise_uscc"] = lines["enterprise_uscc"].astype(str)
+    lines["carrier"] = lines["carrier"].astype(str)
+    choice_flags = choices.set_index(["province", "carrier"])["flags"]
+    used = pieces[["enterprise_uscc", "province", "carrier"]].drop_duplicates().astype(str)
+    used["flags"] = choice_flags.reindex(pd.MultiIndex.from_frame(used[["province", "carrier"]])).to_numpy()
+    flags = {str(e): sorted({f for fs in g["flags"] for f in fs}) for e, g in used.groupby("enterprise_uscc")}
+    split = pieces.loc[pieces["split"]].groupby("enterprise_uscc", observed=True)["row"].nunique()
+    for uscc, n in split.items():
+        if n:
+            flags[str(uscc)].append(f"period_split:{int(n)}")
     return lines[LINE_COLUMNS], flags
-
-
-def region_lines(
-    engine: Engine, region: str, year: int, basis: str = "location", factors: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Monthly lines (``LINE_COLUMNS``) of every enterprise of a region for a year, computed now (not stored)."""
-    lines, _ = compute(
-        load_activity(engine, year, regions=reference.region_ids(region)),
-        load_factors(engine) if factors is None else factors,
-        year=year,
-        basis=basis,
-        gwp_set="AR5",
-        as_of=datetime.now(UTC).date(),
-    )
-    return lines
 
 
 def account(
@@ -275,11 +299,13 @@ def account(
     enterprise: str | None = None,
     region: str | None = None,
     basis: str = "location",
-    gwp_set: str = "AR5",
+    gwp_set: str = GWP_OF_RECORD,
     as_of: date | None = None,
-    store: bool = True,
 ) -> AccountResult:
-    """Compute (and by default store as a new run) the emissions of an enterprise or region for ``year``."""
+    """Compute the emissions of an enterprise or region for ``year`` now, from the stored activity and factors.
+
+    Nothing is stored: the stored results (``stored_result``) are kept current by ``recalc``.
+    """
     now = datetime.now(UTC)
     if enterprise:
         kind, subject = "enterprise", get_enterprise(engine, enterprise).uscc
@@ -290,33 +316,222 @@ def account(
     lines, flags = compute(
         activity, load_factors(engine), year=year, basis=basis, gwp_set=gwp_set, as_of=as_of or now.date()
     )
-    result = AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
-    if store:
-        result.run_id = store_run(engine, result)
+    return AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
+
+
+# --- the result ledger: newest stored run per enterprise, year, basis and GWP set ------------------------------
+
+
+def _newest_runs(basis: str, gwp_set: str, years: list[int] | None, enterprises: list[str] | None) -> Select:
+    stmt = select(func.max(AccountingRun.id)).where(
+        AccountingRun.subject_kind == "enterprise", AccountingRun.basis == basis, AccountingRun.gwp_set == gwp_set
+    )
+    if years is not None:
+        stmt = stmt.where(AccountingRun.year.in_(years))
+    if enterprises is not None:
+        stmt = stmt.where(AccountingRun.subject_id.in_(enterprises))
+    return stmt.group_by(AccountingRun.subject_id, AccountingRun.year)
+
+
+def current_runs(
+    engine: Engine,
+    basis: str = "location",
+    gwp_set: str = GWP_OF_RECORD,
+    years: list[int] | None = None,
+    enterprises: list[str] | None = None,
+) -> pd.DataFrame:
+    """The newest stored run of each enterprise and year (``run_id``, ``enterprise_uscc``, ``year``,
+    ``computed_at`` UTC, ``flags`` list), of some years or enterprises or all."""
+    stmt = select(
+        AccountingRun.id.label("run_id"),
+        AccountingRun.subject_id.label("enterprise_uscc"),
+        AccountingRun.year,
+        AccountingRun.computed_at,
+        AccountingRun.flags_json,
+    ).where(AccountingRun.id.in_(_newest_runs(basis, gwp_set, years, enterprises)))
+    with engine.connect() as conn:
+        runs = pd.read_sql(stmt, conn)
+    runs["computed_at"] = pd.to_datetime(runs["computed_at"], utc=True, format="ISO8601")
+    runs["flags"] = runs.pop("flags_json").map(json.loads)
+    return runs
+
+
+def current_lines(
+    engine: Engine,
+    basis: str = "location",
+    gwp_set: str = GWP_OF_RECORD,
+    years: list[int] | None = None,
+    enterprises: list[str] | None = None,
+) -> pd.DataFrame:
+    """Monthly result lines (``run_id``, ``year`` and ``LINE_COLUMNS``) of the newest stored run of each enterprise
+    and year: the figures every view serves.  One query; only the newest runs are read."""
+    stmt = (
+        select(EmissionResult.run_id, AccountingRun.year, *(getattr(EmissionResult, c) for c in LINE_COLUMNS))
+        .join(AccountingRun, AccountingRun.id == EmissionResult.run_id)
+        .where(EmissionResult.run_id.in_(_newest_runs(basis, gwp_set, years, enterprises)))
+    )
+    with engine.connect() as conn:
+        return pd.read_sql(stmt, conn)
+
+
+def stored_result(
+    engine: Engine,
+    *,
+    year: int,
+    enterprise: str | None = None,
+    region: str | None = None,
+    basis: str = "location",
+    gwp_set: str = GWP_OF_RECORD,
+) -> AccountResult:
+    """The stored figures of an enterprise or region for ``year`` (what the dashboard serves), as an
+    ``AccountResult`` with the run ids and the as-of time of the newest run behind it."""
+    if enterprise:
+        kind, subject = "enterprise", get_enterprise(engine, enterprise).uscc
+        codes = [subject]
+    else:
+        kind, subject = "region", str(region)
+        with engine.connect() as conn:
+            codes = list(
+                conn.execute(
+                    select(Enterprise.uscc).where(Enterprise.region_id.in_(reference.region_ids(subject)))
+                ).scalars()
+            )
+    runs = current_runs(engine, basis, gwp_set, [year], codes)
+    lines = current_lines(engine, basis, gwp_set, [year], codes)
+    computed_at = runs["computed_at"].max() if len(runs) else None
+    result = AccountResult(
+        kind,
+        subject,
+        year,
+        basis,
+        gwp_set,
+        computed_at.to_pydatetime() if computed_at is not None else None,
+        lines[LINE_COLUMNS].reset_index(drop=True),
+        merge_flags(list(runs["flags"])),
+        run_id=int(runs["run_id"].iloc[0]) if kind == "enterprise" and len(runs) else None,
+    )
+    result.run_ids = sorted(int(i) for i in runs["run_id"])
     return result
 
 
-def store_run(engine: Engine, result: AccountResult, trigger: str | None = None) -> int:
-    d = result.totals()
-    with Session(engine) as session:
-        run = AccountingRun(
-            subject_kind=result.subject_kind,
-            subject_id=result.subject_id,
-            year=result.year,
-            basis=result.basis,
-            gwp_set=result.gwp_set,
-            computed_at=result.computed_at,
-            total_tco2e=d["total_tco2e"],
-            scope1_tco2e=d["scope1_tco2e"],
-            scope2_tco2e=d["scope2_tco2e"],
-            energy_tce=d["energy_tce"],
-            flags_json=json.dumps(result.flags, ensure_ascii=False),
-            trigger=trigger,
+def store_runs(engine: Engine, results: list[AccountResult], trigger: str | None = None) -> list[int]:
+    """Store results as new runs with their lines, all in one transaction; returns the run ids."""
+    if not results:
+        return []
+    runs = [
+        {
+            "subject_kind": r.subject_kind,
+            "subject_id": r.subject_id,
+            "year": r.year,
+            "basis": r.basis,
+            "gwp_set": r.gwp_set,
+            "computed_at": r.computed_at,
+            **r.totals(),
+            "flags_json": json.dumps(r.flags, ensure_ascii=False),
+            "trigger": trigger,
+        }
+        for r in results
+    ]
+    with engine.begin() as conn:
+        ids = [
+            int(i)
+            for i in conn.execute(
+                insert(AccountingRun).returning(AccountingRun.id, sort_by_parameter_order=True), runs
+            ).scalars()
+        ]
+        lines = [r.lines.assign(run_id=i) for r, i in zip(results, ids, strict=True) if len(r.lines)]
+        if lines:
+            conn.execute(insert(EmissionResult), pd.concat(lines, ignore_index=True).to_dict("records"))
+    for r, i in zip(results, ids, strict=True):
+        r.run_id = i
+    return ids
+
+
+# --- recalculation: bring the ledger up to date -----------------------------------------------------------------
+
+REL_TOLERANCE = 1e-12  # a recomputed line equal to the stored one within this is the same figure (float noise)
+
+
+def activity_years(engine: Engine, enterprises: list[str] | None = None) -> list[int]:
+    """Local calendar years touched by current activity (of some enterprises or all) or holding stored results."""
+    current = Activity.superseded_at.is_(None)
+    stmt = select(func.min(Activity.period_start), func.max(Activity.period_end)).where(current)
+    runs = select(AccountingRun.year).where(AccountingRun.subject_kind == "enterprise").distinct()
+    if enterprises is not None:
+        stmt = stmt.where(Activity.enterprise_uscc.in_(enterprises))
+        runs = runs.where(AccountingRun.subject_id.in_(enterprises))
+    with engine.connect() as conn:
+        lo, hi = conn.execute(stmt).one()
+        years = {int(y) for y in conn.execute(runs).scalars()}
+    if lo is not None:
+        first = pd.Timestamp(lo).tz_localize("UTC") if pd.Timestamp(lo).tzinfo is None else pd.Timestamp(lo)
+        last = pd.Timestamp(hi).tz_localize("UTC") if pd.Timestamp(hi).tzinfo is None else pd.Timestamp(hi)
+        years |= set(
+            range(first.tz_convert(LOCAL_TZ).year, (last - pd.Timedelta(seconds=1)).tz_convert(LOCAL_TZ).year + 1)
         )
-        session.add(run)
-        session.flush()
-        if len(result.lines):
-            records = result.lines.assign(run_id=run.id).to_dict("records")
-            session.connection().execute(insert(EmissionResult), records)
-        session.commit()
-        return int(run.id)
+    return sorted(years)
+
+
+def same_lines(old: pd.DataFrame, new: pd.DataFrame) -> bool:
+    """True when two sets of an enterprise's lines give the same figures with the same factors.  Pure."""
+    if len(old) != len(new):
+        return False
+    if not len(old):
+        return True
+    key = ["carrier", "month"]
+    both = old.merge(new, on=key, how="outer", suffixes=("_old", "_new"), indicator=True)
+    if (both["_merge"] != "both").any():
+        return False
+    for col in ("quantity_canonical", "emissions_tco2e", "energy_tce"):
+        if not np.allclose(both[f"{col}_old"], both[f"{col}_new"], rtol=REL_TOLERANCE, atol=0):
+            return False
+    return bool(
+        (both["factor_ids_old"] == both["factor_ids_new"]).all()
+        and (both["factor_reason_old"] == both["factor_reason_new"]).all()
+    )
+
+
+def recalc(
+    engine: Engine,
+    *,
+    years: list[int] | None = None,
+    enterprises: list[str] | None = None,
+    bases: tuple[str, ...] = BASES,
+    gwp_set: str = GWP_OF_RECORD,
+    trigger: str = "manual",
+) -> dict[str, int]:
+    """Recompute enterprises (all if None) for ``years`` (all with activity or results if None) on every basis;
+    store a new run wherever a figure, a factor or a flag changed (also when an enterprise has no data left for a
+    year: an empty run).  Earlier runs are never overwritten.  Returns counts."""
+    factors = load_factors(engine)
+    now = datetime.now(UTC)
+    stored = unchanged = 0
+    for year in years if years is not None else activity_years(engine, enterprises):
+        rows = (
+            load_activity(engine, year, regions=list(reference.JURISDICTIONS))
+            if enterprises is None
+            else load_activity(engine, year, enterprises=enterprises)
+        )
+        pieces = month_pieces(rows, year)
+        del rows
+        for basis in bases:
+            lines, flags = price(pieces, factors, year=year, basis=basis, gwp_set=gwp_set, as_of=now.date())
+            runs = current_runs(engine, basis, gwp_set, [year], enterprises).set_index("enterprise_uscc")
+            old = current_lines(engine, basis, gwp_set, [year], enterprises)
+            old_by = dict(iter(old.groupby("enterprise_uscc")))
+            new_by = dict(iter(lines.groupby("enterprise_uscc")))
+            empty = pd.DataFrame(columns=LINE_COLUMNS)
+            changed = []
+            for uscc in sorted(set(new_by) | set(runs.index)):
+                mine = new_by.get(uscc, empty).reset_index(drop=True)
+                mine_flags = flags.get(uscc, ["no_activity"])
+                if (
+                    uscc in runs.index
+                    and runs.loc[uscc, "flags"] == mine_flags
+                    and same_lines(old_by.get(uscc, empty)[LINE_COLUMNS], mine)
+                ):
+                    unchanged += 1
+                    continue
+                changed.append(AccountResult("enterprise", uscc, year, basis, gwp_set, now, mine, mine_flags))
+            stored += len(store_runs(engine, changed, trigger))
+    return {"runs_stored": stored, "unchanged": unchanged}

@@ -44,6 +44,7 @@ class Enterprise(SQLModel, table=True):
     industry_code: str = Field(max_length=5)
     division_code: str = Field(foreign_key="industry_division.code", max_length=2, index=True)
     created_at: datetime = _tz_datetime(nullable=False)
+    updated_at: datetime | None = _tz_datetime(nullable=True)  # last change of name, region or industry
 
 
 class Meter(SQLModel, table=True):
@@ -190,6 +191,7 @@ class AccountingRun(SQLModel, table=True):
     """One computed result set, never overwritten: each recalculation is a new run with its as-of time."""
 
     __tablename__ = "accounting_run"
+    __table_args__ = (Index("ix_accounting_run_newest", "subject_kind", "basis", "gwp_set", "subject_id", "year"),)
     id: int | None = Field(default=None, primary_key=True)
     subject_kind: str = Field(max_length=16)
     subject_id: str = Field(max_length=18, index=True)
@@ -220,6 +222,19 @@ class EmissionResult(SQLModel, table=True):
     factor_ids: str
     factor_reason: str
     rows_split: int
+
+
+class RecalcDue(SQLModel, table=True):
+    """Recalculation owed (the outbox): written in the transaction of the change it follows from, deleted once the
+    results are stored.  ``enterprise_uscc`` None means every enterprise; ``year_from``/``year_to`` None, every year."""
+
+    __tablename__ = "recalc_due"
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_uscc: str | None = Field(default=None, max_length=18)
+    year_from: int | None = None
+    year_to: int | None = None
+    reason: str
+    created_at: datetime = _tz_datetime(nullable=False)
 
 
 class Quarantine(SQLModel, table=True):

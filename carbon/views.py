@@ -17,7 +17,7 @@ from sqlalchemy import Engine, Row, func, select
 from carbon import audit, reference
 from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
 from carbon.analytics.completeness import coverage
-from carbon.analytics.cube import build_cube, enterprise_results, latest_run_ids
+from carbon.analytics.cube import build_cube, enterprise_results, ledger_version
 from carbon.analytics.decompose import decompose_region
 from carbon.analytics.grades import grade_year
 from carbon.analytics.peak import estimate
@@ -30,13 +30,13 @@ from carbon.analytics.progress import (
     target_path,
     target_progress,
 )
-from carbon.analytics.restatement import recalc_after_ingest
 from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
-from carbon.ingest import FileReport, Upload, ingest_files, read_files
+from carbon.ingest import FileReport, Upload, read_files
 from carbon.ingest.rejects import rejected_rows
-from carbon.ledger import enterprise_runs, load_factors
+from carbon.intake import receive_files, upload_detail
+from carbon.ledger import current_runs, load_factors
 from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter, Statistic
 from carbon.stats import current_stats
 
@@ -47,16 +47,21 @@ MIN_ENTERPRISES_PER_CELL = 3
 
 def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
     """Time of the newest stored result of a basis (UTC): the "as of" of every figure built from results."""
-    runs = enterprise_runs(engine, basis)
-    return runs["computed_at"].max() if len(runs) else None
-
-
-def data_version(engine: Engine) -> tuple[int, int, int]:
-    """Newest result run, statistic and upload ids: every figure here changes only when one of them does."""
     with engine.connect() as conn:
-        return tuple(
-            int(conn.execute(select(func.max(col))).scalar() or 0) for col in (AccountingRun.id, Statistic.id, Batch.id)
-        )
+        newest = conn.execute(
+            select(func.max(AccountingRun.computed_at)).where(
+                AccountingRun.subject_kind == "enterprise", AccountingRun.basis == basis
+            )
+        ).scalar()
+    return None if newest is None else pd.to_datetime(newest, utc=True, format="ISO8601")
+
+
+def data_version(engine: Engine) -> tuple:
+    """The ledger and register version, newest statistic and upload ids: every figure here changes only when one
+    of them does."""
+    with engine.connect() as conn:
+        ids = tuple(int(conn.execute(select(func.max(col))).scalar() or 0) for col in (Statistic.id, Batch.id))
+    return (*ledger_version(engine), *ids)
 
 
 def result_years(engine: Engine) -> list[int]:
@@ -152,8 +157,8 @@ def overview(
 def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Emissions and energy by sector; cells of too few enterprises outside the viewer's own scope suppressed."""
     require_region(viewer, region)
-    res = enterprise_results(engine, basis)
-    res = res.loc[(res["year"] == year) & res["region"].isin(reference.region_ids(region))]
+    res = enterprise_results(engine, basis, years=[year])
+    res = res.loc[res["region"].isin(reference.region_ids(region))]
     out = res.groupby("sector").agg(
         emissions_tco2e=("emissions_tco2e", "sum"),
         energy_tce=("energy_tce", "sum"),
@@ -219,21 +224,25 @@ def enterprise_table(
     ents = visible_enterprises(engine, viewer)
     if region and region != "zone":
         ents = ents.loc[ents["region_id"] == region]
-    res = enterprise_results(engine, basis)
-    res = res.loc[(res["year"] == year) & res["enterprise_uscc"].isin(ents["uscc"])]
+    res = enterprise_results(engine, basis, years=[year])
+    res = res.loc[res["enterprise_uscc"].isin(ents["uscc"])]
     totals = res.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
     va = current_stats(engine, "value_added", year).set_index("subject_id")["value_wan_cny"]
     grades = grade_year(engine, year, basis).set_index("uscc")
     cov = coverage(engine, year, regions=list(ents["region_id"].unique()))
     out = ents.set_index("uscc")[["name", "region_id", "division_code", "division_name", "sector_zh"]].copy()
-    out["emissions_tco2e"] = totals["emissions_tco2e"].reindex(out.index).fillna(0.0)
-    out["energy_tce"] = totals["energy_tce"].reindex(out.index).fillna(0.0)
+    # an enterprise without results for the year has no figures (NaN, shown as "no data"), never 0
+    out["emissions_tco2e"] = totals["emissions_tco2e"].reindex(out.index)
+    out["energy_tce"] = totals["energy_tce"].reindex(out.index)
+    out["has_results"] = out["emissions_tco2e"].notna()
     out["value_added_wan_cny"] = va.reindex(out.index)
     out["intensity_tco2e_per_wan_cny"] = out["emissions_tco2e"] / out["value_added_wan_cny"]
     out["grade"] = grades["grade"].reindex(out.index)
     p = parameters()
-    out["key_emitter"] = (out["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (
-        out["energy_tce"] >= p["key_emitter_tce"]
+    out["key_emitter"] = (
+        ((out["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (out["energy_tce"] >= p["key_emitter_tce"]))
+        .astype("boolean")
+        .where(out["has_results"])
     )
     out["completeness"] = cov.reindex(out.index).mean(axis=1).fillna(0.0)
     return out.sort_values("emissions_tco2e", ascending=False).rename_axis("uscc").reset_index()
@@ -242,8 +251,8 @@ def enterprise_table(
 def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> dict[str, Any]:
     """One enterprise: monthly emissions by carrier, its meters, its uploads and their reports."""
     ent = _enterprise(engine, viewer, uscc)
-    res = enterprise_results(engine, basis)
-    res = res.loc[(res["enterprise_uscc"] == ent.uscc) & (res["year"] == year)]
+    res = enterprise_results(engine, basis, years=[year])
+    res = res.loc[res["enterprise_uscc"] == ent.uscc]
     monthly = res.pivot_table(index="month", columns="carrier", values="emissions_tco2e", aggfunc="sum").reindex(
         range(1, 13)
     )
@@ -339,23 +348,14 @@ def preview_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[
     """Read and check uploads for an enterprise without storing anything (rows, errors and warnings by row)."""
     enterprise = _enterprise(engine, viewer, enterprise).uscc
     reports = read_files(engine, files, enterprise)
-    audit.record(engine, viewer, "upload_preview", _upload_detail(reports), enterprise=enterprise)
+    audit.record(engine, viewer, "upload_preview", upload_detail(reports), enterprise=enterprise)
     return reports
 
 
 def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[Upload]) -> list[FileReport]:
     """Store the valid rows of uploads (refused rows kept to download and fix) and recalculate the enterprise."""
     enterprise = _enterprise(engine, viewer, enterprise).uscc
-    reports = ingest_files(engine, files, enterprise, uploaded_by=viewer.username, accept_valid=True)
-    if any(r.stored and (r.readings or r.rows_corrected) for r in reports):
-        recalc_after_ingest(engine, enterprise, reports)
-    audit.record(engine, viewer, "upload_confirm", _upload_detail(reports), enterprise=enterprise)
-    return reports
-
-
-def _upload_detail(reports: list[FileReport]) -> dict[str, Any]:
-    keys = ("file", "sha256", "status", "batch_id", "rows_read", "rows_accepted", "rows_rejected")
-    return {"files": [{k: r.as_dict()[k] for k in keys} for r in reports]}
+    return receive_files(engine, files, enterprise, actor=viewer, action="upload_confirm", accept_valid=True)
 
 
 # --- data quality, factors, targets and alerts ----------------------------------------------------------------
@@ -393,8 +393,8 @@ def factor_library(engine: Engine) -> pd.DataFrame:
 def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Per carrier, the factor records the newest result of an enterprise and year used, and why."""
     uscc = _enterprise(engine, viewer, uscc).uscc
-    ids = latest_run_ids(engine, basis)
-    run = ids.get((uscc, year))
+    runs = current_runs(engine, basis, years=[year], enterprises=[uscc])
+    run = runs["run_id"].iloc[0] if len(runs) else None
     if run is None:
         return pd.DataFrame(columns=["carrier", "factor_ids", "factor_reason", "months"])
     with engine.connect() as conn:
@@ -425,8 +425,8 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     behind = pd.DataFrame(columns=["uscc", "achieved", "expected", "status", "name", "region_id"])
     if target is not None and len(table):
         base = int(target.base_year)
-        res = enterprise_results(engine, basis)
-        res = res.loc[res["enterprise_uscc"].isin(table["uscc"]) & res["year"].isin([base, year])]
+        res = enterprise_results(engine, basis, years=[base, year])
+        res = res.loc[res["enterprise_uscc"].isin(table["uscc"])]
         em = res.groupby(["enterprise_uscc", "year"])["emissions_tco2e"].sum().unstack("year")
         va = pd.concat(
             {y: current_stats(engine, "value_added", y).set_index("subject_id")["value_wan_cny"] for y in (base, year)},

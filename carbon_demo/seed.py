@@ -33,12 +33,12 @@ from tqdm import tqdm
 from carbon import db, reference
 from carbon.analytics.grades import grade_year
 from carbon.analytics.progress import progress
-from carbon.analytics.restatement import activity_years, recalc
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
+from carbon.factor_choice import BASES
 from carbon.flags import describe
-from carbon.ingest import ingest_files
-from carbon.ledger import account
+from carbon.intake import receive_files, settle
+from carbon.ledger import stored_result
 from carbon.models import Enterprise, UserAccount
 from carbon.stats import import_stats
 from carbon.tables import num, render
@@ -465,14 +465,13 @@ def seed(url: str, per_region: int = PER_REGION) -> int:
             if e.code not in known:
                 add_enterprise(engine, **e.fields)
         for u in tqdm(uploads, desc="模拟数据 / seeding demo", unit="文件", disable=None):
-            ingest_files(engine, [u.path], u.enterprise, uploaded_by="demo", accept_valid=u.accept_valid)
+            receive_files(engine, [u.path], u.enterprise, actor="demo", accept_valid=u.accept_valid, settle_now=False)
         stats = Path(tmp) / "stats.csv"
         demo_statistics(ents).to_csv(stats, index=False)
         import_stats(engine, stats)
     record_demo_connectors(engine)
     demo_accounts(engine, ents[0].code)
-    for year in tqdm(activity_years(engine), desc="模拟数据 / recalculating", unit="年", disable=None):
-        recalc(engine, years=[year], trigger="carbon demo")  # one year at a time, to show progress
+    settle(engine, progress=lambda years: tqdm(years, desc="核算 / accounting", unit="年", disable=None))
     return len(ents)
 
 
@@ -484,9 +483,9 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
     regions = {}
     for region in ("zone", *reference.JURISDICTIONS):
         regions[region] = {
-            b: account(engine, region=region, year=year, basis=b).as_dict() for b in ("location", "local", "market")
+            b: stored_result(engine, region=region, year=year, basis=b).as_dict() for b in BASES
         }
-    zone = account(engine, region="zone", year=year, store=False)
+    zone = stored_result(engine, region="zone", year=year)
     with Session(engine) as session:
         ents = pd.DataFrame(
             session.exec(select(Enterprise.uscc, Enterprise.division_code)).all(),

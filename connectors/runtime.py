@@ -1,8 +1,9 @@
 """Running one connector once: fetch with retries (exponential backoff and jitter), store, record health.
 
-A connector only fetches and decodes; storing goes through ``carbon.ingest`` (files) or
-``carbon.ingest.records`` (readings).  The watermark moves only after the readings are stored; if a run dies in
-between, the next run fetches again and the storage path counts the repeats as duplicates: no gap, nothing twice.
+A connector only fetches and decodes; storing goes through the one door, ``carbon.intake`` (files and
+readings), and the run ends by settling the results on every basis.  The watermark moves only after the readings
+are stored; if a run dies in between, the next run fetches again and the storage path counts the repeats as
+duplicates: no gap, nothing twice.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlalchemy import Engine
 
-from carbon.analytics.restatement import recalc_after_ingest
-from carbon.ingest import ingest_files
-from carbon.ingest.records import ingest_records
+from carbon import intake
 from connectors import state
 from connectors.base import Fetched, TransientError
 from connectors.config import ConnectorConfig
@@ -84,14 +83,15 @@ def run_once(
         connector = build(config)
         newest = None
         watermark = st.watermark
-        stored_reports: list = []
+        intake.settle(engine)  # whatever an earlier run left owed
         while True:
             fetched = _fetch_with_retries(connector, watermark, attempts, base, sleep, result)
             if fetched.files:
                 _store_files(engine, connector, config, fetched.files, result)
             if len(fetched.records):
-                reports, refused = ingest_records(engine, fetched.records, config.name, now=now())
-                stored_reports += [r for r in reports if r.stored]
+                reports, refused = intake.receive_records(
+                    engine, fetched.records, config.name, now=now(), settle_now=False
+                )
                 result.stored += sum(r.readings for r in reports if r.stored)
                 result.duplicates += sum(r.rows_duplicate for r in reports)
                 fetched.quarantined += [
@@ -105,9 +105,7 @@ def run_once(
             watermark = fetched.watermark or watermark
             if not fetched.more:
                 break
-        stored_reports += [r for r in result.reports if r.stored]
-        for enterprise in sorted({r.enterprise for r in stored_reports}):  # results follow the new data
-            recalc_after_ingest(engine, enterprise, [r for r in stored_reports if r.enterprise == enterprise])
+        intake.settle(engine)  # results follow the new data on every basis
         state.record_success(
             engine,
             config.name,
@@ -150,12 +148,13 @@ def _fetch_with_retries(
 def _store_files(engine: Engine, connector, config: ConnectorConfig, files: list, result: RunResult) -> None:
     for path, enterprise in files:
         try:
-            (report,) = ingest_files(
+            (report,) = intake.receive_files(
                 engine,
                 [path],
                 enterprise,
-                uploaded_by=f"connector:{config.name}",
+                actor=f"connector:{config.name}",
                 accept_valid=bool(config.options.get("accept_valid", True)),
+                settle_now=False,
             )
             ok = report.stored or report.duplicate_file
             details = report.as_dict()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from carbon.analytics.cube import build_cube, enterprise_results
-from carbon.analytics.restatement import recalc
 from carbon.enterprises import add_enterprise
-from carbon.ingest import ingest_files
+from carbon.intake import receive_files
 from tests.helpers import uscc, write_template
 
 
@@ -15,7 +14,7 @@ def test_cube_matches_the_accounting_and_groups_by_sector_and_scope(engine, tmp_
     a, b = uscc(141), uscc(142, "320509")
     add_enterprise(engine, code=a, name="青浦化工", region="qingpu", industry="26")
     add_enterprise(engine, code=b, name="吴江物流", region="wujiang", industry="5430")
-    ingest_files(
+    receive_files(
         engine,
         [
             write_template(
@@ -24,9 +23,9 @@ def test_cube_matches_the_accounting_and_groups_by_sector_and_scope(engine, tmp_
             )
         ],
         a,
+        actor="test",
     )
-    ingest_files(engine, [write_template(tmp_path / "b.csv", ["D1,柴油,2023-02-01,2023-03-01,10,t"])], b)
-    assert recalc(engine)["runs_stored"] == 2
+    receive_files(engine, [write_template(tmp_path / "b.csv", ["D1,柴油,2023-02-01,2023-03-01,10,t"])], b, actor="test")
     cache: dict = {}
     cube = build_cube(engine, cache=cache)
     assert set(cube.dims) == {"time", "region", "division", "carrier"}
@@ -41,8 +40,8 @@ def test_cube_matches_the_accounting_and_groups_by_sector_and_scope(engine, tmp_
     assert float(jan) == pytest.approx(59000 * 31 / 59)  # split in proportion to time
     assert cube.attrs["activity_units"]["natural_gas"] == "m3"
     assert build_cube(engine, cache=cache) is cube  # nothing new: the cached cube
-    ingest_files(engine, [write_template(tmp_path / "c.csv", ["E1,电力,2023-03-01,2023-04-01,1000,kWh"])], a)
-    recalc(engine)
+    more = write_template(tmp_path / "c.csv", ["E1,电力,2023-03-01,2023-04-01,1000,kWh"])
+    receive_files(engine, [more], a, actor="t")
     assert build_cube(engine, cache=cache) is not cube
     drill = enterprise_results(engine)
     assert set(drill["enterprise_uscc"]) == {a, b} and {"region", "sector", "time"} <= set(drill.columns)

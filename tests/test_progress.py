@@ -13,7 +13,7 @@ import pytest
 
 from carbon.analytics.progress import applicable_targets, progress, target_progress
 from carbon.enterprises import add_enterprise
-from carbon.ingest import ingest_files
+from carbon.intake import receive_files
 from carbon.stats import import_stats
 from tests.helpers import uscc, write_template
 
@@ -47,7 +47,7 @@ def qingpu(engine, tmp_path):
     code = uscc(121)
     add_enterprise(engine, code=code, name="青浦进度测试", region="qingpu", industry="26")
     rows = [f"E1,电力,{y}-01-01,{y + 1}-01-01,{1_000_000 if y == 2020 else 900_000},kWh" for y in (2020, 2024)]
-    ingest_files(engine, [write_template(tmp_path / "e.csv", rows)], code)
+    receive_files(engine, [write_template(tmp_path / "e.csv", rows)], code, actor="test")
     stats = tmp_path / "gdp.csv"
     stats.write_text(
         "subject,year,indicator,value,unit,status,source\n"
@@ -102,8 +102,12 @@ def test_key_emitters_at_the_reporting_threshold(engine, tmp_path):
     big, small = uscc(151), uscc(152)
     add_enterprise(engine, code=big, name="青浦大户", region="qingpu", industry="26")
     add_enterprise(engine, code=small, name="青浦小户", region="qingpu", industry="26")
-    ingest_files(engine, [write_template(tmp_path / "b.csv", ["E1,电力,2024-01-01,2025-01-01,5000,万kWh"])], big)
-    ingest_files(engine, [write_template(tmp_path / "s.csv", ["E1,电力,2024-01-01,2025-01-01,100,万kWh"])], small)
+    receive_files(
+        engine, [write_template(tmp_path / "b.csv", ["E1,电力,2024-01-01,2025-01-01,5000,万kWh"])], big, actor="test"
+    )
+    receive_files(
+        engine, [write_template(tmp_path / "s.csv", ["E1,电力,2024-01-01,2025-01-01,100,万kWh"])], small, actor="test"
+    )
     p = progress(engine, "qingpu", 2024)
     (k,) = p["key_emitters"]  # 5000 x 10^4 kWh x 0.5737 = 28,685 tCO2e >= 26,000
     assert k["enterprise_uscc"] == big and k["emissions_tco2e"] == pytest.approx(28685)

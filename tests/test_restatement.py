@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 from sqlmodel import Session, select
 
-from carbon.analytics.restatement import recalc, recalc_after_ingest, restatement, split_change
+from carbon.analytics.restatement import restatement, split_change
 from carbon.enterprises import add_enterprise
 from carbon.errors import FactorDataError
 from carbon.factor_release import import_release
-from carbon.ingest import ingest_files
+from carbon.intake import receive_files, settle
+from carbon.ledger import recalc
 from carbon.models import AccountingRun
 from factors.loader import COLUMNS
 from tests.helpers import uscc, write_template
@@ -56,30 +57,33 @@ def test_split_change_adds_up():
 
 def test_factor_release_then_corrected_data(engine, tmp_path):
     add_enterprise(engine, code=ENT, name="嘉善重述测试", region="jiashan", industry="26")
-    (r,) = ingest_files(engine, [write_template(tmp_path / "a.csv", ["E1,电力,2024-01-01,2025-01-01,100000,kWh"])], ENT)
-    assert recalc_after_ingest(engine, ENT, [r]) == {"runs_stored": 1, "unchanged": 0}
+    receive_files(
+        engine, [write_template(tmp_path / "a.csv", ["E1,电力,2024-01-01,2025-01-01,100000,kWh"])], ENT, actor="t"
+    )
     before_release = datetime.now(UTC)
     time.sleep(0.01)
     added = import_release(engine, release(tmp_path / "rel.csv", 0.45))
     assert len(added) == 1
-    assert recalc(engine, trigger="factors import rel.csv") == {"runs_stored": 1, "unchanged": 0}
-    assert recalc(engine) == {"runs_stored": 0, "unchanged": 1}  # nothing changed: no new version
+    # a location-basis record for Zhejiang: the location and local runs change (Zhejiang has no local rule, so
+    # local is location there); market (residual mix) does not
+    assert settle(engine) == {"runs_stored": 2, "unchanged": 1}
+    assert recalc(engine) == {"runs_stored": 0, "unchanged": 3}  # nothing changed: no new version
     (row,) = restatement(engine, before_release).to_dict("records")
     assert row["old_tco2e"] == pytest.approx(49.74) and row["new_tco2e"] == pytest.approx(45.0)
     assert row["factor_part_tco2e"] == pytest.approx(-4.74) and row["activity_part_tco2e"] == pytest.approx(0)
     assert row["region"] == "jiashan" and row["trigger"] == "factors import rel.csv"
     before_fix = datetime.now(UTC)
     time.sleep(0.01)
-    (fix,) = ingest_files(
-        engine, [write_template(tmp_path / "b.csv", ["E1,电力,2024-01-01,2025-01-01,110000,kWh"])], ENT
+    (fix,) = receive_files(
+        engine, [write_template(tmp_path / "b.csv", ["E1,电力,2024-01-01,2025-01-01,110000,kWh"])], ENT, actor="t"
     )
     assert fix.rows_corrected == 1
-    recalc_after_ingest(engine, ENT, [fix])
     (row,) = restatement(engine, before_fix).to_dict("records")
     assert row["new_tco2e"] == pytest.approx(49.5) and row["activity_part_tco2e"] == pytest.approx(4.5)
     assert row["factor_part_tco2e"] == pytest.approx(0)
     with Session(engine) as s:
-        totals = [r.total_tco2e for r in s.exec(select(AccountingRun).order_by(AccountingRun.id)).all()]
+        runs = select(AccountingRun).where(AccountingRun.basis == "location").order_by(AccountingRun.id)
+        totals = [r.total_tco2e for r in s.exec(runs).all()]
     assert totals == pytest.approx([49.74, 45.0, 49.5])  # every version kept
 
 
@@ -90,7 +94,9 @@ def test_a_release_clashing_with_the_library_is_refused(engine, tmp_path):
 
 def test_cli_factors_import_recalculates(engine, db_url, tmp_path):
     add_enterprise(engine, code=ENT, name="嘉善重述测试", region="jiashan", industry="26")
-    ingest_files(engine, [write_template(tmp_path / "a.csv", ["E1,电力,2024-01-01,2025-01-01,100000,kWh"])], ENT)
+    receive_files(
+        engine, [write_template(tmp_path / "a.csv", ["E1,电力,2024-01-01,2025-01-01,100000,kWh"])], ENT, actor="t"
+    )
     out = subprocess.run(
         [CARBON, "--db", db_url, "factors", "import", str(release(tmp_path / "r.csv", 0.45))],
         capture_output=True,
@@ -98,7 +104,7 @@ def test_cli_factors_import_recalculates(engine, db_url, tmp_path):
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert "1 条因子" in out.stdout and "new runs 1" in out.stdout
+    assert "1 条因子" in out.stdout and "new runs 2" in out.stdout  # location and local
     again = subprocess.run(
         [CARBON, "--db", db_url, "restatement", "--since", "2000-01-01", "--json"],
         capture_output=True,

@@ -150,7 +150,7 @@ def test_export_escapes_formulas_and_is_audited(zone):
 def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audits(db_url, tmp_path):
     engine = db.make_engine(build(db_url, tmp_path))
     before = views.enterprise_table(engine, ENT_A, 2025)
-    assert before["emissions_tco2e"].sum() == 0
+    assert not before["has_results"].any() and before["emissions_tco2e"].isna().all()  # no data, not 0
     rows = [
         "E-01,电力,2025-01-01,2025-02-01,500000,kWh",
         "E-01,电力,2025-02-01,2025-03-01,-5,kWh",  # refused: negative
@@ -178,7 +178,7 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
     with pytest.raises(AccessDenied):
         views.batch_report(engine, Viewer("ent-c", "enterprise", enterprise=C), batch)
     new_version = views.data_version(engine)
-    assert new_version[0] > version[0] and new_version[2] > version[2]  # new results and a new upload
+    assert new_version[0] > version[0] and new_version[-1] > version[-1]  # new results and a new upload
     after = views.enterprise_table(engine, ENT_A, 2025)
     assert after["emissions_tco2e"].sum() > 0  # recalculated after the upload
     actions = list(audit.audit_log(engine, ZONE)["action"])
@@ -187,8 +187,9 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
 
 
 def test_a_database_without_results_gives_empty_views_not_errors(engine):
+    """No data is "no data": no figure at all, never 0."""
     o = views.overview(engine, ZONE, "zone", YEAR)
-    assert o["headline"]["tco2e"] == 0 and o["annual"].empty and o["target_paths"].empty and o["as_of"] is None
+    assert o["headline"]["tco2e"] is None and o["annual"].empty and o["target_paths"].empty and o["as_of"] is None
     assert o["peak"].status == "insufficient_data"
     assert views.enterprise_table(engine, ZONE, YEAR).empty and views.default_year(engine) is None
     assert views.alerts(engine, ZONE, "zone", YEAR)["behind"].empty and views.uploads(engine, ZONE).empty

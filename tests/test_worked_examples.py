@@ -10,7 +10,7 @@ import math
 import pytest
 
 from carbon.enterprises import add_enterprise
-from carbon.ingest import ingest_files
+from carbon.intake import receive_files
 from carbon.ledger import account
 from tests.helpers import uscc, write_template
 
@@ -24,7 +24,7 @@ def _setup(engine, tmp_path, region: str, rows: list[str], serial: int = 1) -> s
     admin = {"qingpu": "310118", "wujiang": "320509", "jiashan": "330421"}[region]
     code = uscc(serial, admin)
     add_enterprise(engine, code=code, name=f"测试企业{serial}", region=region, industry="2614")
-    reports = ingest_files(engine, [write_template(tmp_path / f"{code}.csv", rows)], code)
+    reports = receive_files(engine, [write_template(tmp_path / f"{code}.csv", rows)], code, actor="test")
     assert all(r.stored and not r.errors for r in reports), [r.as_dict() for r in reports]
     return code
 
@@ -115,13 +115,16 @@ def test_every_run_is_kept_with_its_as_of_time(engine, tmp_path):
     from carbon.models import AccountingRun, EmissionResult
 
     code = _setup(engine, tmp_path, "qingpu", ["E1,电力,2023-01-01,2023-02-01,1000,kWh"])
-    first = account(engine, enterprise=code, year=2023)
-    second = account(engine, enterprise=code, year=2023, basis="local")
+    # a correction of the same month: new runs on every basis, the first ones kept
+    receive_files(
+        engine, [write_template(tmp_path / "fix.csv", ["E1,电力,2023-01-01,2023-02-01,1100,kWh"])], code, actor="t"
+    )
     with Session(engine) as s:
         runs = s.exec(select(AccountingRun).order_by(AccountingRun.id)).all()
-        assert [r.id for r in runs] == [first.run_id, second.run_id]
-        assert [r.basis for r in runs] == ["location", "local"]
-        lines = s.exec(select(EmissionResult).where(EmissionResult.run_id == first.run_id)).all()
+        assert [r.basis for r in runs] == ["location", "local", "market"] * 2
+        assert [r.total_tco2e for r in runs[::3]] == pytest.approx([1000 * 0.5737 / 1000, 1100 * 0.5737 / 1000])
+        assert all(r.computed_at is not None for r in runs)
+        lines = s.exec(select(EmissionResult).where(EmissionResult.run_id == runs[0].id)).all()
         assert len(lines) == 1 and "mee-2023" in lines[0].factor_ids
 
 

@@ -14,9 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from carbon import db
-from carbon.analytics.restatement import recalc
 from carbon.enterprises import add_enterprise
-from carbon.ingest import ingest_files
+from carbon.intake import receive_files, settle
 from carbon.stats import import_stats
 from carbon.users import add_user
 from tests.helpers import uscc, write_template
@@ -57,7 +56,7 @@ def build(url: str, folder: Path) -> str:
     for code, (name, region, industry) in ENTERPRISES.items():
         add_enterprise(engine, code=code, name=name, region=region, industry=industry)
         path = write_template(folder / f"{code}.csv", _rows(code))
-        ingest_files(engine, [path], code, uploaded_by="fixture")
+        receive_files(engine, [path], code, actor="fixture", settle_now=False)
     stats = [
         {"subject": r, "year": y, "indicator": "gdp", "value": v, "unit": "亿元", "status": "final", "source": "test"}
         for r, base in (("qingpu", 1000), ("wujiang", 1500), ("jiashan", 800))
@@ -77,7 +76,7 @@ def build(url: str, folder: Path) -> str:
     ]
     pd.DataFrame(stats).to_csv(folder / "stats.csv", index=False)
     import_stats(engine, folder / "stats.csv")
-    recalc(engine, trigger="test fixture")
+    settle(engine)
     add_user(engine, "zone1", PASSWORD, "zone")
     add_user(engine, "qp-staff", PASSWORD, "region", region="qingpu")
     add_user(engine, "wj-staff", PASSWORD, "region", region="wujiang")

@@ -3,8 +3,9 @@
 Dimensions ``time`` (month start), ``region``, ``division`` (GB/T 4754 division) and ``carrier``; ``sector``
 (of each division) and ``scope`` (of each carrier) are coordinates to group by.  Variables ``emissions_tco2e``,
 ``energy_tce`` and ``activity`` (in each carrier's canonical unit, see ``activity_units``); units in ``attrs``.
-Built with one query per table from the newest run of every enterprise and year, vectorised, and cached until a
-new run is stored.  ``enterprise_results`` keeps the enterprise level for drill-down.
+Built with one query per table from the newest run of every enterprise and year (the result ledger), vectorised,
+and cached until the ledger or the enterprise register changes.  ``enterprise_results`` keeps the enterprise
+level for drill-down.
 """
 
 from __future__ import annotations
@@ -15,21 +16,17 @@ import xarray as xr
 from sqlalchemy import Engine, func, select
 
 from carbon import reference
-from carbon.ledger import enterprise_runs, result_lines
+from carbon.ledger import GWP_OF_RECORD, current_lines
 from carbon.models import AccountingRun, Enterprise
 
 
-def latest_run_ids(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.Series:
-    """Id of the newest enterprise run per (enterprise, year)."""
-    return enterprise_runs(engine, basis, gwp_set).groupby(["subject_id", "year"])["id"].max()
-
-
-def enterprise_results(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.DataFrame:
-    """Monthly results per enterprise and carrier from the newest runs, with region, division and sector."""
-    ids = latest_run_ids(engine, basis, gwp_set)
-    lines = result_lines(engine)
+def enterprise_results(
+    engine: Engine, basis: str = "location", gwp_set: str = GWP_OF_RECORD, years: list[int] | None = None
+) -> pd.DataFrame:
+    """Monthly results per enterprise and carrier from the newest runs (the result ledger), with year, time,
+    region, division and sector as the enterprise register has them now."""
+    lines = current_lines(engine, basis, gwp_set, years)
     with engine.connect() as conn:
-        runs = pd.read_sql(select(AccountingRun.id.label("run_id"), AccountingRun.year), conn)
         ents = pd.read_sql(
             select(
                 Enterprise.uscc.label("enterprise_uscc"),
@@ -38,18 +35,27 @@ def enterprise_results(engine: Engine, basis: str = "location", gwp_set: str = "
             ),
             conn,
         )
-    lines = lines.loc[lines["run_id"].isin(ids.to_numpy())].merge(runs, on="run_id").merge(ents, on="enterprise_uscc")
+    lines = lines.merge(ents, on="enterprise_uscc")
     lines["time"] = pd.to_datetime({"year": lines["year"], "month": lines["month"], "day": 1})
     lines["sector"] = lines["division"].map(reference.industry_divisions()["sector"])
     return lines.drop(columns=["run_id"])
 
 
-def build_cube(engine: Engine, basis: str = "location", gwp_set: str = "AR5", cache: dict | None = None) -> xr.Dataset:
-    """The cube of the newest results; with a ``cache`` dict (held by the caller, e.g. the dashboard) it is
-    rebuilt only when a run has been stored since the last build."""
+def ledger_version(engine: Engine) -> tuple:
+    """What every figure built from the ledger depends on: the newest run, and the enterprise register (count and
+    last change, since a region or industry decides where a result is counted)."""
     with engine.connect() as conn:
         newest = conn.execute(select(func.max(AccountingRun.id))).scalar() or 0
-    key = (engine.url.render_as_string(hide_password=True), int(newest), basis, gwp_set)
+        count, changed = conn.execute(select(func.count(Enterprise.uscc), func.max(Enterprise.updated_at))).one()
+    return int(newest), int(count), str(changed)
+
+
+def build_cube(
+    engine: Engine, basis: str = "location", gwp_set: str = GWP_OF_RECORD, cache: dict | None = None
+) -> xr.Dataset:
+    """The cube of the newest results; with a ``cache`` dict (held by the caller, e.g. the dashboard) it is
+    rebuilt only when the ledger or the enterprise register changed since the last build."""
+    key = (engine.url.render_as_string(hide_password=True), ledger_version(engine), basis, gwp_set)
     if cache is not None and key in cache:
         return cache[key]
     cube = cube_from_results(enterprise_results(engine, basis, gwp_set))

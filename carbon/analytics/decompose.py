@@ -12,8 +12,8 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from carbon import reference
+from carbon.analytics.cube import enterprise_results
 from carbon.errors import InputError
-from carbon.ledger import load_factors, region_lines
 from carbon.models import Enterprise
 from carbon.stats import current_stats
 
@@ -71,11 +71,11 @@ def decompose_region(engine: Engine, region: str, year0: int, year1: int, basis:
         ents = pd.read_sql(select(Enterprise.uscc, Enterprise.division_code), conn)
     ents["sector"] = ents["division_code"].map(reference.industry_divisions()["sector"])
     sector_of = ents.set_index("uscc")["sector"]
-    factors = load_factors(engine)
+    res = enterprise_results(engine, basis, years=[year0, year1])
+    res = res.loc[res["region"].isin(reference.region_ids(region))]
     parts = []
     for year in (year0, year1):
-        lines = region_lines(engine, region, year, basis, factors)
-        lines["sector"] = lines["enterprise_uscc"].map(sector_of)
+        lines = res.loc[res["year"] == year]
         cells = lines.groupby(["sector", "carrier"])[["emissions_tco2e", "energy_tce"]].sum()
         va = current_stats(engine, "value_added", year)
         va = va.loc[va["subject_id"].isin(lines["enterprise_uscc"].unique())]

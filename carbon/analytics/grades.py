@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from carbon import reference
-from carbon.ledger import region_lines
+from carbon.analytics.cube import enterprise_results
 from carbon.models import Enterprise
 from carbon.stats import current_stats
 
@@ -53,17 +53,20 @@ def grade(emissions: pd.DataFrame, value_added: pd.DataFrame) -> pd.DataFrame:
 
 
 def grade_year(engine: Engine, year: int, basis: str = "location") -> pd.DataFrame:
-    """Grades of every enterprise with value added for ``year`` (emissions computed on ``basis``)."""
-    lines = region_lines(engine, "zone", year, basis)
+    """Grades of every enterprise with stored results and value added for ``year`` (emissions on ``basis``).
+
+    An enterprise without results for the year is not graded (no data is not zero emissions), nor is one without
+    value added; neither counts in its industry's L."""
+    res = enterprise_results(engine, basis, years=[year])
     with engine.connect() as conn:
         ents = pd.read_sql(
             select(Enterprise.uscc, Enterprise.name, Enterprise.region_id, Enterprise.division_code.label("division")),
             conn,
         )
-    totals = lines.groupby("enterprise_uscc", as_index=False)["emissions_tco2e"].sum()
+    totals = res.groupby("enterprise_uscc", as_index=False)["emissions_tco2e"].sum()
     emissions = ents.merge(
-        totals.rename(columns={"enterprise_uscc": "uscc", "emissions_tco2e": "tco2e"}), on="uscc", how="left"
-    ).fillna({"tco2e": 0.0})
+        totals.rename(columns={"enterprise_uscc": "uscc", "emissions_tco2e": "tco2e"}), on="uscc", how="inner"
+    )
     va = current_stats(engine, "value_added", year).rename(columns={"subject_id": "uscc", "value_wan_cny": "wan_cny"})
     out = grade(emissions, va[["uscc", "wan_cny", "status"]])
     out["division_name"] = out["division"].map(reference.industry_divisions()["name_zh"])

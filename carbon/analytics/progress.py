@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from carbon import reference
-from carbon.ledger import load_factors, region_lines
+from carbon.analytics.cube import enterprise_results
 from carbon.stats import current_stats
 
 
@@ -79,28 +79,34 @@ def target_path(target: dict[str, Any], base_value: float | None) -> pd.DataFram
 def annual_totals(
     engine: Engine, region: str, years: list[int], basis: str = "location", keep: dict | None = None
 ) -> pd.DataFrame:
-    """Per year: tCO2e, tce, electricity and green electricity (kWh) of the region; ``keep`` (a dict), if given,
-    receives each year's lines, so a caller needing them does not compute them again."""
-    factors = load_factors(engine)
+    """Per year, from the stored results: tCO2e, tce, electricity (tce and kWh) and green electricity (kWh) of the
+    region's enterprises, and ``enterprises`` with results; a year without any result is NaN (no data), never 0.
+    ``keep`` (a dict), if given, receives each year's lines."""
+    res = enterprise_results(engine, basis, years=years)
+    res = res.loc[res["region"].isin(reference.region_ids(region))]
+    electric = res["carrier"].isin(["electricity", "green_electricity"])
     rows = []
     for y in years:
-        lines = region_lines(engine, region, y, basis, factors)
+        this = res["year"] == y
+        lines = res.loc[this]
         if keep is not None:
             keep[y] = lines
-        by = lines.groupby("carrier")["quantity_canonical"].sum() if len(lines) else pd.Series(dtype=float)
+        if lines.empty:
+            rows.append({"year": y, "enterprises": 0})
+            continue
         rows.append(
             {
                 "year": y,
                 "tco2e": float(lines["emissions_tco2e"].sum()),
                 "tce": float(lines["energy_tce"].sum()),
-                "electricity_tce": float(
-                    lines.loc[lines["carrier"].isin(["electricity", "green_electricity"]), "energy_tce"].sum()
-                ),
-                "electricity_kwh": float(by.get("electricity", 0.0) + by.get("green_electricity", 0.0)),
-                "green_kwh": float(by.get("green_electricity", 0.0)),
+                "electricity_tce": float(res.loc[this & electric, "energy_tce"].sum()),
+                "electricity_kwh": float(res.loc[this & electric, "quantity_canonical"].sum()),
+                "green_kwh": float(lines.loc[lines["carrier"] == "green_electricity", "quantity_canonical"].sum()),
+                "enterprises": int(lines["enterprise_uscc"].nunique()),
             }
         )
-    return pd.DataFrame(rows).set_index("year")
+    columns = ["year", "tco2e", "tce", "electricity_tce", "electricity_kwh", "green_kwh", "enterprises"]
+    return pd.DataFrame(rows, columns=columns).set_index("year")
 
 
 def region_gdp(engine: Engine, region: str, year: int) -> float | None:
@@ -129,6 +135,12 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
     gdp = pd.Series({y: region_gdp(engine, region, y) for y in years}, dtype=float)
     intensity = {"carbon_intensity": totals["tco2e"] / gdp, "energy_intensity": totals["tce"] / gdp}
     now, before = totals.loc[year], totals.loc[year - 1]
+
+    def share(part: float, whole: float) -> float | None:
+        return None if pd.isna(part) or pd.isna(whole) or not whole else float(part / whole)
+
+    def figure(x: float) -> float | None:
+        return None if pd.isna(x) else float(x)
     results = []
     for t in wanted.itertuples(index=False):
         series = intensity[t.indicator].where(totals["tco2e"] > 0)
@@ -157,16 +169,15 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
         "region": region,
         "year": year,
         "basis": basis,
-        "tco2e": float(now["tco2e"]),
-        "tce": float(now["tce"]),
-        "tco2e_change": float(now["tco2e"] / before["tco2e"] - 1) if before["tco2e"] else None,
-        "gdp_wan_cny": None if pd.isna(gdp[year]) else float(gdp[year]),
-        "carbon_intensity_tco2e_per_wan_cny": None if pd.isna(gdp[year]) else float(now["tco2e"] / gdp[year]),
-        "energy_intensity_tce_per_wan_cny": None if pd.isna(gdp[year]) else float(now["tce"] / gdp[year]),
-        "electricity_share_of_energy": float(now["electricity_tce"] / now["tce"]) if now["tce"] else None,
-        "green_share_of_electricity": float(now["green_kwh"] / now["electricity_kwh"])
-        if now["electricity_kwh"]
-        else None,
+        "enterprises": int(now["enterprises"]),
+        "tco2e": figure(now["tco2e"]),
+        "tce": figure(now["tce"]),
+        "tco2e_change": None if (c := share(now["tco2e"], before["tco2e"])) is None else c - 1,
+        "gdp_wan_cny": figure(gdp[year]),
+        "carbon_intensity_tco2e_per_wan_cny": share(now["tco2e"], gdp[year]),
+        "energy_intensity_tce_per_wan_cny": share(now["tce"], gdp[year]),
+        "electricity_share_of_energy": share(now["electricity_tce"], now["tce"]),
+        "green_share_of_electricity": share(now["green_kwh"], now["electricity_kwh"]),
         "targets": results,
         "key_emitters": key_emitters(lines[year]).to_dict("records"),
     }

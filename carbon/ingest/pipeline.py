@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from carbon import reference
+from carbon import outbox, reference
 from carbon.errors import InputError, NotFoundError, RowIssue
 from carbon.ingest import checks, shapes, store
 from carbon.ingest.cells import DELIMITERS, read_sheets
@@ -335,6 +335,9 @@ def write_report(
                 conn, rows.assign(batch_id=batch_id, enterprise_uscc=enterprise, meter_id=rows["meter_code"].map(ids))
             )
             store.insert_registers(conn, batch_id, report.registers, ids)
+            years = outbox.local_years(rows["period_start"], rows["period_end"]) if len(rows) else None
+            if years:  # the results these rows change are owed in the same transaction
+                outbox.owe(conn, f"batch {batch_id} {report.file}", enterprise, years)
     report.batch_id, report.status, report.stored = batch_id, status, store_rows
 
 

@@ -1,0 +1,126 @@
+"""The one door for readings: every file and connector reading enters here.
+
+``receive_files`` and ``receive_records`` store through ``carbon.ingest`` (each file in one transaction that also
+records the recalculation it makes owed, ``carbon.outbox``), then ``settle`` brings the result ledger up to date on
+every basis, then the audit event is written.  ``settle`` also pays whatever an earlier process left owed (it is
+killed after a commit, or a factor release or an enterprise change is recorded): the CLI, the connector runtime and
+the dashboard call it when they start, so no figure served is ever behind the stored data.
+
+The CLI (``carbon ingest``), the dashboard (upload), the connector runtime and the demo use only this module to
+bring readings in; ``connectors`` reach the engine through nothing else (import contract in ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, inspect
+
+from carbon import audit, outbox
+from carbon.access import Viewer
+from carbon.ingest import FileReport, Upload, ingest_files
+from carbon.ingest.records import ingest_records
+from carbon.ledger import activity_years, recalc
+
+
+def receive_files(
+    engine: Engine,
+    files: list[Upload],
+    enterprise: str,
+    *,
+    actor: Viewer | str,
+    action: str = "ingest",
+    accept_valid: bool = False,
+    sheet: str | None = None,
+    progress: Callable[[list[Upload]], Iterable[Upload]] = iter,
+    now: datetime | None = None,
+    settle_now: bool = True,
+) -> list[FileReport]:
+    """Ingest files for one enterprise (rules: ``carbon.ingest.ingest_files``), bring its results up to date on
+    every basis and audit the upload as ``action`` by ``actor`` (a dashboard viewer, a CLI or connector name).
+
+    ``settle_now=False`` leaves the recalculation owed for the caller's own ``settle`` (a connector run settles
+    once at its end).  Raises ``InputError`` for a file that cannot be read at all (nothing stored).
+    """
+    reports = ingest_files(
+        engine,
+        files,
+        enterprise,
+        uploaded_by=actor.username if isinstance(actor, Viewer) else actor,
+        now=now,
+        progress=progress,
+        accept_valid=accept_valid,
+        sheet=sheet,
+    )
+    if settle_now:
+        settle(engine)
+    audit.record(engine, actor, action, upload_detail(reports), enterprise=enterprise)
+    return reports
+
+
+def receive_records(
+    engine: Engine, records: pd.DataFrame, source: str, now: datetime | None = None, settle_now: bool = True
+) -> tuple[list[FileReport], pd.DataFrame]:
+    """Store connector readings (``carbon.ingest.records``), bring the results up to date and audit the batch.
+
+    Returns the reports (one per enterprise) and the refused records with their ``reason``.
+    """
+    reports, refused = ingest_records(engine, records, source, now=now)
+    if settle_now:
+        settle(engine)
+    stored = [r for r in reports if r.stored]
+    if stored or len(refused):
+        audit.record(
+            engine,
+            source,
+            "readings_received",
+            {
+                "readings": int(sum(r.readings for r in stored)),
+                "duplicates": int(sum(r.rows_duplicate for r in reports)),
+                "refused": len(refused),
+                "enterprises": sorted({r.enterprise for r in stored}),
+            },
+        )
+    return reports, refused
+
+
+def upload_detail(reports: list[FileReport]) -> dict[str, Any]:
+    """What the audit log keeps of an upload: per file its name, hash, status, batch and row counts."""
+    keys = ("file", "sha256", "status", "batch_id", "rows_read", "rows_accepted", "rows_rejected")
+    return {"files": [{k: r.as_dict()[k] for k in keys} for r in reports]}
+
+
+def settle(engine: Engine, progress: Callable[[list], Iterable] = iter) -> dict[str, int]:
+    """Pay every recalculation owed: recompute the enterprises and years concerned on every basis and store what
+    changed (``carbon.ledger.recalc``), then clear the debts paid.  Cheap when nothing is owed (one query).
+
+    Safe to run twice at once or to be killed midway: what is not yet cleared is paid again by the next call, and
+    a result that did not change is not stored again.  ``progress`` wraps the list of years (e.g. ``tqdm``).
+    """
+    if not inspect(engine).has_table("recalc_due"):
+        return {"runs_stored": 0, "unchanged": 0}
+    due = outbox.owed(engine)
+    if due.empty:
+        return {"runs_stored": 0, "unchanged": 0}
+    plan: dict[int, set[str] | None] = {}  # year -> enterprises to recompute (None: all)
+    for d in due.itertuples(index=False):
+        whom = None if pd.isna(d.enterprise_uscc) else [str(d.enterprise_uscc)]
+        years = (
+            activity_years(engine, whom) if pd.isna(d.year_from) else range(int(d.year_from), int(d.year_to) + 1)
+        )
+        for y in years:
+            if whom is None:
+                plan[y] = None
+            elif plan.get(y, set()) is not None:
+                plan.setdefault(y, set()).update(whom)
+    reasons = "; ".join(dict.fromkeys(due["reason"]))[:500]
+    counts = {"runs_stored": 0, "unchanged": 0}
+    for year in progress(sorted(plan)):
+        whom = plan[year]
+        done = recalc(engine, years=[year], enterprises=None if whom is None else sorted(whom), trigger=reasons)
+        counts = {k: counts[k] + done[k] for k in counts}
+    outbox.paid(engine, int(due["id"].max()))
+    return counts

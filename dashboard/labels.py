@@ -17,6 +17,10 @@ STATUS = {
     "peaked": ("已达峰", "peaked"),
     "projected": ("预计达峰", "peak projected"),
     "rising": ("仍在上升", "still rising"),
+    "declining_from_first_year": (
+        "首个数据年份以来下降或持平，峰值年份未知",
+        "falling or flat since the first year of data; the peak year is unknown",
+    ),
     "insufficient_data": ("数据不足", "insufficient data"),
 }
 INDICATOR = {

@@ -121,13 +121,10 @@ def indicators(rows: pd.DataFrame, cube: xr.Dataset) -> dict:
         out[f"progress_{region}"] = target_progress(intensity, 2020, 2025, 0.2, 2025, 0.8)
         out[f"peak_{region}"] = estimate(by_region[region])
     totals = rows.groupby(["enterprise_uscc", "division"], as_index=False)["emissions_tco2e"].sum()
-    va = pd.DataFrame({"uscc": totals["enterprise_uscc"], "wan_cny": rng.gamma(2, 500, len(totals))})
-    out["grades"] = grade(totals.rename(columns={"enterprise_uscc": "uscc", "emissions_tco2e": "tco2e"}), va)
+    va = pd.DataFrame({"uscc": totals["enterprise_uscc"], "value_added_10k_cny": rng.gamma(2, 500, len(totals))})
+    out["grades"] = grade(totals.rename(columns={"enterprise_uscc": "uscc", "division": "division_code"}), va)
     cells = {
-        y: rows.loc[rows["year"] == y]
-        .groupby(["sector", "carrier"])[["emissions_tco2e", "energy_tce"]]
-        .sum()
-        .rename(columns={"emissions_tco2e": "tco2e", "energy_tce": "tce"})
+        y: rows.loc[rows["year"] == y].groupby(["sector", "carrier"])[["emissions_tco2e", "energy_tce"]].sum()
         for y in (2024, 2025)
     }
     output = rows.groupby("sector")["emissions_tco2e"].size().astype(float)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from carbon import db, reference
+from carbon import db, fields, reference
 from carbon.errors import CarbonError, InputError
 from carbon.factor_choice import BASES, GWP_SETS
 from carbon.flags import describe
@@ -58,6 +59,24 @@ def json_option(f: Callable) -> Callable:
 
 def _print_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def headers(*names: str) -> list[str]:
+    """CLI table headers of fields, from the registry (``carbon.fields.header``)."""
+    return [fields.header(n) for n in names]
+
+
+def cell(name: str, value: Any) -> str:
+    """A field's value as the CLI prints it: shares as percentages and figures with the field's digits
+    (``carbon/data/fields.csv``), ``-`` for no data."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    kind, digits = fields.kind(name), fields.digits(name)
+    if kind == "share":
+        return f"{value:.{digits or 0}%}"
+    if kind == "figure":
+        return num(value, 2 if digits is None else digits)
+    return str(value)
 
 
 @click.group()
@@ -145,7 +164,7 @@ def enterprise_list(ctx: click.Context, region: str | None, as_json: bool) -> No
         return
     click.echo(
         render(
-            ["统一社会信用代码 / USCC", "名称 / name", "区域 / region", "行业 / industry", "门类 / sector"],
+            headers("uscc", "name", "region_id", "industry_code", "sector_zh"),
             [
                 [r.uscc, r.name, r.region_id, f"{r.industry_code} {r.division_name}", r.sector_zh]
                 for r in df.itertuples()
@@ -289,23 +308,18 @@ def format_result(d: dict[str, Any]) -> str:
     )
     totals = render(
         ["项目 / item", "数值 / value"],
-        [
-            ["排放总量 / total (tCO2e)", num(d["total_tco2e"])],
-            ["范围一 / scope 1 (tCO2e)", num(d["scope1_tco2e"])],
-            ["范围二 / scope 2 (tCO2e)", num(d["scope2_tco2e"])],
-            ["综合能耗 / energy (吨标准煤 tce)", num(d["energy_tce"])],
-        ],
+        [[fields.header(k), cell(k, d[k])] for k in ("total_tco2e", "scope1_tco2e", "scope2_tco2e", "energy_tce")],
         right=[1],
     )
     lines = render(
-        ["能源品种 / carrier", "用量 / quantity", "单位 / unit", "排放 / tCO2e", "能耗 / tce", "因子 / factor ids"],
+        headers("carrier", "quantity_canonical", "unit", "emissions_tco2e", "energy_tce", "factor_ids"),
         [
             [
                 f"{c['name_zh']} {c['carrier']}",
-                num(c["quantity"]),
+                cell("quantity_canonical", c["quantity_canonical"]),
                 c["unit"],
-                num(c["tco2e"]),
-                num(c["energy_tce"]),
+                cell("emissions_tco2e", c["emissions_tco2e"]),
+                cell("energy_tce", c["energy_tce"]),
                 ", ".join(c["factor_ids"]),
             ]
             for c in d["by_carrier"]
@@ -313,8 +327,15 @@ def format_result(d: dict[str, Any]) -> str:
         right=[1, 3, 4],
     )
     months = render(
-        ["月份 / month", "排放 / tCO2e", "能耗 / tce"],
-        [[f"{d['year']}年{m['month']}月", num(m["tco2e"]), num(m["energy_tce"])] for m in d["by_month"]],
+        headers("month", "emissions_tco2e", "energy_tce"),
+        [
+            [
+                f"{d['year']}年{m['month']}月",
+                cell("emissions_tco2e", m["emissions_tco2e"]),
+                cell("energy_tce", m["energy_tce"]),
+            ]
+            for m in d["by_month"]
+        ],
         right=[1, 2],
     )
     reasons = "\n".join(f"  - {c['carrier']}: {'; '.join(c['factor_reasons'])}" for c in d["by_carrier"])
@@ -348,7 +369,7 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
         return
     click.echo(
         render(
-            ["id", "value", "unit", "vintage", "status", "document"],
+            headers("id", "value", "unit", "vintage", "status", "document_title"),
             [
                 [
                     r.id,
@@ -464,13 +485,13 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
         "uscc",
         "name",
         "region_id",
-        "division",
+        "division_code",
         "division_name",
-        "tco2e",
-        "wan_cny",
+        "emissions_tco2e",
+        "value_added_10k_cny",
         "status",
-        "l_tco2e_per_wan_cny",
-        "industry_l",
+        "l_tco2e_per_10k_cny",
+        "industry_l_tco2e_per_10k_cny",
         "k",
         "level",
         "grade",
@@ -486,26 +507,26 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
         return
     click.echo(
         render(
-            [
-                "统一社会信用代码 / USCC",
-                "名称 / name",
-                "行业 / division",
-                "排放 tCO2e",
-                "增加值 万元",
-                "L (tCO2e/万元)",
-                "K",
-                "碳效水平 / level",
-                "碳效等级 / grade",
-            ],
+            headers(
+                "uscc",
+                "name",
+                "division_name",
+                "emissions_tco2e",
+                "value_added_10k_cny",
+                "l_tco2e_per_10k_cny",
+                "k",
+                "level",
+                "grade",
+            ),
             [
                 [
                     r.uscc,
                     r.name,
-                    f"{r.division} {r.division_name}",
-                    num(r.tco2e),
-                    num(r.wan_cny),
-                    num(r.l_tco2e_per_wan_cny, 3),
-                    num(r.k, 2),
+                    f"{r.division_code} {r.division_name}",
+                    *(
+                        cell(c, getattr(r, c))
+                        for c in ("emissions_tco2e", "value_added_10k_cny", "l_tco2e_per_10k_cny", "k")
+                    ),
                     r.level,
                     r.grade,
                 ]
@@ -531,44 +552,34 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
         _print_json(p)
         return
 
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{x:.1%}"
-
-    click.echo(
-        f"{reference.regions().loc[region, 'name_zh']} {year}年 (basis {basis}): 排放/emissions "
-        f"{num(p['tco2e'])} tCO2e ({pct(p['tco2e_change'])} 同比/YoY), 能耗/energy {num(p['tce'])} 吨标准煤 tce"
-    )
-    click.echo(
-        f"碳强度/carbon intensity: {p['carbon_intensity_tco2e_per_wan_cny'] or '-'} tCO2e/万元; 能耗强度/energy "
-        f"intensity: {p['energy_intensity_tce_per_wan_cny'] or '-'} tce/万元; 电力占比/electricity share "
-        f"{pct(p['electricity_share_of_energy'])}; 绿电占比/green share {pct(p['green_share_of_electricity'])}"
-    )
+    figures = [
+        "emissions_tco2e",
+        "emissions_change_yoy",
+        "energy_tce",
+        "gdp_10k_cny",
+        "carbon_intensity_tco2e_per_10k_cny",
+        "energy_intensity_tce_per_10k_cny",
+        "electricity_share_of_energy",
+        "green_share_of_electricity",
+        "enterprises",
+    ]
+    click.echo(f"{reference.regions().loc[region, 'name_zh']} {year}年 (basis {basis})")
     click.echo(
         render(
-            [
-                "目标 / target",
-                "基准-目标 / years",
-                "要求 / required",
-                "已实现 / achieved",
-                "应实现 / expected",
-                "状态 / status",
-                "每年仍需 / needed a year",
-            ],
-            [
-                [
-                    t["id"],
-                    f"{t['base_year']}-{t['target_year']}",
-                    pct(t["reduction"]),
-                    pct(t["achieved"]),
-                    pct(t["expected"]),
-                    t["status"],
-                    pct(t["needed_per_year"]),
-                ]
-                for t in p["targets"]
-            ],
+            ["项目 / item", "数值 / value"],
+            [[fields.header(k), cell(k, p[k])] for k in figures]
+            + [[fields.header("key_emitter_count"), str(len(p["key_emitters"]))]],
+            right=[1],
         )
     )
-    click.echo(f"重点排放单位 / key emitters: {len(p['key_emitters'])}")
+    click.echo()
+    columns = ["target", "base_year", "target_year", "reduction", "achieved", "expected", "status", "needed_per_year"]
+    click.echo(
+        render(
+            headers(*columns),
+            [[cell(c, t["id" if c == "target" else c]) for c in columns] for t in p["targets"]],
+        )
+    )
 
 
 @cli.command()
@@ -595,16 +606,18 @@ def decompose(ctx: click.Context, region: str, first: int, last: int, basis: str
         "total": "合计/total",
     }
     click.echo(
-        render(["因素 / effect", "tCO2e"], [[names[k], num(effects[k])] for k in (*EFFECTS, "total")], right=[1])
+        render(
+            headers("effect", "effect_tco2e"),
+            [[names[k], cell("effect_tco2e", effects[k])] for k in (*EFFECTS, "total")],
+            right=[1],
+        )
     )
 
 
 @cli.command()
 @click.option("--region", required=True, type=REGIONS)
 @click.option("--from", "first", type=YEAR, default=2020, show_default=True)
-@click.option(
-    "--to", "last", type=YEAR, default=None, help="最后一年 / last year (default: last year)"
-)
+@click.option("--to", "last", type=YEAR, default=None, help="最后一年 / last year (default: last year)")
 @basis_option
 @json_option
 @click.pass_context
@@ -616,7 +629,7 @@ def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: s
     from carbon.analytics.progress import annual_totals
 
     last = last or date.today().year - 1  # noqa: DTZ011  (a calendar year, no time of day)
-    annual = annual_totals(_engine(ctx), region, list(range(first, last + 1)), basis)["tco2e"]
+    annual = annual_totals(_engine(ctx), region, list(range(first, last + 1)), basis)["emissions_tco2e"]
     annual = annual.loc[annual > 0]
     e = estimate(annual, to_year=last + 5)
     out = {
@@ -631,13 +644,15 @@ def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: s
     if as_json:
         _print_json(out)
         return
-    click.echo(f"{region}: {e.status} {e.peak_year or ''} (trend {num(e.slope_per_year or 0)} tCO2e/年/year)")
+    slope = "slope_tco2e_per_year"
+    click.echo(f"{region}: {e.status} {e.peak_year or ''} ({fields.header(slope)}: {cell(slope, e.slope_per_year)})")
+    projected = ["emissions_projected_tco2e", "emissions_projected_low_tco2e", "emissions_projected_high_tco2e"]
     click.echo(
         render(
-            ["年份 / year", "tCO2e", "低 / low", "高 / high"],
-            [[y, num(v), "", ""] for y, v in out["annual"].items()]
-            + [[int(r["year"]), num(r["central"]), num(r["low"]), num(r["high"])] for r in out["projection"]],
-            right=[1, 2, 3],
+            headers("year", "emissions_tco2e", *projected),
+            [[y, cell("emissions_tco2e", v), "", "", ""] for y, v in out["annual"].items()]
+            + [[int(r["year"]), "", *(cell(c, r[c]) for c in projected)] for r in out["projection"]],
+            right=[1, 2, 3, 4],
         )
     )
 
@@ -689,16 +704,8 @@ def restatement(ctx: click.Context, since: datetime, basis: str, as_json: bool) 
     cols = ["old_tco2e", "new_tco2e", "difference_tco2e", "factor_part_tco2e", "activity_part_tco2e"]
     click.echo(
         render(
-            [
-                "企业 / enterprise",
-                "年 / year",
-                "旧值 / old",
-                "新值 / new",
-                "差 / difference",
-                "因子 / factors",
-                "活动数据 / activity",
-            ],
-            [[r.enterprise, r.year, *(num(getattr(r, c)) for c in cols)] for r in df.itertuples()],
+            headers("enterprise", "year", *cols),
+            [[r.enterprise, r.year, *(cell(c, getattr(r, c)) for c in cols)] for r in df.itertuples()],
             right=[2, 3, 4, 5, 6],
         )
     )
@@ -769,15 +776,7 @@ def connectors_list(ctx: click.Context, config_path: Path | None, as_json: bool)
         return
     click.echo(
         render(
-            [
-                "名称 / name",
-                "类型 / kind",
-                "周期 / every (s)",
-                "健康 / healthy",
-                "最近成功 / last success",
-                "已存 / stored",
-                "最近错误 / last error",
-            ],
+            headers("name", "kind", "every_seconds", "healthy", "last_success_at", "readings_stored", "last_error"),
             [
                 [
                     r["name"],
@@ -901,12 +900,9 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
     click.echo(
         render(
             [
-                "用户名 / username",
-                "角色 / role",
-                "区域 / region",
-                "企业 / enterprise",
-                "创建时间 / created (UTC)",
-                "状态 / status",
+                *headers("username", "role", "region", "enterprise"),
+                f"{fields.header('created_at')} (UTC)",
+                fields.header("status"),
             ],
             [
                 [

@@ -69,8 +69,8 @@ class AccountResult:
         g = self.lines.groupby("carrier", sort=True)
         out = pd.DataFrame(
             {
-                "quantity": g["quantity_canonical"].sum(),
-                "tco2e": g["emissions_tco2e"].sum(),
+                "quantity_canonical": g["quantity_canonical"].sum(),
+                "emissions_tco2e": g["emissions_tco2e"].sum(),
                 "energy_tce": g["energy_tce"].sum(),
                 "factor_ids": g["factor_ids"].agg(lambda s: sorted({i for ids in s for i in ids.split(",") if i})),
                 "factor_reasons": g["factor_reason"].agg(lambda s: sorted(set(s))),
@@ -79,7 +79,7 @@ class AccountResult:
         out["unit"] = carriers["canonical_unit"].reindex(out.index)
         out["name_zh"] = carriers["name_zh"].reindex(out.index)
         out["scope"] = carriers["scope"].reindex(out.index).astype(int)
-        return out.reset_index().sort_values("tco2e", ascending=False, kind="stable")
+        return out.reset_index().sort_values("emissions_tco2e", ascending=False, kind="stable")
 
     def by_month(self) -> pd.DataFrame:
         """Twelve rows (month 1-12): tCO2e and tce; months without data are zero."""
@@ -111,9 +111,9 @@ class AccountResult:
                     "carrier": r.carrier,
                     "name_zh": r.name_zh,
                     "scope": r.scope,
-                    "quantity": r.quantity,
+                    "quantity_canonical": r.quantity_canonical,
                     "unit": r.unit,
-                    "tco2e": r.tco2e,
+                    "emissions_tco2e": r.emissions_tco2e,
                     "energy_tce": r.energy_tce,
                     "factor_ids": r.factor_ids,
                     "factor_reasons": r.factor_reasons,
@@ -121,7 +121,7 @@ class AccountResult:
                 for r in self.by_carrier().itertuples(index=False)
             ],
             "by_month": [
-                {"month": int(r.month), "tco2e": float(r.emissions_tco2e), "energy_tce": float(r.energy_tce)}
+                {"month": int(r.month), "emissions_tco2e": float(r.emissions_tco2e), "energy_tce": float(r.energy_tce)}
                 for r in self.by_month().itertuples(index=False)
             ],
         }

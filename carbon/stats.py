@@ -204,10 +204,12 @@ def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> Sta
 
 
 def current_stats(engine: Engine, indicator: str, year: int) -> pd.DataFrame:
-    """The current (not superseded) figures of one indicator and year: ``subject_id``, ``value_wan_cny``, ``status``."""
+    """The current (not superseded) figures of one indicator and year: ``subject_id``, ``value_10k_cny`` (stored as
+    ``value_wan_cny``), ``status``, ``source``."""
+    value = Statistic.value_wan_cny.label("value_10k_cny")
     with engine.connect() as conn:
         return pd.read_sql(
-            select(Statistic.subject_id, Statistic.value_wan_cny, Statistic.status, Statistic.source).where(
+            select(Statistic.subject_id, value, Statistic.status, Statistic.source).where(
                 Statistic.indicator == indicator, Statistic.year == year, Statistic.superseded_at.is_(None)
             ),
             conn,

@@ -111,7 +111,7 @@ def _annual(cube_region: Any) -> pd.DataFrame:
     ds = cube_region.sum(["region", "division", "carrier"])
     df = ds[["emissions_tco2e", "energy_tce"]].to_dataframe()
     out = df.groupby(df.index.year).sum().rename_axis("year")
-    out["months"] = (df["emissions_tco2e"] > 0).groupby(df.index.year).sum()
+    out["months_with_results"] = (df["emissions_tco2e"] > 0).groupby(df.index.year).sum()
     return out
 
 
@@ -126,11 +126,13 @@ def overview(
     in_region = cube.sel(region=[r for r in parts if r in cube["region"].values])
     annual = _annual(in_region)
     annual = annual.loc[annual.index <= year]
-    annual["gdp_wan_cny"] = [region_gdp(engine, region, int(y)) for y in annual.index]
-    annual["carbon_intensity"] = annual["emissions_tco2e"] / annual["gdp_wan_cny"]
-    annual["energy_intensity"] = annual["energy_tce"] / annual["gdp_wan_cny"]
+    annual["gdp_10k_cny"] = [region_gdp(engine, region, int(y)) for y in annual.index]
+    annual["carbon_intensity_tco2e_per_10k_cny"] = annual["emissions_tco2e"] / annual["gdp_10k_cny"]
+    annual["energy_intensity_tce_per_10k_cny"] = annual["energy_tce"] / annual["gdp_10k_cny"]
     horizon = max((t["target_year"] for t in head["targets"]), default=None)
-    peak = estimate(annual.loc[annual["months"] == 12, "emissions_tco2e"], to_year=horizon)  # whole years only
+    peak = estimate(
+        annual.loc[annual["months_with_results"] == 12, "emissions_tco2e"], to_year=horizon
+    )  # whole years only
     paths = [
         target_path(t, annual[t["indicator"]].get(t["base_year"]))
         for t in head["targets"]
@@ -183,20 +185,24 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
         rank = {region: 0, reference.regions().loc[region, "province"]: 1, "CN": 2}
         own = sorted(
             (t for t in p["targets"] if t["status"] != "no_base_data"),
-            key=lambda t: (rank.get(t["region"], 3), t["indicator"] != "carbon_intensity", t["target_year"]),
+            key=lambda t: (
+                rank.get(t["region"], 3),
+                t["indicator"] != "carbon_intensity_tco2e_per_10k_cny",
+                t["target_year"],
+            ),
         )
         rows.append(
             {
                 "region": region,
-                "tco2e": p["tco2e"],
-                "tco2e_change": p["tco2e_change"],
-                "tce": p["tce"],
-                "gdp_wan_cny": p["gdp_wan_cny"],
-                "carbon_intensity": p["carbon_intensity_tco2e_per_wan_cny"],
-                "energy_intensity": p["energy_intensity_tce_per_wan_cny"],
-                "electricity_share": p["electricity_share_of_energy"],
-                "green_share": p["green_share_of_electricity"],
-                "key_emitters": len(p["key_emitters"]),
+                "emissions_tco2e": p["emissions_tco2e"],
+                "emissions_change_yoy": p["emissions_change_yoy"],
+                "energy_tce": p["energy_tce"],
+                "gdp_10k_cny": p["gdp_10k_cny"],
+                "carbon_intensity_tco2e_per_10k_cny": p["carbon_intensity_tco2e_per_10k_cny"],
+                "energy_intensity_tce_per_10k_cny": p["energy_intensity_tce_per_10k_cny"],
+                "electricity_share_of_energy": p["electricity_share_of_energy"],
+                "green_share_of_electricity": p["green_share_of_electricity"],
+                "key_emitter_count": len(p["key_emitters"]),
                 "target": own[0]["id"] if own else None,
                 "target_region": own[0]["region"] if own else None,
                 "target_indicator": own[0]["indicator"] if own else None,
@@ -227,7 +233,7 @@ def enterprise_table(
     res = enterprise_results(engine, basis, years=[year])
     res = res.loc[res["enterprise_uscc"].isin(ents["uscc"])]
     totals = res.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
-    va = current_stats(engine, "value_added", year).set_index("subject_id")["value_wan_cny"]
+    va = current_stats(engine, "value_added", year).set_index("subject_id")["value_10k_cny"]
     grades = grade_year(engine, year, basis).set_index("uscc")
     cov = coverage(engine, year, regions=list(ents["region_id"].unique()))
     out = ents.set_index("uscc")[["name", "region_id", "division_code", "division_name", "sector_zh"]].copy()
@@ -235,8 +241,8 @@ def enterprise_table(
     out["emissions_tco2e"] = totals["emissions_tco2e"].reindex(out.index)
     out["energy_tce"] = totals["energy_tce"].reindex(out.index)
     out["has_results"] = out["emissions_tco2e"].notna()
-    out["value_added_wan_cny"] = va.reindex(out.index)
-    out["intensity_tco2e_per_wan_cny"] = out["emissions_tco2e"] / out["value_added_wan_cny"]
+    out["value_added_10k_cny"] = va.reindex(out.index)
+    out["carbon_intensity_tco2e_per_10k_cny"] = out["emissions_tco2e"] / out["value_added_10k_cny"]
     out["grade"] = grades["grade"].reindex(out.index)
     p = parameters()
     out["key_emitter"] = (
@@ -421,7 +427,10 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     require_region(viewer, region)
     head = progress(engine, region, year, basis)
     table = enterprise_table(engine, viewer, year, basis, region)
-    target = next((t for t in applicable_targets(region).itertuples() if t.indicator == "carbon_intensity"), None)
+    target = next(
+        (t for t in applicable_targets(region).itertuples() if t.indicator == "carbon_intensity_tco2e_per_10k_cny"),
+        None,
+    )
     behind = pd.DataFrame(columns=["uscc", "achieved", "expected", "status", "name", "region_id"])
     if target is not None and len(table):
         base = int(target.base_year)
@@ -429,7 +438,7 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
         res = res.loc[res["enterprise_uscc"].isin(table["uscc"])]
         em = res.groupby(["enterprise_uscc", "year"])["emissions_tco2e"].sum().unstack("year")
         va = pd.concat(
-            {y: current_stats(engine, "value_added", y).set_index("subject_id")["value_wan_cny"] for y in (base, year)},
+            {y: current_stats(engine, "value_added", y).set_index("subject_id")["value_10k_cny"] for y in (base, year)},
             axis=1,
         )
         intensity = (em / va.reindex(em.index)).dropna()

@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from tqdm import tqdm
 
-from carbon import db, reference
+from carbon import db, fields, reference
 from carbon.analytics.grades import grade_year
 from carbon.analytics.progress import progress
 from carbon.enterprises import add_enterprise
@@ -524,13 +524,9 @@ def format_summary(s: dict[str, Any]) -> str:
     names = reference.regions()["name_zh"]
     by_region = render(
         [
-            "区域 / region",
-            "排放(location) tCO2e",
-            "排放(local) tCO2e",
-            "排放(market) tCO2e",
-            "范围一 scope 1",
-            "范围二 scope 2",
-            "能耗 吨标准煤 tce",
+            fields.header("region"),
+            *(f"{fields.header('total_tco2e')} [{b}]" for b in BASES),
+            *(fields.header(k) for k in ("scope1_tco2e", "scope2_tco2e", "energy_tce")),
         ],
         [
             [
@@ -547,12 +543,12 @@ def format_summary(s: dict[str, Any]) -> str:
         right=[1, 2, 3, 4, 5, 6],
     )
     by_sector = render(
-        ["行业 / sector", "排放 tCO2e (location)", "能耗 tce"],
+        [fields.header("sector_zh"), f"{fields.header('emissions_tco2e')} [location]", fields.header("energy_tce")],
         [[f"{x['name_zh']} ({x['sector']})", num(x["emissions_tco2e"]), num(x["energy_tce"])] for x in s["sectors"]],
         right=[1, 2],
     )
     targets = render(
-        ["目标 / target", "已实现 / achieved", "应实现 / expected", "状态 / status"],
+        [fields.header(k) for k in ("target", "achieved", "expected", "status")],
         [
             [
                 t["id"],

@@ -5,12 +5,13 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from carbon import fields
 from dashboard import labels
 
 
 def trend(annual: pd.DataFrame, projection: pd.DataFrame, lang: str) -> alt.Chart:
     """Annual emissions (bars) with the peak projection (central line and 10–90 % band)."""
-    y_title = "排放量（万吨CO₂e）" if lang == "zh" else "emissions (kt CO₂e)"
+    y_title = f"{fields.label('emissions_tco2e', lang)}" + ("（万吨CO₂e）" if lang == "zh" else " (kt CO₂e)")
     scale = 1e4 if lang == "zh" else 1e3
     bars = (
         alt.Chart(annual.assign(v=annual["emissions_tco2e"] / scale, kind="实际" if lang == "zh" else "actual"))
@@ -23,8 +24,13 @@ def trend(annual: pd.DataFrame, projection: pd.DataFrame, lang: str) -> alt.Char
     )
     if projection.empty:
         return bars
-    proj = projection.assign(
-        central=projection["central"] / scale, low=projection["low"] / scale, high=projection["high"] / scale
+    proj = pd.DataFrame(
+        {
+            "year": projection["year"],
+            "central": projection["emissions_projected_tco2e"] / scale,
+            "low": projection["emissions_projected_low_tco2e"] / scale,
+            "high": projection["emissions_projected_high_tco2e"] / scale,
+        }
     )
     band = alt.Chart(proj).mark_area(opacity=0.25, color="#ef6c00").encode(x="year:O", y="low:Q", y2="high:Q")
     line = (
@@ -36,14 +42,13 @@ def trend(annual: pd.DataFrame, projection: pd.DataFrame, lang: str) -> alt.Char
 
 
 def intensity_path(annual: pd.DataFrame, paths: pd.DataFrame, indicator: str, lang: str) -> alt.Chart:
-    """An intensity series (solid) against the straight target path(s) (dashed)."""
+    """An intensity series (solid) against the straight target path(s) (dashed); ``indicator`` is the field of the
+    targets' indicator (e.g. ``carbon_intensity_tco2e_per_10k_cny``), a column of ``annual``."""
     actual = annual[["year", indicator]].rename(columns={indicator: "value"}).dropna()
     actual["series"] = "实际" if lang == "zh" else "actual"
     path = paths.loc[paths["indicator"] == indicator, ["year", "value", "target"]].rename(columns={"target": "series"})
     data = pd.concat([actual, path], ignore_index=True)
-    title = "吨CO₂e/万元" if indicator == "carbon_intensity" else "吨标准煤/万元"
-    if lang == "en":
-        title = "t CO₂e per 10⁴ CNY" if indicator == "carbon_intensity" else "tce per 10⁴ CNY"
+    title = fields.title(indicator, lang)
     return (
         alt.Chart(data)
         .mark_line(point=True)
@@ -87,7 +92,7 @@ def waterfall(effects: dict[str, float], lang: str) -> alt.Chart:
     data["sign"] = [
         "total" if i == len(data) - 1 else ("up" if v >= 0 else "down") for i, v in enumerate(data["value"])
     ]
-    unit = "吨CO₂e" if lang == "zh" else "t CO₂e"
+    unit = fields.title("effect_tco2e", lang)
     return (
         alt.Chart(data)
         .mark_bar()
@@ -108,22 +113,22 @@ def waterfall(effects: dict[str, float], lang: str) -> alt.Chart:
 
 def monthly_by_carrier(monthly: pd.DataFrame, lang: str) -> alt.Chart:
     """Stacked monthly emissions of one enterprise by carrier (tCO2e)."""
-    data = monthly.reset_index().melt(id_vars="month", var_name="carrier", value_name="tco2e").dropna()
+    data = monthly.reset_index().melt(id_vars="month", var_name="carrier", value_name="emissions_tco2e").dropna()
     data["carrier"] = data["carrier"].map(lambda c: labels.carrier(c, lang))
-    unit = "吨CO₂e" if lang == "zh" else "t CO₂e"
+    unit = fields.title("emissions_tco2e", lang)
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=alt.X(
                 "month:O",
-                title="月" if lang == "zh" else "month",
+                title=fields.label("month", lang),
                 scale=alt.Scale(domain=list(range(1, 13))),
                 axis=alt.Axis(labelAngle=0, labelFontSize=12),
             ),
-            y=alt.Y("tco2e:Q", title=unit),
+            y=alt.Y("emissions_tco2e:Q", title=unit),
             color=alt.Color("carrier:N", title=None),
-            tooltip=["month", "carrier", alt.Tooltip("tco2e:Q", format=",.1f")],
+            tooltip=["month", "carrier", alt.Tooltip("emissions_tco2e:Q", format=",.1f")],
         )
         .properties(height=300)
     )

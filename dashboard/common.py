@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from carbon import audit, db, views
+from carbon import audit, db, fields, views
 from carbon.access import Viewer
 from carbon.errors import AccessDenied, CarbonError
 from carbon.users import LOCKOUT_WINDOW, authenticate, session_limits, session_state
@@ -200,28 +200,46 @@ def basis_caption(basis: str, as_of: pd.Timestamp | None) -> None:
     )
 
 
-def enterprise_columns() -> dict[str, str]:
-    """Column labels of the enterprise identity columns shared by several tables."""
-    return {"uscc": t("统一社会信用代码", "USCC"), "name": t("企业名称", "name"), "region": t("区县", "jurisdiction")}
+def column(name: str) -> object:
+    """The column of a field (``carbon/data/fields.csv``): its label with unit in the chosen language, its
+    description as the header's tooltip, and the format of its kind (figures with their digits, shares as
+    percentages, times in Beijing time as the views give them)."""
+    label, tip = fields.title(name, lang()), fields.description(name, lang())
+    kind, digits = fields.kind(name), fields.digits(name)
+    if kind == "figure":
+        number = "localized" if digits is None or digits <= 2 else f"%.{digits}f"
+        return st.column_config.NumberColumn(label, help=tip, format=number)
+    if kind == "share":
+        return st.column_config.NumberColumn(label, help=tip, format="percent")
+    if kind in ("count", "integer"):
+        return st.column_config.NumberColumn(label, help=tip, format="%d")
+    if kind == "time":
+        return st.column_config.DatetimeColumn(label, help=tip, format="YYYY-MM-DD HH:mm:ss")
+    if kind == "link":
+        return st.column_config.LinkColumn(label, help=tip)
+    return st.column_config.Column(label, help=tip)
 
 
-def upload_columns() -> dict:
-    """Column labels of upload-history tables (``carbon.views.uploads``)."""
-    return {
-        "batch_id": t("批次", "batch"),
-        "enterprise_uscc": t("统一社会信用代码", "USCC"),
-        "file_name": t("文件名", "file"),
-        "received_at": st.column_config.DatetimeColumn(t("上报时间", "received"), format="YYYY-MM-DD HH:mm"),
-        "uploaded_by": t("上报人", "uploaded by"),
-        "shape": t("格式", "shape"),
-        "status": t("状态", "status"),
-        "rows_read": t("读取行", "rows read"),
-        "rows_accepted": t("有效行", "accepted"),
-        "rows_rejected": t("拒绝行", "rejected"),
-        "rows_duplicate": t("重复行", "duplicates"),
-        "rows_corrected": t("更正行", "corrected"),
-        "warnings": t("警告", "warnings"),
-    }
+def share_bar(name: str) -> object:
+    """A share field (0–1) drawn as a bar, labelled from the registry."""
+    return st.column_config.ProgressColumn(
+        fields.title(name, lang()),
+        help=fields.description(name, lang()),
+        min_value=0.0,
+        max_value=1.0,
+        format="percent",
+    )
+
+
+def columns(df: pd.DataFrame | list[str]) -> dict[str, object]:
+    """Column configs of every field column of a table (or of the names given); other columns keep their names."""
+    names = df.columns if isinstance(df, pd.DataFrame) else df
+    return {c: column(c) for c in names if fields.exists(c)}
+
+
+def export_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables of a view with their field columns headed in the chosen language, as exports carry them."""
+    return {name: fields.rename_for_export(df, lang()) for name, df in tables.items()}
 
 
 def issues_table(issues: list[dict]) -> pd.DataFrame:

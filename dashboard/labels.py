@@ -1,4 +1,5 @@
-"""Display names: regions, sectors, carriers, bases, statuses and roles, in Chinese and English."""
+"""Display names of categories: regions, sectors, carriers, bases, statuses, roles and LMDI effects, in Chinese and
+English.  Fields (figures and columns) take their labels from the registry, ``carbon.fields``."""
 
 from __future__ import annotations
 
@@ -22,10 +23,6 @@ STATUS = {
         "falling or flat since the first year of data; the peak year is unknown",
     ),
     "insufficient_data": ("数据不足", "insufficient data"),
-}
-INDICATOR = {
-    "carbon_intensity": ("碳排放强度", "carbon intensity"),
-    "energy_intensity": ("能耗强度", "energy intensity"),
 }
 ROLE = {
     "zone": ("示范区执委会", "zone executive committee"),

@@ -69,7 +69,7 @@ def test_register_ingest_account_json_contract(ready, tmp_path):
     assert out["basis"] == "location" and out["year"] == 2023
     assert out["total_tco2e"] == pytest.approx(49.74 + 21.6219, rel=5e-5)
     for line in out["by_carrier"]:
-        assert {"carrier", "quantity", "unit", "tco2e", "factor_ids"} <= set(line)
+        assert {"carrier", "quantity_canonical", "unit", "emissions_tco2e", "factor_ids"} <= set(line)
     zone = json.loads(run(ready, "account", "--region", "zone", "--year", "2023", "--json").stdout)
     assert zone["total_tco2e"] == pytest.approx(out["total_tco2e"])
     table = run(ready, "account", "--region", "jiashan", "--year", "2023", "--basis", "market")

@@ -79,8 +79,8 @@ def test_overview_shows_the_zone_figures_with_basis_and_as_of(zone_db):
     at = open_page(sign_in("zone1"), "overview")
     expected = views.overview(zone_db, ZONE, "zone", 2024)["headline"]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["碳排放总量"] == fmt.tonnes_co2e(expected["tco2e"])
-    assert metrics["综合能耗"] == fmt.tce(expected["tce"])
+    assert metrics["碳排放量"] == fmt.tonnes_co2e(expected["emissions_tco2e"])
+    assert metrics["综合能耗"] == fmt.tce(expected["energy_tce"])
     caption = texts(at)
     assert "核算口径：基于位置" in caption and "数据截至：" in caption and "北京时间" in caption
     assert "模拟数据" not in caption  # the fixture holds no demo enterprises
@@ -121,7 +121,7 @@ def test_enterprise_user_pages_hold_only_their_enterprise(zone_db, page):
 def test_enterprise_user_signing_in_on_a_staff_page_is_taken_to_their_enterprise(zone_db):
     at = sign_in("ent-a")  # signed in on the overview, the first page of the signed-out navigation
     assert not at.exception and at.title[0].value == "企业"
-    assert {m.label for m in at.metric} == {"排放量", "综合能耗", "碳效码", "数据完整度"}
+    assert {m.label for m in at.metric} == {"碳排放量", "综合能耗", "碳效码", "数据完整度"}
     assert ENTERPRISES[A][0] in at.subheader[0].value
     for page in ("overview", "quality", "audit", "targets", "regions"):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
@@ -148,7 +148,7 @@ def test_english_switch(zone_db):
     at = sign_in("ent-a")
     at.radio(key="lang").set_value("en").run()
     assert at.title[0].value == "Enterprises"
-    assert {m.label for m in at.metric} == {"emissions", "energy", "grade", "completeness"}
+    assert {m.label for m in at.metric} == {"emissions", "energy use", "carbon-efficiency grade", "data completeness"}
     assert next(m.value for m in at.metric if m.label == "emissions").endswith("t CO₂e")
     assert any(s.label == "data year" and s.value == 2024 for s in at.selectbox)  # the year is kept
 

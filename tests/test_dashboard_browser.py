@@ -178,8 +178,8 @@ def test_zone_staff_sees_the_overview_figures(page, base_url, engine):
     assert "/overview" in page.url or page.url.rstrip("/") == base_url
     year = max(views.result_years(engine))  # 2024: this test runs before the upload of 2025 data
     assert year == 2024
-    expected = views.overview(engine, Viewer("zone1", "zone"), "zone", year)["headline"]["tco2e"]
-    assert metric(page, "碳排放总量") == fmt.tonnes_co2e(expected)
+    expected = views.overview(engine, Viewer("zone1", "zone"), "zone", year)["headline"]["emissions_tco2e"]
+    assert metric(page, "碳排放量") == fmt.tonnes_co2e(expected)
     assert fmt.tonnes_co2e(expected).endswith(("万吨CO₂e", "吨CO₂e"))
     assert page.get_by_role("combobox", name="数据年份").input_value() == fmt.year(year)
     assert page.get_by_test_id("stVegaLiteChart").count() == 4
@@ -207,7 +207,7 @@ def test_enterprise_uploads_a_gbk_export_and_finds_it_on_its_page(page, base_url
     errors = [r for r in issues if r["类别"] == "错误"]
     assert len(errors) == 1, issues
     assert errors[0]["行号"] == "3" and errors[0]["值"] == "-300" and "负" in errors[0]["说明"]
-    assert metric(page, "有效行") == "2" and metric(page, "拒绝行") == "1"
+    assert metric(page, "有效行数") == "2" and metric(page, "拒绝行数") == "1"
 
     page.get_by_role("button", name="确认上报").click()
     page.get_by_test_id("stAlertContentSuccess").get_by_text("上报完成。").wait_for()

@@ -13,7 +13,7 @@ from carbon.analytics.decompose import EFFECTS, lmdi, log_mean
 
 def cells(values: dict[tuple[str, str], tuple[float, float]]) -> pd.DataFrame:
     index = pd.MultiIndex.from_tuples(list(values), names=["sector", "carrier"])
-    return pd.DataFrame([{"tco2e": c, "tce": e} for c, e in values.values()], index=index)
+    return pd.DataFrame([{"emissions_tco2e": c, "energy_tce": e} for c, e in values.values()], index=index)
 
 
 BASE = cells(
@@ -40,7 +40,7 @@ def test_pure_activity_growth_is_all_activity():
 
 def test_cleaner_electricity_is_an_emission_factor_effect():
     later = BASE.copy()
-    later.loc[("industry", "electricity"), "tco2e"] = 540.0
+    later.loc[("industry", "electricity"), "emissions_tco2e"] = 540.0
     effects = lmdi(BASE, OUTPUT, later, OUTPUT)
     assert effects["emission_factor"] == pytest.approx(-60.0) and effects["total"] == pytest.approx(-60.0)
 
@@ -114,7 +114,7 @@ def test_a_new_sector_is_all_structure_not_split_among_its_undefined_factors():
 
 def test_a_carrier_at_a_zero_factor_that_gets_one_is_an_emission_factor_effect():
     before = BASE.copy()
-    before.loc[("services", "electricity"), "tco2e"] = 0.0  # e.g. green power counted at zero
+    before.loc[("services", "electricity"), "emissions_tco2e"] = 0.0  # e.g. green power counted at zero
     effects = lmdi(before, OUTPUT, BASE, OUTPUT)
     # Only C/E of that cell changes, from 0/20 = 0 to 120/20: the cell appears through its emission factor.
     assert effects["emission_factor"] == pytest.approx(120.0, rel=1e-12)
@@ -133,7 +133,7 @@ def test_a_sector_without_output_in_one_year_has_its_change_as_intensity():
 
 
 def scaled(c: pd.DataFrame, tco2e: float, tce: float) -> pd.DataFrame:
-    return c.assign(tco2e=c["tco2e"] * tco2e, tce=c["tce"] * tce)
+    return c.assign(emissions_tco2e=c["emissions_tco2e"] * tco2e, energy_tce=c["energy_tce"] * tce)
 
 
 APPEARING = cells(
@@ -180,7 +180,7 @@ def years(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def magnitude(*cs: pd.DataFrame) -> float:
-    return sum(float(c["tco2e"].sum()) for c in cs) + 1.0
+    return sum(float(c["emissions_tco2e"].sum()) for c in cs) + 1.0
 
 
 @settings(deadline=None)
@@ -188,7 +188,9 @@ def magnitude(*cs: pd.DataFrame) -> float:
 def test_effects_add_up_to_the_total_with_zeros(y0, y1):
     effects = lmdi(y0[0], y0[1], y1[0], y1[1])
     assert all(np.isfinite(v) for v in effects.values())
-    assert effects["total"] == pytest.approx(y1[0]["tco2e"].sum() - y0[0]["tco2e"].sum(), rel=1e-12, abs=1e-9)
+    assert effects["total"] == pytest.approx(
+        y1[0]["emissions_tco2e"].sum() - y0[0]["emissions_tco2e"].sum(), rel=1e-12, abs=1e-9
+    )
     assert sum(effects[k] for k in EFFECTS) == pytest.approx(
         effects["total"], rel=1e-9, abs=1e-9 * magnitude(y0[0], y1[0])
     )

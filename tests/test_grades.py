@@ -25,15 +25,17 @@ def test_hand_checked_grades():
     emissions = pd.DataFrame(
         {
             "uscc": ["A", "B", "C", "D", "E"],
-            "division": ["26", "26", "26", "17", "17"],
-            "tco2e": [500.0, 1500.0, 3000.0, 600.0, 0.0],
+            "division_code": ["26", "26", "26", "17", "17"],
+            "emissions_tco2e": [500.0, 1500.0, 3000.0, 600.0, 0.0],
         }
     )
-    value_added = pd.DataFrame({"uscc": ["A", "B", "C", "D", "X"], "wan_cny": [1000.0, 1000.0, 1000.0, 1000.0, 5.0]})
+    value_added = pd.DataFrame(
+        {"uscc": ["A", "B", "C", "D", "X"], "value_added_10k_cny": [1000.0, 1000.0, 1000.0, 1000.0, 5.0]}
+    )
     g = grade(emissions, value_added).set_index("uscc")
     assert set(g.index) == {"A", "B", "C", "D"}  # E has no value added, X no emissions record
     # division 26: L = 0.5, 1.5, 3.0; industry L = 5000 / 3000 = 1.6667; K = 0.3, 0.9, 1.8
-    assert g.loc["A", "industry_l"] == pytest.approx(5 / 3)
+    assert g.loc["A", "industry_l_tco2e_per_10k_cny"] == pytest.approx(5 / 3)
     assert g.loc[["A", "B", "C"], "k"].tolist() == pytest.approx([0.3, 0.9, 1.8])
     assert g.loc[["A", "B", "C"], "level"].tolist() == ["low", "medium", "high"]
     assert g.loc[["A", "B", "C"], "grade"].tolist() == [1, 3, 4]
@@ -42,8 +44,10 @@ def test_hand_checked_grades():
 
 @pytest.mark.parametrize(("k", "expected"), [(0.6, 1), (0.61, 2), (0.8, 2), (1.2, 3), (1.21, 4), (2.0, 4), (2.01, 5)])
 def test_band_edges_follow_the_published_method(k, expected):
-    emissions = pd.DataFrame({"uscc": ["A", "B"], "division": ["26", "26"], "tco2e": [k * 100, 200 - k * 100]})
-    value_added = pd.DataFrame({"uscc": ["A", "B"], "wan_cny": [100.0, 100.0]})
+    emissions = pd.DataFrame(
+        {"uscc": ["A", "B"], "division_code": ["26", "26"], "emissions_tco2e": [k * 100, 200 - k * 100]}
+    )
+    value_added = pd.DataFrame({"uscc": ["A", "B"], "value_added_10k_cny": [100.0, 100.0]})
     assert grade(emissions, value_added).set_index("uscc").loc["A", "grade"] == expected  # industry L = 1
 
 
@@ -108,7 +112,7 @@ def test_grade_command_end_to_end(engine, db_url, tmp_path):
     assert out.returncode == 0, out.stderr
     rows = {r["uscc"]: r for r in json.loads(out.stdout)["enterprises"]}
     # emissions 1000, 2000, 3000 MWh x 0.4974 (Zhejiang 2023, the latest vintage): L = 0.4974, 0.9948, 1.4922
-    assert rows[codes[0]]["l_tco2e_per_wan_cny"] == pytest.approx(0.4974, rel=1e-4)
+    assert rows[codes[0]]["l_tco2e_per_10k_cny"] == pytest.approx(0.4974, rel=1e-4)
     assert [rows[c]["k"] for c in codes] == pytest.approx([0.5, 1.0, 1.5])
     assert [rows[c]["grade"] for c in codes] == [1, 3, 4]
     assert [rows[c]["level"] for c in codes] == ["low", "medium", "medium"]

@@ -17,8 +17,8 @@ def test_a_series_that_peaked_in_2022():
     e = estimate(series([100, 104, 108, 111, 113, 110, 106, 103]))  # 2018..2025, peak 2022
     assert (e.status, e.peak_year) == ("peaked", 2022)
     assert e.slope_per_year < 0
-    assert (e.projection["low"] <= e.projection["central"]).all() and (
-        e.projection["central"] <= e.projection["high"]
+    assert (e.projection["emissions_projected_low_tco2e"] <= e.projection["emissions_projected_tco2e"]).all() and (
+        e.projection["emissions_projected_tco2e"] <= e.projection["emissions_projected_high_tco2e"]
     ).all()
 
 
@@ -32,7 +32,7 @@ def test_a_flattening_rise_is_projected_to_peak_ahead():
 def test_a_steady_rise_has_no_peak_in_sight():
     e = estimate(series([100 + 5 * i for i in range(6)]))
     assert (e.status, e.peak_year) == ("rising", None) and e.slope_per_year == pytest.approx(5)
-    assert e.projection["central"].tolist()[:2] == pytest.approx([130, 135])
+    assert e.projection["emissions_projected_tco2e"].tolist()[:2] == pytest.approx([130, 135])
 
 
 def test_noise_does_not_fake_a_peak():

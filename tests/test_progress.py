@@ -61,8 +61,8 @@ def qingpu(engine, tmp_path):
 
 def test_progress_against_sourced_targets(engine, qingpu):
     p = progress(engine, "qingpu", 2024)
-    assert p["gdp_wan_cny"] == 110_000 and p["tco2e"] == pytest.approx(900_000 * 0.5737 / 1000)
-    assert p["energy_intensity_tce_per_wan_cny"] == pytest.approx(900_000 * 0.1229 / 1000 / 110_000)
+    assert p["gdp_10k_cny"] == 110_000 and p["emissions_tco2e"] == pytest.approx(900_000 * 0.5737 / 1000)
+    assert p["energy_intensity_tce_per_10k_cny"] == pytest.approx(900_000 * 0.1229 / 1000 / 110_000)
     assert p["electricity_share_of_energy"] == 1.0 and p["green_share_of_electricity"] == 0.0
     t = {x["id"]: x for x in p["targets"]}
     # energy intensity: 2020 122.9 tce / 10^5; 2024 110.61 / 1.1x10^5: -18.2% against -11.2% expected by 2024

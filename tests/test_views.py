@@ -42,7 +42,7 @@ def test_enterprise_table_holds_only_what_each_role_may_see(zone):
     assert list(mine["uscc"]) == [A]
     row = mine.iloc[0]
     assert row["emissions_tco2e"] > 0 and row["energy_tce"] > 0 and row["completeness"] == pytest.approx(1.0)
-    assert row["intensity_tco2e_per_wan_cny"] == pytest.approx(row["emissions_tco2e"] / 21_000)
+    assert row["carbon_intensity_tco2e_per_10k_cny"] == pytest.approx(row["emissions_tco2e"] / 21_000)
 
 
 def test_completeness_shows_the_missing_month(zone):
@@ -113,20 +113,20 @@ def test_jurisdiction_staff_see_other_jurisdictions_only_as_suppressed_aggregate
     assert not own["suppressed"].any() and own["emissions_tco2e"].notna().all()
     o = views.overview(zone, QP, "wujiang", YEAR)  # totals of another jurisdiction are allowed
     detail = views.enterprise_table(zone, ZONE, YEAR).set_index("uscc")
-    assert o["headline"]["tco2e"] == pytest.approx(detail.loc[C, "emissions_tco2e"])
+    assert o["headline"]["emissions_tco2e"] == pytest.approx(detail.loc[C, "emissions_tco2e"])
     assert views.compare_regions(zone, QP, YEAR)["region"].tolist() == ["qingpu", "wujiang", "jiashan"]
 
 
 def test_overview_adds_up_and_says_basis_and_as_of(zone):
     o = views.overview(zone, ZONE, "zone", YEAR)
     detail = views.enterprise_table(zone, ZONE, YEAR)
-    assert o["headline"]["tco2e"] == pytest.approx(detail["emissions_tco2e"].sum())
+    assert o["headline"]["emissions_tco2e"] == pytest.approx(detail["emissions_tco2e"].sum())
     assert o["by_region"]["emissions_tco2e"].sum() == pytest.approx(detail["emissions_tco2e"].sum())
     assert o["basis"] == "location" and o["as_of"] is not None and o["as_of"].tzinfo is not None
     annual = o["annual"].set_index("year")
-    assert annual.loc[YEAR, "emissions_tco2e"] == pytest.approx(o["headline"]["tco2e"])
+    assert annual.loc[YEAR, "emissions_tco2e"] == pytest.approx(o["headline"]["emissions_tco2e"])
     path = o["target_paths"].set_index(["target", "year"])["value"]
-    base = annual.loc[2020, "carbon_intensity"]
+    base = annual.loc[2020, "carbon_intensity_tco2e_per_10k_cny"]
     assert path[("zone-2025-carbon-intensity", 2020)] == pytest.approx(base)
     assert path[("zone-2025-carbon-intensity", 2025)] == pytest.approx(base * 0.8)
     assert ("cn-2030-carbon-intensity", 2030) not in path.index  # its base year 2005 has no data
@@ -189,7 +189,12 @@ def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audit
 def test_a_database_without_results_gives_empty_views_not_errors(engine):
     """No data is "no data": no figure at all, never 0."""
     o = views.overview(engine, ZONE, "zone", YEAR)
-    assert o["headline"]["tco2e"] is None and o["annual"].empty and o["target_paths"].empty and o["as_of"] is None
+    assert (
+        o["headline"]["emissions_tco2e"] is None
+        and o["annual"].empty
+        and o["target_paths"].empty
+        and o["as_of"] is None
+    )
     assert o["peak"].status == "insufficient_data"
     assert views.enterprise_table(engine, ZONE, YEAR).empty and views.default_year(engine) is None
     assert views.alerts(engine, ZONE, "zone", YEAR)["behind"].empty and views.uploads(engine, ZONE).empty

@@ -40,7 +40,7 @@ def test_electricity_each_province_location(engine, tmp_path, region, factor_kg_
     assert close4(r["scope2_tco2e"], r["total_tco2e"]) and r["scope1_tco2e"] == 0
     assert close4(r["energy_tce"], 100_000 * 0.1229 / 1000)  # GB/T 2589 equivalent value
     (line,) = r["by_carrier"]
-    assert line["unit"] == "kWh" and close4(line["quantity"], 100_000)
+    assert line["unit"] == "kWh" and close4(line["quantity_canonical"], 100_000)
     assert any(i.startswith("mee-2023") for i in line["factor_ids"])
     assert not any(f.startswith("vintage") for f in r["flags"])
 
@@ -51,11 +51,11 @@ def test_qingpu_local_basis_uses_shanghai_factors(engine, tmp_path):
     )
     local = account(engine, enterprise=code, year=2023, basis="local").as_dict()
     by = {c["carrier"]: c for c in local["by_carrier"]}
-    assert close4(by["electricity"]["tco2e"], 10 * 4.2)  # 4.2 tCO2/10^4 kWh, 沪环气〔2022〕34号
-    assert close4(by["heat"]["tco2e"], 1000 * 0.06)  # 0.06 tCO2/GJ
+    assert close4(by["electricity"]["emissions_tco2e"], 10 * 4.2)  # 4.2 tCO2/10^4 kWh, 沪环气〔2022〕34号
+    assert close4(by["heat"]["emissions_tco2e"], 1000 * 0.06)  # 0.06 tCO2/GJ
     location = account(engine, enterprise=code, year=2023).as_dict()
     by = {c["carrier"]: c for c in location["by_carrier"]}
-    assert close4(by["heat"]["tco2e"], 1000 * 0.11)  # national default heat factor
+    assert close4(by["heat"]["emissions_tco2e"], 1000 * 0.11)  # national default heat factor
     assert close4(by["heat"]["energy_tce"], 1000 * 1000 * 0.03412 / 1000)  # 0.03412 kgce/MJ
     assert any(f.startswith("unverified_factor:") for f in location["flags"])
 
@@ -71,12 +71,12 @@ def test_natural_gas_and_diesel_from_gbt32150_parameters(engine, tmp_path):
     by = {c["carrier"]: c for c in r["by_carrier"]}
     # 1 x 10^4 Nm3 x 389.31 GJ/10^4 Nm3 x 15.3 tC/TJ x 99% x 44/12
     gas = 389.31 * 15.3e-3 * 0.99 * 44 / 12
-    assert close4(by["natural_gas"]["tco2e"], gas) and f"{gas:.4g}" == "21.62"
-    assert by["natural_gas"]["unit"] == "m3" and close4(by["natural_gas"]["quantity"], 10_000)
+    assert close4(by["natural_gas"]["emissions_tco2e"], gas) and f"{gas:.4g}" == "21.62"
+    assert by["natural_gas"]["unit"] == "m3" and close4(by["natural_gas"]["quantity_canonical"], 10_000)
     assert close4(by["natural_gas"]["energy_tce"], 10_000 * 1.33 / 1000)
     # 10 t x 42.652 GJ/t x 20.2 tC/TJ x 98% x 44/12
     diesel = 10 * 42.652 * 20.2e-3 * 0.98 * 44 / 12
-    assert close4(by["diesel"]["tco2e"], diesel) and f"{diesel:.4g}" == "30.96"
+    assert close4(by["diesel"]["emissions_tco2e"], diesel) and f"{diesel:.4g}" == "30.96"
     assert by["diesel"]["unit"] == "t" and close4(by["diesel"]["energy_tce"], 10 * 1.4571)
     assert close4(r["scope1_tco2e"], gas + diesel)
 
@@ -85,8 +85,8 @@ def test_period_crossing_new_year_is_split_in_proportion_to_time(engine, tmp_pat
     code = _setup(engine, tmp_path, "wujiang", ["E1,电力,2023-12-16,2024-01-16,31000,kWh"])
     r23 = account(engine, enterprise=code, year=2023).as_dict()
     r24 = account(engine, enterprise=code, year=2024).as_dict()
-    assert close4(r23["by_carrier"][0]["quantity"], 16_000)  # 16 of 31 days in 2023
-    assert close4(r24["by_carrier"][0]["quantity"], 15_000)
+    assert close4(r23["by_carrier"][0]["quantity_canonical"], 16_000)  # 16 of 31 days in 2023
+    assert close4(r24["by_carrier"][0]["quantity_canonical"], 15_000)
     assert close4(r23["total_tco2e"], 16_000 * 0.5827 / 1000)
     # 2024 factors are not published: the 2023 vintage is used and flagged
     assert close4(r24["total_tco2e"], 15_000 * 0.5827 / 1000)
@@ -103,8 +103,8 @@ def test_green_electricity_under_market_and_location(engine, tmp_path):
     )
     market = account(engine, enterprise=code, year=2023, basis="market").as_dict()
     by = {c["carrier"]: c for c in market["by_carrier"]}
-    assert by["green_electricity"]["tco2e"] == 0
-    assert close4(by["electricity"]["tco2e"], 100_000 * 0.6096 / 1000)  # national residual mix 2023
+    assert by["green_electricity"]["emissions_tco2e"] == 0
+    assert close4(by["electricity"]["emissions_tco2e"], 100_000 * 0.6096 / 1000)  # national residual mix 2023
     location = account(engine, enterprise=code, year=2023).as_dict()
     assert close4(location["total_tco2e"], 150_000 * 0.4974 / 1000)  # location counts green at the average
 
@@ -144,8 +144,8 @@ def test_exported_electricity_is_subtracted_and_generation_not_counted(engine, t
     r = account(engine, enterprise=code, year=2023, basis=basis).as_dict()
     by = {c["carrier"]: c for c in r["by_carrier"]}
     assert set(by) == {"electricity", "electricity_exported", "electricity_generated"}
-    assert close4(by["electricity_exported"]["tco2e"], -4000 * kg_per_kwh / 1000)
-    assert by["electricity_generated"]["tco2e"] == 0 and by["electricity_generated"]["energy_tce"] == 0
+    assert close4(by["electricity_exported"]["emissions_tco2e"], -4000 * kg_per_kwh / 1000)
+    assert by["electricity_generated"]["emissions_tco2e"] == 0 and by["electricity_generated"]["energy_tce"] == 0
     assert close4(r["total_tco2e"], (100_000 - 4000) * kg_per_kwh / 1000)
     assert close4(r["energy_tce"], (100_000 - 4000) * 0.1229 / 1000)
     assert {"electricity_flow:electricity_exported", "electricity_flow:electricity_generated"} <= set(r["flags"])

@@ -65,8 +65,8 @@ def log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _chain(cells: pd.DataFrame, output: pd.Series) -> np.ndarray:
     """Per (sector, carrier) the links 1, Q, Q_i, E_i, E_ij, C_ij: factor k (``EFFECTS[k]``) is link k+1 over link k."""
-    c = cells["tco2e"].fillna(0.0).clip(lower=0).to_numpy(dtype=float)
-    e = cells["tce"].fillna(0.0).clip(lower=0)
+    c = cells["emissions_tco2e"].fillna(0.0).clip(lower=0).to_numpy(dtype=float)
+    e = cells["energy_tce"].fillna(0.0).clip(lower=0)
     e_sector = e.groupby(level="sector").transform("sum").to_numpy(dtype=float)
     output = output.fillna(0.0).clip(lower=0)
     q_sector = output.reindex(cells.index.get_level_values("sector"), fill_value=0.0).to_numpy(dtype=float)
@@ -111,9 +111,9 @@ def _cell_effects(n0: np.ndarray, n1: np.ndarray) -> np.ndarray:
 def lmdi(cells0: pd.DataFrame, output0: pd.Series, cells1: pd.DataFrame, output1: pd.Series) -> dict[str, float]:
     """Effects (tCO2e) explaining C1 − C0.
 
-    ``cells``: indexed by (sector, carrier) with ``tco2e`` and ``tce``; ``output``: output (e.g. value added,
-    10^4 CNY) by sector.  Returns the five effects and ``total``; they add up to ``total``.  Zero values: see the
-    module docstring.
+    ``cells``: indexed by (sector, carrier) with ``emissions_tco2e`` and ``energy_tce``; ``output``: output (e.g.
+    value added, 10^4 CNY) by sector.  Returns the five effects and ``total``; they add up to ``total``.  Zero
+    values: see the module docstring.
     """
     index = cells0.index.union(cells1.index)
     sectors = output0.index.union(output1.index)
@@ -145,6 +145,6 @@ def decompose_region(engine: Engine, region: str, year0: int, year1: int, basis:
                 f"No enterprise value added for {year}: import it with carbon stats import",
                 value=year,
             )
-        output = va.assign(sector=va["subject_id"].map(sector_of)).groupby("sector")["value_wan_cny"].sum()
-        parts.append((cells.rename(columns={"emissions_tco2e": "tco2e", "energy_tce": "tce"}), output))
+        output = va.assign(sector=va["subject_id"].map(sector_of)).groupby("sector")["value_10k_cny"].sum()
+        parts.append((cells, output))
     return lmdi(parts[0][0], parts[0][1], parts[1][0], parts[1][1])

@@ -37,19 +37,20 @@ def _band(values: pd.Series, kind: str) -> pd.Series:
 
 
 def grade(emissions: pd.DataFrame, value_added: pd.DataFrame) -> pd.DataFrame:
-    """Grades from ``emissions`` (``uscc``, ``division``, ``tco2e``) and ``value_added`` (``uscc``, ``wan_cny``).
+    """Grades from ``emissions`` (``uscc``, ``division_code``, ``emissions_tco2e``) and ``value_added`` (``uscc``,
+    ``value_added_10k_cny``).
 
     Enterprises without value added are left out (no L can be computed).  Pure.
     """
     df = emissions.merge(value_added, on="uscc", how="inner")
-    df = df.loc[df["wan_cny"] > 0].copy()
-    df["l_tco2e_per_wan_cny"] = df["tco2e"] / df["wan_cny"]
-    by_division = df.groupby("division")[["tco2e", "wan_cny"]].transform("sum")
-    df["industry_l"] = by_division["tco2e"] / by_division["wan_cny"]
-    df["k"] = df["l_tco2e_per_wan_cny"] / df["industry_l"]
-    df["level"] = _band(df["l_tco2e_per_wan_cny"], "level")
+    df = df.loc[df["value_added_10k_cny"] > 0].copy()
+    df["l_tco2e_per_10k_cny"] = df["emissions_tco2e"] / df["value_added_10k_cny"]
+    by_division = df.groupby("division_code")[["emissions_tco2e", "value_added_10k_cny"]].transform("sum")
+    df["industry_l_tco2e_per_10k_cny"] = by_division["emissions_tco2e"] / by_division["value_added_10k_cny"]
+    df["k"] = df["l_tco2e_per_10k_cny"] / df["industry_l_tco2e_per_10k_cny"]
+    df["level"] = _band(df["l_tco2e_per_10k_cny"], "level")
     df["grade"] = pd.to_numeric(_band(df["k"], "grade")).astype("Int64")
-    return df.sort_values(["grade", "l_tco2e_per_wan_cny"]).reset_index(drop=True)
+    return df.sort_values(["grade", "l_tco2e_per_10k_cny"]).reset_index(drop=True)
 
 
 def grade_year(engine: Engine, year: int, basis: str = "location") -> pd.DataFrame:
@@ -60,14 +61,14 @@ def grade_year(engine: Engine, year: int, basis: str = "location") -> pd.DataFra
     res = enterprise_results(engine, basis, years=[year])
     with engine.connect() as conn:
         ents = pd.read_sql(
-            select(Enterprise.uscc, Enterprise.name, Enterprise.region_id, Enterprise.division_code.label("division")),
+            select(Enterprise.uscc, Enterprise.name, Enterprise.region_id, Enterprise.division_code),
             conn,
         )
     totals = res.groupby("enterprise_uscc", as_index=False)["emissions_tco2e"].sum()
-    emissions = ents.merge(
-        totals.rename(columns={"enterprise_uscc": "uscc", "emissions_tco2e": "tco2e"}), on="uscc", how="inner"
+    emissions = ents.merge(totals.rename(columns={"enterprise_uscc": "uscc"}), on="uscc", how="inner")
+    va = current_stats(engine, "value_added", year).rename(
+        columns={"subject_id": "uscc", "value_10k_cny": "value_added_10k_cny"}
     )
-    va = current_stats(engine, "value_added", year).rename(columns={"subject_id": "uscc", "value_wan_cny": "wan_cny"})
-    out = grade(emissions, va[["uscc", "wan_cny", "status"]])
-    out["division_name"] = out["division"].map(reference.industry_divisions()["name_zh"])
+    out = grade(emissions, va[["uscc", "value_added_10k_cny", "status"]])
+    out["division_name"] = out["division_code"].map(reference.industry_divisions()["name_zh"])
     return out

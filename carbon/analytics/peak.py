@@ -29,6 +29,9 @@ import pandas as pd
 WINDOW = 6
 HORIZON = 15
 MIN_YEARS = 3
+PROJECTION_COLUMNS = [
+    "year", "emissions_projected_tco2e", "emissions_projected_low_tco2e", "emissions_projected_high_tco2e"
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class PeakEstimate:
     status: str
     peak_year: int | None
     slope_per_year: float | None
-    projection: pd.DataFrame  # year, central, low, high
+    projection: pd.DataFrame  # PROJECTION_COLUMNS: year, central, low (10 %) and high (90 %) projection
 
 
 def pairwise_slopes(years: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -64,7 +67,7 @@ def estimate(annual: pd.Series, to_year: int | None = None) -> PeakEstimate:
     s = annual.dropna().sort_index()
     years, values = s.index.to_numpy(dtype=float), s.to_numpy(dtype=float)
     if len(s) < MIN_YEARS:
-        return PeakEstimate("insufficient_data", None, None, pd.DataFrame(columns=["year", "central", "low", "high"]))
+        return PeakEstimate("insufficient_data", None, None, pd.DataFrame(columns=PROJECTION_COLUMNS))
     w_years, w_values = years[-WINDOW:], values[-WINDOW:]
     slopes = pairwise_slopes(w_years, w_values)
     slope, low, high = float(np.median(slopes)), float(np.percentile(slopes, 10)), float(np.percentile(slopes, 90))
@@ -72,7 +75,12 @@ def estimate(annual: pd.Series, to_year: int | None = None) -> PeakEstimate:
     ahead = np.arange(last_year + 1, (to_year or last_year + 5) + 1)
     steps = ahead - last_year
     projection = pd.DataFrame(
-        {"year": ahead, "central": last + slope * steps, "low": last + low * steps, "high": last + high * steps}
+        {
+            "year": ahead,
+            "emissions_projected_tco2e": last + slope * steps,
+            "emissions_projected_low_tco2e": last + low * steps,
+            "emissions_projected_high_tco2e": last + high * steps,
+        }
     )
     top = int(np.argmax(values))
     if top < len(values) - 1:

@@ -97,21 +97,26 @@ def annual_totals(
         rows.append(
             {
                 "year": y,
-                "tco2e": float(lines["emissions_tco2e"].sum()),
-                "tce": float(lines["energy_tce"].sum()),
+                "emissions_tco2e": float(lines["emissions_tco2e"].sum()),
+                "energy_tce": float(lines["energy_tce"].sum()),
                 "electricity_tce": float(res.loc[this & electric, "energy_tce"].sum()),
                 "electricity_kwh": float(res.loc[this & electric, "quantity_canonical"].sum()),
-                "green_kwh": float(lines.loc[lines["carrier"] == "green_electricity", "quantity_canonical"].sum()),
+                "green_electricity_kwh": float(
+                    lines.loc[lines["carrier"] == "green_electricity", "quantity_canonical"].sum()
+                ),
                 "enterprises": int(lines["enterprise_uscc"].nunique()),
             }
         )
-    columns = ["year", "tco2e", "tce", "electricity_tce", "electricity_kwh", "green_kwh", "enterprises"]
+    columns = [
+        "year", "emissions_tco2e", "energy_tce", "electricity_tce", "electricity_kwh", "green_electricity_kwh",
+        "enterprises",
+    ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).set_index("year")
 
 
 def region_gdp(engine: Engine, region: str, year: int) -> float | None:
     """GDP (10^4 CNY) of a region; the zone's is the sum of its jurisdictions' when not given itself."""
-    gdp = current_stats(engine, "gdp", year).set_index("subject_id")["value_wan_cny"]
+    gdp = current_stats(engine, "gdp", year).set_index("subject_id")["value_10k_cny"]
     if region in gdp.index:
         return float(gdp[region])
     parts = reference.region_ids(region)
@@ -133,7 +138,10 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
     lines: dict[int, pd.DataFrame] = {}
     totals = annual_totals(engine, region, years, basis, keep=lines)
     gdp = pd.Series({y: region_gdp(engine, region, y) for y in years}, dtype=float)
-    intensity = {"carbon_intensity": totals["tco2e"] / gdp, "energy_intensity": totals["tce"] / gdp}
+    intensity = {
+        "carbon_intensity_tco2e_per_10k_cny": totals["emissions_tco2e"] / gdp,
+        "energy_intensity_tce_per_10k_cny": totals["energy_tce"] / gdp,
+    }
     now, before = totals.loc[year], totals.loc[year - 1]
 
     def share(part: float, whole: float) -> float | None:
@@ -143,7 +151,7 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
         return None if pd.isna(x) else float(x)
     results = []
     for t in wanted.itertuples(index=False):
-        series = intensity[t.indicator].where(totals["tco2e"] > 0)
+        series = intensity[t.indicator].where(totals["emissions_tco2e"] > 0)
         results.append(
             {
                 "id": t.id,
@@ -170,14 +178,16 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
         "year": year,
         "basis": basis,
         "enterprises": int(now["enterprises"]),
-        "tco2e": figure(now["tco2e"]),
-        "tce": figure(now["tce"]),
-        "tco2e_change": None if (c := share(now["tco2e"], before["tco2e"])) is None else c - 1,
-        "gdp_wan_cny": figure(gdp[year]),
-        "carbon_intensity_tco2e_per_wan_cny": share(now["tco2e"], gdp[year]),
-        "energy_intensity_tce_per_wan_cny": share(now["tce"], gdp[year]),
-        "electricity_share_of_energy": share(now["electricity_tce"], now["tce"]),
-        "green_share_of_electricity": share(now["green_kwh"], now["electricity_kwh"]),
+        "emissions_tco2e": figure(now["emissions_tco2e"]),
+        "energy_tce": figure(now["energy_tce"]),
+        "emissions_change_yoy": (
+            None if (c := share(now["emissions_tco2e"], before["emissions_tco2e"])) is None else c - 1
+        ),
+        "gdp_10k_cny": figure(gdp[year]),
+        "carbon_intensity_tco2e_per_10k_cny": share(now["emissions_tco2e"], gdp[year]),
+        "energy_intensity_tce_per_10k_cny": share(now["energy_tce"], gdp[year]),
+        "electricity_share_of_energy": share(now["electricity_tce"], now["energy_tce"]),
+        "green_share_of_electricity": share(now["green_electricity_kwh"], now["electricity_kwh"]),
         "targets": results,
         "key_emitters": key_emitters(lines[year]).to_dict("records"),
     }

@@ -22,14 +22,6 @@ st.dataframe(
     shown,
     hide_index=True,
     width="stretch",
-    column_config={
-        "at": st.column_config.DatetimeColumn(t("时间（北京时间）", "time (Beijing)"), format="YYYY-MM-DD HH:mm:ss"),
-        "username": t("用户", "user"),
-        "role": t("角色", "role"),
-        "region": t("区县", "jurisdiction"),
-        "enterprise": t("企业", "enterprise"),
-        "action": t("操作", "action"),
-        "detail": t("详情", "detail"),
-    },
+    column_config=common.columns(shown),
 )
 common.offer_tables(t("审计日志", "audit log"), {t("审计日志", "audit log"): shown})

@@ -7,7 +7,7 @@ whether it may be shown.
 import pandas as pd
 import streamlit as st
 
-from carbon import views
+from carbon import fields, views
 from carbon.errors import CarbonError
 from dashboard import charts, common, labels
 from dashboard import format as fmt
@@ -36,21 +36,20 @@ if v.is_staff:
         )
         shown = table.loc[mask]
     display = shown.assign(
-        region=shown["region_id"].map(lambda r: labels.region(r, lang)),
-        emissions=shown["emissions_tco2e"],
-        key=shown["key_emitter"].map({True: "★", False: ""}),
+        region_id=shown["region_id"].map(lambda r: labels.region(r, lang)),
+        key_emitter=shown["key_emitter"].map({True: "★", False: ""}),
     )[
         [
             "uscc",
             "name",
-            "region",
+            "region_id",
             "sector_zh",
             "division_name",
-            "emissions",
+            "emissions_tco2e",
             "energy_tce",
-            "intensity_tco2e_per_wan_cny",
+            "carbon_intensity_tco2e_per_10k_cny",
             "grade",
-            "key",
+            "key_emitter",
             "completeness",
         ]
     ]
@@ -58,23 +57,7 @@ if v.is_staff:
         display,
         hide_index=True,
         width="stretch",
-        column_config={
-            **common.enterprise_columns(),
-            "sector_zh": t("行业门类", "sector"),
-            "division_name": t("行业大类", "division"),
-            "emissions": st.column_config.NumberColumn(t("排放量（吨CO₂e）", "emissions (t CO₂e)"), format="localized"),
-            "energy_tce": st.column_config.NumberColumn(t("综合能耗（吨标准煤）", "energy (tce)"), format="localized"),
-            "intensity_tco2e_per_wan_cny": st.column_config.NumberColumn(
-                t("强度（吨CO₂e/万元）", "intensity (t CO₂e per 10⁴ CNY)"), format="%.4f"
-            ),
-            "grade": st.column_config.NumberColumn(
-                t("碳效码（1优—5差）", "carbon-efficiency grade (1 best–5 worst)"), format="%d"
-            ),
-            "key": t("重点排放单位", "key emitter"),
-            "completeness": st.column_config.ProgressColumn(
-                t("数据完整度", "data completeness"), min_value=0.0, max_value=1.0, format="percent"
-            ),
-        },
+        column_config={**common.columns(display), "completeness": common.share_bar("completeness")},
     )
     options = list(shown["uscc"])
 else:
@@ -107,32 +90,26 @@ row = table.loc[table["uscc"] == uscc]
 if len(row):
     r = row.iloc[0]
     c = st.columns(4)
-    c[0].metric(t("排放量", "emissions"), fmt.tonnes_co2e(r["emissions_tco2e"], lang))
-    c[1].metric(t("综合能耗", "energy"), fmt.tce(r["energy_tce"], lang))
-    c[2].metric(t("碳效码", "grade"), "—" if pd.isna(r["grade"]) else f"{int(r['grade'])}")
-    c[3].metric(t("数据完整度", "completeness"), fmt.percent(r["completeness"], 0))
+    c[0].metric(fields.label("emissions_tco2e", lang), fmt.tonnes_co2e(r["emissions_tco2e"], lang))
+    c[1].metric(fields.label("energy_tce", lang), fmt.tce(r["energy_tce"], lang))
+    c[2].metric(
+        fields.label("grade", lang),
+        "—" if pd.isna(r["grade"]) else f"{int(r['grade'])}",
+        help=fields.description("grade", lang),
+    )
+    c[3].metric(fields.label("completeness", lang), fmt.percent(r["completeness"], 0))
 st.markdown("#### " + t(f"{year}年逐月排放（按能源品种）", f"Monthly emissions {year} by carrier"))
 st.altair_chart(charts.monthly_by_carrier(d["monthly"], lang), width="stretch")
 tabs = st.tabs([t("计量表", "meters"), t("上报记录", "uploads"), t("所用因子", "factors used")])
 with tabs[0]:
     meters = d["meters"].assign(carrier=d["meters"]["carrier"].map(lambda c: labels.carrier(c, lang)))
-    st.dataframe(
-        meters,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "meter_code": t("表号", "meter"),
-            "carrier": t("能源品种", "carrier"),
-            "readings": t("读数条数", "readings"),
-            "first": st.column_config.DatetimeColumn(t("最早", "first"), format="YYYY-MM-DD HH:mm"),
-            "last": st.column_config.DatetimeColumn(t("最晚（不含）", "last (exclusive)"), format="YYYY-MM-DD HH:mm"),
-        },
-    )
+    st.dataframe(meters, hide_index=True, width="stretch", column_config=common.columns(meters))
 with tabs[1]:
-    st.dataframe(d["uploads"], hide_index=True, width="stretch", column_config=common.upload_columns())
+    st.dataframe(d["uploads"], hide_index=True, width="stretch", column_config=common.columns(d["uploads"]))
     common.show_batch(v, d["uploads"]["batch_id"].tolist(), "ent")
 with tabs[2]:
-    st.dataframe(d["factors"], hide_index=True, width="stretch")
+    used = d["factors"].assign(carrier=d["factors"]["carrier"].map(lambda c: labels.carrier(c, lang)))
+    st.dataframe(used, hide_index=True, width="stretch", column_config=common.columns(used))
 common.offer_tables(
     t("企业", "enterprises"),
     {

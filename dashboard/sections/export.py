@@ -1,4 +1,6 @@
-"""导出 Export: the tables of the view last opened, as XLSX or CSV, formula cells escaped; every export audited."""
+"""导出 Export: the tables of the view last opened, as XLSX or CSV, formula cells escaped; every export audited.
+
+Columns are headed with the labels of the field registry (``carbon/data/fields.csv``) in the chosen language."""
 
 from datetime import UTC, datetime
 
@@ -31,7 +33,7 @@ formats = [
 for column, (fmt, label, suffix, mime) in zip(st.columns(len(formats)), formats, strict=True):
     column.download_button(
         label,
-        data=views.export_file(tables, fmt),
+        data=views.export_file(common.export_tables(tables), fmt),
         file_name=f"carbon-{stamp}.{suffix}",
         mime=mime,
         on_click=views.record_export,

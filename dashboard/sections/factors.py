@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from carbon import views
+from carbon import fields, views
 from carbon.errors import CarbonError
 from dashboard import common, labels
 from dashboard.common import t
@@ -41,27 +41,14 @@ st.caption(
     )
 )
 st.dataframe(
-    shown.assign(status_zh=shown["status"].map(status_zh)),
+    shown.assign(status=shown["status"].map(lambda s: status_zh.get(s, s) if lang == "zh" else s)),
     hide_index=True,
     width="stretch",
     column_config={
-        "id": t("编号", "id"),
-        "carrier": t("能源品种", "carrier"),
-        "region": t("地区", "region"),
-        "vintage": st.column_config.NumberColumn(t("适用年份", "vintage"), format="%d"),
-        "basis": t("口径", "basis"),
-        "gas": t("气体", "gas"),
-        "value": st.column_config.NumberColumn(t("数值", "value"), format="%.6g"),
-        "unit": t("单位", "unit"),
-        "status": t("核实状态", "status"),
-        "status_zh": t("状态（中文）", "status (zh)"),
-        "publisher": t("发布机构", "publisher"),
-        "document_title": t("文件", "document"),
-        "document_number": t("文号", "number"),
-        "published_on": t("发布日期", "published"),
-        "valid_from": t("生效", "valid from"),
-        "valid_to": t("失效", "valid to"),
-        "source_url": st.column_config.LinkColumn(t("来源链接", "source")),
+        **common.columns(shown),
+        "value": st.column_config.NumberColumn(
+            fields.title("value", lang), help=fields.description("value", lang), format="%.6g"
+        ),
     },
 )
 
@@ -79,12 +66,7 @@ if names:
         used.assign(carrier=used["carrier"].map(lambda x: labels.carrier(x, lang))),
         hide_index=True,
         width="stretch",
-        column_config={
-            "carrier": t("能源品种", "carrier"),
-            "factor_ids": t("所用因子编号", "factor records"),
-            "factor_reason": t("选择依据", "why chosen"),
-            "months": t("月份", "months"),
-        },
+        column_config=common.columns(used),
     )
     common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown, t("所用因子", "used"): used})
 else:

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from carbon import fields
 from carbon.errors import CarbonError
 from dashboard import charts, common, labels
 from dashboard import format as fmt
@@ -24,24 +25,21 @@ st.subheader(f"{labels.region(region, lang)} · {fmt.year(year, lang)}")
 common.basis_caption(basis, o["as_of"])
 c = st.columns(4)
 c[0].metric(
-    t("碳排放总量", "emissions"),
-    fmt.tonnes_co2e(h["tco2e"], lang),
-    fmt.percent(h["tco2e_change"]),
+    fields.label("emissions_tco2e", lang),
+    fmt.tonnes_co2e(h["emissions_tco2e"], lang),
+    fmt.percent(h["emissions_change_yoy"]),
     delta_color="inverse",
+    help=fields.description("emissions_tco2e", lang),
 )
-c[1].metric(t("综合能耗", "energy use"), fmt.tce(h["tce"], lang))
-c[2].metric(
-    t("碳排放强度（吨CO₂e/万元）", "carbon intensity (t CO₂e per 10⁴ CNY)"),
-    fmt.number(h["carbon_intensity_tco2e_per_wan_cny"], 4),
+c[1].metric(
+    fields.label("energy_tce", lang), fmt.tce(h["energy_tce"], lang), help=fields.description("energy_tce", lang)
 )
-c[3].metric(
-    t("能耗强度（吨标准煤/万元）", "energy intensity (tce per 10⁴ CNY)"),
-    fmt.number(h["energy_intensity_tce_per_wan_cny"], 4),
-)
+for col, name in zip(c[2:], ("carbon_intensity_tco2e_per_10k_cny", "energy_intensity_tce_per_10k_cny"), strict=True):
+    col.metric(fields.title(name, lang), fmt.number(h[name], fields.digits(name)), help=fields.description(name, lang))
 c = st.columns(4)
-c[0].metric(t("电力占能耗比重", "electricity share of energy"), fmt.percent(h["electricity_share_of_energy"]))
-c[1].metric(t("绿电占用电比重", "green share of electricity"), fmt.percent(h["green_share_of_electricity"]))
-c[2].metric(t("重点排放单位", "key emitters"), f"{len(h['key_emitters'])}")
+for col, name in zip(c[:2], ("electricity_share_of_energy", "green_share_of_electricity"), strict=True):
+    col.metric(fields.label(name, lang), fmt.percent(h[name]), help=fields.description(name, lang))
+c[2].metric(fields.label("key_emitter_count", lang), f"{len(h['key_emitters'])}")
 peak = o["peak"]
 c[3].metric(
     t("达峰判断", "peak"),
@@ -51,7 +49,7 @@ c[3].metric(
 st.markdown("#### " + t("目标进度", "Progress against targets"))
 for tg in h["targets"]:
     status = labels.pick(labels.STATUS[tg["status"]], lang)
-    name = labels.pick(labels.INDICATOR[tg["indicator"]], lang)
+    name = fields.label(tg["indicator"], lang)
     where, by, base, cut = labels.target_region(tg["region"], lang), tg["target_year"], tg["base_year"], tg["reduction"]
     text = t(f"{where}：{by}年{name}较{base}年下降{cut:.0%}", f"{where}: {name} −{cut:.0%} by {by} vs {base}")
     cols = st.columns([3, 4, 2])
@@ -73,7 +71,7 @@ for tg in h["targets"]:
 left, right = st.columns(2)
 with left:
     st.markdown("#### " + t("排放趋势与达峰预测（10–90%区间）", "Emissions trend and peak projection (10–90 % band)"))
-    full_years = o["annual"].loc[o["annual"]["months"] == 12]
+    full_years = o["annual"].loc[o["annual"]["months_with_results"] == 12]
     st.altair_chart(charts.trend(full_years, peak.projection, lang), width="stretch")
 with right:
     st.markdown("#### " + t("碳排放强度与目标路径", "Carbon intensity and target path"))
@@ -84,7 +82,8 @@ with right:
         for tg in h["targets"]
     }
     paths = o["target_paths"].assign(target=o["target_paths"]["target"].map(path_names))
-    st.altair_chart(charts.intensity_path(o["annual"], paths, "carbon_intensity", lang), width="stretch")
+    intensity = "carbon_intensity_tco2e_per_10k_cny"
+    st.altair_chart(charts.intensity_path(o["annual"], paths, intensity, lang), width="stretch")
 
 left, right = st.columns(2)
 by_region = o["by_region"].assign(name=lambda d: d["region"].map(lambda r: labels.region(r, lang)))

@@ -48,7 +48,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        **common.enterprise_columns(),
+        **common.columns(["uscc", "name"]),
         **{
             label: st.column_config.ProgressColumn(label, min_value=0.0, max_value=1.0, format="percent")
             for label in labels_by_month.values()
@@ -58,7 +58,7 @@ st.dataframe(
 
 st.markdown("#### " + t("被拒绝的行", "Refused rows"))
 bad = history.loc[history["rows_rejected"] > 0]
-st.dataframe(bad, hide_index=True, width="stretch", column_config=common.upload_columns())
+st.dataframe(bad, hide_index=True, width="stretch", column_config=common.columns(bad))
 common.show_batch(v, bad["batch_id"].tolist(), "q")
 
 st.markdown("#### " + t("数据接入状态", "Connector health"))
@@ -79,29 +79,10 @@ else:
             "quarantined",
         ]
     ].copy()
-    view["lag_hours"] = view.pop("lag_seconds") / 3600
     for col in ("last_success_at", "last_error_at"):
         view[col] = pd.to_datetime(view[col], utc=True).dt.tz_convert("Asia/Shanghai")
     view["healthy"] = view["healthy"].astype(bool).map({True: t("正常", "healthy"), False: t("异常", "unhealthy")})
-    st.dataframe(
-        view,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "name": t("名称", "name"),
-            "kind": t("类型", "kind"),
-            "healthy": t("状态", "healthy"),
-            "last_success_at": st.column_config.DatetimeColumn(
-                t("最近成功", "last success"), format="YYYY-MM-DD HH:mm"
-            ),
-            "last_error_at": st.column_config.DatetimeColumn(t("最近失败", "last error at"), format="YYYY-MM-DD HH:mm"),
-            "last_error": t("最近错误", "last error"),
-            "consecutive_failures": t("连续失败次数", "failures in a row"),
-            "lag_hours": st.column_config.NumberColumn(t("滞后（小时）", "lag (hours)"), format="%.1f"),
-            "readings_stored": t("已存读数", "readings stored"),
-            "quarantined": t("隔离消息", "quarantined"),
-        },
-    )
+    st.dataframe(view, hide_index=True, width="stretch", column_config=common.columns(view))
 common.offer_tables(
     t("数据质量", "data quality"),
     {t("完整度", "completeness"): cov, t("被拒绝的上报", "refused uploads"): bad, t("数据接入", "connectors"): health},

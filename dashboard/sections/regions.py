@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from carbon import views
+from carbon import fields, views
 from carbon.errors import CarbonError
 from dashboard import charts, common, labels
 from dashboard import format as fmt
@@ -26,21 +26,17 @@ for col, row in zip(cols, table.itertuples(), strict=True):
     with col:
         st.markdown(f"### {labels.region(row.region, lang)}")
         st.metric(
-            t("碳排放总量", "emissions"),
-            fmt.tonnes_co2e(row.tco2e, lang),
-            fmt.percent(row.tco2e_change),
+            fields.label("emissions_tco2e", lang),
+            fmt.tonnes_co2e(row.emissions_tco2e, lang),
+            fmt.percent(row.emissions_change_yoy),
             delta_color="inverse",
         )
-        st.metric(t("综合能耗", "energy use"), fmt.tce(row.tce, lang))
-        st.metric(
-            t("碳排放强度（吨CO₂e/万元）", "carbon intensity (t CO₂e per 10⁴ CNY)"), fmt.number(row.carbon_intensity, 4)
-        )
-        st.metric(
-            t("能耗强度（吨标准煤/万元）", "energy intensity (tce per 10⁴ CNY)"), fmt.number(row.energy_intensity, 4)
-        )
-        st.metric(t("绿电占用电比重", "green share of electricity"), fmt.percent(row.green_share))
+        st.metric(fields.label("energy_tce", lang), fmt.tce(row.energy_tce, lang))
+        for name in ("carbon_intensity_tco2e_per_10k_cny", "energy_intensity_tce_per_10k_cny"):
+            st.metric(fields.title(name, lang), fmt.number(getattr(row, name), fields.digits(name)))
+        st.metric(fields.label("green_share_of_electricity", lang), fmt.percent(row.green_share_of_electricity))
         if row.target:
-            what = labels.pick(labels.INDICATOR[row.target_indicator], lang)
+            what = fields.label(row.target_indicator, lang)
             st.markdown(
                 t("目标状态：", "Target status: ")
                 + f"**{labels.pick(labels.STATUS[row.target_status], lang)}**"
@@ -75,6 +71,14 @@ common.offer_tables(
     t("区域对比", "regions"),
     {
         t("三地对比", "jurisdictions"): table,
-        t("因素分解", "decomposition"): pd.DataFrame([effects]),
+        t("因素分解", "decomposition"): pd.DataFrame(
+            {
+                "effect": [
+                    *(labels.pick(pair, lang) for pair in labels.EFFECTS.values()),
+                    t("合计变化", "total change"),
+                ],
+                "effect_tco2e": [*(effects[k] for k in labels.EFFECTS), effects["total"]],
+            }
+        ),
     },
 )

@@ -3,7 +3,7 @@ rows to fix; upload history.  Staff upload on behalf of an enterprise of their j
 
 import streamlit as st
 
-from carbon import views
+from carbon import fields, views
 from carbon.errors import CarbonError
 from dashboard import common
 from dashboard.common import t
@@ -46,12 +46,11 @@ def show_report(report, preview: bool) -> None:
         "not_stored": t("未入库", "not stored"),
     }.get(report.status, t("预览（尚未入库）", "preview (not stored yet)") if preview else report.status)
     st.markdown(f"**{report.file}** — {state}")
+    lang = common.lang()
     c = st.columns(5)
-    c[0].metric(t("读取行数", "rows read"), report.rows_read)
-    c[1].metric(t("有效行", "valid"), report.rows_accepted)
-    c[2].metric(t("拒绝行", "refused"), report.rows_rejected)
-    c[3].metric(t("重复行", "duplicates"), report.rows_duplicate)
-    c[4].metric(t("警告", "warnings"), len(report.warnings))
+    for col, name in zip(c, ("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate"), strict=False):
+        col.metric(fields.label(name, lang), getattr(report, name), help=fields.description(name, lang))
+    c[4].metric(fields.label("warnings", lang), len(report.warnings))
     if report.issues:
         st.dataframe(common.issues_table([i.as_dict() for i in report.issues]), hide_index=True, width="stretch")
     if preview and report.rows is not None and len(report.rows):
@@ -92,6 +91,6 @@ if uploads:
 
 st.markdown("#### " + t("上报记录", "Upload history"))
 history = views.uploads(engine, v, enterprise)
-st.dataframe(history, hide_index=True, width="stretch", column_config=common.upload_columns())
+st.dataframe(history, hide_index=True, width="stretch", column_config=common.columns(history))
 common.show_batch(v, history["batch_id"].tolist(), "up")
 common.offer_tables(t("数据上报", "upload"), {t("上报记录", "uploads"): history})

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from carbon import audit, db, views
+from carbon import audit, db, intake, views
 from carbon.access import Viewer
 from carbon.errors import AccessDenied, CarbonError
 from carbon.users import LOCKOUT_WINDOW, authenticate, session_limits, session_state
@@ -24,8 +24,11 @@ PAGES = Path(__file__).parent / "sections"  # not pages/: Streamlit would run su
 
 
 def engine() -> Engine:
-    """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``), one engine per URL."""
-    return _engine(db.database_url())
+    """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``), one engine per URL; any
+    recalculation a crashed process left owed is paid before a page reads a figure (one query when none is)."""
+    eng = _engine(db.database_url())
+    intake.settle(eng)
+    return eng
 
 
 @st.cache_resource

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from carbon import db, reference
 from carbon.errors import CarbonError, InputError
-from carbon.factor_choice import BASES, GWP_SETS
+from carbon.factor_choice import BASES, GWP_SETS, YEARS
 from carbon.flags import describe
 from carbon.ledger import GWP_OF_RECORD
 from carbon.tables import num, render
@@ -41,7 +41,7 @@ def _engine(ctx: click.Context) -> Engine:
     return engine
 
 
-YEAR = click.IntRange(2000, 2100)
+YEAR = click.IntRange(YEARS.start, YEARS.stop - 1)
 REGIONS = click.Choice(("zone", *reference.JURISDICTIONS))
 
 

@@ -33,6 +33,7 @@ from carbon.analytics.progress import (
 from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
+from carbon.factor_choice import check_choices
 from carbon.ingest import FileReport, Upload, read_files
 from carbon.ingest.rejects import rejected_rows
 from carbon.intake import receive_files, upload_detail
@@ -119,6 +120,7 @@ def overview(
     engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location", cache: dict | None = None
 ) -> dict[str, Any]:
     """Headline indicators, the trend with target path and peak band, and splits by jurisdiction and sector."""
+    check_choices(basis, year)
     require_region(viewer, region)
     head = progress(engine, region, year, basis)
     cube = build_cube(engine, basis, cache=cache)
@@ -156,6 +158,7 @@ def overview(
 
 def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Emissions and energy by sector; cells of too few enterprises outside the viewer's own scope suppressed."""
+    check_choices(basis, year)
     require_region(viewer, region)
     res = enterprise_results(engine, basis, years=[year])
     res = res.loc[res["region"].isin(reference.region_ids(region))]
@@ -176,6 +179,7 @@ def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: 
 
 def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> pd.DataFrame:
     """The three jurisdictions side by side (aggregates only), with the status of their own main target."""
+    check_choices(basis, year)
     rows = []
     for region in reference.JURISDICTIONS:
         require_region(viewer, region)
@@ -210,6 +214,7 @@ def decomposition(
     engine: Engine, viewer: Viewer, region: str, year0: int, year1: int, basis: str = "location"
 ) -> dict[str, float]:
     """LMDI effects (tCO2e) of the change of a region's emissions between two years."""
+    check_choices(basis, year0, year1)
     require_region(viewer, region)
     return decompose_region(engine, region, year0, year1, basis)
 
@@ -221,6 +226,7 @@ def enterprise_table(
     engine: Engine, viewer: Viewer, year: int, basis: str = "location", region: str | None = None
 ) -> pd.DataFrame:
     """Visible enterprises with emissions, energy, intensity, grade, key-emitter mark and data completeness."""
+    check_choices(basis, year)
     ents = visible_enterprises(engine, viewer)
     if region and region != "zone":
         ents = ents.loc[ents["region_id"] == region]
@@ -250,6 +256,7 @@ def enterprise_table(
 
 def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> dict[str, Any]:
     """One enterprise: monthly emissions by carrier, its meters, its uploads and their reports."""
+    check_choices(basis, year)
     ent = _enterprise(engine, viewer, uscc)
     res = enterprise_results(engine, basis, years=[year])
     res = res.loc[res["enterprise_uscc"] == ent.uscc]
@@ -363,6 +370,7 @@ def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[
 
 def completeness(engine: Engine, viewer: Viewer, year: int, region: str | None = None) -> pd.DataFrame:
     """Coverage share (0–1) by visible enterprise and month; enterprises with no data at all show 0."""
+    check_choices(None, year)
     ents = visible_enterprises(engine, viewer)
     if region and region != "zone":
         ents = ents.loc[ents["region_id"] == region]
@@ -392,6 +400,7 @@ def factor_library(engine: Engine) -> pd.DataFrame:
 
 def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Per carrier, the factor records the newest result of an enterprise and year used, and why."""
+    check_choices(basis, year)
     uscc = _enterprise(engine, viewer, uscc).uscc
     runs = current_runs(engine, basis, years=[year], enterprises=[uscc])
     run = runs["run_id"].iloc[0] if len(runs) else None
@@ -418,6 +427,7 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     An enterprise is off its expected path when its own carbon intensity (tCO2e per 10^4 CNY of value added) has
     fallen less than the straight path of the region's carbon-intensity target expects by ``year``.
     """
+    check_choices(basis, year)
     require_region(viewer, region)
     head = progress(engine, region, year, basis)
     table = enterprise_table(engine, viewer, year, basis, region)

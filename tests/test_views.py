@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from carbon import audit, db, views
 from carbon.access import Viewer
-from carbon.errors import AccessDenied
+from carbon.errors import AccessDenied, InputError
 from carbon.users import authenticate
 from tests.helpers import write_template
 from tests.zone_fixture import PASSWORD, A, B, C, D, build
@@ -193,3 +193,19 @@ def test_a_database_without_results_gives_empty_views_not_errors(engine):
     assert o["peak"].status == "insufficient_data"
     assert views.enterprise_table(engine, ZONE, YEAR).empty and views.default_year(engine) is None
     assert views.alerts(engine, ZONE, "zone", YEAR)["behind"].empty and views.uploads(engine, ZONE).empty
+
+
+@pytest.mark.parametrize(
+    ("call", "bad"),
+    [
+        (lambda e: views.overview(e, ZONE, "zone", YEAR, basis="Location"), "Location"),
+        (lambda e: views.enterprise_table(e, ZONE, 1899), "1899"),
+        (lambda e: views.alerts(e, ZONE, "zone", YEAR, basis="residual"), "residual"),
+        (lambda e: views.decomposition(e, ZONE, "zone", YEAR - 1, 3000), "3000"),
+        (lambda e: views.sector_split(e, ZONE, "zone", "2024"), "2024"),
+    ],
+)
+def test_an_unknown_basis_or_year_is_refused_where_it_enters(engine, call, bad):
+    with pytest.raises(InputError) as err:
+        call(engine)
+    assert bad in err.value.message and bad in str(err.value)

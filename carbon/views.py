@@ -24,6 +24,7 @@ from carbon.analytics.peak import estimate
 from carbon.analytics.progress import (
     TARGET_PATH_COLUMNS,
     applicable_targets,
+    is_key_emitter,
     parameters,
     progress,
     region_gdp,
@@ -244,11 +245,8 @@ def enterprise_table(
     out["value_added_wan_cny"] = va.reindex(out.index)
     out["intensity_tco2e_per_wan_cny"] = out["emissions_tco2e"] / out["value_added_wan_cny"]
     out["grade"] = grades["grade"].reindex(out.index)
-    p = parameters()
     out["key_emitter"] = (
-        ((out["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (out["energy_tce"] >= p["key_emitter_tce"]))
-        .astype("boolean")
-        .where(out["has_results"])
+        is_key_emitter(out["emissions_tco2e"], out["energy_tce"]).astype("boolean").where(out["has_results"])
     )
     out["completeness"] = cov.reindex(out.index).mean(axis=1).fillna(0.0)
     return out.sort_values("emissions_tco2e", ascending=False).rename_axis("uscc").reset_index()

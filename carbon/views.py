@@ -137,7 +137,7 @@ def overview(
     paths = [
         target_path(t, annual[t["indicator"]].get(t["base_year"]))
         for t in head["targets"]
-        if t["status"] != "no_base_data"
+        if t["status"] not in ("no_base_data", "no_data")
     ]
     year_cube = cube.sel(time=cube["time"].dt.year == year)
     by_region = year_cube.sum(["time", "division", "carrier"])[["emissions_tco2e", "energy_tce"]].to_dataframe()
@@ -187,7 +187,7 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
         p = progress(engine, region, year, basis)
         rank = {region: 0, reference.regions().loc[region, "province"]: 1, "CN": 2}
         own = sorted(
-            (t for t in p["targets"] if t["status"] != "no_base_data"),
+            (t for t in p["targets"] if t["status"] not in ("no_base_data", "no_data")),
             key=lambda t: (rank.get(t["region"], 3), t["indicator"] != "carbon_intensity", t["target_year"]),
         )
         rows.append(
@@ -205,7 +205,7 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
                 "target": own[0]["id"] if own else None,
                 "target_region": own[0]["region"] if own else None,
                 "target_indicator": own[0]["indicator"] if own else None,
-                "target_status": own[0]["status"] if own else "no_base_data",
+                "target_status": own[0]["status"] if own else "no_data" if p["tco2e"] is None else "no_base_data",
             }
         )
     return pd.DataFrame(rows)

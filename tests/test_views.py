@@ -209,3 +209,27 @@ def test_an_unknown_basis_or_year_is_refused_where_it_enters(engine, call, bad):
     with pytest.raises(InputError) as err:
         call(engine)
     assert bad in err.value.message and bad in str(err.value)
+
+
+def test_no_data_is_never_graded_ranked_counted_or_on_track(zone):
+    """The zone has data for 2020, 2023 and 2024 only: 2025 and 2022 have no figures, grades or target status."""
+    from carbon.analytics.grades import grade_year
+    from carbon.analytics.progress import progress
+
+    assert grade_year(zone, 2025).empty and grade_year(zone, 2022).empty  # nobody graded 1 for emitting nothing
+    table = views.enterprise_table(zone, ZONE, 2025)
+    assert len(table) == 4 and not table["has_results"].any() and table["emissions_tco2e"].isna().all()
+    assert table["key_emitter"].isna().all() and table["grade"].isna().all()
+    head = progress(zone, "zone", 2025)
+    assert head["tco2e"] is None and head["carbon_intensity_tco2e_per_wan_cny"] is None
+    assert head["enterprises"] == 0 and head["key_emitters"] == []
+    assert {t["status"] for t in head["targets"]} <= {"no_data", "no_base_data"}  # never on track with no data
+    regions = views.compare_regions(zone, ZONE, 2025)
+    assert set(regions["target_status"]) == {"no_data"} and regions["tco2e"].isna().all()
+    # 2024: B has no June, but has data; every enterprise is graded on what it has
+    assert set(grade_year(zone, 2024)["uscc"]) <= {A, B, C, D}
+
+
+def test_the_first_year_of_data_is_not_declared_the_peak(zone):
+    o = views.overview(zone, ZONE, "zone", 2024)
+    assert o["peak"].peak_year != 2020 and o["peak"].status != "peaked"

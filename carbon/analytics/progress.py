@@ -68,8 +68,10 @@ def target_progress(
     """Progress of an intensity series (by year) against a reduction target (fraction).  The status compares the
     reductions (fractions) at ``decimals`` places, by default the precision of ``at_risk_share`` in the parameters
     file.  Pure."""
-    if base_year not in intensity.index or year not in intensity.index or pd.isna(intensity.get(base_year)):
+    if base_year not in intensity.index or pd.isna(intensity.get(base_year)):
         return {"status": "no_base_data", "achieved": None, "expected": None, "needed_per_year": None}
+    if year not in intensity.index or pd.isna(intensity.get(year)):  # no data this year: never "on track"
+        return {"status": "no_data", "achieved": None, "expected": None, "needed_per_year": None}
     achieved = 1 - intensity[year] / intensity[base_year]
     expected = reduction * min(max((year - base_year) / (target_year - base_year), 0), 1)
     d = int(parameter_decimals()["at_risk_share"]) if decimals is None else decimals

@@ -36,7 +36,14 @@ def _engine(ctx: click.Context) -> Engine:
         )
     from carbon.intake import settle
 
-    settle(engine)
+    try:
+        settle(engine)
+    except CarbonError as exc:  # the command can still fix the cause (e.g. import the missing factor)
+        click.echo(
+            f"警告：结果未能更新，仍欠重新核算 / warning: results could not be brought up to date and stay owed: "
+            f"{exc.message}",
+            err=True,
+        )
     ctx.obj["engine"] = engine
     return engine
 

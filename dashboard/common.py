@@ -27,7 +27,14 @@ def engine() -> Engine:
     """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``), one engine per URL; any
     recalculation a crashed process left owed is paid before a page reads a figure (one query when none is)."""
     eng = _engine(db.database_url())
-    intake.settle(eng)
+    try:
+        intake.settle(eng)
+    except CarbonError as exc:
+        st.warning(
+            f"结果未能更新（{exc.zh}），所示数字可能不是最新 / results could not be brought up to date "
+            f"({exc.en}); figures shown may be behind",
+            icon=None,
+        )
     return eng
 
 

@@ -38,7 +38,7 @@ if v.is_staff:
     display = shown.assign(
         region=shown["region_id"].map(lambda r: labels.region(r, lang)),
         emissions=shown["emissions_tco2e"],
-        key=shown["key_emitter"].map({True: "★", False: ""}),
+        key=shown["key_emitter"].map({True: "★", False: ""}).fillna("—"),  # — : no data for the year
     )[
         [
             "uscc",

@@ -364,6 +364,26 @@ def current_lines(
         return pd.read_sql(stmt, conn)
 
 
+def newest_as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
+    """Time (UTC) of the newest stored enterprise result of a basis; None before any."""
+    with engine.connect() as conn:
+        newest = conn.execute(
+            select(func.max(AccountingRun.computed_at)).where(
+                AccountingRun.subject_kind == "enterprise", AccountingRun.basis == basis
+            )
+        ).scalar()
+    return None if newest is None else pd.to_datetime(newest, utc=True, format="ISO8601")
+
+
+def result_years(engine: Engine) -> list[int]:
+    """Years that have stored enterprise results, oldest first."""
+    with engine.connect() as conn:
+        years = conn.execute(
+            select(AccountingRun.year).where(AccountingRun.subject_kind == "enterprise").distinct()
+        ).scalars()
+        return sorted(int(y) for y in years)
+
+
 def stored_result(
     engine: Engine,
     *,

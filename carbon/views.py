@@ -12,12 +12,13 @@ import json
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Row, func, select
+from sqlalchemy import Engine, Row
 
 from carbon import audit, reference
 from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
 from carbon.analytics.completeness import coverage
-from carbon.analytics.cube import build_cube, enterprise_results, ledger_version
+from carbon.analytics.cube import build_cube, enterprise_results
+from carbon.analytics.cube import data_version as inputs_version
 from carbon.analytics.decompose import decompose_region
 from carbon.analytics.grades import grade_year
 from carbon.analytics.peak import estimate
@@ -35,11 +36,12 @@ from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
 from carbon.factor_choice import check_choices
-from carbon.ingest import FileReport, Upload, read_files
+from carbon.ingest import FileReport, Upload, history, read_files
 from carbon.ingest.rejects import rejected_rows
 from carbon.intake import receive_files, upload_detail
-from carbon.ledger import current_runs, load_factors
-from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter, Statistic
+from carbon.ledger import current_lines, load_factors, newest_as_of
+from carbon.ledger import result_years as stored_years
+from carbon.models import Enterprise
 from carbon.stats import current_stats
 
 # Fewer enterprises than this in a cell of another jurisdiction's breakdown and the cell is suppressed, so that
@@ -49,28 +51,18 @@ MIN_ENTERPRISES_PER_CELL = 3
 
 def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
     """Time of the newest stored result of a basis (UTC): the "as of" of every figure built from results."""
-    with engine.connect() as conn:
-        newest = conn.execute(
-            select(func.max(AccountingRun.computed_at)).where(
-                AccountingRun.subject_kind == "enterprise", AccountingRun.basis == basis
-            )
-        ).scalar()
-    return None if newest is None else pd.to_datetime(newest, utc=True, format="ISO8601")
+    return newest_as_of(engine, basis)
 
 
 def data_version(engine: Engine) -> tuple:
-    """The ledger and register version, newest statistic and upload ids: every figure here changes only when one
-    of them does."""
-    with engine.connect() as conn:
-        ids = tuple(int(conn.execute(select(func.max(col))).scalar() or 0) for col in (Statistic.id, Batch.id))
-    return (*ledger_version(engine), *ids)
+    """What every figure here depends on (``carbon.analytics.cube.data_version``): the dashboard keeps a page's
+    figures until it changes."""
+    return inputs_version(engine)
 
 
 def result_years(engine: Engine) -> list[int]:
     """Years that have stored results, oldest first."""
-    with engine.connect() as conn:
-        years = conn.execute(select(AccountingRun.year).distinct()).scalars().all()
-    return sorted(int(y) for y in years)
+    return stored_years(engine)
 
 
 def _enterprise(engine: Engine, viewer: Viewer, uscc: str) -> Enterprise:
@@ -261,23 +253,6 @@ def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basi
     monthly = res.pivot_table(index="month", columns="carrier", values="emissions_tco2e", aggfunc="sum").reindex(
         range(1, 13)
     )
-    with engine.connect() as conn:
-        meters = pd.read_sql(
-            select(
-                Meter.meter_code,
-                Meter.carrier,
-                func.count(Activity.id).label("readings"),
-                func.min(Activity.period_start).label("first"),
-                func.max(Activity.period_end).label("last"),
-            )
-            .join(Activity, (Activity.meter_id == Meter.id) & Activity.superseded_at.is_(None), isouter=True)
-            .where(Meter.enterprise_uscc == ent.uscc)
-            .group_by(Meter.id, Meter.meter_code, Meter.carrier)
-            .order_by(Meter.meter_code),
-            conn,
-        )
-    for col in ("first", "last"):
-        meters[col] = pd.to_datetime(meters[col], utc=True, format="ISO8601").dt.tz_convert("Asia/Shanghai")
     return {
         "uscc": ent.uscc,
         "name": ent.name,
@@ -287,7 +262,7 @@ def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basi
         "year": year,
         "as_of": as_of(engine, basis),
         "monthly": monthly,
-        "meters": meters,
+        "meters": history.meters(engine, ent.uscc),
         "uploads": uploads(engine, viewer, ent.uscc),
         "factors": factors_used(engine, viewer, ent.uscc, year, basis),
     }
@@ -299,35 +274,12 @@ def uploads(engine: Engine, viewer: Viewer, enterprise: str | None = None) -> pd
         codes = [_enterprise(engine, viewer, enterprise).uscc]
     else:
         codes = list(visible_enterprises(engine, viewer)["uscc"])
-    stmt = (
-        select(
-            Batch.id.label("batch_id"),
-            Batch.enterprise_uscc,
-            Batch.file_name,
-            Batch.received_at,
-            Batch.uploaded_by,
-            Batch.shape,
-            Batch.status,
-            Batch.rows_read,
-            Batch.rows_accepted,
-            Batch.rows_rejected,
-            Batch.rows_duplicate,
-            Batch.rows_corrected,
-            Batch.warnings,
-        )
-        .where(Batch.enterprise_uscc.in_(codes))
-        .order_by(Batch.id.desc())
-    )
-    with engine.connect() as conn:
-        df = pd.read_sql(stmt, conn)
-    df["received_at"] = pd.to_datetime(df["received_at"], utc=True, format="ISO8601").dt.tz_convert("Asia/Shanghai")
-    return df
+    return history.batches(engine, codes)
 
 
 def _batch(engine: Engine, viewer: Viewer, batch_id: int) -> Row:
     """A batch of an enterprise the viewer may see; an unknown batch is refused the same way."""
-    with engine.connect() as conn:
-        row = conn.execute(select(Batch.enterprise_uscc, Batch.report_json).where(Batch.id == batch_id)).first()
+    row = history.batch_owner(engine, batch_id)
     if row is None:
         raise AccessDenied("无权查看该批次", "Not allowed to see this batch", user=viewer.username)
     _enterprise(engine, viewer, row.enterprise_uscc)
@@ -400,17 +352,9 @@ def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: st
     """Per carrier, the factor records the newest result of an enterprise and year used, and why."""
     check_choices(basis, year)
     uscc = _enterprise(engine, viewer, uscc).uscc
-    runs = current_runs(engine, basis, years=[year], enterprises=[uscc])
-    run = runs["run_id"].iloc[0] if len(runs) else None
-    if run is None:
+    lines = current_lines(engine, basis, years=[year], enterprises=[uscc])
+    if lines.empty:
         return pd.DataFrame(columns=["carrier", "factor_ids", "factor_reason", "months"])
-    with engine.connect() as conn:
-        lines = pd.read_sql(
-            select(
-                EmissionResult.carrier, EmissionResult.factor_ids, EmissionResult.factor_reason, EmissionResult.month
-            ).where(EmissionResult.run_id == int(run)),
-            conn,
-        )
     return (
         lines.groupby(["carrier", "factor_ids", "factor_reason"])["month"]
         .agg(lambda m: ",".join(str(x) for x in sorted(m)))

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from carbon import db, fields, reference
 from carbon.errors import CarbonError, InputError
-from carbon.factor_choice import BASES, GWP_SETS
+from carbon.factor_choice import BASES, GWP_SETS, YEARS
 from carbon.flags import describe
 from carbon.ledger import GWP_OF_RECORD
 from carbon.tables import num, render
@@ -37,12 +37,19 @@ def _engine(ctx: click.Context) -> Engine:
         )
     from carbon.intake import settle
 
-    settle(engine)
+    try:
+        settle(engine)
+    except CarbonError as exc:  # the command can still fix the cause (e.g. import the missing factor)
+        click.echo(
+            f"警告：结果未能更新，仍欠重新核算 / warning: results could not be brought up to date and stay owed: "
+            f"{exc.message}",
+            err=True,
+        )
     ctx.obj["engine"] = engine
     return engine
 
 
-YEAR = click.IntRange(2000, 2100)
+YEAR = click.IntRange(YEARS.start, YEARS.stop - 1)
 REGIONS = click.Choice(("zone", *reference.JURISDICTIONS))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
+from numbers import Integral
 
 import pandas as pd
 
@@ -26,6 +27,29 @@ from carbon.units import conversion_factor
 
 BASES = ("location", "local", "market")
 GWP_SETS = ("SAR", "AR4", "AR5", "AR6")
+YEARS = range(2000, 2101)  # accounting years the system takes (project default: the factor library starts after 2000)
+
+
+def check_choices(basis: str | None = None, *years: int, gwp_set: str | None = None) -> None:
+    """Refuse an unknown basis, year or GWP set where it enters (a view argument, a CLI option), with the choices."""
+    if basis is not None and basis not in BASES:
+        raise InputError(
+            f"未知的核算口径 {basis!r}：可选 {', '.join(BASES)}", f"Unknown basis {basis!r}: one of {', '.join(BASES)}",
+            value=basis,
+        )  # fmt: skip
+    for year in years:
+        if not isinstance(year, Integral) or isinstance(year, bool) or int(year) not in YEARS:
+            raise InputError(
+                f"年份 {year!r} 不在 {YEARS.start}–{YEARS.stop - 1} 之内",
+                f"Year {year!r} is not within {YEARS.start}–{YEARS.stop - 1}",
+                value=year,
+            )
+    if gwp_set is not None and gwp_set not in GWP_SETS:
+        raise InputError(
+            f"未知的GWP值集 {gwp_set!r}：可选 {', '.join(GWP_SETS)}",
+            f"Unknown GWP set {gwp_set!r}: one of {', '.join(GWP_SETS)}",
+            value=gwp_set,
+        )
 
 
 @dataclass(frozen=True)

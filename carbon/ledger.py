@@ -186,14 +186,11 @@ def load_activity(
     *,
     enterprise: str | None = None,
     regions: list[str] | None = None,
-    last_year: int | None = None,
-    exclude_batches: list[int] | None = None,
     enterprises: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Current activity rows touching ``year`` (to ``last_year``) for one enterprise, some enterprises or some
-    jurisdictions, with province and grid; rows of ``exclude_batches`` are left out (the caller holds them)."""
-    start, _ = year_bounds_utc(year)
-    _, end = year_bounds_utc(last_year or year)
+    """Current activity rows touching ``year`` for one enterprise, some enterprises or some jurisdictions, with
+    province and grid."""
+    start, end = year_bounds_utc(year)
     stmt = (
         select(
             Activity.enterprise_uscc,
@@ -215,8 +212,6 @@ def load_activity(
         stmt = stmt.where(Activity.enterprise_uscc.in_(enterprises))
     else:
         stmt = stmt.where(Enterprise.region_id.in_(regions or []))
-    if exclude_batches:
-        stmt = stmt.where(Activity.batch_id.not_in(exclude_batches))
     with engine.connect() as conn:
         return read_periods(pd.read_sql(stmt, conn))
 
@@ -226,11 +221,6 @@ def read_periods(df: pd.DataFrame) -> pd.DataFrame:
     UTC) for whole columns at once, and add their local wall-clock times."""
     for col in ("period_start", "period_end"):
         df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
-    return with_local_times(df)
-
-
-def with_local_times(df: pd.DataFrame) -> pd.DataFrame:
-    """Add ``start_local`` and ``end_local`` (Asia/Shanghai wall clock) to rows with UTC periods."""
     df["start_local"] = to_local_naive(df["period_start"])
     df["end_local"] = to_local_naive(df["period_end"])
     return df
@@ -372,6 +362,26 @@ def current_lines(
     )
     with engine.connect() as conn:
         return pd.read_sql(stmt, conn)
+
+
+def newest_as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
+    """Time (UTC) of the newest stored enterprise result of a basis; None before any."""
+    with engine.connect() as conn:
+        newest = conn.execute(
+            select(func.max(AccountingRun.computed_at)).where(
+                AccountingRun.subject_kind == "enterprise", AccountingRun.basis == basis
+            )
+        ).scalar()
+    return None if newest is None else pd.to_datetime(newest, utc=True, format="ISO8601")
+
+
+def result_years(engine: Engine) -> list[int]:
+    """Years that have stored enterprise results, oldest first."""
+    with engine.connect() as conn:
+        years = conn.execute(
+            select(AccountingRun.year).where(AccountingRun.subject_kind == "enterprise").distinct()
+        ).scalars()
+        return sorted(int(y) for y in years)
 
 
 def stored_result(

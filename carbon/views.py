@@ -12,18 +12,20 @@ import json
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Row, func, select
+from sqlalchemy import Engine, Row
 
 from carbon import audit, reference
 from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
 from carbon.analytics.completeness import coverage
-from carbon.analytics.cube import build_cube, enterprise_results, ledger_version
+from carbon.analytics.cube import build_cube, enterprise_results
+from carbon.analytics.cube import data_version as inputs_version
 from carbon.analytics.decompose import decompose_region
 from carbon.analytics.grades import grade_year
 from carbon.analytics.peak import estimate
 from carbon.analytics.progress import (
     TARGET_PATH_COLUMNS,
     applicable_targets,
+    is_key_emitter,
     parameters,
     progress,
     region_gdp,
@@ -33,11 +35,13 @@ from carbon.analytics.progress import (
 from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
-from carbon.ingest import FileReport, Upload, read_files
+from carbon.factor_choice import check_choices
+from carbon.ingest import FileReport, Upload, history, read_files
 from carbon.ingest.rejects import rejected_rows
 from carbon.intake import receive_files, upload_detail
-from carbon.ledger import current_runs, load_factors
-from carbon.models import AccountingRun, Activity, Batch, EmissionResult, Enterprise, Meter, Statistic
+from carbon.ledger import current_lines, load_factors, newest_as_of
+from carbon.ledger import result_years as stored_years
+from carbon.models import Enterprise
 from carbon.stats import current_stats
 
 # Fewer enterprises than this in a cell of another jurisdiction's breakdown and the cell is suppressed, so that
@@ -47,28 +51,18 @@ MIN_ENTERPRISES_PER_CELL = 3
 
 def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
     """Time of the newest stored result of a basis (UTC): the "as of" of every figure built from results."""
-    with engine.connect() as conn:
-        newest = conn.execute(
-            select(func.max(AccountingRun.computed_at)).where(
-                AccountingRun.subject_kind == "enterprise", AccountingRun.basis == basis
-            )
-        ).scalar()
-    return None if newest is None else pd.to_datetime(newest, utc=True, format="ISO8601")
+    return newest_as_of(engine, basis)
 
 
 def data_version(engine: Engine) -> tuple:
-    """The ledger and register version, newest statistic and upload ids: every figure here changes only when one
-    of them does."""
-    with engine.connect() as conn:
-        ids = tuple(int(conn.execute(select(func.max(col))).scalar() or 0) for col in (Statistic.id, Batch.id))
-    return (*ledger_version(engine), *ids)
+    """What every figure here depends on (``carbon.analytics.cube.data_version``): the dashboard keeps a page's
+    figures until it changes."""
+    return inputs_version(engine)
 
 
 def result_years(engine: Engine) -> list[int]:
     """Years that have stored results, oldest first."""
-    with engine.connect() as conn:
-        years = conn.execute(select(AccountingRun.year).distinct()).scalars().all()
-    return sorted(int(y) for y in years)
+    return stored_years(engine)
 
 
 def _enterprise(engine: Engine, viewer: Viewer, uscc: str) -> Enterprise:
@@ -119,6 +113,7 @@ def overview(
     engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location", cache: dict | None = None
 ) -> dict[str, Any]:
     """Headline indicators, the trend with target path and peak band, and splits by jurisdiction and sector."""
+    check_choices(basis, year)
     require_region(viewer, region)
     head = progress(engine, region, year, basis)
     cube = build_cube(engine, basis, cache=cache)
@@ -136,7 +131,7 @@ def overview(
     paths = [
         target_path(t, annual[t["indicator"]].get(t["base_year"]))
         for t in head["targets"]
-        if t["status"] != "no_base_data"
+        if t["status"] not in ("no_base_data", "no_data")
     ]
     year_cube = cube.sel(time=cube["time"].dt.year == year)
     by_region = year_cube.sum(["time", "division", "carrier"])[["emissions_tco2e", "energy_tce"]].to_dataframe()
@@ -158,6 +153,7 @@ def overview(
 
 def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Emissions and energy by sector; cells of too few enterprises outside the viewer's own scope suppressed."""
+    check_choices(basis, year)
     require_region(viewer, region)
     res = enterprise_results(engine, basis, years=[year])
     res = res.loc[res["region"].isin(reference.region_ids(region))]
@@ -178,13 +174,14 @@ def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: 
 
 def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> pd.DataFrame:
     """The three jurisdictions side by side (aggregates only), with the status of their own main target."""
+    check_choices(basis, year)
     rows = []
     for region in reference.JURISDICTIONS:
         require_region(viewer, region)
         p = progress(engine, region, year, basis)
         rank = {region: 0, reference.regions().loc[region, "province"]: 1, "CN": 2}
         own = sorted(
-            (t for t in p["targets"] if t["status"] != "no_base_data"),
+            (t for t in p["targets"] if t["status"] not in ("no_base_data", "no_data")),
             key=lambda t: (
                 rank.get(t["region"], 3),
                 t["indicator"] != "carbon_intensity_tco2e_per_10k_cny",
@@ -206,7 +203,9 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
                 "target": own[0]["id"] if own else None,
                 "target_region": own[0]["region"] if own else None,
                 "target_indicator": own[0]["indicator"] if own else None,
-                "target_status": own[0]["status"] if own else "no_base_data",
+                "target_status": (
+                    own[0]["status"] if own else "no_data" if p["emissions_tco2e"] is None else "no_base_data"
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -216,6 +215,7 @@ def decomposition(
     engine: Engine, viewer: Viewer, region: str, year0: int, year1: int, basis: str = "location"
 ) -> dict[str, float]:
     """LMDI effects (tCO2e) of the change of a region's emissions between two years."""
+    check_choices(basis, year0, year1)
     require_region(viewer, region)
     return decompose_region(engine, region, year0, year1, basis)
 
@@ -227,6 +227,7 @@ def enterprise_table(
     engine: Engine, viewer: Viewer, year: int, basis: str = "location", region: str | None = None
 ) -> pd.DataFrame:
     """Visible enterprises with emissions, energy, intensity, grade, key-emitter mark and data completeness."""
+    check_choices(basis, year)
     ents = visible_enterprises(engine, viewer)
     if region and region != "zone":
         ents = ents.loc[ents["region_id"] == region]
@@ -244,11 +245,8 @@ def enterprise_table(
     out["value_added_10k_cny"] = va.reindex(out.index)
     out["carbon_intensity_tco2e_per_10k_cny"] = out["emissions_tco2e"] / out["value_added_10k_cny"]
     out["grade"] = grades["grade"].reindex(out.index)
-    p = parameters()
     out["key_emitter"] = (
-        ((out["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (out["energy_tce"] >= p["key_emitter_tce"]))
-        .astype("boolean")
-        .where(out["has_results"])
+        is_key_emitter(out["emissions_tco2e"], out["energy_tce"]).astype("boolean").where(out["has_results"])
     )
     out["completeness"] = cov.reindex(out.index).mean(axis=1).fillna(0.0)
     return out.sort_values("emissions_tco2e", ascending=False).rename_axis("uscc").reset_index()
@@ -256,29 +254,13 @@ def enterprise_table(
 
 def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> dict[str, Any]:
     """One enterprise: monthly emissions by carrier, its meters, its uploads and their reports."""
+    check_choices(basis, year)
     ent = _enterprise(engine, viewer, uscc)
     res = enterprise_results(engine, basis, years=[year])
     res = res.loc[res["enterprise_uscc"] == ent.uscc]
     monthly = res.pivot_table(index="month", columns="carrier", values="emissions_tco2e", aggfunc="sum").reindex(
         range(1, 13)
     )
-    with engine.connect() as conn:
-        meters = pd.read_sql(
-            select(
-                Meter.meter_code,
-                Meter.carrier,
-                func.count(Activity.id).label("readings"),
-                func.min(Activity.period_start).label("first"),
-                func.max(Activity.period_end).label("last"),
-            )
-            .join(Activity, (Activity.meter_id == Meter.id) & Activity.superseded_at.is_(None), isouter=True)
-            .where(Meter.enterprise_uscc == ent.uscc)
-            .group_by(Meter.id, Meter.meter_code, Meter.carrier)
-            .order_by(Meter.meter_code),
-            conn,
-        )
-    for col in ("first", "last"):
-        meters[col] = pd.to_datetime(meters[col], utc=True, format="ISO8601").dt.tz_convert("Asia/Shanghai")
     return {
         "uscc": ent.uscc,
         "name": ent.name,
@@ -288,7 +270,7 @@ def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basi
         "year": year,
         "as_of": as_of(engine, basis),
         "monthly": monthly,
-        "meters": meters,
+        "meters": history.meters(engine, ent.uscc),
         "uploads": uploads(engine, viewer, ent.uscc),
         "factors": factors_used(engine, viewer, ent.uscc, year, basis),
     }
@@ -300,35 +282,12 @@ def uploads(engine: Engine, viewer: Viewer, enterprise: str | None = None) -> pd
         codes = [_enterprise(engine, viewer, enterprise).uscc]
     else:
         codes = list(visible_enterprises(engine, viewer)["uscc"])
-    stmt = (
-        select(
-            Batch.id.label("batch_id"),
-            Batch.enterprise_uscc,
-            Batch.file_name,
-            Batch.received_at,
-            Batch.uploaded_by,
-            Batch.shape,
-            Batch.status,
-            Batch.rows_read,
-            Batch.rows_accepted,
-            Batch.rows_rejected,
-            Batch.rows_duplicate,
-            Batch.rows_corrected,
-            Batch.warnings,
-        )
-        .where(Batch.enterprise_uscc.in_(codes))
-        .order_by(Batch.id.desc())
-    )
-    with engine.connect() as conn:
-        df = pd.read_sql(stmt, conn)
-    df["received_at"] = pd.to_datetime(df["received_at"], utc=True, format="ISO8601").dt.tz_convert("Asia/Shanghai")
-    return df
+    return history.batches(engine, codes)
 
 
 def _batch(engine: Engine, viewer: Viewer, batch_id: int) -> Row:
     """A batch of an enterprise the viewer may see; an unknown batch is refused the same way."""
-    with engine.connect() as conn:
-        row = conn.execute(select(Batch.enterprise_uscc, Batch.report_json).where(Batch.id == batch_id)).first()
+    row = history.batch_owner(engine, batch_id)
     if row is None:
         raise AccessDenied("无权查看该批次", "Not allowed to see this batch", user=viewer.username)
     _enterprise(engine, viewer, row.enterprise_uscc)
@@ -369,6 +328,7 @@ def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[
 
 def completeness(engine: Engine, viewer: Viewer, year: int, region: str | None = None) -> pd.DataFrame:
     """Coverage share (0–1) by visible enterprise and month; enterprises with no data at all show 0."""
+    check_choices(None, year)
     ents = visible_enterprises(engine, viewer)
     if region and region != "zone":
         ents = ents.loc[ents["region_id"] == region]
@@ -398,18 +358,11 @@ def factor_library(engine: Engine) -> pd.DataFrame:
 
 def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Per carrier, the factor records the newest result of an enterprise and year used, and why."""
+    check_choices(basis, year)
     uscc = _enterprise(engine, viewer, uscc).uscc
-    runs = current_runs(engine, basis, years=[year], enterprises=[uscc])
-    run = runs["run_id"].iloc[0] if len(runs) else None
-    if run is None:
+    lines = current_lines(engine, basis, years=[year], enterprises=[uscc])
+    if lines.empty:
         return pd.DataFrame(columns=["carrier", "factor_ids", "factor_reason", "months"])
-    with engine.connect() as conn:
-        lines = pd.read_sql(
-            select(
-                EmissionResult.carrier, EmissionResult.factor_ids, EmissionResult.factor_reason, EmissionResult.month
-            ).where(EmissionResult.run_id == int(run)),
-            conn,
-        )
     return (
         lines.groupby(["carrier", "factor_ids", "factor_reason"])["month"]
         .agg(lambda m: ",".join(str(x) for x in sorted(m)))
@@ -424,6 +377,7 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     An enterprise is off its expected path when its own carbon intensity (tCO2e per 10^4 CNY of value added) has
     fallen less than the straight path of the region's carbon-intensity target expects by ``year``.
     """
+    check_choices(basis, year)
     require_region(viewer, region)
     head = progress(engine, region, year, basis)
     table = enterprise_table(engine, viewer, year, basis, region)

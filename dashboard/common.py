@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from carbon import audit, db, fields, views
+from carbon import audit, db, fields, intake, views
 from carbon.access import Viewer
 from carbon.errors import AccessDenied, CarbonError
 from carbon.users import LOCKOUT_WINDOW, authenticate, session_limits, session_state
@@ -24,8 +24,18 @@ PAGES = Path(__file__).parent / "sections"  # not pages/: Streamlit would run su
 
 
 def engine() -> Engine:
-    """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``), one engine per URL."""
-    return _engine(db.database_url())
+    """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``), one engine per URL; any
+    recalculation a crashed process left owed is paid before a page reads a figure (one query when none is)."""
+    eng = _engine(db.database_url())
+    try:
+        intake.settle(eng)
+    except CarbonError as exc:
+        st.warning(
+            f"结果未能更新（{exc.zh}），所示数字可能不是最新 / results could not be brought up to date "
+            f"({exc.en}); figures shown may be behind",
+            icon=None,
+        )
+    return eng
 
 
 @st.cache_resource

@@ -15,6 +15,7 @@ STATUS = {
     "at_risk": ("有风险", "at risk"),
     "off_track": ("滞后", "off track"),
     "no_base_data": ("缺基年数据", "no base-year data"),
+    "no_data": ("本年无数据，无法评估", "no data for the year: cannot be assessed"),
     "peaked": ("已达峰", "peaked"),
     "projected": ("预计达峰", "peak projected"),
     "rising": ("仍在上升", "still rising"),

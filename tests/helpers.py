@@ -1,8 +1,11 @@
-"""Small builders shared by tests: valid USCCs and template files."""
+"""Small builders shared by tests: valid USCCs, template files, and figures summed as real data sum them."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+
+import pandas as pd
 
 from carbon.uscc import check_character
 
@@ -20,3 +23,21 @@ def write_template(path: Path, rows: list[str], header: str = HEADER_ZH, bom: bo
     """Write a template CSV (UTF-8, with BOM by default) with the given data lines."""
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8-sig" if bom else "utf-8")
     return path
+
+
+def monthly_lines(total: str, shift: int = 0, step: str = "0.1", months: int = 12) -> list[str]:
+    """A year's monthly amounts as decimal strings, ``step`` apart around the mean (``shift`` turns the pattern), that
+    add up to ``total`` exactly in decimal."""
+    mean = (Decimal(total) / months).quantize(Decimal("0.1"))
+    first = [mean + Decimal(step) * ((m + shift) % 3 - 1) for m in range(months - 1)]
+    return [str(x) for x in [*first, Decimal(total) - sum(first)]]
+
+
+def float_sum(parts: list[str] | tuple[str, ...]) -> float:
+    """Decimal strings summed as floats in a pandas column, as stored figures are summed."""
+    return float(pd.Series([float(p) for p in parts]).sum())
+
+
+def decimal_sum(parts: list[str] | tuple[str, ...]) -> Decimal:
+    """Decimal strings summed exactly."""
+    return sum((Decimal(p) for p in parts), Decimal(0))

@@ -6,16 +6,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from carbon.analytics.progress import applicable_targets, progress, target_progress
+from carbon.analytics.progress import (
+    applicable_targets,
+    key_emitters,
+    parameter_decimals,
+    parameters,
+    progress,
+    target_progress,
+)
 from carbon.enterprises import add_enterprise
 from carbon.intake import receive_files
 from carbon.stats import import_stats
-from tests.helpers import uscc, write_template
+from tests.helpers import decimal_sum, float_sum, monthly_lines, uscc, write_template
 
 CARBON = str(Path(sys.executable).parent / "carbon")
 
@@ -30,6 +38,106 @@ def test_straight_path_status(now, status):
     p = target_progress(intensity, 2020, 2025, 0.20, 2024, 0.8)
     assert p["status"] == status and p["expected"] == pytest.approx(0.16)
     assert p["needed_per_year"] == pytest.approx(max(1 - 0.8 / now, 0))
+
+
+def test_parameters_carry_their_precision():
+    assert parameter_decimals().to_dict() == {"key_emitter_tco2e": 0, "key_emitter_tce": 0, "at_risk_share": 3}
+    with open(Path(__file__).parents[1] / "carbon" / "data" / "analytics_parameters.csv", encoding="utf-8") as f:
+        table = pd.read_csv(f).set_index("name")
+    assert set(table["decimals_status"]) == {"project_default"} and table["decimals_source"].str.len().gt(0).all()
+
+
+# GDP of the three jurisdictions (10^8 CNY): 100 in decimal both years, 100.00000000000001 and 99.99999999999999
+# summed.  Emissions: 1000 t in 2020; 1000 x (1 - achieved) in 2024, from monthly lines.
+GDP_2020, GDP_2024 = ("45.7", "25.6", "28.7"), ("41.3", "46.4", "12.3")
+
+
+def _progress_at(achieved: str, reduction: str, year: int) -> tuple[dict, float, Decimal]:
+    """``target_progress`` of a region whose intensity fell by ``achieved`` (decimal) from 2020 to ``year``, against
+    a cut of ``reduction`` by 2025; also the achieved reduction as computed in float and in decimal."""
+    base, now = monthly_lines("1000"), monthly_lines(str(1000 * (1 - Decimal(achieved))))
+    intensity = pd.Series({2020: float_sum(base) / float_sum(GDP_2020), year: float_sum(now) / float_sum(GDP_2024)})
+    exact = 1 - (decimal_sum(now) / decimal_sum(GDP_2024)) / (decimal_sum(base) / decimal_sum(GDP_2020))
+    p = target_progress(intensity, 2020, 2025, float(reduction), year, parameters()["at_risk_share"])
+    return p, p["achieved"], exact
+
+
+@pytest.mark.parametrize(
+    ("reduction", "year", "edge", "status"),
+    [
+        ("0.20", 2024, "0.16", "on_track"),
+        ("0.20", 2024, "0.128", "at_risk"),
+        ("0.135", 2023, "0.081", "on_track"),
+        ("0.135", 2023, "0.0648", "at_risk"),
+    ],
+)
+def test_target_status_edges_hold_at_a_tenth_of_a_point(reduction, year, edge, status):
+    # -20 % by 2025 expects -16 % by 2024, at risk from 80 % of it (-12.8 %); -13.5 % expects -8.1 % by 2023, at
+    # risk from -6.48 %, which is -6.5 % at a tenth of a point
+    p, achieved, exact = _progress_at(edge, reduction, year)
+    assert exact == Decimal(edge)
+    bound = p["expected"] * (1 if status == "on_track" else parameters()["at_risk_share"])
+    assert achieved != float(edge) and achieved < bound  # short of the edge in float
+    assert p["status"] == status
+
+
+@pytest.mark.parametrize(
+    ("achieved", "status"),
+    [
+        *[("0.159", "at_risk"), ("0.1595", "on_track"), ("0.1594", "at_risk")],
+        *[("0.127", "off_track"), ("0.1275", "at_risk"), ("0.1274", "off_track")],
+    ],
+)
+def test_target_status_just_below_an_edge(achieved, status):
+    p, got, exact = _progress_at(achieved, "0.20", 2024)
+    assert exact == Decimal(achieved)
+    if achieved.endswith("5"):  # a tie at a tenth of a point, below it in float: half-up still rounds it up
+        assert Decimal(got) < Decimal(achieved)
+    assert p["status"] == status
+
+
+HEAT_TCE, GAS_TCE = "0.03412", "0.0012143"  # tce per GJ of heat, per m3 of natural gas
+
+
+def _tco2e_year(name: str, month: str, december: str) -> list[dict]:
+    """Result lines of a year: eleven months at ``month`` tCO2e and December's ``december``."""
+    return [
+        {"enterprise_uscc": name, "emissions_tco2e": float(t), "energy_tce": 0.3 * float(t)}
+        for t in [month] * 11 + [december]
+    ]
+
+
+def _tce_year(name: str, heat_gj: str, gas_m3: str) -> tuple[list[dict], Decimal]:
+    """Result lines of a year of heat and natural gas, each line's tce quantity x tce_per_unit as the accounting
+    computes it; also the year's tce in decimal."""
+    pieces = [(q, HEAT_TCE) for q in monthly_lines(heat_gj)] + [(q, GAS_TCE) for q in monthly_lines(gas_m3)]
+    lines = [
+        {"enterprise_uscc": name, "emissions_tco2e": 2 * float(q) * float(f), "energy_tce": float(q) * float(f)}
+        for q, f in pieces
+    ]
+    return lines, sum((Decimal(q) * Decimal(f) for q, f in pieces), Decimal(0))
+
+
+def test_key_emitter_thresholds_in_whole_tonnes():
+    e10000, exact_10000 = _tce_year("E10000", "266354.4", "751040")
+    e9999_5, exact_9999_5 = _tce_year("E9999.5", "261775.8", "879280")
+    e9999_488, exact_9999_488 = _tce_year("E9999.488", "261775.8", "879270")
+    assert (exact_10000, exact_9999_5, exact_9999_488) == (Decimal(10_000), Decimal("9999.5"), Decimal("9999.487857"))
+    lines = pd.DataFrame(
+        _tco2e_year("T26000", "2177.7", "2045.3")
+        + _tco2e_year("T25999.5", "2177.7", "2044.8")  # 26000 in whole tonnes
+        + _tco2e_year("T25999.49", "2177.7", "2044.79")  # 25999 in whole tonnes
+        + e10000
+        + e9999_5  # 10000 in whole tonnes
+        + e9999_488  # 9999 in whole tonnes
+    )
+    sums = lines.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()  # as key_emitters sums them
+    for name, column in [("T26000", "emissions_tco2e"), ("E10000", "energy_tce")]:
+        assert sums.loc[name, column] != float(name[1:]) and sums.loc[name, column] < float(name[1:])  # short in float
+    for name, column in [("T25999.5", "emissions_tco2e"), ("E9999.5", "energy_tce")]:
+        assert Decimal(sums.loc[name, column]) < Decimal(name[1:])  # below the tie in float
+    assert parameters()[["key_emitter_tco2e", "key_emitter_tce"]].tolist() == [26_000, 10_000]
+    assert set(key_emitters(lines)["enterprise_uscc"]) == {"T26000", "E10000", "T25999.5", "E9999.5"}
 
 
 def test_missing_base_year_is_reported_not_guessed():

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from carbon import audit, db, views
 from carbon.access import Viewer
-from carbon.errors import AccessDenied
+from carbon.errors import AccessDenied, InputError
 from carbon.users import authenticate
 from tests.helpers import write_template
 from tests.zone_fixture import PASSWORD, A, B, C, D, build
@@ -198,3 +198,43 @@ def test_a_database_without_results_gives_empty_views_not_errors(engine):
     assert o["peak"].status == "insufficient_data"
     assert views.enterprise_table(engine, ZONE, YEAR).empty and views.default_year(engine) is None
     assert views.alerts(engine, ZONE, "zone", YEAR)["behind"].empty and views.uploads(engine, ZONE).empty
+
+
+@pytest.mark.parametrize(
+    ("call", "bad"),
+    [
+        (lambda e: views.overview(e, ZONE, "zone", YEAR, basis="Location"), "Location"),
+        (lambda e: views.enterprise_table(e, ZONE, 1899), "1899"),
+        (lambda e: views.alerts(e, ZONE, "zone", YEAR, basis="residual"), "residual"),
+        (lambda e: views.decomposition(e, ZONE, "zone", YEAR - 1, 3000), "3000"),
+        (lambda e: views.sector_split(e, ZONE, "zone", "2024"), "2024"),
+    ],
+)
+def test_an_unknown_basis_or_year_is_refused_where_it_enters(engine, call, bad):
+    with pytest.raises(InputError) as err:
+        call(engine)
+    assert bad in err.value.message and bad in str(err.value)
+
+
+def test_no_data_is_never_graded_ranked_counted_or_on_track(zone):
+    """The zone has data for 2020, 2023 and 2024 only: 2025 and 2022 have no figures, grades or target status."""
+    from carbon.analytics.grades import grade_year
+    from carbon.analytics.progress import progress
+
+    assert grade_year(zone, 2025).empty and grade_year(zone, 2022).empty  # nobody graded 1 for emitting nothing
+    table = views.enterprise_table(zone, ZONE, 2025)
+    assert len(table) == 4 and not table["has_results"].any() and table["emissions_tco2e"].isna().all()
+    assert table["key_emitter"].isna().all() and table["grade"].isna().all()
+    head = progress(zone, "zone", 2025)
+    assert head["emissions_tco2e"] is None and head["carbon_intensity_tco2e_per_10k_cny"] is None
+    assert head["enterprises"] == 0 and head["key_emitters"] == []
+    assert {t["status"] for t in head["targets"]} <= {"no_data", "no_base_data"}  # never on track with no data
+    regions = views.compare_regions(zone, ZONE, 2025)
+    assert set(regions["target_status"]) == {"no_data"} and regions["emissions_tco2e"].isna().all()
+    # 2024: B has no June, but has data; every enterprise is graded on what it has
+    assert set(grade_year(zone, 2024)["uscc"]) <= {A, B, C, D}
+
+
+def test_the_first_year_of_data_is_not_declared_the_peak(zone):
+    o = views.overview(zone, ZONE, "zone", 2024)
+    assert o["peak"].peak_year != 2020 and o["peak"].status != "peaked"

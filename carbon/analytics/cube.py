@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from carbon import reference
 from carbon.ledger import GWP_OF_RECORD, current_lines
-from carbon.models import AccountingRun, Enterprise
+from carbon.models import AccountingRun, Batch, Enterprise, Statistic
 
 
 def enterprise_results(
@@ -48,6 +48,14 @@ def ledger_version(engine: Engine) -> tuple:
         newest = conn.execute(select(func.max(AccountingRun.id))).scalar() or 0
         count, changed = conn.execute(select(func.count(Enterprise.uscc), func.max(Enterprise.updated_at))).one()
     return int(newest), int(count), str(changed)
+
+
+def data_version(engine: Engine) -> tuple:
+    """The ledger version, the newest statistic and the newest upload: every analytic figure changes only when one
+    of them does (a cache key)."""
+    with engine.connect() as conn:
+        ids = tuple(int(conn.execute(select(func.max(col))).scalar() or 0) for col in (Statistic.id, Batch.id))
+    return (*ledger_version(engine), *ids)
 
 
 def build_cube(

@@ -4,6 +4,10 @@
 L = emissions / value added (tCO2e per 10^4 CNY); level low / medium / high by L; K = L / the industry's L, where
 the industry's L is the division's total emissions over its total value added in the zone for the same year
 ("企业(行业)周期内总能耗产生的碳排放量/同期增加值"); grade 1 (best) to 5 by K.
+
+L and K are compared with the thresholds at the precision the data file gives for them (``decimals``, with its
+source and status), rounded half-up in decimal terms (``carbon.analytics.precision``): a K computed as
+0.8000000000000002 is 0.80 and grade 2.  The ``l_tco2e_per_10k_cny`` and ``k`` columns keep the unrounded values.
 """
 
 from __future__ import annotations
@@ -17,22 +21,36 @@ from sqlalchemy import Engine, select
 
 from carbon import reference
 from carbon.analytics.cube import enterprise_results
+from carbon.analytics.precision import at_precision
 from carbon.models import Enterprise
 from carbon.stats import current_stats
 
 
 @cache
 def thresholds() -> pd.DataFrame:
-    """Level and grade bands (``kind``, ``label``, ``upper_bound``; the last band of a kind is open)."""
+    """Level and grade bands (``kind``, ``label``, ``upper_bound``, ``decimals``; the last band of a kind is open)."""
     with resources.files("carbon").joinpath("data/carbon_efficiency.csv").open(encoding="utf-8") as f:
         return pd.read_csv(f, dtype={"label": str})
 
 
+def _precision(bands: pd.DataFrame, kind: str) -> int:
+    """The precision of a kind's bands: one for all its rows, and one that states every bound as published."""
+    decimals = bands["decimals"].unique()
+    if len(decimals) != 1:
+        raise ValueError(f"carbon_efficiency.csv: the {kind} bands give different decimals: {sorted(decimals)}")
+    bounds = bands["upper_bound"].dropna().to_numpy(dtype=float)
+    if not np.array_equal(at_precision(bounds, int(decimals[0])), bounds):
+        raise ValueError(f"carbon_efficiency.csv: a {kind} bound has more places than decimals ({decimals[0]})")
+    return int(decimals[0])
+
+
 def _band(values: pd.Series, kind: str) -> pd.Series:
+    """The band of each value, compared with the upper bounds at the kind's published precision."""
     bands = thresholds().loc[thresholds()["kind"] == kind]
+    stated = at_precision(values.to_numpy(dtype=float), _precision(bands, kind))
     bounds = bands["upper_bound"].dropna().to_numpy(dtype=float)
     labels = bands["label"].to_numpy()
-    pos = np.searchsorted(bounds, values.to_numpy(dtype=float), side="left")  # value == bound stays in the band
+    pos = np.searchsorted(bounds, stated, side="left")  # value == bound stays in the band
     return pd.Series(labels[pos], index=values.index).where(values.notna())
 
 
@@ -40,7 +58,8 @@ def grade(emissions: pd.DataFrame, value_added: pd.DataFrame) -> pd.DataFrame:
     """Grades from ``emissions`` (``uscc``, ``division_code``, ``emissions_tco2e``) and ``value_added`` (``uscc``,
     ``value_added_10k_cny``).
 
-    Enterprises without value added are left out (no L can be computed).  Pure.
+    Enterprises without value added are left out (no L can be computed).  Levels and grades compare L and K with
+    the thresholds at their published precision.  Pure.
     """
     df = emissions.merge(value_added, on="uscc", how="inner")
     df = df.loc[df["value_added_10k_cny"] > 0].copy()

@@ -5,6 +5,12 @@ Progress against a target: the achieved reduction of the intensity since the bas
 path from the base year to the target year; ``on_track`` at or ahead of the path, ``at_risk`` when at least
 ``at_risk_share`` of the expected reduction is achieved, else ``off_track``; ``needed_per_year`` is the yearly
 reduction still needed from now to reach the target.  A target whose base year has no data says so.
+
+Every comparison with a threshold is made at the precision given next to it in
+``carbon/data/analytics_parameters.csv`` (``decimals``, with its source and status), rounded half-up in decimal
+terms (``carbon.analytics.precision``): the status bands compare the achieved reduction with the expected one and
+with ``at_risk_share`` of it to 0.1 percentage point, and key emitters' yearly sums are compared with the reporting
+thresholds in whole tonnes.  The figures returned keep their unrounded values.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sqlalchemy import Engine
 
 from carbon import reference
 from carbon.analytics.cube import enterprise_results
+from carbon.analytics.precision import at_precision
 from carbon.stats import current_stats
 
 
@@ -35,6 +42,14 @@ def parameters() -> pd.Series:
         return pd.read_csv(f).set_index("name")["value"].astype(float)
 
 
+@cache
+def parameter_decimals() -> pd.Series:
+    """To how many decimal places each analytics parameter's comparison is made (``decimals`` in
+    ``carbon/data/analytics_parameters.csv``), by name."""
+    with resources.files("carbon").joinpath("data/analytics_parameters.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f).set_index("name")["decimals"].astype(int)
+
+
 def applicable_targets(region: str) -> pd.DataFrame:
     """The region's own targets, its province's and the national ones."""
     province = reference.regions().loc[region, "province"] if region != "zone" else ""
@@ -42,14 +57,26 @@ def applicable_targets(region: str) -> pd.DataFrame:
 
 
 def target_progress(
-    intensity: pd.Series, base_year: int, target_year: int, reduction: float, year: int, at_risk_share: float
+    intensity: pd.Series,
+    base_year: int,
+    target_year: int,
+    reduction: float,
+    year: int,
+    at_risk_share: float,
+    decimals: int | None = None,
 ) -> dict[str, Any]:
-    """Progress of an intensity series (by year) against a reduction target (fraction).  Pure."""
-    if base_year not in intensity.index or year not in intensity.index or pd.isna(intensity.get(base_year)):
+    """Progress of an intensity series (by year) against a reduction target (fraction).  The status compares the
+    reductions (fractions) at ``decimals`` places, by default the precision of ``at_risk_share`` in the parameters
+    file.  Pure."""
+    if base_year not in intensity.index or pd.isna(intensity.get(base_year)):
         return {"status": "no_base_data", "achieved": None, "expected": None, "needed_per_year": None}
+    if year not in intensity.index or pd.isna(intensity.get(year)):  # no data this year: never "on track"
+        return {"status": "no_data", "achieved": None, "expected": None, "needed_per_year": None}
     achieved = 1 - intensity[year] / intensity[base_year]
     expected = reduction * min(max((year - base_year) / (target_year - base_year), 0), 1)
-    status = "on_track" if achieved >= expected else "at_risk" if achieved >= at_risk_share * expected else "off_track"
+    d = int(parameter_decimals()["at_risk_share"]) if decimals is None else decimals
+    got, on_track, at_risk = at_precision([achieved, expected, at_risk_share * expected], d)
+    status = "on_track" if got >= on_track else "at_risk" if got >= at_risk else "off_track"
     left = target_year - year
     ratio = (1 - reduction) / (intensity[year] / intensity[base_year])
     needed = (1 - ratio ** (1 / left)) if left > 0 else None
@@ -123,11 +150,20 @@ def region_gdp(engine: Engine, region: str, year: int) -> float | None:
     return float(gdp[parts].sum()) if region == "zone" and set(parts) <= set(gdp.index) else None
 
 
+def is_key_emitter(tco2e: pd.Series, tce: pd.Series) -> pd.Series:
+    """Whether yearly sums (tCO2e, tce) reach either reporting threshold, compared at the thresholds' precision
+    (whole tonnes).  Pure."""
+    p, d = parameters(), parameter_decimals()
+    return (at_precision(tco2e, d["key_emitter_tco2e"]) >= p["key_emitter_tco2e"]) | (
+        at_precision(tce, d["key_emitter_tce"]) >= p["key_emitter_tce"]
+    )
+
+
 def key_emitters(lines: pd.DataFrame) -> pd.DataFrame:
-    """Enterprises at or over the reporting threshold (tCO2e or tce a year) among a year's result lines.  Pure."""
+    """Enterprises at or over the reporting threshold (tCO2e or tce a year) among a year's result lines, the yearly
+    sums compared in whole tonnes (``is_key_emitter``).  Pure."""
     per = lines.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
-    p = parameters()
-    hit = per.loc[(per["emissions_tco2e"] >= p["key_emitter_tco2e"]) | (per["energy_tce"] >= p["key_emitter_tce"])]
+    hit = per.loc[is_key_emitter(per["emissions_tco2e"], per["energy_tce"])]
     return hit.sort_values("emissions_tco2e", ascending=False).reset_index()
 
 

@@ -37,7 +37,7 @@ if v.is_staff:
         shown = table.loc[mask]
     display = shown.assign(
         region_id=shown["region_id"].map(lambda r: labels.region(r, lang)),
-        key_emitter=shown["key_emitter"].map({True: "★", False: ""}),
+        key_emitter=shown["key_emitter"].map({True: "★", False: ""}).fillna("—"),  # — : no data for the year
     )[
         [
             "uscc",

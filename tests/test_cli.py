@@ -154,3 +154,32 @@ def test_ingest_json_reports_duplicates_warnings_and_rejects_download(ready, tmp
     assert run(ready, "rejects", "9999").returncode == 2
     dup = run(ready, "ingest", str(first), "--enterprise", code, "--json")
     assert json.loads(dup.stdout)["duplicate_file"] is True and dup.returncode == 0
+
+
+def test_results_follow_a_move_to_another_jurisdiction_and_equal_account(ready, tmp_path):
+    """Moved from Jiashan (Zhejiang) to Qingpu (Shanghai): the stored figures take Shanghai's factors at once."""
+    code = uscc(12, "330421")
+    assert (
+        run(
+            ready, "enterprise", "add", "--code", code, "--name", "嘉善迁移", "--region", "jiashan", "--industry", "26"
+        ).returncode
+        == 0
+    )
+    path = write_template(tmp_path / "m.csv", ["E1,电力,2024-01-01,2025-01-01,100000,kWh"])
+    assert run(ready, "ingest", str(path), "--enterprise", code).returncode == 0
+
+    def figures(command: str, basis: str) -> dict:
+        r = run(ready, command, "--enterprise", code, "--year", "2024", "--basis", basis, "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    assert figures("results", "location")["total_tco2e"] == pytest.approx(100_000 * 0.4974 / 1000)  # Zhejiang 2023
+    moved = run(ready, "enterprise", "update", code, "--region", "qingpu")
+    assert moved.returncode == 0 and "qingpu" in moved.stdout, moved.stderr
+    for basis in ("location", "local", "market"):
+        served, fresh = figures("results", basis), figures("account", basis)
+        assert served["total_tco2e"] == pytest.approx(fresh["total_tco2e"], rel=1e-9) and served["run_id"]
+        assert served["by_carrier"][0]["factor_ids"] == fresh["by_carrier"][0]["factor_ids"]
+    assert figures("results", "local")["total_tco2e"] == pytest.approx(100_000 * 4.2 / 10_000)  # Shanghai's rule
+    bad = run(ready, "results", "--enterprise", code, "--year", "2024", "--basis", "Location")
+    assert bad.returncode == 2 and "location" in bad.stderr

@@ -7,7 +7,8 @@ killed after a commit, or a factor release or an enterprise change is recorded):
 the dashboard call it when they start, so no figure served is ever behind the stored data.
 
 The CLI (``carbon ingest``), the dashboard (upload), the connector runtime and the demo use only this module to
-bring readings in; ``connectors`` reach the engine through nothing else (import contract in ``pyproject.toml``).
+bring readings in; ``connectors`` reach the engine through nothing else (import contract in ``pyproject.toml``),
+and take the shape of a connector reading, ``READING_COLUMNS``, from here.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from sqlalchemy import Engine, inspect
 from carbon import audit, outbox
 from carbon.access import Viewer
 from carbon.ingest import FileReport, Upload, ingest_files
-from carbon.ingest.records import ingest_records
+from carbon.ingest.records import READING_COLUMNS, ingest_records
 from carbon.ledger import activity_years, recalc
+
+__all__ = ["READING_COLUMNS", "receive_files", "receive_records", "settle", "upload_detail"]
 
 
 def receive_files(

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, insert, select, update
 from sqlmodel import Session
 
 from carbon import reference
+from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
-from carbon.ingest.cells import decode
 from carbon.models import Enterprise, Statistic
 from carbon.units import conversion_factor
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from carbon.ingest.records import READING_COLUMNS
+from carbon.intake import READING_COLUMNS
 from connectors.config import ConnectorConfig
 
 

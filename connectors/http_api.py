@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from carbon.ingest.records import READING_COLUMNS
+from carbon.intake import READING_COLUMNS
 from connectors.base import Connector, Fetched, PermanentError, TransientError, records_frame
 
 REQUIRED = ("enterprise", "meter", "carrier", "kind", "end", "value", "unit")

@@ -16,10 +16,10 @@ from datetime import date, datetime, time
 import numpy as np
 import pandas as pd
 
+from carbon.encoding import decode
 from carbon.errors import InputError
 
 MAX_XLSX_EXPANSION = 100  # refuse an xlsx whose parts expand more than this (zip bomb)
-ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 is a superset of GBK and GB2312
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 INVISIBLE = "[\ufeff\u200b\u200c\u200d\u2060\u00ad]"  # BOMs and zero-width characters inside cells
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -33,20 +33,6 @@ class Sheet:
     cells: pd.DataFrame
     source: str
     delimiter: str = ""
-
-
-def decode(data: bytes, file: str) -> tuple[str, str]:
-    """Text and the encoding it was read with (UTF-8 first, then GB18030)."""
-    for encoding in ENCODINGS:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise InputError(
-        "无法识别文件编码（支持UTF-8、GBK/GB18030），请另存为UTF-8 CSV",
-        "Cannot decode the file (UTF-8 and GBK/GB18030 are supported); save it as UTF-8 CSV",
-        file=file,
-    )
 
 
 def _csv_rows(text: str, delimiter: str, file: str) -> list[list[str]]:

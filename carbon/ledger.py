@@ -25,17 +25,9 @@ from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, F
 # guidelines' GWP table); ``carbon account --gwp`` computes the others on request without storing them.
 GWP_OF_RECORD = "AR5"
 
-LINE_COLUMNS = [
-    "enterprise_uscc",
-    "carrier",
-    "month",
-    "quantity_canonical",
-    "emissions_tco2e",
-    "energy_tce",
-    "factor_ids",
-    "factor_reason",
-    "rows_split",
-]
+# a result line's figures, and the whole line as stored (with the factor records it used and why)
+FIGURE_COLUMNS = ["enterprise_uscc", "carrier", "month", "quantity_canonical", "emissions_tco2e", "energy_tce"]
+LINE_COLUMNS = [*FIGURE_COLUMNS, "factor_ids", "factor_reason", "rows_split"]
 
 
 @dataclass
@@ -352,11 +344,12 @@ def current_lines(
     gwp_set: str = GWP_OF_RECORD,
     years: list[int] | None = None,
     enterprises: list[str] | None = None,
+    columns: list[str] = LINE_COLUMNS,
 ) -> pd.DataFrame:
-    """Monthly result lines (``run_id``, ``year`` and ``LINE_COLUMNS``) of the newest stored run of each enterprise
-    and year: the figures every view serves.  One query; only the newest runs are read."""
+    """Monthly result lines (``run_id``, ``year`` and ``columns``, by default ``LINE_COLUMNS``) of the newest stored
+    run of each enterprise and year: the figures every view serves.  One query; only the newest runs are read."""
     stmt = (
-        select(EmissionResult.run_id, AccountingRun.year, *(getattr(EmissionResult, c) for c in LINE_COLUMNS))
+        select(EmissionResult.run_id, AccountingRun.year, *(getattr(EmissionResult, c) for c in columns))
         .join(AccountingRun, AccountingRun.id == EmissionResult.run_id)
         .where(EmissionResult.run_id.in_(_newest_runs(basis, gwp_set, years, enterprises)))
     )

@@ -16,7 +16,7 @@ import xarray as xr
 from sqlalchemy import Engine, func, select
 
 from carbon import reference
-from carbon.ledger import GWP_OF_RECORD, current_lines
+from carbon.ledger import FIGURE_COLUMNS, GWP_OF_RECORD, current_lines
 from carbon.models import AccountingRun, Batch, Enterprise, Statistic
 
 
@@ -25,7 +25,7 @@ def enterprise_results(
 ) -> pd.DataFrame:
     """Monthly results per enterprise and carrier from the newest runs (the result ledger), with year, time,
     region, division and sector as the enterprise register has them now."""
-    lines = current_lines(engine, basis, gwp_set, years)
+    lines = current_lines(engine, basis, gwp_set, years, columns=FIGURE_COLUMNS)  # the figures, not the factor ids
     with engine.connect() as conn:
         ents = pd.read_sql(
             select(

@@ -15,7 +15,7 @@ Every choice returns the ids of the records it used and flags for anything an au
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import date
 from numbers import Integral
 
 import pandas as pd
@@ -212,7 +212,7 @@ def choose(
     carriers = reference.carriers()
     info = carriers.loc[carrier]
     canonical, physical = info["canonical_unit"], info["physical_carrier"]
-    usable = in_force(factors, as_of or datetime.now(UTC).date())
+    usable = in_force(factors, as_of or pd.Timestamp.now(tz="Asia/Shanghai").date())  # the Beijing date
     flags: list[str] = []
     if info["kind"] == "fuel":
         tco2, used = _fuel_factor(usable, carrier, canonical)

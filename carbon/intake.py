@@ -125,5 +125,5 @@ def settle(engine: Engine, progress: Callable[[list], Iterable] = iter) -> dict[
         whom = plan[year]
         done = recalc(engine, years=[year], enterprises=None if whom is None else sorted(whom), trigger=reasons)
         counts = {k: counts[k] + done[k] for k in counts}
-    outbox.paid(engine, int(due["id"].max()))
+    outbox.paid(engine, [int(i) for i in due["id"]])
     return counts

@@ -119,6 +119,11 @@ class AccountResult:
         }
 
 
+def local_today() -> date:
+    """Today's date in Beijing time: the accounting date on which a rule's validity (valid_from/valid_to) is read."""
+    return pd.Timestamp.now(tz=LOCAL_TZ).date()
+
+
 def load_factors(engine: Engine) -> pd.DataFrame:
     """The factor library as stored by ``carbon init`` (one query)."""
     with engine.connect() as conn:
@@ -296,7 +301,7 @@ def account(
         kind, subject = "region", str(region)
         activity = load_activity(engine, year, regions=reference.region_ids(subject))
     lines, flags = compute(
-        activity, load_factors(engine), year=year, basis=basis, gwp_set=gwp_set, as_of=as_of or now.date()
+        activity, load_factors(engine), year=year, basis=basis, gwp_set=gwp_set, as_of=as_of or local_today()
     )
     return AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
 
@@ -518,7 +523,7 @@ def recalc(
         pieces = month_pieces(rows, year)
         del rows
         for basis in bases:
-            lines, flags = price(pieces, factors, year=year, basis=basis, gwp_set=gwp_set, as_of=now.date())
+            lines, flags = price(pieces, factors, year=year, basis=basis, gwp_set=gwp_set, as_of=local_today())
             runs = current_runs(engine, basis, gwp_set, [year], enterprises).set_index("enterprise_uscc")
             old = current_lines(engine, basis, gwp_set, [year], enterprises)
             old_by = dict(iter(old.groupby("enterprise_uscc")))

@@ -49,7 +49,8 @@ def owed(engine: Engine) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def paid(engine: Engine, upto_id: int) -> None:
-    """Remove the debts up to ``upto_id`` once their results are stored (later debts stay)."""
+def paid(engine: Engine, ids: list[int]) -> None:
+    """Remove exactly the debts whose results are stored.  Not "every id up to the highest": on PostgreSQL a debt
+    with a lower id can commit after a higher one was read, and must stay to be paid."""
     with engine.begin() as conn:
-        conn.execute(delete(RecalcDue).where(RecalcDue.id <= upto_id))
+        conn.execute(delete(RecalcDue).where(RecalcDue.id.in_(ids)))

@@ -15,9 +15,10 @@ labels from here.  Pure lookups, the tables read once per process.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 import pandas as pd
+
+from carbon.reference import read_data
 
 LANGS = ("zh", "en")
 DIMENSIONLESS = "dimensionless"
@@ -25,22 +26,17 @@ PER_ROW = "per_row"
 KINDS = ("figure", "share", "count", "integer", "code", "text", "flag", "time", "link")
 
 
-def _read(name: str) -> pd.DataFrame:
-    with resources.files("carbon").joinpath(f"data/{name}").open(encoding="utf-8") as f:
-        return pd.read_csv(f, dtype=str, keep_default_na=False)
-
-
 @cache
 def registry() -> pd.DataFrame:
     """The fields (``carbon/data/fields.csv``), indexed by name: kind, unit, digits, labels and descriptions."""
-    return _read("fields.csv").set_index("name")
+    return read_data("fields.csv").set_index("name")
 
 
 @cache
 def units() -> pd.DataFrame:
     """Labels of the units fields use (``carbon/data/field_units.csv``), indexed by unit: the suffix a field name
     in that unit ends with, Chinese and English labels and the symbol the CLI adds to the Chinese label."""
-    return _read("field_units.csv").set_index("unit")
+    return read_data("field_units.csv").set_index("unit")
 
 
 def _lang(lang: str) -> str:

@@ -12,7 +12,8 @@ from carbon.errors import InputError
 JURISDICTIONS = ("qingpu", "wujiang", "jiashan")
 
 
-def _read(name: str) -> pd.DataFrame:
+def read_data(name: str) -> pd.DataFrame:
+    """A CSV of the package's ``carbon/data/`` as text, empty cells as empty strings."""
     with resources.files("carbon").joinpath(f"data/{name}").open(encoding="utf-8") as f:
         return pd.read_csv(f, dtype=str, keep_default_na=False)
 
@@ -20,32 +21,32 @@ def _read(name: str) -> pd.DataFrame:
 @cache
 def regions() -> pd.DataFrame:
     """The zone and its three jurisdictions (admin code, province ISO code, grid)."""
-    return _read("regions.csv").set_index("id")
+    return read_data("regions.csv").set_index("id")
 
 
 @cache
 def sectors() -> pd.DataFrame:
     """Dashboard sectors with Chinese and English names."""
-    return _read("sectors.csv").set_index("id")
+    return read_data("sectors.csv").set_index("id")
 
 
 @cache
 def industry_divisions() -> pd.DataFrame:
     """GB/T 4754-2017 divisions (2-digit codes) with names and their dashboard sector."""
-    return _read("industry_divisions.csv").set_index("code")
+    return read_data("industry_divisions.csv").set_index("code")
 
 
 @cache
 def carriers() -> pd.DataFrame:
     """Energy carriers: kind, scope, canonical unit and accepted names."""
-    return _read("carriers.csv").set_index("id")
+    return read_data("carriers.csv").set_index("id")
 
 
 @cache
 def electricity_flows() -> pd.DataFrame:
     """How electricity supplied out and generated on site enter the totals (sign against purchased electricity),
     with the method's text and source; see ``carbon/data/electricity_flows.csv``."""
-    table = _read("electricity_flows.csv").set_index("carrier")
+    table = read_data("electricity_flows.csv").set_index("carrier")
     table["sign"] = table["sign"].astype(int)
     return table
 

@@ -73,6 +73,9 @@ def headers(*names: str) -> list[str]:
     return [fields.header(n) for n in names]
 
 
+NO_DATA = f"{fields.NO_DATA['zh']} / {fields.NO_DATA['en']}"
+
+
 def cell(name: str, value: Any) -> str:
     """A field's value as the CLI prints it: shares as percentages and figures with the field's digits
     (``carbon/data/fields.csv``), ``-`` for no data."""
@@ -308,11 +311,14 @@ def results(ctx: click.Context, uscc: str | None, region: str | None, year: int,
 
 
 def format_result(d: dict[str, Any]) -> str:
-    """A result as readable tables, Chinese labels with English."""
+    """A result as readable tables, Chinese labels with English; without data, says so and why."""
     head = (
         f"{d['subject']['id']} {d['year']}年 核算口径/basis: {d['basis']}  GWP: {d['gwp_set']}  "
         f"计算时间/as of: {(d['as_of'] or '— (无数据 / no data)')[:19]}"
     )
+    flags = "\n".join(f"  - {describe(f)}" for f in d["flags"]) or "  (无 / none)"
+    if not d["has_data"]:
+        return f"{head}\n\n{NO_DATA}\n\n提示 / flags:\n{flags}"
     totals = render(
         ["项目 / item", "数值 / value"],
         [[fields.header(k), cell(k, d[k])] for k in ("total_tco2e", "scope1_tco2e", "scope2_tco2e", "energy_tce")],
@@ -336,7 +342,9 @@ def format_result(d: dict[str, Any]) -> str:
     months = render(
         headers("month", "emissions_tco2e", "energy_tce"),
         [
-            [
+            [f"{d['year']}年{m['month']}月", NO_DATA, ""]
+            if m["emissions_tco2e"] is None
+            else [
                 f"{d['year']}年{m['month']}月",
                 cell("emissions_tco2e", m["emissions_tco2e"]),
                 cell("energy_tce", m["energy_tce"]),
@@ -345,8 +353,7 @@ def format_result(d: dict[str, Any]) -> str:
         ],
         right=[1, 2],
     )
-    reasons = "\n".join(f"  - {c['carrier']}: {'; '.join(c['factor_reasons'])}" for c in d["by_carrier"])
-    flags = "\n".join(f"  - {describe(f)}" for f in d["flags"]) or "  (无 / none)"
+    reasons = "\n".join(f"  - {c['name_zh']} {c['carrier']}: {'; '.join(c['factor_reasons'])}" for c in d["by_carrier"])
     return (
         f"{head}\n\n{totals}\n\n{lines}\n\n{months}\n\n因子选择 / factor choice:\n{reasons}\n\n提示 / flags:\n{flags}"
     )

@@ -24,6 +24,8 @@ LANGS = ("zh", "en")
 DIMENSIONLESS = "dimensionless"
 PER_ROW = "per_row"
 KINDS = ("figure", "share", "count", "integer", "code", "text", "flag", "time", "link")
+# what a figure without data reads as, wherever it is shown (never 0, never blank)
+NO_DATA = {"zh": "无数据", "en": "no data"}
 
 
 @cache

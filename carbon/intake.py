@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, inspect
 
-from carbon import audit, outbox
+from carbon import audit, ledger, outbox
 from carbon.access import Viewer
 from carbon.ingest import FileReport, Upload, ingest_files
 from carbon.ingest.records import READING_COLUMNS, ingest_records
@@ -100,20 +100,22 @@ def settle(engine: Engine, progress: Callable[[list], Iterable] = iter) -> dict[
     """Pay every recalculation owed: recompute the enterprises and years concerned on every basis and store what
     changed (``carbon.ledger.recalc``), then clear the debts paid.  Cheap when nothing is owed (one query).
 
+    First owes a full recalculation if a factor record's ``valid_from``/``valid_to`` was reached since the ledger
+    last read the rules in force (``outbox.owe_for_dates``).
+
     Safe to run twice at once or to be killed midway: what is not yet cleared is paid again by the next call, and
     a result that did not change is not stored again.  ``progress`` wraps the list of years (e.g. ``tqdm``).
     """
-    if not inspect(engine).has_table("recalc_due"):
+    if not inspect(engine).has_table("ledger_clock"):  # not initialised, or not yet migrated
         return {"runs_stored": 0, "unchanged": 0}
+    outbox.owe_for_dates(engine, ledger.local_today())
     due = outbox.owed(engine)
     if due.empty:
         return {"runs_stored": 0, "unchanged": 0}
     plan: dict[int, set[str] | None] = {}  # year -> enterprises to recompute (None: all)
     for d in due.itertuples(index=False):
         whom = None if pd.isna(d.enterprise_uscc) else [str(d.enterprise_uscc)]
-        years = (
-            activity_years(engine, whom) if pd.isna(d.year_from) else range(int(d.year_from), int(d.year_to) + 1)
-        )
+        years = activity_years(engine, whom) if pd.isna(d.year_from) else range(int(d.year_from), int(d.year_to) + 1)
         for y in years:
             if whom is None:
                 plan[y] = None

@@ -30,6 +30,11 @@ FIGURE_COLUMNS = ["enterprise_uscc", "carrier", "month", "quantity_canonical", "
 LINE_COLUMNS = [*FIGURE_COLUMNS, "factor_ids", "factor_reason", "rows_split"]
 
 
+def _figure(value: float) -> float | None:
+    """A figure as served in JSON: None (no data) for NaN."""
+    return None if pd.isna(value) else float(value)
+
+
 @dataclass
 class AccountResult:
     """Emissions of an enterprise or region for one year, with the factors used and flags."""
@@ -45,14 +50,22 @@ class AccountResult:
     run_id: int | None = None
     run_ids: list[int] = field(default_factory=list)  # the stored runs behind a stored result
 
-    def _sum(self, col: str, scope: str | None = None) -> float:
+    @property
+    def has_data(self) -> bool:
+        """False when no activity lies behind the result: its figures are then None ("no data"), never 0."""
+        return bool(len(self.lines))
+
+    def _sum(self, col: str, scope: str | None = None) -> float | None:
+        if not self.has_data:
+            return None
         lines = self.lines
         if scope is not None:
             lines = lines.loc[lines["carrier"].map(reference.carriers()["scope"]) == scope]
         return float(lines[col].sum())
 
     @property
-    def total_tco2e(self) -> float:
+    def total_tco2e(self) -> float | None:
+        """tCO2e in all; None when there is no data."""
         return self._sum("emissions_tco2e")
 
     def by_carrier(self) -> pd.DataFrame:
@@ -74,12 +87,13 @@ class AccountResult:
         return out.reset_index().sort_values("emissions_tco2e", ascending=False, kind="stable")
 
     def by_month(self) -> pd.DataFrame:
-        """Twelve rows (month 1-12): tCO2e and tce; months without data are zero."""
+        """Twelve rows (month 1-12): tCO2e and tce; a month without any data is NaN (no data), not zero."""
         g = self.lines.groupby("month")[["emissions_tco2e", "energy_tce"]].sum()
-        return g.reindex(range(1, 13), fill_value=0.0).rename_axis("month").reset_index()
+        return g.reindex(range(1, 13)).astype(float).rename_axis("month").reset_index()
 
-    def totals(self) -> dict[str, float]:
-        """tCO2e in all, of scope 1 and of scope 2, and tce (what a stored run keeps)."""
+    def totals(self) -> dict[str, float | None]:
+        """tCO2e in all, of scope 1 and of scope 2, and tce (what a stored run keeps); each None when there is no
+        data (scopes are 0 when there is data but no carrier of that scope)."""
         return {
             "total_tco2e": self.total_tco2e,
             "scope1_tco2e": self._sum("emissions_tco2e", "1"),
@@ -96,6 +110,7 @@ class AccountResult:
             "as_of": None if self.computed_at is None else self.computed_at.isoformat(),
             "run_id": self.run_id,
             "run_ids": self.run_ids,
+            "has_data": self.has_data,
             **self.totals(),
             "flags": self.flags,
             "by_carrier": [
@@ -113,7 +128,11 @@ class AccountResult:
                 for r in self.by_carrier().itertuples(index=False)
             ],
             "by_month": [
-                {"month": int(r.month), "emissions_tco2e": float(r.emissions_tco2e), "energy_tce": float(r.energy_tce)}
+                {
+                    "month": int(r.month),
+                    "emissions_tco2e": _figure(r.emissions_tco2e),
+                    "energy_tce": _figure(r.energy_tce),
+                }
                 for r in self.by_month().itertuples(index=False)
             ],
         }
@@ -131,7 +150,8 @@ def load_factors(engine: Engine) -> pd.DataFrame:
 
 
 def enterprise_runs(engine: Engine, basis: str = "location", gwp_set: str = "AR5") -> pd.DataFrame:
-    """Every stored enterprise run of a basis and GWP set, oldest first (id, subject, year, as-of, totals, trigger)."""
+    """Every stored enterprise run of a basis and GWP set, oldest first (id, subject, year, as-of, totals, trigger);
+    the totals of a run stored when the enterprise had no data left are NaN."""
     stmt = (
         select(
             AccountingRun.id,
@@ -150,6 +170,7 @@ def enterprise_runs(engine: Engine, basis: str = "location", gwp_set: str = "AR5
     with engine.connect() as conn:
         runs = pd.read_sql(stmt, conn)
     runs["computed_at"] = pd.to_datetime(runs["computed_at"], utc=True)
+    runs[["total_tco2e", "energy_tce"]] = runs[["total_tco2e", "energy_tce"]].astype(float)  # NaN: a run without data
     return runs
 
 

@@ -199,10 +199,10 @@ class AccountingRun(SQLModel, table=True):
     basis: str = Field(max_length=16)
     gwp_set: str = Field(max_length=8)
     computed_at: datetime = _tz_datetime(nullable=False)
-    total_tco2e: float
-    scope1_tco2e: float
-    scope2_tco2e: float
-    energy_tce: float
+    total_tco2e: float | None  # None: no data for that enterprise and year (never 0)
+    scope1_tco2e: float | None
+    scope2_tco2e: float | None
+    energy_tce: float | None
     flags_json: str
     trigger: str | None = None  # why it was computed: a request, a recalculation after new factors or data
 
@@ -316,3 +316,12 @@ class AuditEvent(SQLModel, table=True):
     enterprise_uscc: str | None = Field(default=None, max_length=18)
     action: str = Field(max_length=32)
     detail: str
+
+
+class LedgerClock(SQLModel, table=True):
+    """One row: the Beijing date on which the result ledger last read which rules are in force (a factor record's
+    ``valid_from``/``valid_to``).  When a later date passes one of those dates, a full recalculation is owed."""
+
+    __tablename__ = "ledger_clock"
+    id: int | None = Field(default=None, primary_key=True)
+    priced_on: date | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -230,6 +231,14 @@ def column(name: str) -> object:
     return st.column_config.Column(label, help=tip)
 
 
+def dataframe(data: Any, **kwargs: Any) -> Any:
+    """``st.dataframe`` as every page shows tables: a missing value reads "无数据 / no data" (missing is not zero
+    and not blank), no index, full width."""
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return st.dataframe(data, placeholder=fields.NO_DATA[lang()], **kwargs)
+
+
 def share_bar(name: str) -> object:
     """A share field (0–1) drawn as a bar, labelled from the registry."""
     return st.column_config.ProgressColumn(
@@ -282,13 +291,13 @@ def show_batch(v: Viewer, batch_ids: list[int], key: str) -> None:
         total = report.get("errors_total", 0) + report.get("warnings_total", 0)
         if total > len(issues):
             st.caption(t(f"共 {total} 条，显示前 {len(issues)} 条", f"{total} in all, the first {len(issues)} shown"))
-        st.dataframe(issues_table(issues), hide_index=True, width="stretch")
+        dataframe(issues_table(issues))
     elif report:
         st.caption(t("该批次没有错误或警告。", "No errors or warnings in this batch."))
     refused = views.rejected(engine(), v, batch)
     if len(refused):
         st.markdown(t("**被拒绝的行**（修改后可重新上报）", "**Refused rows** (fix and upload again)"))
-        st.dataframe(refused, hide_index=True, width="stretch")
+        dataframe(refused)
         tables = {f"rejected-{batch}": refused}
         st.download_button(
             t("下载被拒绝的行（CSV）", "download refused rows (CSV)"),

@@ -9,6 +9,8 @@ import math
 
 import pandas as pd
 
+from carbon.fields import NO_DATA
+
 WAN = 10_000
 
 
@@ -17,9 +19,10 @@ def _missing(value: float | None) -> bool:
 
 
 def _tonnes(value: float | None, zh_unit: str, en_unit: str, lang: str) -> str:
-    """Tonnes of something: 万 + ``zh_unit`` at or above 10^4 in Chinese, whole ``en_unit`` in English."""
+    """Tonnes of something: 万 + ``zh_unit`` at or above 10^4 in Chinese, whole ``en_unit`` in English; "无数据" /
+    "no data" when there is none (never 0)."""
     if _missing(value):
-        return "—"
+        return NO_DATA[lang]
     if lang == "en":
         return f"{value:,.0f} {en_unit}"
     return f"{value / WAN:,.2f} 万{zh_unit}" if abs(value) >= WAN else f"{value:,.1f} {zh_unit}"

@@ -108,7 +108,7 @@ def test_bad_input_exits_2_with_message_and_changes_nothing(ready, tmp_path):
     assert report["errors"][0]["column"] == "用量" and report["errors"][0]["value"] == "-1"  # the file's own header
     assert "第3行" in r.stderr and "row 3" in r.stderr
     acct = json.loads(run(ready, "account", "--enterprise", code, "--year", "2023", "--json").stdout)
-    assert acct["total_tco2e"] == 0 and acct["flags"] == ["no_activity"]
+    assert acct["total_tco2e"] is None and not acct["has_data"] and acct["flags"] == ["no_activity"]
     both = run(ready, "account", "--enterprise", code, "--region", "zone", "--year", "2023")
     assert both.returncode == 2
     assert run(ready, "account", "--region", "nowhere", "--year", "2023").returncode == 2

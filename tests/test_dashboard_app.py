@@ -159,3 +159,26 @@ def test_export_page_offers_the_current_view_and_audit_log_lists_sign_ins(zone_d
     assert {b.label for b in at.get("download_button")} == {"下载 Excel（XLSX）", "下载 CSV（ZIP）"}
     at = open_page(at, "audit")
     assert "login" in set(at.dataframe[0].value["action"])
+
+
+def test_an_enterprise_without_data_reads_no_data_not_zero(tmp_path, monkeypatch):
+    """Missing is not zero: an enterprise without data for the year shows 无数据 in the table and its figures, and
+    says why, on the enterprise page."""
+    from carbon.enterprises import add_enterprise
+    from tests.helpers import uscc
+
+    url = build(f"sqlite:///{tmp_path / 'zone.db'}", tmp_path)
+    monkeypatch.setenv("CARBON_DATABASE_URL", url)
+    empty = uscc(41, "320509")
+    add_enterprise(db.make_engine(url), code=empty, name="吴江戊无数据有限公司", region="wujiang", industry="2614")
+    at = open_page(sign_in("zone1"), "enterprises")
+    table = at.dataframe[0]
+    assert table.proto.placeholder == "无数据"
+    assert (
+        table.value.set_index("uscc").loc[empty, "emissions_tco2e"]
+        != table.value.set_index("uscc").loc[empty, "emissions_tco2e"]
+    )  # NaN: no figure, drawn as the placeholder
+    at.selectbox(key="ent_detail").select(empty).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["碳排放量"] == "无数据" and metrics["综合能耗"] == "无数据", metrics
+    assert any("无数据不是零排放" in i.value for i in at.info)

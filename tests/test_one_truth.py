@@ -69,6 +69,13 @@ industry = st.tuples(st.just("industry"), st.integers(0, 9), st.sampled_from(["2
 OPERATIONS = st.lists(st.one_of(upload, crash, records, release, stats, add, move, industry), min_size=1, max_size=6)
 
 
+def same(served: float | None, fresh: float | None) -> bool:
+    """Two figures agree: both "no data" (None), or equal to ``REL``."""
+    if served is None or fresh is None:
+        return served is None and fresh is None
+    return math.isclose(served, fresh, rel_tol=REL, abs_tol=1e-9)
+
+
 def _codes(engine) -> list[str]:
     return sorted(views.visible_enterprises(engine, ZONE)["uscc"])
 
@@ -205,10 +212,11 @@ def check(engine, url: str) -> None:
                 served = stored_result(engine, year=year, enterprise=code, basis=basis).as_dict()
                 where = f"{basis} {year} {code}"
                 for key in ("total_tco2e", "energy_tce", "scope1_tco2e", "scope2_tco2e"):
-                    assert math.isclose(served[key], f[key], rel_tol=REL, abs_tol=1e-9), (where, key, served, f)
-                assert [m["emissions_tco2e"] for m in served["by_month"]] == pytest.approx(
-                    f["by_month"], rel=REL, abs=1e-9
-                )
+                    assert same(served[key], f[key]), (where, key, served, f)
+                assert all(
+                    same(a, b)
+                    for a, b in zip([m["emissions_tco2e"] for m in served["by_month"]], f["by_month"], strict=True)
+                ), where
                 assert {c["carrier"]: c["emissions_tco2e"] for c in served["by_carrier"]} == pytest.approx(
                     f["by_carrier"], rel=REL
                 )
@@ -224,7 +232,9 @@ def check(engine, url: str) -> None:
                 assert math.isclose(row["emissions_tco2e"], f["total_tco2e"], rel_tol=REL, abs_tol=1e-9), where
                 assert math.isclose(row["energy_tce"], f["energy_tce"], rel_tol=REL, abs_tol=1e-9), where
                 detail = views.enterprise_detail(engine, ZONE, code, year, basis)["monthly"].sum(axis=1, min_count=1)
-                assert detail.fillna(0.0).tolist() == pytest.approx(f["by_month"], rel=REL, abs=1e-9), where
+                assert all(same(None if pd.isna(a) else a, b) for a, b in zip(detail, f["by_month"], strict=True)), (
+                    where
+                )
             # grades from the fresh emissions and the stored value added
             ents = views.visible_enterprises(engine, ZONE)
             totals = pd.Series(with_data, dtype=float, name="emissions_tco2e").rename_axis("uscc").reset_index()
@@ -240,7 +250,7 @@ def check(engine, url: str) -> None:
             for region in ("zone", *reference.JURISDICTIONS):
                 f = fresh[f"{basis}|{year}|{region}"]
                 served = stored_result(engine, year=year, region=region, basis=basis).as_dict()
-                assert math.isclose(served["total_tco2e"], f["total_tco2e"], rel_tol=REL, abs_tol=1e-9), (basis, region)
+                assert same(served["total_tco2e"], f["total_tco2e"]), (basis, region)
                 assert served["flags"] == f["flags"], (basis, year, region)
                 head = views.overview(engine, ZONE, region, year, basis)["headline"]
                 if f["flags"] == ["no_activity"]:
@@ -332,7 +342,7 @@ def test_killed_after_commit_nothing_stays_stale(engine, db_url, tmp_path):
     )
     died = subprocess.run([sys.executable, "-c", KILLED_AFTER_COMMIT, db_url, str(path), code], cwd=ROOT, timeout=300)
     assert died.returncode == -signal.SIGKILL
-    assert stored_result(engine, year=2024, enterprise=code).total_tco2e == 0  # the readings are in, results are owed
+    assert stored_result(engine, year=2024, enterprise=code).total_tco2e is None  # the readings are in, results owed
     again = subprocess.run(
         [CARBON, "--db", db_url, "ingest", "--enterprise", code, str(path)], capture_output=True, text=True, timeout=300
     )
@@ -352,3 +362,70 @@ def test_killed_after_commit_nothing_stays_stale(engine, db_url, tmp_path):
             and [m["emissions_tco2e"] for m in served["by_month"]]
             == pytest.approx([m["emissions_tco2e"] for m in expected["by_month"]])
         )
+
+
+def test_a_rule_taking_effect_is_followed_on_its_day(engine, tmp_path, monkeypatch):
+    """Shanghai's notice 沪环气〔2022〕34号 replaced 7.88 by 4.2 tCO2/10^4 kWh from 2022-02-11 (the shipped
+    library's valid_to/valid_from).  Figures stored on 2022-02-10 use 7.88; the first command on 2022-02-11 owes and
+    pays a recalculation, and the stored figures equal a fresh computation again."""
+    from carbon import ledger, outbox
+
+    code = uscc(703, "310118")
+    add_enterprise(engine, code=code, name="青浦生效日测试", region="qingpu", industry="2614")
+    path = write_template(tmp_path / "d.csv", ["E1,电力,2021-01-01,2021-07-01,100000,kWh"])
+    monkeypatch.setattr(ledger, "local_today", lambda: pd.Timestamp("2022-02-10").date())
+    receive_files(engine, [path], code, actor="test")
+    assert stored_result(engine, year=2021, enterprise=code, basis="local").total_tco2e == pytest.approx(
+        100_000 * 7.88 / 10_000, rel=REL
+    )
+    settle(engine)  # the same day again: nothing owed
+    assert outbox.owed(engine).empty
+    monkeypatch.setattr(ledger, "local_today", lambda: pd.Timestamp("2022-02-11").date())
+    fresh = account(engine, year=2021, enterprise=code, basis="local").total_tco2e
+    assert fresh == pytest.approx(100_000 * 4.2 / 10_000, rel=REL)
+    settle(engine)  # what the first command or dashboard page of the day does
+    served = stored_result(engine, year=2021, enterprise=code, basis="local")
+    assert served.total_tco2e == pytest.approx(fresh, rel=REL) and outbox.owed(engine).empty
+    assert views.enterprise_table(engine, ZONE, 2021, "local").set_index("uscc").loc[
+        code, "emissions_tco2e"
+    ] == pytest.approx(fresh, rel=REL)
+
+
+def test_rule_dates_passed():
+    from datetime import date
+
+    from carbon.outbox import rule_dates_passed
+
+    starts, ends = [date(2022, 2, 11)], [date(2022, 2, 10)]
+    assert rule_dates_passed(date(2022, 2, 10), date(2022, 2, 11), starts, ends) == [date(2022, 2, 11)]
+    assert rule_dates_passed(date(2022, 2, 11), date(2022, 3, 1), starts, ends) == []
+    assert rule_dates_passed(date(2022, 2, 9), date(2022, 2, 10), starts, ends) == []  # 2022-02-10 still in force
+    assert rule_dates_passed(None, date(2022, 2, 11), starts, ends) == [date(2022, 2, 11)]
+    assert rule_dates_passed(None, date(2020, 1, 1), starts, ends) == []
+
+
+def test_no_data_reads_as_no_data_not_zero(engine, tmp_path):
+    """An enterprise without data for a year: no figure (None / 无数据), in stored results, fresh accounting, the
+    CLI text and JSON; months without data are None, not 0."""
+    code = uscc(704, "320509")
+    add_enterprise(engine, code=code, name="吴江无数据测试", region="wujiang", industry="2614")
+    for result in (
+        stored_result(engine, year=2024, enterprise=code),
+        account(engine, year=2024, enterprise=code),
+    ):
+        d = result.as_dict()
+        assert not d["has_data"] and d["flags"] == ["no_activity"]
+        assert all(d[k] is None for k in ("total_tco2e", "scope1_tco2e", "scope2_tco2e", "energy_tce"))
+        assert all(m["emissions_tco2e"] is None for m in d["by_month"])
+    path = write_template(tmp_path / "m.csv", ["E1,电力,2024-03-01,2024-04-01,1000,kWh"])
+    receive_files(engine, [path], code, actor="test")
+    d = stored_result(engine, year=2024, enterprise=code).as_dict()
+    assert [m["month"] for m in d["by_month"] if m["emissions_tco2e"] is not None] == [3]
+    assert d["scope1_tco2e"] == 0 and d["total_tco2e"] == d["scope2_tco2e"] > 0  # data, of scope 2 only
+    for args in (["results"], ["account"]):
+        text = subprocess.run(
+            [CARBON, "--db", str(engine.url), *args, "--enterprise", code, "--year", "2023"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert text.returncode == 0, text.stderr
+        assert "无数据 / no data" in text.stdout and "该年度无活动数据" in text.stdout and "0.00" not in text.stdout

@@ -185,6 +185,7 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
 
     def figure(x: float) -> float | None:
         return None if pd.isna(x) else float(x)
+
     results = []
     for t in wanted.itertuples(index=False):
         series = intensity[t.indicator].where(totals["emissions_tco2e"] > 0)

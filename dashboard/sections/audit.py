@@ -18,7 +18,7 @@ actions = sorted(log["action"].unique())
 chosen = st.multiselect(t("操作类型", "actions"), actions, key="au_actions", placeholder=t("全部", "all"))
 shown = log.loc[log["action"].isin(chosen)] if chosen else log
 shown = shown.assign(at=pd.to_datetime(shown["at"], utc=True).dt.tz_convert("Asia/Shanghai"))
-st.dataframe(
+common.dataframe(
     shown,
     hide_index=True,
     width="stretch",

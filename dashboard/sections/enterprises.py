@@ -53,7 +53,7 @@ if v.is_staff:
             "completeness",
         ]
     ]
-    st.dataframe(
+    common.dataframe(
         display,
         hide_index=True,
         width="stretch",
@@ -98,18 +98,26 @@ if len(row):
         help=fields.description("grade", lang),
     )
     c[3].metric(fields.label("completeness", lang), fmt.percent(r["completeness"], 0))
+    if pd.isna(r["emissions_tco2e"]):
+        st.info(
+            t(
+                "无数据：该企业本年度没有活动数据，因此没有排放量、能耗和评级（无数据不是零排放）。请上报本年度的能源数据。",
+                "No data: this enterprise has no activity data for the year, so it has no emissions, energy or "
+                "grade (no data is not zero emissions). Upload the year's energy data.",
+            )
+        )
 st.markdown("#### " + t(f"{year}年逐月排放（按能源品种）", f"Monthly emissions {year} by carrier"))
 st.altair_chart(charts.monthly_by_carrier(d["monthly"], lang), width="stretch")
 tabs = st.tabs([t("计量表", "meters"), t("上报记录", "uploads"), t("所用因子", "factors used")])
 with tabs[0]:
     meters = d["meters"].assign(carrier=d["meters"]["carrier"].map(lambda c: labels.carrier(c, lang)))
-    st.dataframe(meters, hide_index=True, width="stretch", column_config=common.columns(meters))
+    common.dataframe(meters, hide_index=True, width="stretch", column_config=common.columns(meters))
 with tabs[1]:
-    st.dataframe(d["uploads"], hide_index=True, width="stretch", column_config=common.columns(d["uploads"]))
+    common.dataframe(d["uploads"], hide_index=True, width="stretch", column_config=common.columns(d["uploads"]))
     common.show_batch(v, d["uploads"]["batch_id"].tolist(), "ent")
 with tabs[2]:
     used = d["factors"].assign(carrier=d["factors"]["carrier"].map(lambda c: labels.carrier(c, lang)))
-    st.dataframe(used, hide_index=True, width="stretch", column_config=common.columns(used))
+    common.dataframe(used, hide_index=True, width="stretch", column_config=common.columns(used))
 common.offer_tables(
     t("企业", "enterprises"),
     {

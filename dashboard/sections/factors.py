@@ -40,7 +40,7 @@ st.caption(
         f"{len(lib)} records, {len(shown)} shown. Results that use a single-source or unverified factor are flagged.",
     )
 )
-st.dataframe(
+common.dataframe(
     shown.assign(status=shown["status"].map(lambda s: status_zh.get(s, s) if lang == "zh" else s)),
     hide_index=True,
     width="stretch",
@@ -62,7 +62,7 @@ if names:
     except CarbonError as exc:
         common.show_error(exc)
     common.basis_caption(basis, views.as_of(engine, basis))
-    st.dataframe(
+    common.dataframe(
         used.assign(carrier=used["carrier"].map(lambda x: labels.carrier(x, lang))),
         hide_index=True,
         width="stretch",

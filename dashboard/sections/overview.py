@@ -36,6 +36,14 @@ c[1].metric(
 )
 for col, name in zip(c[2:], ("carbon_intensity_tco2e_per_10k_cny", "energy_intensity_tce_per_10k_cny"), strict=True):
     col.metric(fields.title(name, lang), fmt.number(h[name], fields.digits(name)), help=fields.description(name, lang))
+if h["emissions_tco2e"] is None:
+    st.info(
+        t(
+            "无数据：本区域本年度没有任何企业的活动数据，因此不显示排放量、强度和进度（无数据不是零排放）。",
+            "No data: no enterprise in this region has activity data for the year, so no emissions, intensity or "
+            "progress is shown (no data is not zero emissions).",
+        )
+    )
 c = st.columns(4)
 for col, name in zip(c[:2], ("electricity_share_of_energy", "green_share_of_electricity"), strict=True):
     col.metric(fields.label(name, lang), fmt.percent(h[name]), help=fields.description(name, lang))

@@ -43,7 +43,7 @@ st.markdown(
 incomplete_only = st.toggle(t("只看不完整的企业", "incomplete only"), value=True, key="q_incomplete")
 shown = cov.loc[~complete] if incomplete_only else cov
 labels_by_month = {m: fmt.month(pd.Timestamp(year=year, month=m, day=1), lang) for m in months}
-st.dataframe(
+common.dataframe(
     shown.rename(columns=labels_by_month),
     hide_index=True,
     width="stretch",
@@ -58,7 +58,7 @@ st.dataframe(
 
 st.markdown("#### " + t("被拒绝的行", "Refused rows"))
 bad = history.loc[history["rows_rejected"] > 0]
-st.dataframe(bad, hide_index=True, width="stretch", column_config=common.columns(bad))
+common.dataframe(bad, hide_index=True, width="stretch", column_config=common.columns(bad))
 common.show_batch(v, bad["batch_id"].tolist(), "q")
 
 st.markdown("#### " + t("数据接入状态", "Connector health"))
@@ -82,7 +82,7 @@ else:
     for col in ("last_success_at", "last_error_at"):
         view[col] = pd.to_datetime(view[col], utc=True).dt.tz_convert("Asia/Shanghai")
     view["healthy"] = view["healthy"].astype(bool).map({True: t("正常", "healthy"), False: t("异常", "unhealthy")})
-    st.dataframe(view, hide_index=True, width="stretch", column_config=common.columns(view))
+    common.dataframe(view, hide_index=True, width="stretch", column_config=common.columns(view))
 common.offer_tables(
     t("数据质量", "data quality"),
     {t("完整度", "completeness"): cov, t("被拒绝的上报", "refused uploads"): bad, t("数据接入", "connectors"): health},

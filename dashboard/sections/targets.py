@@ -42,7 +42,7 @@ targets = a["targets"].assign(
         "source_url",
     ]
 ]
-st.dataframe(targets, hide_index=True, width="stretch", column_config=common.columns(targets))
+common.dataframe(targets, hide_index=True, width="stretch", column_config=common.columns(targets))
 
 st.markdown("#### " + t("强度下降落后于目标路径的企业", "Enterprises behind the target path"))
 used = a["targets"].set_index("id").loc[a["target_used"]] if a["target_used"] else None
@@ -60,9 +60,9 @@ behind = a["behind"].assign(
     status=a["behind"]["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
     region_id=a["behind"]["region_id"].map(lambda r: labels.region(r, lang)),
 )[["uscc", "name", "region_id", "achieved", "expected", "status"]]
-st.dataframe(behind, hide_index=True, width="stretch", column_config=common.columns(behind))
+common.dataframe(behind, hide_index=True, width="stretch", column_config=common.columns(behind))
 st.markdown("#### " + t(f"{fmt.year(year, 'zh')}缺报月份", f"Missing submissions in {year}"))
-st.dataframe(a["missing"], hide_index=True, width="stretch", column_config=common.columns(a["missing"]))
+common.dataframe(a["missing"], hide_index=True, width="stretch", column_config=common.columns(a["missing"]))
 common.offer_tables(
     t("目标与预警", "targets and alerts"),
     {t("目标", "targets"): a["targets"], t("落后企业", "behind"): a["behind"], t("缺报", "missing"): a["missing"]},

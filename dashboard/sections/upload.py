@@ -52,10 +52,10 @@ def show_report(report, preview: bool) -> None:
         col.metric(fields.label(name, lang), getattr(report, name), help=fields.description(name, lang))
     c[4].metric(fields.label("warnings", lang), len(report.warnings))
     if report.issues:
-        st.dataframe(common.issues_table([i.as_dict() for i in report.issues]), hide_index=True, width="stretch")
+        common.dataframe(common.issues_table([i.as_dict() for i in report.issues]), hide_index=True, width="stretch")
     if preview and report.rows is not None and len(report.rows):
         with st.expander(t("解析结果预览（前200行）", "parsed rows (first 200)")):
-            st.dataframe(report.rows.head(200), hide_index=True, width="stretch")
+            common.dataframe(report.rows.head(200), hide_index=True, width="stretch")
 
 
 if uploads:
@@ -91,6 +91,6 @@ if uploads:
 
 st.markdown("#### " + t("上报记录", "Upload history"))
 history = views.uploads(engine, v, enterprise)
-st.dataframe(history, hide_index=True, width="stretch", column_config=common.columns(history))
+common.dataframe(history, hide_index=True, width="stretch", column_config=common.columns(history))
 common.show_batch(v, history["batch_id"].tolist(), "up")
 common.offer_tables(t("数据上报", "upload"), {t("上报记录", "uploads"): history})

@@ -20,7 +20,7 @@ from carbon.errors import CarbonError, InputError
 from carbon.factor_choice import BASES, GWP_SETS, YEARS
 from carbon.flags import describe
 from carbon.ledger import GWP_OF_RECORD
-from carbon.tables import num, render
+from carbon.tables import beijing_time, num, render
 
 
 def _engine(ctx: click.Context) -> Engine:
@@ -314,7 +314,7 @@ def format_result(d: dict[str, Any]) -> str:
     """A result as readable tables, Chinese labels with English; without data, says so and why."""
     head = (
         f"{d['subject']['id']} {d['year']}年 核算口径/basis: {d['basis']}  GWP: {d['gwp_set']}  "
-        f"计算时间/as of: {(d['as_of'] or '— (无数据 / no data)')[:19]}"
+        f"计算时间/as of: {beijing_time(d['as_of']) if d['as_of'] else '— (' + NO_DATA + ')'}"
     )
     flags = "\n".join(f"  - {describe(f)}" for f in d["flags"]) or "  (无 / none)"
     if not d["has_data"]:
@@ -915,7 +915,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
         render(
             [
                 *headers("username", "role", "region", "enterprise"),
-                f"{fields.header('created_at')} (UTC)",
+                fields.header("created_at"),
                 fields.header("status"),
             ],
             [
@@ -924,7 +924,7 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
                     r.role,
                     r.region or "-",
                     f"{r.enterprise} {r.enterprise_name}" if r.enterprise else "-",
-                    r.created_at.strftime("%Y-%m-%d %H:%M"),
+                    beijing_time(r.created_at),
                     "停用 / disabled" if r.disabled else "启用 / enabled",
                 ]
                 for r in df.itertuples()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
+import pandas as pd
+
 
 def width(text: str) -> int:
     """Display width: East Asian wide and full-width characters count twice."""
@@ -30,3 +32,11 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequ
 def num(value: float, digits: int = 2) -> str:
     """A number with thousands separators."""
     return f"{value:,.{digits}f}"
+
+
+def beijing_time(value: object) -> str:
+    """A stored time (UTC, aware or naive-UTC, or ISO text) as people read it: Beijing time to the minute,
+    ``2026-11-30 18:34 (北京时间)``."""
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    return f"{ts.tz_convert('Asia/Shanghai'):%Y-%m-%d %H:%M} (北京时间)"

@@ -101,10 +101,10 @@ def visible_enterprises(engine: Engine, viewer: Viewer) -> pd.DataFrame:
 
 
 def _annual(cube_region: Any) -> pd.DataFrame:
-    """Yearly totals and the number of months with results in each year."""
-    ds = cube_region.sum(["region", "division", "carrier"])
+    """Yearly totals (NaN for a year without any result: no data, not zero) and the number of months with results."""
+    ds = cube_region.sum(["region", "division", "carrier"], min_count=1)
     df = ds[["emissions_tco2e", "energy_tce"]].to_dataframe()
-    out = df.groupby(df.index.year).sum().rename_axis("year")
+    out = df.groupby(df.index.year).sum(min_count=1).rename_axis("year")
     out["months_with_results"] = (df["emissions_tco2e"] > 0).groupby(df.index.year).sum()
     return out
 
@@ -134,7 +134,8 @@ def overview(
         if t["status"] not in ("no_base_data", "no_data")
     ]
     year_cube = cube.sel(time=cube["time"].dt.year == year)
-    by_region = year_cube.sum(["time", "division", "carrier"])[["emissions_tco2e", "energy_tce"]].to_dataframe()
+    by_region = year_cube.sum(["time", "division", "carrier"], min_count=1)[["emissions_tco2e", "energy_tce"]]
+    by_region = by_region.to_dataframe()  # NaN: a jurisdiction without data that year
     by_region = by_region.loc[by_region.index.isin(parts)]
     sector = sector_split(engine, viewer, region, year, basis)
     return {

@@ -422,6 +422,11 @@ def test_no_data_reads_as_no_data_not_zero(engine, tmp_path):
     d = stored_result(engine, year=2024, enterprise=code).as_dict()
     assert [m["month"] for m in d["by_month"] if m["emissions_tco2e"] is not None] == [3]
     assert d["scope1_tco2e"] == 0 and d["total_tco2e"] == d["scope2_tco2e"] > 0  # data, of scope 2 only
+    jiashan = views.overview(engine, ZONE, "jiashan", 2024)  # a jurisdiction without data in a year others have
+    assert jiashan["headline"]["emissions_tco2e"] is None
+    assert jiashan["annual"]["emissions_tco2e"].isna().all()
+    by_region = views.overview(engine, ZONE, "zone", 2024)["by_region"].set_index("region")["emissions_tco2e"]
+    assert pd.isna(by_region.get("jiashan")) and by_region["wujiang"] == pytest.approx(d["total_tco2e"], rel=REL)
     for args in (["results"], ["account"]):
         text = subprocess.run(
             [CARBON, "--db", str(engine.url), *args, "--enterprise", code, "--year", "2023"],

@@ -20,6 +20,7 @@ from carbon.analytics.completeness import coverage
 from carbon.analytics.cube import build_cube, enterprise_results
 from carbon.analytics.cube import data_version as inputs_version
 from carbon.analytics.decompose import decompose_region
+from carbon.analytics.disclosure import suppression
 from carbon.analytics.grades import grade_year
 from carbon.analytics.peak import estimate
 from carbon.analytics.progress import (
@@ -43,10 +44,6 @@ from carbon.ledger import current_lines, load_factors, newest_as_of
 from carbon.ledger import result_years as stored_years
 from carbon.models import Enterprise
 from carbon.stats import current_stats
-
-# Fewer enterprises than this in a cell of another jurisdiction's breakdown and the cell is suppressed, so that
-# aggregates never reveal one enterprise (project default, the usual "rule of three" of statistical disclosure).
-MIN_ENTERPRISES_PER_CELL = 3
 
 
 def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
@@ -116,6 +113,10 @@ def overview(
     check_choices(basis, year)
     require_region(viewer, region)
     head = progress(engine, region, year, basis)
+    # the count is an aggregate; the list (codes and figures) only of enterprises the viewer may see one by one
+    visible = set(visible_enterprises(engine, viewer)["uscc"])
+    head["key_emitter_count"] = len(head["key_emitters"])
+    head["key_emitters"] = [k for k in head["key_emitters"] if k["enterprise_uscc"] in visible]
     cube = build_cube(engine, basis, cache=cache)
     parts = reference.region_ids(region)
     in_region = cube.sel(region=[r for r in parts if r in cube["region"].values])
@@ -153,24 +154,22 @@ def overview(
 
 
 def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> pd.DataFrame:
-    """Emissions and energy by sector; cells of too few enterprises outside the viewer's own scope suppressed."""
+    """Emissions and energy by sector of a region (or the zone); cells that would let the viewer work out single
+    enterprises of another jurisdiction are suppressed, against what the viewer already sees and with
+    complementary cells (``carbon.analytics.disclosure``)."""
     check_choices(basis, year)
     require_region(viewer, region)
     res = enterprise_results(engine, basis, years=[year])
-    res = res.loc[res["region"].isin(reference.region_ids(region))]
-    out = res.groupby("sector").agg(
-        emissions_tco2e=("emissions_tco2e", "sum"),
-        energy_tce=("energy_tce", "sum"),
-        enterprises=("enterprise_uscc", "nunique"),
-    )
-    own = set(full_regions(viewer))
-    mine = res.loc[res["region"].isin(own)].groupby("sector")["enterprise_uscc"].nunique().reindex(out.index)
-    fully_own = mine.fillna(0).eq(out["enterprises"])
-    hidden = (out["enterprises"] < MIN_ENTERPRISES_PER_CELL) & ~fully_own
-    out.loc[hidden, ["emissions_tco2e", "energy_tce"]] = float("nan")
-    out["suppressed"] = hidden
+    per_enterprise = res.groupby(["enterprise_uscc", "region", "sector"], as_index=False)[
+        ["emissions_tco2e", "energy_tce"]
+    ].sum()
+    table = suppression(per_enterprise, full_regions(viewer), parameters())
+    regions = table.index.get_level_values("region")
+    out = table.xs(region, level="region") if region in regions else table.droplevel("region").iloc[0:0]
+    out = out[["emissions_tco2e", "energy_tce", "enterprises", "suppressed"]].copy()
+    out.loc[out["suppressed"], ["emissions_tco2e", "energy_tce"]] = float("nan")
     out["sector_zh"] = out.index.map(reference.sectors()["name_zh"])
-    return out.sort_values("emissions_tco2e", ascending=False).reset_index()
+    return out.sort_values("emissions_tco2e", ascending=False).rename_axis("sector").reset_index()
 
 
 def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> pd.DataFrame:

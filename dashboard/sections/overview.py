@@ -47,7 +47,7 @@ if h["emissions_tco2e"] is None:
 c = st.columns(4)
 for col, name in zip(c[:2], ("electricity_share_of_energy", "green_share_of_electricity"), strict=True):
     col.metric(fields.label(name, lang), fmt.percent(h[name]), help=fields.description(name, lang))
-c[2].metric(fields.label("key_emitter_count", lang), f"{len(h['key_emitters'])}")
+c[2].metric(fields.label("key_emitter_count", lang), f"{h['key_emitter_count']}")
 peak = o["peak"]
 c[3].metric(
     t("达峰判断", "peak"),

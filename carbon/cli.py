@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
+import pandas as pd
 from sqlalchemy import Engine
 
 from carbon import db, fields, reference
@@ -64,8 +66,42 @@ def json_option(f: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="输出JSON / print JSON")(f)
 
 
+def json_ready(obj: Any, where: str = "") -> tuple[Any, list[str]]:
+    """``obj`` as JSON can hold it, and where it held an infinity.  Pure.
+
+    NaN, NaT and NA are missing: ``null``.  An infinity (a sum beyond the float range) has no JSON form either and
+    becomes ``null`` too; its place (``by_carrier[0].quantity_canonical``) is returned so the caller can say so.
+    Numpy scalars become Python numbers; dict keys and other values are left to ``json.dumps``.
+    """
+    if isinstance(obj, dict):
+        pairs = [(k, json_ready(v, f"{where}.{k}" if where else str(k))) for k, v in obj.items()]
+        return {k: v for k, (v, _) in pairs}, [p for _, (_, ps) in pairs for p in ps]
+    if isinstance(obj, list | tuple):
+        items = [json_ready(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return [v for v, _ in items], [p for _, ps in items for p in ps]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None, [] if math.isnan(obj) else [where]
+    if obj is pd.NA or obj is pd.NaT:
+        return None, []
+    return obj, []
+
+
+def json_text(obj: Any, indent: int | None = None) -> str:
+    """Valid JSON, always (RFC 8259: never ``NaN`` or ``Infinity``); infinities are reported on stderr."""
+    ready, infinite = json_ready(obj)
+    if infinite:
+        click.echo(
+            f"警告：以下数值超出可表示范围，输出为 null，请核对数据 / warning: these figures are beyond the range of "
+            f"numbers and are printed as null; check the data: {', '.join(infinite)}",
+            err=True,
+        )
+    return json.dumps(ready, ensure_ascii=False, indent=indent, default=str, allow_nan=False)
+
+
 def _print_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    click.echo(json_text(obj, indent=2))
 
 
 def headers(*names: str) -> list[str]:
@@ -219,7 +255,7 @@ def ingest(
     )
     for r in reports:
         if as_json:
-            click.echo(json.dumps(r.as_dict(), ensure_ascii=False, default=str))
+            click.echo(json_text(r.as_dict()))
             continue
         state = {
             "duplicate_file": "重复文件，未改动 / duplicate file, nothing changed",
@@ -254,14 +290,15 @@ def ingest(
 @click.pass_context
 def rejects(ctx: click.Context, batch_id: int, out: Path | None) -> None:
     """下载被拒绝的行及原因 / the refused rows of a batch with their reasons."""
+    from carbon.export import csv_text, write_csv
     from carbon.ingest.rejects import rejected_rows
 
     df = rejected_rows(_engine(ctx), batch_id)
     if out:
-        df.to_csv(out, index=False, encoding="utf-8-sig")
+        write_csv(df, out)
         click.echo(f"{len(df)} 行 / rows -> {out}")
     else:
-        click.echo(df.to_csv(index=False))
+        click.echo(csv_text(df), nl=False)
 
 
 @cli.command()
@@ -473,7 +510,7 @@ def stats_import(ctx: click.Context, file: Path, as_json: bool) -> None:
 
     report = import_stats(_engine(ctx), file)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+        click.echo(json_text(report.as_dict()))
     else:
         click.echo(
             f"{file}: 读取/read {report.rows_read}, 新增或修订/stored {report.stored} (修订/revised "

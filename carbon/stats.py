@@ -21,7 +21,7 @@ from carbon import reference
 from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
 from carbon.models import Enterprise, Statistic
-from carbon.units import conversion_factor
+from carbon.units import conversion_factor, finite_numbers
 
 INDICATORS = {
     "gdp": "gdp",
@@ -73,6 +73,7 @@ def _issue(row: int, column: str, value: object, zh: str, en: str) -> RowIssue:
 def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[pd.DataFrame, list[RowIssue]]:
     issues: list[RowIssue] = []
     rows = []
+    values = finite_numbers(df["value"].astype(str).str.replace(",", "", regex=False))
     for n, r in df.iterrows():
         row = int(n)
         subject = (
@@ -111,9 +112,11 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
         year = pd.to_numeric(r["year"], errors="coerce")
         if pd.isna(year) or not 1990 <= year <= 2100:
             issues.append(_issue(row, "year", r["year"], "年份不对", "year must be a year such as 2024"))
-        value = pd.to_numeric(str(r["value"]).replace(",", ""), errors="coerce")
+        value = values[n]
         if pd.isna(value) or value <= 0:
-            issues.append(_issue(row, "value", r["value"], "数值须为正数", "value must be a positive number"))
+            issues.append(
+                _issue(row, "value", r["value"], "数值须为有限的正数", "value must be a finite positive number")
+            )
         try:
             factor = conversion_factor(str(r["unit"]), "wan_CNY")
         except (ValueError, pint.errors.DimensionalityError):

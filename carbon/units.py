@@ -77,3 +77,15 @@ def convert_column(values: np.ndarray | pd.Series, units: pd.Series, to_unit: st
     codes, uniques = pd.factorize(units, sort=False)
     factors = np.array([conversion_factor(u, to_unit) for u in uniques], dtype="float64")
     return np.asarray(values, dtype="float64") * factors[codes]
+
+
+def finite_numbers(values: pd.Series) -> pd.Series:
+    """Values as float64 numbers, NaN wherever they are not a finite number: text, ``NaN``, ``inf``, ``Infinity``,
+    ``1e309`` (overflows to infinity), an integer too large for a float (JSON allows one).  Never a reading or a
+    figure: callers refuse these NaN with the value as sent.  Keeps the index."""
+    try:
+        numbers = pd.to_numeric(values, errors="coerce")
+    except OverflowError:  # a Python int beyond float range; as text it is read as inf, then refused below
+        numbers = pd.to_numeric(values.map(lambda v: str(v) if type(v) is int else v), errors="coerce")
+    numbers = pd.Series(numbers, index=values.index).astype("float64")
+    return numbers.where(np.isfinite(numbers))

@@ -35,6 +35,7 @@ from carbon.analytics.grades import grade_year
 from carbon.analytics.progress import progress
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
+from carbon.export import write_csv
 from carbon.factor_choice import BASES
 from carbon.flags import describe
 from carbon.intake import receive_files, settle
@@ -266,9 +267,7 @@ def _files_of(e: DemoEnterprise, folder: Path, problems: dict[str, set[str]]) ->
             curve = curve.loc[~curve["时间"].between(f"{INTERVAL_MONTH}-12 09:00", f"{INTERVAL_MONTH}-12 13:45")]
         parts.append(sub.loc[~in_month])
         path = folder / f"{e.code}-{INTERVAL_METER}-{INTERVAL_MONTH}-15min.csv"
-        with path.open("w", encoding="utf-8-sig", newline="") as f:
-            f.write(f"{e.name} {INTERVAL_METER} 15分钟电量导出（模拟数据 / simulated）\n")
-            curve.to_csv(f, index=False)
+        write_csv(curve, path, title=f"{e.name} {INTERVAL_METER} 15分钟电量导出（模拟数据 / simulated）")
         uploads.append(DemoUpload(e.code, path))
     rows = pd.concat(parts, ignore_index=True)
     if e.code in problems["spike"]:
@@ -288,8 +287,8 @@ def _files_of(e: DemoEnterprise, folder: Path, problems: dict[str, set[str]]) ->
         late.loc[e01[1], "单位"] = "千瓦"  # kW, not kWh: power, not energy
         late.loc[e01[2], ["开始时间", "结束时间"]] = late.loc[e01[2], ["结束时间", "开始时间"]].to_numpy()
         late_path = folder / f"{e.code}-{LAST_YEAR}Q4.csv"
-        late.to_csv(late_path, index=False, encoding="utf-8-sig")
-    rows.to_csv(main, index=False, encoding="utf-8-sig")
+        write_csv(late, late_path)
+    write_csv(rows, main)
     uploads.insert(0, DemoUpload(e.code, main))
     if e.code in problems["rejects"]:
         uploads.append(DemoUpload(e.code, late_path, accept_valid=True))
@@ -297,7 +296,7 @@ def _files_of(e: DemoEnterprise, folder: Path, problems: dict[str, set[str]]) ->
         fix = rows.loc[(rows["表号"] == "E-01") & (rows["开始时间"] == CORRECTION_MONTH)].copy()
         fix["用量"] = (fix["用量"] * CORRECTION_FACTOR).round(2)
         fix_path = folder / f"{e.code}-correction-{CORRECTION_MONTH[:7]}.csv"
-        fix.to_csv(fix_path, index=False, encoding="utf-8-sig")
+        write_csv(fix, fix_path)
         uploads.append(DemoUpload(e.code, fix_path))
     return uploads
 
@@ -467,7 +466,7 @@ def seed(url: str, per_region: int = PER_REGION) -> int:
         for u in tqdm(uploads, desc="模拟数据 / seeding demo", unit="文件", disable=None):
             receive_files(engine, [u.path], u.enterprise, actor="demo", accept_valid=u.accept_valid, settle_now=False)
         stats = Path(tmp) / "stats.csv"
-        demo_statistics(ents).to_csv(stats, index=False)
+        write_csv(demo_statistics(ents), stats)
         import_stats(engine, stats)
     record_demo_connectors(engine)
     demo_accounts(engine, ents[0].code)
@@ -482,9 +481,7 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
     year = year or LAST_YEAR
     regions = {}
     for region in ("zone", *reference.JURISDICTIONS):
-        regions[region] = {
-            b: stored_result(engine, region=region, year=year, basis=b).as_dict() for b in BASES
-        }
+        regions[region] = {b: stored_result(engine, region=region, year=year, basis=b).as_dict() for b in BASES}
     zone = stored_result(engine, region="zone", year=year)
     with Session(engine) as session:
         ents = pd.DataFrame(

@@ -16,7 +16,7 @@ import pint
 
 from carbon import reference
 from carbon.errors import FactorDataError
-from carbon.units import parse_unit
+from carbon.units import finite_numbers, parse_unit
 
 COLUMNS = (
     "id",
@@ -76,7 +76,7 @@ def read_files(paths: Iterable[Path], root: Path) -> pd.DataFrame:
         raise FactorDataError("因子库为空", "The factor library is empty", file=str(root))
     df = pd.concat(frames, ignore_index=True)
     df = df.replace({"": None})
-    df["value"] = pd.to_numeric(df["value"], errors="coerce")
+    df["value"] = finite_numbers(df["value"])  # inf, 1e400: "value is not a number", never a factor
     df["vintage"] = pd.to_numeric(df["vintage"], errors="coerce").astype("Int64")
     for col in ("valid_from", "valid_to", "published_on"):
         parsed = pd.to_datetime(df[col], format="%Y-%m-%d", errors="coerce")

@@ -21,6 +21,7 @@ from carbon.ingest.columns import to_canonical
 from carbon.ingest.pipeline import FileReport, check_against_storage, stored_registers, write_report
 from carbon.ingest.rules import Issues
 from carbon.models import Enterprise
+from carbon.units import finite_numbers
 
 READING_COLUMNS = ["enterprise", "meter", "carrier", "kind", "start", "end", "value", "unit"]
 KINDS = ("interval", "register")
@@ -38,7 +39,7 @@ def _typed(frame: pd.DataFrame, issues: Issues) -> pd.DataFrame:
     )
     unit = frame["unit"].fillna("").astype(str)
     factor = to_canonical(carrier, unit, issues)
-    value = pd.to_numeric(frame["value"], errors="coerce")
+    value = finite_numbers(frame["value"])  # inf, NaN, 1e400: refused like any other non-number
     issues.add(value.isna(), "not_a_number", frame["value"].astype(str), column="value")
     start = pd.to_datetime(frame["start"], utc=True, errors="coerce")
     end = pd.to_datetime(frame["end"], utc=True, errors="coerce")

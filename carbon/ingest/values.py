@@ -11,6 +11,8 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from carbon.units import finite_numbers
+
 LOCAL_TZ = "Asia/Shanghai"
 _TZ_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _END_OF_DAY = r"[ T]24(?::00){1,2}$|[ T]24时$"
@@ -85,8 +87,7 @@ def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> tuple[pd.Seri
             token = token.str.replace(",", "", regex=False)
         values[hard] = pd.to_numeric(token.where(fits, ""), errors="coerce").to_numpy(dtype="float64")
         inline[hard] = parts[1].fillna("").to_numpy()
-    values[~np.isfinite(values)] = np.nan  # inf and 1e999 are not readings
-    return pd.Series(values, index=text.index), pd.Series(inline, index=text.index)
+    return finite_numbers(pd.Series(values, index=text.index)), pd.Series(inline, index=text.index)
 
 
 # 2024.1 is refused: it is how a spreadsheet shows 2024.10 (October) as a number

@@ -75,9 +75,22 @@ class Batch(SQLModel, table=True):
     """One ingested file: its shape, what was stored, refused, repeated or corrected.
 
     ``status`` is ``stored`` (its accepted rows are in ``activity``) or ``rejected`` (nothing stored; its
-    refused rows are kept in ``rejected_row`` so the user can fix them).
+    refused rows are kept in ``rejected_row`` so the user can fix them).  A file (its SHA-256) is stored at most
+    once per enterprise, enforced by ``uq_batch_stored_file``: of two uploads of the same bytes racing, the loser's
+    transaction fails and it is reported as a duplicate file.  ``duplicate_file`` marks a second stored batch of
+    the same bytes kept from before that index (migration 0006).
     """
 
+    __table_args__ = (
+        Index(
+            "uq_batch_stored_file",
+            "enterprise_uscc",
+            "sha256",
+            unique=True,
+            sqlite_where=text("status = 'stored'"),
+            postgresql_where=text("status = 'stored'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     file_id: int = Field(foreign_key="file_archive.id")
     enterprise_uscc: str = Field(foreign_key="enterprise.uscc", max_length=18, index=True)

@@ -4,6 +4,11 @@ Request: ``GET {base_url}{path}?since=<watermark>`` with ``Authorization: Bearer
 ``{"items": [...], "next": "<url or null>"}``, each item ``{"enterprise", "meter", "carrier", "kind", "start",
 "end", "value", "unit"}`` (``kind`` interval or register; ``start`` only for intervals).  The watermark is the
 newest ``end`` of a run's items.  401/403 are permanent; 429 (Retry-After) and 5xx/timeouts are transient.
+
+The token goes to the configured origin only (scheme, host and port of ``base_url``): a ``next`` link or an HTTP
+redirect to any other origin is refused before anything is sent there (``PermanentError`` naming the link), never
+followed with or without the token.  As for any page that fails, the run fails and stores nothing of the pages
+fetched before; the watermark stays, so those readings are fetched again once the platform is fixed.
 """
 
 from __future__ import annotations
@@ -41,6 +46,49 @@ def decode_page(body: bytes) -> tuple[list[dict[str, Any]], list[tuple[str, str]
     return good, bad, nxt if isinstance(nxt, str) and nxt else None
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """A URL's origin: scheme, host (lower case) and port (the scheme's default when none is given).  Pure."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: an origin of its own, never the configured one
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port if port is not None else DEFAULT_PORTS.get(scheme)
+
+
+def check_origin(url: str, base: str, what: tuple[str, str]) -> None:
+    """Refuse ``url`` unless it is on ``base``'s origin: the token is never sent anywhere else.  ``what`` names
+    the link in Chinese and English (a page's next link, a redirect).  Pure."""
+    if origin(url) == origin(base):
+        return
+    scheme, host, port = origin(base)
+    link, allowed = url if len(url) <= 300 else url[:300] + "…", f"{scheme}://{host}:{port}"
+    raise PermanentError(
+        f"拒绝跟随{what[0]} {link}：它不在配置的平台地址 {allowed} 上，令牌只发往该地址；请检查平台或 base_url / "
+        f"Refused to follow {what[1]} {link}: it is not on the configured platform origin {allowed}, the only "
+        "place the token is sent; check the platform or base_url"
+    )
+
+
+class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect (with the request's headers, the token among them) only on the configured origin."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        try:
+            check_origin(urllib.parse.urljoin(req.full_url, newurl), self.base, ("重定向", "the redirect to"))
+        except PermanentError:
+            fp.close()
+            raise
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class HttpApi(Connector):
     """Pulls pages from an energy-data platform."""
 
@@ -49,8 +97,9 @@ class HttpApi(Connector):
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         timeout = float(self.config.options.get("timeout_seconds", 10))
+        opener = urllib.request.build_opener(SameOriginRedirects(self.config.options["base_url"]))
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with opener.open(request, timeout=timeout) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):
@@ -82,6 +131,8 @@ class HttpApi(Connector):
             items += good
             out.quarantined += bad
             url = urllib.parse.urljoin(base, nxt) if nxt else None
+            if url:
+                check_origin(url, base, ("下一页链接", "the next-page link"))
         out.records = records_frame(items)
         ends = pd.to_datetime(out.records["end"], utc=True, errors="coerce").dropna()
         if len(ends):

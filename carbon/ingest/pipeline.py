@@ -4,7 +4,9 @@ By default a call is all or nothing for readings: if any row of any file is refu
 every problem is reported, and each refused file is archived as ``rejected`` with its refused rows kept.
 With ``accept_valid`` each file's good rows are stored and its refused rows kept to download and fix.
 Each file is written in one transaction.  Re-sent rows count as duplicates; a different value for a
-stored meter and period supersedes it (the old value stays in history).
+stored meter and period supersedes it (the old value stays in history).  A file whose write loses a unique-constraint
+race to a concurrent upload is read again against what is now stored (``write_or_reread``): the same bytes end as a
+duplicate file, never as a database error.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from carbon import outbox, reference
@@ -420,11 +423,12 @@ def ingest_files(
     now = now or datetime.now(UTC)
     reports = read_files(engine, paths, enterprise, now, progress, sheet)
     failed = any(r.errors for r in reports)
+    done = []
     for r in reports:
         if r.duplicate_file:
-            continue
-        if accept_valid or not failed:
-            write_report(engine, r, enterprise, uploaded_by, now, store_rows=True)
+            pass
+        elif accept_valid or not failed:
+            r = write_or_reread(engine, r, enterprise, uploaded_by, now, accept_valid, sheet)
         elif r.errors:
             write_report(engine, r, enterprise, uploaded_by, now, store_rows=False)
         else:
@@ -432,4 +436,41 @@ def ingest_files(
         if not r.stored:
             r.readings = 0
         r.cells = None
-    return reports
+        done.append(r)
+    return done
+
+
+WRITE_ATTEMPTS = 3  # a file whose write keeps losing races to other uploads is refused after this many
+
+
+def write_or_reread(
+    engine: Engine,
+    report: FileReport,
+    enterprise: str,
+    uploaded_by: str | None,
+    now: datetime,
+    accept_valid: bool,
+    sheet: str | None,
+) -> FileReport:
+    """Store a file's rows; if a concurrent upload stored the same file, meters or readings first (a unique
+    constraint refuses this transaction, which leaves nothing), read the file again against what is stored now
+    and write that: the same bytes become a duplicate file, as a sequential second upload; other rows become
+    duplicates or corrections.  The report written (or the duplicate's).  Other database errors propagate."""
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            write_report(engine, report, enterprise, uploaded_by, now, store_rows=accept_valid or not report.errors)
+            return report
+        except IntegrityError as exc:
+            if not store.unique_violation(exc):
+                raise
+            lost = exc
+            (report,) = read_files(engine, [(report.file, report.data)], enterprise, now, sheet=sheet)
+            if report.duplicate_file:
+                return report
+    raise InputError(
+        f"文件 {Path(report.file).name} 写入时{WRITE_ATTEMPTS}次与同时进行的其他上传冲突，未存入；请稍后重新上传",
+        f"File {Path(report.file).name} collided {WRITE_ATTEMPTS} times with other uploads running at the same time "
+        "and was not stored; upload it again later",
+        file=Path(report.file).name,
+        constraint=str(lost.orig).splitlines()[0],
+    )

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from carbon.models import Activity, Batch, FileArchive, Meter, RegisterReading, RejectedRow
 
@@ -74,12 +75,26 @@ def bulk_insert_activity(conn: Connection, rows: pd.DataFrame) -> None:
             conn.exec_driver_sql(sql, chunk)
     elif dialect == "postgresql":
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY activity ({cols}) FROM STDIN") as copy:
-            for chunk in _chunks(rows, pg=True):
-                for row in chunk:
-                    copy.write_row(row)
+        sql = f"COPY activity ({cols}) FROM STDIN"
+        try:
+            with raw.cursor() as cur, cur.copy(sql) as copy:
+                for chunk in _chunks(rows, pg=True):
+                    for row in chunk:
+                        copy.write_row(row)
+        except conn.dialect.dbapi.IntegrityError as exc:  # the driver's own error: raised as SQLAlchemy raises it
+            raise IntegrityError(sql, None, exc) from exc
     else:
         conn.execute(insert(Activity), rows[list(ACTIVITY_COLUMNS)].to_dict("records"))
+
+
+def unique_violation(exc: IntegrityError) -> bool:
+    """True when the database refused a row because a unique constraint already holds its key (another upload
+    stored it first), not for other integrity errors (foreign keys, checks, triggers).  Pure."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or getattr(orig, "sqlite_errorname", None) in (
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+    )
 
 
 def meter_ids(conn: Connection, enterprise: str, meters: pd.DataFrame) -> dict[str, int]:

@@ -32,8 +32,8 @@ def engine() -> Engine:
         intake.settle(eng)
     except CarbonError as exc:
         st.warning(
-            f"结果未能更新（{exc.zh}），所示数字可能不是最新 / results could not be brought up to date "
-            f"({exc.en}); figures shown may be behind",
+            f"结果未能更新（{fmt.plain(exc.zh)}），所示数字可能不是最新 / results could not be brought up to date "
+            f"({fmt.plain(exc.en)}); figures shown may be behind",
             icon=None,
         )
     return eng
@@ -158,7 +158,7 @@ def require_login(staff_page: bool = False) -> Viewer:
 def show_error(exc: CarbonError) -> None:
     """A refused request: say so in the chosen language and stop the page (nothing else is shown)."""
     icon = ":material/lock:" if isinstance(exc, AccessDenied) else ":material/error:"
-    st.error(exc.zh if lang() == "zh" else exc.en, icon=icon)
+    st.error(fmt.plain(exc.zh if lang() == "zh" else exc.en), icon=icon)
     st.stop()
 
 

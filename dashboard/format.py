@@ -6,12 +6,25 @@ Pure functions; ``lang`` is ``zh`` or ``en``.
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
 from carbon.fields import NO_DATA
 
 WAN = 10_000
+
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, which turns off all of its syntax: links,
+# images (a remote request), emphasis, headings, HTML, and Streamlit's own ``:color[...]``, ``:material/...:`` and
+# ``$...$``.
+_MARKDOWN_SYNTAX = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: object) -> str:
+    """Untrusted text (a name, code, file name, cell or a message quoting one) for a Streamlit element that renders
+    Markdown, so that it shows exactly as written and nothing in it is rendered or fetched.  One line."""
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _missing(value: float | None) -> bool:

@@ -85,7 +85,7 @@ try:
 except CarbonError as exc:
     common.show_error(exc)
 st.query_params["uscc"] = uscc
-st.subheader(f"{d['name']}（{d['uscc']}）")
+st.subheader(fmt.plain(f"{d['name']}（{d['uscc']}）"))
 row = table.loc[table["uscc"] == uscc]
 if len(row):
     r = row.iloc[0]

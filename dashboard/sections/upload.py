@@ -6,6 +6,7 @@ import streamlit as st
 from carbon import fields, views
 from carbon.errors import CarbonError
 from dashboard import common
+from dashboard import format as fmt
 from dashboard.common import t
 from dashboard.server import MAX_UPLOAD_MB
 
@@ -45,7 +46,7 @@ def show_report(report, preview: bool) -> None:
         "rejected": t("未入库", "not stored"),
         "not_stored": t("未入库", "not stored"),
     }.get(report.status, t("预览（尚未入库）", "preview (not stored yet)") if preview else report.status)
-    st.markdown(f"**{report.file}** — {state}")
+    st.markdown(f"**{fmt.plain(report.file)}** — {state}")
     lang = common.lang()
     c = st.columns(5)
     for col, name in zip(c, ("rows_read", "rows_accepted", "rows_rejected", "rows_duplicate"), strict=False):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
 from carbon import reference
@@ -59,13 +59,30 @@ def record(
     region: str | None = None,
     enterprise: str | None = None,
     now: datetime | None = None,
-) -> None:
-    """Write one event.
+) -> int:
+    """Write one event (committed at once); returns its id.
 
     Unless given, the region is the viewer's jurisdiction, else the enterprise's (the viewer's own for an enterprise
     user), else a jurisdiction named as ``detail["region"]``.  A plain username is looked up among the accounts for
     its role and scope (unknown names, e.g. from a failed sign-in, are recorded without them).
     """
+    with Session(engine) as session:
+        event = add_event(session, viewer_or_username, action, detail, region, enterprise, now)
+        event_id = int(event.id)
+        session.commit()
+        return event_id
+
+
+def add_event(
+    session: Session,
+    viewer_or_username: Viewer | str,
+    action: str,
+    detail: dict[str, Any] | None = None,
+    region: str | None = None,
+    enterprise: str | None = None,
+    now: datetime | None = None,
+) -> AuditEvent:
+    """``record`` within the caller's transaction: the event is added and flushed (it has its id), not committed."""
     if not action or len(action) > 32:
         raise InputError(
             f"审计操作名 {action!r} 须为1至32个字符",
@@ -78,35 +95,47 @@ def record(
         )
     at = as_utc(now)
     detail = detail or {}
-    with Session(engine) as session:
-        if isinstance(viewer_or_username, Viewer):
-            username, role = viewer_or_username.username, viewer_or_username.role
-            own_region, own_enterprise = viewer_or_username.region, viewer_or_username.enterprise
-        else:
-            username, role, own_region, own_enterprise = str(viewer_or_username), None, None, None
-            account = session.exec(select(UserAccount).where(UserAccount.username == username)).first()
-            if account is not None:
-                role, own_region, own_enterprise = account.role, account.region_id, account.enterprise_uscc
-        enterprise = enterprise or own_enterprise
-        if region is None:
-            region = own_region
-        if region is None and enterprise is not None:
-            ent = session.get(Enterprise, enterprise)
-            region = ent.region_id if ent is not None else None
-        if region is None and detail.get("region") in reference.JURISDICTIONS:
-            region = detail["region"]
-        session.add(
-            AuditEvent(
-                at=at,
-                username=username[:MAX_USERNAME_RECORDED],
-                role=role,
-                region_id=region,
-                enterprise_uscc=enterprise,
-                action=action,
-                detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
-            )
+    if isinstance(viewer_or_username, Viewer):
+        username, role = viewer_or_username.username, viewer_or_username.role
+        own_region, own_enterprise = viewer_or_username.region, viewer_or_username.enterprise
+    else:
+        username, role, own_region, own_enterprise = str(viewer_or_username), None, None, None
+        account = session.exec(select(UserAccount).where(UserAccount.username == username)).first()
+        if account is not None:
+            role, own_region, own_enterprise = account.role, account.region_id, account.enterprise_uscc
+    enterprise = enterprise or own_enterprise
+    if region is None:
+        region = own_region
+    if region is None and enterprise is not None:
+        ent = session.get(Enterprise, enterprise)
+        region = ent.region_id if ent is not None else None
+    if region is None and detail.get("region") in reference.JURISDICTIONS:
+        region = detail["region"]
+    event = AuditEvent(
+        at=at,
+        username=username[:MAX_USERNAME_RECORDED],
+        role=role,
+        region_id=region,
+        enterprise_uscc=enterprise,
+        action=action,
+        detail=detail_json(detail),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def detail_json(detail: dict[str, Any]) -> str:
+    """An event's detail as stored: JSON, keys sorted, non-ASCII kept."""
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def settle_event(engine: Engine, event_id: int, action: str, detail: dict[str, Any] | None = None) -> None:
+    """Give an event recorded before its outcome was known (a sign-in attempt) its final action and detail."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(AuditEvent).where(AuditEvent.id == event_id).values(action=action, detail=detail_json(detail or {}))
         )
-        session.commit()
 
 
 def audit_log(engine: Engine, viewer: Viewer, since: datetime | None = None, limit: int = 1000) -> pd.DataFrame:

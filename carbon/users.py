@@ -16,13 +16,13 @@ from secrets import token_urlsafe
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, func, or_
+from sqlalchemy import Engine, func, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from carbon import reference
 from carbon.access import ROLES, Viewer, full_regions, require_staff
-from carbon.audit import as_utc, record
+from carbon.audit import add_event, as_utc, detail_json, record, settle_event
 from carbon.errors import InputError, NotFoundError
 from carbon.models import AuditEvent, Enterprise, UserAccount
 
@@ -196,50 +196,81 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
     made with weaker parameters than the current ones is replaced on a successful sign-in.  After
     ``LOCKOUT_FAILURES`` failures within ``LOCKOUT_WINDOW`` the username is locked until the window has passed
     (``login_locked`` in the audit log).
+
+    Attempts are counted before any password is checked, one username at a time (``_begin_attempt``), so
+    simultaneous attempts cannot all pass the limit: at most ``LOCKOUT_FAILURES`` passwords are checked however many
+    arrive at once.
     """
     now = as_utc(now)
-    if recent_failures(engine, username, now) >= LOCKOUT_FAILURES:
-        record(engine, username, "login_locked", now=now)
+    attempt, allowed = _begin_attempt(engine, username, now)
+    if not allowed:
         return None
+    viewer, reason = _check_password(engine, username, password)
+    if viewer is None:
+        settle_event(engine, attempt, "login_failed", {"reason": reason})
+        return None
+    settle_event(engine, attempt, "login")
+    return viewer
+
+
+def _begin_attempt(engine: Engine, username: str, now: datetime) -> tuple[int, bool]:
+    """Record a sign-in attempt and decide whether its password may be checked: (its audit event id, allowed).
+
+    In one transaction, serialised per username (PostgreSQL: an advisory lock on the name; SQLite: the write lock
+    the insert takes), the attempt is written as a failure still being checked (``login_failed``, reason
+    ``checking``) and the failures are counted, this one among them; over ``LOCKOUT_FAILURES`` it becomes
+    ``login_locked`` (which does not count as a failure, so the lock ends when the window has passed).  The caller
+    gives an allowed attempt its outcome with ``settle_event``.
+    """
+    with Session(engine) as session:
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": username})
+        event = add_event(session, username, "login_failed", {"reason": "checking"}, now=now)
+        allowed = _failures(session, username, now) <= LOCKOUT_FAILURES
+        if not allowed:
+            event.action, event.detail = "login_locked", detail_json({})
+        event_id = int(event.id)
+        session.commit()
+    return event_id, allowed
+
+
+def _check_password(engine: Engine, username: str, password: str) -> tuple[Viewer | None, str | None]:
+    """Verify the password: (the user's Viewer, None), or (None, why not); upgrades an outdated hash."""
     hasher = PasswordHasher()
-    viewer: Viewer | None = None
     with Session(engine) as session:
         account = session.exec(select(UserAccount).where(UserAccount.username == username)).first()
         ok = _verify(hasher, account.password_hash if account is not None else _dummy_hash(), password)
         if account is None:
-            reason = "unknown_user"
-        elif account.disabled:
-            reason = "disabled"
-        elif not ok:
-            reason = "wrong_password"
-        else:
-            reason = None
-            if hasher.check_needs_rehash(account.password_hash):
-                account.password_hash = hasher.hash(password)
-                session.add(account)
-                session.commit()
-            viewer = Viewer(account.username, account.role, account.region_id, account.enterprise_uscc)
-    if viewer is None:
-        record(engine, username, "login_failed", {"reason": reason}, now=now)
-        return None
-    record(engine, viewer, "login", now=now)
-    return viewer
+            return None, "unknown_user"
+        if account.disabled:
+            return None, "disabled"
+        if not ok:
+            return None, "wrong_password"
+        if hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = hasher.hash(password)
+            session.add(account)
+            session.commit()
+        return Viewer(account.username, account.role, account.region_id, account.enterprise_uscc), None
 
 
 def recent_failures(engine: Engine, username: str, now: datetime) -> int:
     """Failed sign-ins of ``username`` within ``LOCKOUT_WINDOW`` before ``now`` and after its last sign-in."""
     with Session(engine) as session:
-        last_ok = session.exec(
-            select(func.max(AuditEvent.at)).where(AuditEvent.username == username, AuditEvent.action == "login")
-        ).one()
-        since = now - LOCKOUT_WINDOW
-        if last_ok is not None:
-            since = max(since, as_utc(last_ok if last_ok.tzinfo else last_ok.replace(tzinfo=UTC)))
-        return session.exec(
-            select(func.count()).where(
-                AuditEvent.username == username, AuditEvent.action == "login_failed", AuditEvent.at > since
-            )
-        ).one()
+        return _failures(session, username, now)
+
+
+def _failures(session: Session, username: str, now: datetime) -> int:
+    last_ok = session.exec(
+        select(func.max(AuditEvent.at)).where(AuditEvent.username == username, AuditEvent.action == "login")
+    ).one()
+    since = now - LOCKOUT_WINDOW
+    if last_ok is not None:
+        since = max(since, as_utc(last_ok if last_ok.tzinfo else last_ok.replace(tzinfo=UTC)))
+    return session.exec(
+        select(func.count()).where(
+            AuditEvent.username == username, AuditEvent.action == "login_failed", AuditEvent.at > since
+        )
+    ).one()
 
 
 def list_users(engine: Engine, viewer: Viewer) -> pd.DataFrame:

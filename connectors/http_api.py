@@ -23,27 +23,36 @@ import pandas as pd
 
 from carbon.intake import READING_COLUMNS
 from connectors.base import Connector, Fetched, PermanentError, TransientError, records_frame
+from connectors.decoding import DecodeError, load_json, reading
 
 REQUIRED = ("enterprise", "meter", "carrier", "kind", "end", "value", "unit")
+MAX_PAGE_BYTES = 50_000_000  # project default: one page of readings
 
 
 def decode_page(body: bytes) -> tuple[list[dict[str, Any]], list[tuple[str, str]], str | None]:
-    """A page's good items, its unusable items (payload, reason) and the next page URL.  Pure."""
-    try:
-        page = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not JSON: {exc}") from exc
+    """A page's good items, its unusable items (payload, reason) and the next page URL.  Pure.
+
+    Raises ``DecodeError`` (a ``ValueError``) for a page that is not a JSON object with an ``items`` list; an item
+    that cannot become a reading (the checks of ``connectors.decoding``) is returned among the unusable ones."""
+    page = load_json(body, MAX_PAGE_BYTES)
     if not isinstance(page, dict) or not isinstance(page.get("items"), list):
-        raise ValueError('expected an object with an "items" list')
+        raise DecodeError('页面不是含 "items" 列表的 JSON 对象', 'expected an object with an "items" list')
     good, bad = [], []
     for item in page["items"]:
-        missing = [k for k in REQUIRED if not isinstance(item, dict) or item.get(k) in (None, "")]
-        if missing:
-            bad.append((json.dumps(item, ensure_ascii=False), f"missing {', '.join(missing)}"))
-        else:
-            good.append({k: item.get(k) for k in READING_COLUMNS})
+        try:
+            good.append(decode_item(item))
+        except DecodeError as exc:
+            bad.append((json.dumps(item, ensure_ascii=False, default=str), str(exc)))
     nxt = page.get("next")
     return good, bad, nxt if isinstance(nxt, str) and nxt else None
+
+
+def decode_item(item: Any) -> dict[str, Any]:
+    """One page item to a reading record; raises ``DecodeError``.  Pure."""
+    missing = [k for k in REQUIRED if not isinstance(item, dict) or item.get(k) in (None, "")]
+    if missing:
+        raise DecodeError(f"缺少 {'、'.join(missing)}", f"missing {', '.join(missing)}")
+    return reading(*(item.get(k) for k in READING_COLUMNS))
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -100,7 +109,7 @@ class HttpApi(Connector):
         opener = urllib.request.build_opener(SameOriginRedirects(self.config.options["base_url"]))
         try:
             with opener.open(request, timeout=timeout) as response:
-                return response.read()
+                return response.read(MAX_PAGE_BYTES + 1)  # a larger page is refused whole, never read on
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):
                 raise PermanentError(
@@ -135,8 +144,8 @@ class HttpApi(Connector):
                 check_origin(url, base, ("下一页链接", "the next-page link"))
         out.records = records_frame(items)
         ends = pd.to_datetime(out.records["end"], utc=True, errors="coerce").dropna()
-        if len(ends):
-            newest = ends.max()
+        if len(ends):  # never beyond now: a reading dated in the future (refused) must not hide later ones
+            newest = min(ends.max(), pd.Timestamp.now(tz="UTC"))
             if watermark is not None:
                 newest = max(newest, pd.Timestamp(watermark))
             out.watermark = newest.isoformat()

@@ -9,6 +9,7 @@ as uploaded meter readings (rollovers and replacements handled).
 
 from __future__ import annotations
 
+import math
 import struct
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from connectors.base import Connector, Fetched, TransientError, records_frame
+from connectors.decoding import DecodeError, reading, shown
 
 FORMATS = {
     "uint16": "H",
@@ -36,15 +38,27 @@ def word_count(data_type: str) -> int:
 
 
 def decode_words(words: list[int], data_type: str, word_order: str = "big") -> float:
-    """16-bit register words to a number (big-endian bytes within each word).  Pure."""
+    """16-bit register words to a finite number (big-endian bytes within each word); raises ``DecodeError`` for
+    a float register holding NaN or infinity, or words that do not fit ``data_type``.  Pure."""
     if data_type not in FORMATS:
-        raise ValueError(f"data_type {data_type!r} is not one of {', '.join(FORMATS)}")
+        raise DecodeError(
+            f"data_type {data_type!r} 须为 {'、'.join(FORMATS)} 之一",
+            f"data_type {data_type!r} is not one of {', '.join(FORMATS)}",
+        )
     n = word_count(data_type)
     if len(words) != n:
-        raise ValueError(f"{data_type} needs {n} registers, got {len(words)}")
+        raise DecodeError(
+            f"{data_type} 需要 {n} 个寄存器，收到 {len(words)} 个", f"{data_type} needs {n} registers, got {len(words)}"
+        )
     ordered = list(words) if word_order == "big" else list(reversed(words))
     raw = b"".join(struct.pack(">H", w & 0xFFFF) for w in ordered)
-    return float(struct.unpack(">" + FORMATS[data_type], raw)[0])
+    value = float(struct.unpack(">" + FORMATS[data_type], raw)[0])
+    if not math.isfinite(value):
+        raise DecodeError(
+            f"寄存器字 {shown(list(words))} 按 {data_type} 读出 {value}，不是有限数",
+            f"register words {shown(list(words))} read as {data_type} give {value}, not a finite number",
+        )
+    return value
 
 
 def encode_words(value: float, data_type: str, word_order: str = "big") -> list[int]:
@@ -76,7 +90,8 @@ class ModbusMeters(Connector):
                 try:
                     rows.append(self._read(client, point, now))
                 except (ModbusException, ValueError, KeyError) as exc:
-                    out.quarantined.append((str(point), f"{type(exc).__name__}: {exc}"))
+                    reason = str(exc) if isinstance(exc, DecodeError) else f"{type(exc).__name__}: {exc}"
+                    out.quarantined.append((str(point), reason))
         finally:
             client.close()
         out.records = records_frame(rows)
@@ -92,13 +107,13 @@ class ModbusMeters(Connector):
         if response.isError():
             raise ModbusException(f"device answered {response}")
         value = decode_words(response.registers, data_type, point.get("word_order", "big"))
-        return {
-            "enterprise": self.config.options["enterprise"],
-            "meter": point["meter"],
-            "carrier": point.get("carrier", "electricity"),
-            "kind": "register",
-            "start": None,
-            "end": now.isoformat(),
-            "value": value * float(point.get("scale", 1)),
-            "unit": point.get("unit", "kWh"),
-        }
+        return reading(
+            self.config.options["enterprise"],
+            point["meter"],
+            point.get("carrier", "electricity"),
+            "register",
+            None,
+            now.isoformat(),
+            value * float(point.get("scale", 1)),
+            point.get("unit", "kWh"),
+        )

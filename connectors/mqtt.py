@@ -14,10 +14,8 @@ them as duplicates): nothing lost, nothing twice.  The broker must keep the back
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -25,69 +23,44 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from connectors.base import Connector, Fetched, TransientError, records_frame
+from connectors.decoding import DecodeError, interval_start, load_json, moment, reading, shown
 
 TOPIC = "carbon/+/+/reading"
 RECEIVE_MAXIMUM = 10_000  # un-acknowledged messages the broker may send us at once (one batch)
 
 
-class DecodeError(ValueError):
-    """A message that cannot become a reading; its text says why."""
-
-
-def _time(value: Any) -> datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        try:
-            t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise DecodeError(f"timestamp {value!r} is not ISO 8601") from exc
-        if t.tzinfo is None:
-            raise DecodeError(f"timestamp {value!r} has no UTC offset")
-        return t
-    raise DecodeError("timestamp missing")
-
-
 def decode_message(
     topic: str, payload: bytes, carrier: str = "electricity", interval_seconds: float = 900
 ) -> dict[str, Any]:
-    """One MQTT message to a reading record (``READING_COLUMNS``); raises ``DecodeError``.  Pure."""
+    """One MQTT message to a reading record (``READING_COLUMNS``); raises ``DecodeError`` and nothing else,
+    whatever the payload (the checks of ``connectors.decoding``).  Pure."""
     parts = topic.split("/")
     if len(parts) != 4 or parts[0] != "carbon" or parts[3] != "reading" or not parts[1] or not parts[2]:
-        raise DecodeError(f"topic {topic!r} is not carbon/<enterprise>/<meter>/reading")
-    try:
-        body = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DecodeError(f"payload is not JSON: {exc}") from exc
+        raise DecodeError(
+            f"主题 {shown(topic)} 不是 carbon/<企业>/<表号>/reading",
+            f"topic {shown(topic)} is not carbon/<enterprise>/<meter>/reading",
+        )
+    body = load_json(payload)
     if not isinstance(body, dict):
-        raise DecodeError("payload is not a JSON object")
+        raise DecodeError("内容不是 JSON 对象", "payload is not a JSON object")
     kind = body.get("kind", "interval")
-    if kind not in ("interval", "register"):
-        raise DecodeError(f"kind {kind!r} is not interval or register")
-    value = body.get("value")
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise DecodeError(f"value {value!r} is not a number")
-    unit = body.get("unit")
-    if not isinstance(unit, str) or not unit:
-        raise DecodeError("unit missing")
-    end = _time(body.get("timestamp"))
+    end = moment(body.get("timestamp"))
     start = None
     if kind == "interval":
         if "start" in body:
-            start = _time(body["start"])
+            start = moment(body["start"], "start")
         else:
-            seconds = float(body.get("interval_seconds", interval_seconds))
-            start = datetime.fromtimestamp(end.timestamp() - seconds, UTC)
-    return {
-        "enterprise": parts[1],
-        "meter": parts[2],
-        "carrier": body.get("carrier", carrier),
-        "kind": kind,
-        "start": start.isoformat() if start else None,
-        "end": end.isoformat(),
-        "value": float(value),
-        "unit": unit,
-    }
+            start = interval_start(end, body.get("interval_seconds", interval_seconds))
+    return reading(
+        parts[1],
+        parts[2],
+        body.get("carrier", carrier),
+        kind,
+        start.isoformat() if start else None,
+        end.isoformat(),
+        body.get("value"),
+        body.get("unit"),
+    )
 
 
 class MqttMeters(Connector):

@@ -72,10 +72,20 @@ def quarantine(engine: Engine, connector: str, items: list[tuple[str, str]], now
         conn.execute(
             insert(Quarantine),
             [
-                {"connector": connector, "received_at": now, "payload": p[:100_000], "reason": r[:2000]}
+                {
+                    "connector": connector,
+                    "received_at": now,
+                    "payload": storable(p, 100_000),
+                    "reason": storable(r, 2000),
+                }
                 for p, r in items
             ],
         )
+
+
+def storable(text: str, limit: int) -> str:
+    """Text as a database keeps it: NUL characters (PostgreSQL refuses them) written as ``\\x00``, cut to ``limit``."""
+    return text.replace("\x00", "\\x00")[:limit]
 
 
 def health(engine: Engine) -> pd.DataFrame:

@@ -8,7 +8,10 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
+
+import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,3 +61,15 @@ class Broker:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
+    """Publish the messages with QoS 1 and wait until the broker has them."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    infos = [client.publish(topic, body, qos=1) for topic, body in messages]
+    for info in infos:
+        info.wait_for_publish(timeout=10)
+    client.disconnect()
+    client.loop_stop()

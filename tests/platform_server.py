@@ -37,6 +37,7 @@ class Platform(BaseHTTPRequestHandler):
     seen: ClassVar[list[dict]] = []
     hours: ClassVar[int] = 9  # hourly items on offer, 3 a page
     bad_item: ClassVar[bool] = True  # page 2 carries one item without the required fields
+    poison: ClassVar[list] = []  # items page 1 carries when asked without a watermark (tests of poison items)
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -69,6 +70,7 @@ class Platform(BaseHTTPRequestHandler):
         items = [item(h) for h in hours] + ([{"meter": "P1"}] if page == 2 and Platform.bad_item else [])
         if since:
             items = [i for i in items if "end" not in i or i["end"] > since]
+        items += Platform.poison if page == 1 and not since else []
         query = {"page": page + 1, **({"since": since} if since else {})}
         nxt = "/readings?" + urlencode(query) if 3 * page < Platform.hours else None
         return self._send(200, json.dumps({"items": items, "next": nxt}).encode())
@@ -79,7 +81,7 @@ def platform():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Platform)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    Platform.script, Platform.seen, Platform.hours, Platform.bad_item = [], [], 9, True
+    Platform.script, Platform.seen, Platform.hours, Platform.bad_item, Platform.poison = [], [], 9, True, []
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()

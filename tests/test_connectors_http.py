@@ -40,7 +40,7 @@ def ent(engine):
 
 def test_decode_page_is_pure():
     good, bad, nxt = decode_page(json.dumps({"items": [item(0), {"meter": "x"}], "next": "/p2"}).encode())
-    assert len(good) == 1 and bad[0][1].startswith("missing") and nxt == "/p2"
+    assert len(good) == 1 and "missing" in bad[0][1] and nxt == "/p2"
     with pytest.raises(ValueError):
         decode_page(b"[1, 2]")
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 
 import pytest
-from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
 from sqlmodel import Session, select
 
 from carbon.enterprises import add_enterprise
@@ -17,7 +13,7 @@ from connectors.config import ConnectorConfig
 from connectors.modbus_tcp import decode_words, encode_words
 from connectors.runtime import run_once
 from tests.helpers import uscc
-from tests.mqtt_broker import free_port
+from tests.modbus_meter import Meter
 
 ENT = uscc(91, "330421")
 
@@ -44,39 +40,6 @@ def test_word_order_matters():
     assert decode_words([0x0001, 0x0000], "uint32", "little") == 1
     with pytest.raises(ValueError):
         decode_words([1], "uint32")
-
-
-class Meter:
-    """A pymodbus TCP server (device 1) whose registers 0-1 hold a uint32 energy counter in 0.01 kWh."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.words = [0, 0]
-        self.device = SimDevice(
-            id=1, simdata=[SimData(0, count=20, values=0, datatype=DataType.REGISTERS)], action=self._action
-        )
-        self.loop = asyncio.new_event_loop()
-        self.server: ModbusTcpServer | None = None
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    async def _action(self, function_code, start_address, address, count, current_registers, set_values):
-        current_registers[0 - start_address : 2 - start_address] = self.words  # the meter's live counter
-
-    def set_energy(self, kwh: float) -> None:
-        self.words = encode_words(round(kwh * 100), "uint32")
-
-    def start(self) -> None:
-        async def serve() -> None:
-            self.server = ModbusTcpServer(self.device, address=("127.0.0.1", self.port))
-            await self.server.serve_forever(background=True)
-
-        asyncio.run_coroutine_threadsafe(serve(), self.loop).result(10)
-
-    def stop(self) -> None:
-        if self.server is not None:
-            asyncio.run_coroutine_threadsafe(self.server.shutdown(), self.loop).result(10)
-            self.server = None
 
 
 @pytest.fixture

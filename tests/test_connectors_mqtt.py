@@ -6,7 +6,6 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import paho.mqtt.client as mqtt
 import pytest
 from sqlmodel import Session, select
 
@@ -18,7 +17,7 @@ from connectors.config import ConnectorConfig
 from connectors.mqtt import DecodeError, MqttMeters, decode_message
 from connectors.runtime import run_once
 from tests.helpers import uscc, write_template
-from tests.mqtt_broker import Broker, listening
+from tests.mqtt_broker import Broker, listening, publish
 
 ENT = uscc(71)
 
@@ -28,17 +27,6 @@ def payload(minute: int, value: float = 0.5, **extra) -> bytes:
     end = datetime(2024, 5, 1, tzinfo=timezone(timedelta(hours=8))) + timedelta(minutes=minute)
     body = {"timestamp": end.isoformat(), "value": value, "unit": "kWh", "kind": "interval", "interval_seconds": 900}
     return json.dumps({**body, **extra}).encode()
-
-
-def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    infos = [client.publish(topic, body, qos=1) for topic, body in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=10)
-    client.disconnect()
-    client.loop_stop()
 
 
 def config(port: int, **options) -> ConnectorConfig:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from carbon import reference
@@ -23,6 +23,7 @@ from carbon.models import AuditEvent, Enterprise, UserAccount
 ACTIONS = (
     "login",
     "login_failed",
+    "login_attempt",
     "login_locked",
     "logout",
     "session_expired",
@@ -128,14 +129,6 @@ def add_event(
 def detail_json(detail: dict[str, Any]) -> str:
     """An event's detail as stored: JSON, keys sorted, non-ASCII kept."""
     return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def settle_event(engine: Engine, event_id: int, action: str, detail: dict[str, Any] | None = None) -> None:
-    """Give an event recorded before its outcome was known (a sign-in attempt) its final action and detail."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(AuditEvent).where(AuditEvent.id == event_id).values(action=action, detail=detail_json(detail or {}))
-        )
 
 
 def audit_log(engine: Engine, viewer: Viewer, since: datetime | None = None, limit: int = 1000) -> pd.DataFrame:

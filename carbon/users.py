@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from carbon import reference
 from carbon.access import ROLES, Viewer, full_regions, require_staff
-from carbon.audit import add_event, as_utc, detail_json, record, settle_event
+from carbon.audit import add_event, as_utc, record
 from carbon.errors import InputError, NotFoundError
 from carbon.models import AuditEvent, Enterprise, UserAccount
 
@@ -202,36 +202,34 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
     arrive at once.
     """
     now = as_utc(now)
-    attempt, allowed = _begin_attempt(engine, username, now)
-    if not allowed:
+    if not _begin_attempt(engine, username, now):
         return None
     viewer, reason = _check_password(engine, username, password)
     if viewer is None:
-        settle_event(engine, attempt, "login_failed", {"reason": reason})
+        record(engine, username, "login_failed", {"reason": reason}, now=now)
         return None
-    settle_event(engine, attempt, "login")
+    record(engine, viewer, "login", now=now)
     return viewer
 
 
-def _begin_attempt(engine: Engine, username: str, now: datetime) -> tuple[int, bool]:
-    """Record a sign-in attempt and decide whether its password may be checked: (its audit event id, allowed).
+def _begin_attempt(engine: Engine, username: str, now: datetime) -> bool:
+    """Record a sign-in attempt and decide whether its password may be checked.
 
     In one transaction, serialised per username (PostgreSQL: an advisory lock on the name; SQLite: the write lock
-    the insert takes), the attempt is written as a failure still being checked (``login_failed``, reason
-    ``checking``) and the failures are counted, this one among them; over ``LOCKOUT_FAILURES`` it becomes
-    ``login_locked`` (which does not count as a failure, so the lock ends when the window has passed).  The caller
-    gives an allowed attempt its outcome with ``settle_event``.
+    the insert takes), a ``login_attempt`` event is written first and then the attempts are counted, this one
+    among them.  Over ``LOCKOUT_FAILURES``, a ``login_locked`` event is written beside it and the attempt is
+    refused; a locked attempt does not count, so the lock ends when the window has passed.  The audit log is only
+    ever appended to: the outcome of an allowed attempt is its own event (``login`` or ``login_failed``).
     """
     with Session(engine) as session:
         if engine.dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": username})
-        event = add_event(session, username, "login_failed", {"reason": "checking"}, now=now)
+        add_event(session, username, "login_attempt", now=now)
         allowed = _failures(session, username, now) <= LOCKOUT_FAILURES
         if not allowed:
-            event.action, event.detail = "login_locked", detail_json({})
-        event_id = int(event.id)
+            add_event(session, username, "login_locked", now=now)
         session.commit()
-    return event_id, allowed
+    return allowed
 
 
 def _check_password(engine: Engine, username: str, password: str) -> tuple[Viewer | None, str | None]:
@@ -260,17 +258,23 @@ def recent_failures(engine: Engine, username: str, now: datetime) -> int:
 
 
 def _failures(session: Session, username: str, now: datetime) -> int:
+    """Attempts of ``username`` within ``LOCKOUT_WINDOW`` before ``now`` and after its last sign-in that were not
+    refused as locked: the failed ones and those still being checked."""
     last_ok = session.exec(
         select(func.max(AuditEvent.at)).where(AuditEvent.username == username, AuditEvent.action == "login")
     ).one()
     since = now - LOCKOUT_WINDOW
     if last_ok is not None:
         since = max(since, as_utc(last_ok if last_ok.tzinfo else last_ok.replace(tzinfo=UTC)))
-    return session.exec(
-        select(func.count()).where(
-            AuditEvent.username == username, AuditEvent.action == "login_failed", AuditEvent.at > since
-        )
-    ).one()
+
+    def count(action: str) -> int:
+        return session.exec(
+            select(func.count()).where(
+                AuditEvent.username == username, AuditEvent.action == action, AuditEvent.at > since
+            )
+        ).one()
+
+    return count("login_attempt") - count("login_locked")
 
 
 def list_users(engine: Engine, viewer: Viewer) -> pd.DataFrame:

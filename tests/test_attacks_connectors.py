@@ -386,7 +386,8 @@ def test_simultaneous_wrong_sign_ins_get_no_more_password_checks_than_the_limit(
     # at most the limit were checked; the attempts are counted one at a time, so exactly the limit
     assert len(checked) == LOCKOUT_FAILURES, [(e.action, e.detail) for e in logged]
     assert all('"wrong_password"' in e.detail for e in checked)
-    assert len(checked) + len(locked) == n == len(logged)
+    attempts = [e for e in logged if e.action == "login_attempt"]  # every attempt, recorded before any check
+    assert len(checked) + len(locked) == n == len(attempts) == len(logged) - n  # appended, never rewritten
 
     # the right password is refused while locked, with the same message as a wrong one
     monkeypatch.setenv("CARBON_DATABASE_URL", db_url)

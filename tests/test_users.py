@@ -212,12 +212,14 @@ def test_sign_ins_and_account_additions_are_audited_without_the_password(ents):
     log = audit_log(ents, ZONE)
     assert log[["username", "role", "region", "action"]].to_dict("records") == [
         {"username": "qp-staff", "role": "region", "region": "qingpu", "action": "login_failed"},
+        {"username": "qp-staff", "role": "region", "region": "qingpu", "action": "login_attempt"},
         {"username": "qp-staff", "role": "region", "region": "qingpu", "action": "login"},
+        {"username": "qp-staff", "role": "region", "region": "qingpu", "action": "login_attempt"},
         {"username": "zone-admin", "role": "zone", "region": "qingpu", "action": "user_add"},
-    ]
-    assert list(log["at"]) == [T0 + timedelta(minutes=m) for m in (2, 1, 0)]
+    ]  # every attempt is recorded before its password is checked, then its outcome (the log is only appended to)
+    assert list(log["at"]) == [T0 + timedelta(minutes=m) for m in (2, 2, 1, 1, 0)]
     assert log["detail"].iloc[0] == {"reason": "wrong_password"}
-    assert log["detail"].iloc[2] == {"user": "qp-staff", "role": "region", "region": "qingpu", "enterprise": None}
+    assert log["detail"].iloc[4] == {"user": "qp-staff", "role": "region", "region": "qingpu", "enterprise": None}
     stored = all_events_text(ents)
     assert PASSWORD not in stored and "wrong-password-1" not in stored
 

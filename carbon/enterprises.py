@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from carbon import outbox, reference
 from carbon.errors import InputError, NotFoundError
+from carbon.limits import check_length
 from carbon.models import Enterprise
 from carbon.uscc import validate_uscc
 
@@ -26,6 +27,7 @@ def _check_region(region: str) -> None:
 def _check_name(name: str) -> None:
     if not name.strip():
         raise InputError("企业名称不能为空", "The enterprise name cannot be empty")
+    check_length(name.strip(), Enterprise.name, "企业名称", "The enterprise name")
 
 
 def add_enterprise(engine: Engine, *, code: str, name: str, region: str, industry: str) -> Enterprise:

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from carbon import reference
 from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
+from carbon.limits import limit, time_limits
 from carbon.models import Enterprise, Statistic
 from carbon.units import conversion_factor, finite_numbers
 
@@ -66,6 +67,14 @@ class StatsReport:
         }
 
 
+def _money_factor(unit: str) -> float | None:
+    """The factor from a unit of money to 万元, or None for a unit that is not money."""
+    try:
+        return conversion_factor(unit, "wan_CNY")
+    except (ValueError, pint.errors.DimensionalityError):
+        return None
+
+
 def _issue(row: int, column: str, value: object, zh: str, en: str) -> RowIssue:
     return RowIssue(row, column, value, zh, en, code="stats")
 
@@ -110,17 +119,35 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
                 _issue(row, "status", r["status"], "状态须为 初步 或 最终", "status must be provisional or final")
             )
         year = pd.to_numeric(r["year"], errors="coerce")
-        if pd.isna(year) or not 1990 <= year <= 2100:
-            issues.append(_issue(row, "year", r["year"], "年份不对", "year must be a year such as 2024"))
+        earliest, latest = time_limits()
+        if pd.isna(year) or not earliest.year <= year < latest.year:
+            issues.append(
+                _issue(
+                    row,
+                    "year",
+                    r["year"],
+                    f"年份不对，须在 {earliest.year} 至 {latest.year - 1} 之间",
+                    f"year must be a year from {earliest.year} to {latest.year - 1}, such as 2024",
+                )
+            )
+        long = [c for c in ("unit", "source") if len(str(r[c])) > limit("max_cell_chars")]
+        for c in long:  # before pint sees the unit
+            issues.append(
+                _issue(
+                    row,
+                    c,
+                    str(r[c])[:40] + "…",
+                    f"超过 {limit('max_cell_chars')} 个字符（max_cell_chars），请缩短",
+                    f"longer than {limit('max_cell_chars')} characters (max_cell_chars); shorten it",
+                )
+            )
         value = values[n]
         if pd.isna(value) or value <= 0:
             issues.append(
                 _issue(row, "value", r["value"], "数值须为有限的正数", "value must be a finite positive number")
             )
-        try:
-            factor = conversion_factor(str(r["unit"]), "wan_CNY")
-        except (ValueError, pint.errors.DimensionalityError):
-            factor = None
+        factor = None if "unit" in long else _money_factor(str(r["unit"]))
+        if factor is None and "unit" not in long:
             issues.append(
                 _issue(
                     row,

@@ -42,6 +42,7 @@ CASES = {
     "register_drop": (None, REG + "R1,电力,2024-01-01,5000,1,kWh,\nR1,电力,2024-02-01,3,1,kWh,\n", 3),
     "register_decrease": (None, REG + "R1,电力,2024-01-01,5000,1,kWh,\nR1,电力,2024-02-01,4000,1,kWh,\n", 3),
     "meter_id_too_long": (None, T + "E" * 65 + ",电力,2024-01-01,2024-02-01,1,kWh\n", 2),
+    "time_out_of_range": (None, T + "Y1,电力,1989-12-01,1990-01-01,1,kWh\n", 2),
     "register_twice": (None, REG + "R1,电力,2024-01-01,500,1,kWh,\nR1,电力,2024-01-01,510,1,kWh,\n", 3),
     "register_conflict": (REG + "R1,电力,2024-01-01,500,1,kWh,\n", REG + "R1,电力,2024-01-01,501,1,kWh,\n", 2),
     "irregular_interval": (

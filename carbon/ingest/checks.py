@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 
 from carbon.ingest.rules import Issues, param
+from carbon.limits import max_length, time_limits
+from carbon.models import Meter
 
 REL_TOLERANCE = 1e-9  # two quantities this close are the same reading
-MAX_METER_ID = 64  # characters of a meter id, as stored (meter.meter_code)
 
 
 def _fmt(values: pd.Series) -> pd.Series:
@@ -22,14 +23,34 @@ def local_text(ts: pd.Series) -> pd.Series:
     return ts.dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M")
 
 
+def storable(rows: pd.DataFrame, issues: Issues, times: tuple[str, ...]) -> None:
+    """Values the database cannot hold, refused the same on every database: a meter id longer than its column in
+    ``carbon.models``, a time outside ``time_limits()`` (a year 0001 cannot even be converted).  Units are refused
+    before (``carbon.units.parse_unit`` accepts none longer than the unit columns)."""
+    ok = issues.ok(rows.index)
+    most = max_length(Meter.meter_code)
+    long_id = ok & (rows["meter_code"].astype(str).str.len() > most)
+    issues.add(long_id, "meter_id_too_long", lambda: rows["meter_code"].astype(str).str.slice(0, 40) + "…", limit=most)
+    earliest, latest = time_limits()
+    for column in times:
+        t = rows[column]
+        outside = ok & t.notna() & ((t < earliest) | (t >= latest))
+        issues.add(
+            outside,
+            "time_out_of_range",
+            lambda t=t: local_text(t),
+            column=column,
+            earliest=f"{earliest:%Y-%m-%d}",
+            latest=f"{latest:%Y-%m-%d}",
+        )
+
+
 def row_checks(rows: pd.DataFrame, issues: Issues, now: datetime) -> None:
-    """Negative consumption, periods ending before they start or in the future (errors)."""
+    """Values no database can hold (``storable``), negative consumption, periods ending before they start or in
+    the future (errors)."""
+    storable(rows, issues, ("period_start", "period_end"))
     ok = issues.ok(rows.index)
     issues.add(ok & (rows["quantity_original"] < 0), "negative", lambda: _fmt(rows["quantity_original"]))
-    long_id = ok & (rows["meter_code"].astype(str).str.len() > MAX_METER_ID)
-    issues.add(
-        long_id, "meter_id_too_long", lambda: rows["meter_code"].astype(str).str.slice(0, 40) + "…", limit=MAX_METER_ID
-    )
     huge = ok & rows["quantity_canonical"].notna() & ~np.isfinite(rows["quantity_canonical"].astype("float64"))
     issues.add(huge, "not_a_number", lambda: _fmt(rows["quantity_original"]), column="quantity")
     timed = ok & rows["period_start"].notna() & rows["period_end"].notna()

@@ -324,7 +324,50 @@ def find_header(cells: pd.DataFrame) -> Header | None:
     found = (m.group(1) for pattern in _TITLE_UNITS for m in pattern.finditer(title))
     best.title_unit = next((u for u in found if is_unit(u)), "")
     _read_units_row(cells, best)
+    if (pair := ambiguous_columns(best)) is not None:
+        raise _ambiguous(best, *pair)
     return best
+
+
+MANY_COLUMNS = ("info", "note", "register", "timestamp")  # fields a file may give in several columns
+
+
+def _same(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).strip().lower()
+
+
+def ambiguous_columns(header: Header) -> tuple[int, int] | None:
+    """Two columns a file gives for one thing, of which we would silently read one: the same name twice (a field,
+    or a meter of a wide file), or two known names of one field (``用量`` and ``quantity``) with the same unit
+    and carrier.  Their positions, or None."""
+    known = aliases()
+    read = sorted(c for c in header.names if header.names[c].strip() and (c in header.fields or header.units.get(c)))
+    for i, a in enumerate(read):
+        for b in read[i + 1 :]:
+            if {header.fields.get(a), header.fields.get(b)} & set(MANY_COLUMNS):
+                continue
+            if _same(header.names[a]) == _same(header.names[b]):
+                return a, b
+            field = known.get(split_unit(header.names[a])[0])
+            twins = field is not None and field == known.get(split_unit(header.names[b])[0])
+            alike = header.units.get(a) == header.units.get(b) and header.carriers.get(a) == header.carriers.get(b)
+            if twins and alike:
+                return a, b
+    return None
+
+
+def _ambiguous(header: Header, a: int, b: int) -> InputError:
+    """The refusal of a header with two columns for one thing, naming both."""
+    first, second = header.names[a], header.names[b]
+    what = header.fields.get(a) or first
+    return InputError(
+        f"表头第{a + 1}列“{first}”和第{b + 1}列“{second}”都表示“{what}”，无法判断该读哪一列，未入库；"
+        "请删去其中一列，或把它们改成不同的名称（如不同的表号）",
+        f"Columns {a + 1} ({first}) and {b + 1} ({second}) of the header both give {what}; we cannot tell which to "
+        "read and nothing was stored: delete one of them, or give them different names (e.g. different meter ids)",
+        row=header.row,
+        column=f"{first}, {second}",
+    )
 
 
 def _read_units_row(cells: pd.DataFrame, header: Header) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from carbon.errors import InputError
+from carbon.ingest import checks
 from carbon.ingest import columns as cols
 from carbon.ingest.header import Header, flow_in_words
 from carbon.ingest.registers import (
@@ -252,6 +253,7 @@ def register_steps(
     optionally ``maximum``.  Returns the interval rows (indexed by the later reading's row) and the fresh
     readings to keep.
     """
+    checks.storable(readings, issues, ("read_at",))
     usable = readings.loc[issues.ok(readings.index).to_numpy()]
     stored = previous(sorted(usable["meter_code"].unique())) if previous is not None else None
     fresh, earlier = _against_stored(usable, stored, issues)

@@ -27,10 +27,11 @@ from sqlmodel import Session, select
 from carbon import outbox, reference
 from carbon.errors import InputError, NotFoundError, RowIssue
 from carbon.ingest import checks, shapes, store
-from carbon.ingest.cells import DELIMITERS, read_sheets
+from carbon.ingest.cells import DELIMITERS, CellBudget, cell_budget, read_sheets
 from carbon.ingest.header import Header, find_header, is_total_row
 from carbon.ingest.rules import Issues
 from carbon.ingest.values import decimal_comma_file
+from carbon.limits import limit
 from carbon.models import Activity, Batch, Enterprise, Meter, RegisterReading
 
 
@@ -64,6 +65,7 @@ class FileReport:
     refused: set[int] = field(default_factory=set, repr=False)
     cells: pd.DataFrame | None = field(default=None, repr=False)
     header: Header | None = field(default=None, repr=False)
+    cells_read: int = field(default=0, repr=False)  # of every sheet read, against the upload's cell limit
 
     @property
     def errors(self) -> list[RowIssue]:
@@ -104,12 +106,15 @@ class FileReport:
         }
 
 
-def _choose_sheet(data: bytes, name: str, sheet: str | None) -> tuple[str, pd.DataFrame, Header]:
-    sheets = read_sheets(data, name, sheet)
+def _choose_sheet(
+    data: bytes, name: str, sheet: str | None, budget: CellBudget
+) -> tuple[str, pd.DataFrame, Header, int]:
+    """The first sheet with a header: its name, cells and header, and the cells of every sheet read."""
+    sheets = read_sheets(data, name, sheet, budget)
     for s in sheets:
         header = find_header(s.cells)
         if header is not None:
-            return s.source, s.cells, header
+            return s.source, s.cells, header, sum(t.cells.size for t in sheets)
     first = sheets[0]
     line = next((r for r in first.cells.itertuples(index=False) if any(str(v).strip() for v in r)), ())
     cells = " | ".join(str(v).strip() for v in line if str(v).strip())[:120]
@@ -137,10 +142,18 @@ def stored_registers(session: Session, enterprise: str, codes: list[str]) -> pd.
     return df
 
 
-def parse_file(session: Session, report: FileReport, enterprise: str, now: datetime, sheet: str | None) -> None:
-    """Read, recognise and validate one file; fills the report's rows, issues and rejected cells."""
+def parse_file(
+    session: Session,
+    report: FileReport,
+    enterprise: str,
+    now: datetime,
+    sheet: str | None,
+    budget: CellBudget | None = None,
+) -> None:
+    """Read, recognise and validate one file within the cell ``budget`` left to it (by default one file's); fills
+    the report's rows, issues and rejected cells."""
     name = Path(report.file).name
-    report.sheet, cells, header = _choose_sheet(report.data, name, sheet)
+    report.sheet, cells, header, report.cells_read = _choose_sheet(report.data, name, sheet, budget or cell_budget())
     data = cells.loc[header.data_start :]
     data = data.loc[(data.apply(lambda c: c.str.strip()) != "").any(axis=1)]
     totals = is_total_row(data)
@@ -178,9 +191,12 @@ def file_column(header: Header, column: str) -> str:
 
 
 def rejected_records(report: FileReport) -> pd.DataFrame:
-    """Refused rows as the user sent them (``cells``: header -> text) with every issue of each row."""
+    """The first ``max_refused_rows_stored`` refused rows as the user sent them (``cells``: header -> text) with
+    every issue of each row; how many more there were is in the stored report (``rejected_rows_not_kept``)."""
     cells, header = report.cells, report.header
-    rows = sorted(r for r in report.refused if cells is not None and r in cells.index)
+    rows = sorted(r for r in report.refused if cells is not None and r in cells.index)[
+        : limit("max_refused_rows_stored")
+    ]
     if not rows or cells is None or header is None:
         return pd.DataFrame(columns=["source_row", "cells", "issues"])
     names = [header.names.get(c) or f"col{c + 1}" for c in cells.columns]
@@ -303,7 +319,7 @@ def _batch_fields(
     }
 
 
-REPORT_ISSUES_KEPT = 1000  # per kind in the stored report; refused rows themselves are all kept in rejected_row
+REPORT_ISSUES_KEPT = 1000  # per kind in the stored report; refused rows: the first max_refused_rows_stored
 
 
 def stored_report(report: FileReport) -> dict[str, Any]:
@@ -313,6 +329,7 @@ def stored_report(report: FileReport) -> dict[str, Any]:
     for kind in ("errors", "warnings", "notes"):
         d[f"{kind}_total"] = len(d[kind])
         d[kind] = d[kind][:REPORT_ISSUES_KEPT]
+    d["rejected_rows_not_kept"] = max(len(report.refused) - limit("max_refused_rows_stored"), 0)
     return d
 
 
@@ -370,6 +387,7 @@ def read_files(
             )
         reports: list[FileReport] = []
         seen: dict[str, int | None] = {}
+        used = 0  # cells read from the upload's earlier files
         for upload in progress(uploads):
             name, data = (str(upload), upload.read_bytes()) if isinstance(upload, Path) else upload
             report = FileReport(
@@ -390,7 +408,8 @@ def read_files(
                 continue
             seen[report.sha256] = None
             try:
-                parse_file(session, report, enterprise, now, sheet)
+                parse_file(session, report, enterprise, now, sheet, cell_budget(used))
+                used += report.cells_read
             except InputError as exc:
                 exc.context.setdefault("file", Path(name).name)
                 raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from importlib import resources
+from typing import Any
 
 import pandas as pd
 from alembic import command
@@ -22,18 +23,28 @@ def database_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("CARBON_DATABASE_URL") or DEFAULT_URL
 
 
+SQLITE_WRITER_WAIT_S = 300  # how long a write waits for another import's write lock (readers never wait: WAL)
+SQLITE_WAL_KEPT_BYTES = 64 * 1024 * 1024  # the WAL file is truncated to this after a checkpoint
+
+
+def sqlite_pragmas(dbapi_conn: Any, _record: Any = None) -> None:
+    """Foreign keys on; the WAL journal, so that readers are never blocked by an import's write transaction (it
+    is kept in the database file: set once, it stays); full synchronous writes (a commit survives a power cut)."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        cur.execute("PRAGMA journal_mode=WAL")  # an in-memory database stays "memory"
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_KEPT_BYTES}")  # a large import's WAL shrinks back after it
+    cur.close()
+
+
 def make_engine(url: str | None = None) -> Engine:
-    """Create an engine; SQLite gets foreign keys on and a busy timeout."""
+    """Create an engine; SQLite gets foreign keys on, the WAL journal and a busy timeout (``sqlite_pragmas``)."""
     url = database_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
+        engine = create_engine(url, connect_args={"timeout": SQLITE_WRITER_WAIT_S})
+        event.listen(engine, "connect", sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")

@@ -4,16 +4,18 @@ By default a call is all or nothing for readings: if any row of any file is refu
 every problem is reported, and each refused file is archived as ``rejected`` with its refused rows kept.
 With ``accept_valid`` each file's good rows are stored and its refused rows kept to download and fix.
 Each file is written in one transaction.  Re-sent rows count as duplicates; a different value for a
-stored meter and period supersedes it (the old value stays in history).  A file whose write loses a unique-constraint
-race to a concurrent upload is read again against what is now stored (``write_or_reread``): the same bytes end as a
-duplicate file, never as a database error.
+stored meter and period supersedes it (the old value stays in history).  Concurrent uploads of one enterprise end
+as if one had come after the other: each file is written holding the enterprise's write lock, and a file checked
+before another upload of the enterprise was stored is read and checked again inside its write transaction (the same
+bytes become a duplicate file, overlapping readings are refused as a sequential second upload's would be).  A file
+whose write still loses a unique-constraint race is read again against what is now stored (``write_or_reread``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +68,7 @@ class FileReport:
     cells: pd.DataFrame | None = field(default=None, repr=False)
     header: Header | None = field(default=None, repr=False)
     cells_read: int = field(default=0, repr=False)  # of every sheet read, against the upload's cell limit
+    stored_before: int = field(default=-1, repr=False)  # the enterprise's stored batches when checked
 
     @property
     def errors(self) -> list[RowIssue]:
@@ -333,17 +336,37 @@ def stored_report(report: FileReport) -> dict[str, Any]:
     return d
 
 
+Recheck = Callable[[Session], FileReport]  # reads and checks a file again, inside the write transaction
+
+
 def write_report(
-    engine: Engine, report: FileReport, enterprise: str, uploaded_by: str | None, now: datetime, store_rows: bool
-) -> None:
-    """Write one file in one transaction: archive, batch, and (if ``store_rows``) its rows and corrections."""
-    status = "stored" if store_rows else "rejected"
+    engine: Engine,
+    report: FileReport,
+    enterprise: str,
+    uploaded_by: str | None,
+    now: datetime,
+    store_rows: Callable[[FileReport], bool],
+    recheck: Recheck | None = None,
+    ours: Sequence[int] = (),
+) -> FileReport:
+    """Write one file in one transaction holding the enterprise's write lock: archive, batch, and (if
+    ``store_rows(report)``) its rows and corrections.  If an upload other than ``ours`` (this call's batches) was
+    stored since the file was checked, ``recheck`` reads and checks it again first, in the same transaction.
+    Returns the report written, or the recheck's duplicate file (nothing written)."""
     with engine.begin() as conn:
+        store.lock_enterprise(conn, enterprise)
+        if recheck is not None and store.stored_batches(conn, enterprise, ours) != report.stored_before:
+            with Session(bind=conn) as session:
+                report = recheck(session)
+            if report.duplicate_file:
+                return report
+        keep = store_rows(report)
+        status = "stored" if keep else "rejected"
         batch_id = store.archive_and_batch(
             conn, data=report.data, fields=_batch_fields(report, enterprise, uploaded_by, now, status)
         )
         store.insert_rejected(conn, batch_id, rejected_records(report))
-        if store_rows:
+        if keep:
             rows = report.rows if report.rows is not None else pd.DataFrame(columns=["meter_code", "carrier"])
             regs = report.registers if report.registers is not None else pd.DataFrame(columns=["meter_code", "carrier"])
             ids = store.meter_ids(
@@ -358,7 +381,8 @@ def write_report(
             years = outbox.local_years(rows["period_start"], rows["period_end"]) if len(rows) else None
             if years:  # the results these rows change are owed in the same transaction
                 outbox.owe(conn, f"batch {batch_id} {report.file}", enterprise, years)
-    report.batch_id, report.status, report.stored = batch_id, status, store_rows
+    report.batch_id, report.status, report.stored = batch_id, status, keep
+    return report
 
 
 Upload = Path | tuple[str, bytes]  # a file on disk, or (file name, content) as received by the dashboard
@@ -377,43 +401,56 @@ def read_files(
     The file type is told by content, never by its name.  A file that cannot be read at all raises
     ``InputError`` naming it.
     """
-    now = now or datetime.now(UTC)
     with Session(engine) as session:
-        if session.get(Enterprise, enterprise) is None:
-            raise NotFoundError(
-                f"企业 {enterprise} 未登记，请先运行 carbon enterprise add",
-                f"Enterprise {enterprise} is not registered; run carbon enterprise add first",
-                value=enterprise,
+        return read_in(session, uploads, enterprise, now or datetime.now(UTC), progress, sheet)
+
+
+def read_in(
+    session: Session,
+    uploads: list[Upload],
+    enterprise: str,
+    now: datetime,
+    progress: Callable[[list[Upload]], Iterable[Upload]] = iter,
+    sheet: str | None = None,
+) -> list[FileReport]:
+    """``read_files`` in a session (an open write transaction's, to check a file again under the lock)."""
+    if session.get(Enterprise, enterprise) is None:
+        raise NotFoundError(
+            f"企业 {enterprise} 未登记，请先运行 carbon enterprise add",
+            f"Enterprise {enterprise} is not registered; run carbon enterprise add first",
+            value=enterprise,
+        )
+    before = store.stored_batches(session.connection(), enterprise)  # first: what is read below is at least as new
+    reports: list[FileReport] = []
+    seen: dict[str, int | None] = {}
+    used = 0  # cells read from the upload's earlier files
+    for upload in progress(uploads):
+        name, data = (str(upload), upload.read_bytes()) if isinstance(upload, Path) else upload
+        report = FileReport(
+            file=name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size_bytes=len(data),
+            data=data,
+            enterprise=enterprise,
+            stored_before=before,
+        )
+        reports.append(report)
+        stored = session.exec(
+            select(Batch.id).where(
+                Batch.enterprise_uscc == enterprise, Batch.status == "stored", Batch.sha256 == report.sha256
             )
-        reports: list[FileReport] = []
-        seen: dict[str, int | None] = {}
-        used = 0  # cells read from the upload's earlier files
-        for upload in progress(uploads):
-            name, data = (str(upload), upload.read_bytes()) if isinstance(upload, Path) else upload
-            report = FileReport(
-                file=name,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size_bytes=len(data),
-                data=data,
-                enterprise=enterprise,
-            )
-            reports.append(report)
-            stored = session.exec(
-                select(Batch.id).where(
-                    Batch.enterprise_uscc == enterprise, Batch.status == "stored", Batch.sha256 == report.sha256
-                )
-            ).first()
-            if stored is not None or report.sha256 in seen:
-                report.duplicate_file, report.batch_id, report.status = True, stored, "duplicate_file"
-                continue
-            seen[report.sha256] = None
-            try:
-                parse_file(session, report, enterprise, now, sheet, cell_budget(used))
-                used += report.cells_read
-            except InputError as exc:
-                exc.context.setdefault("file", Path(name).name)
-                raise
-        check_against_storage(session, reports, enterprise)
+        ).first()
+        if stored is not None or report.sha256 in seen:
+            report.duplicate_file, report.batch_id, report.status = True, stored, "duplicate_file"
+            continue
+        seen[report.sha256] = None
+        try:
+            parse_file(session, report, enterprise, now, sheet, cell_budget(used))
+            used += report.cells_read
+        except InputError as exc:
+            exc.context.setdefault("file", Path(name).name)
+            raise
+    check_against_storage(session, reports, enterprise)
     for r in reports:
         if r.header is not None:
             r.issues = [replace(i, column=file_column(r.header, i.column)) for i in r.issues]
@@ -442,14 +479,15 @@ def ingest_files(
     now = now or datetime.now(UTC)
     reports = read_files(engine, paths, enterprise, now, progress, sheet)
     failed = any(r.errors for r in reports)
-    done = []
+    done: list[FileReport] = []
     for r in reports:
         if r.duplicate_file:
             pass
         elif accept_valid or not failed:
-            r = write_or_reread(engine, r, enterprise, uploaded_by, now, accept_valid, sheet)
+            ours = [d.batch_id for d in done if d.stored and d.batch_id is not None]
+            r = write_or_reread(engine, r, enterprise, uploaded_by, now, accept_valid, sheet, ours)
         elif r.errors:
-            write_report(engine, r, enterprise, uploaded_by, now, store_rows=False)
+            write_report(engine, r, enterprise, uploaded_by, now, store_rows=lambda _: False)
         else:
             r.status = "not_stored"
         if not r.stored:
@@ -470,22 +508,28 @@ def write_or_reread(
     now: datetime,
     accept_valid: bool,
     sheet: str | None,
+    ours: Sequence[int] = (),
 ) -> FileReport:
-    """Store a file's rows; if a concurrent upload stored the same file, meters or readings first (a unique
-    constraint refuses this transaction, which leaves nothing), read the file again against what is stored now
-    and write that: the same bytes become a duplicate file, as a sequential second upload; other rows become
-    duplicates or corrections.  The report written (or the duplicate's).  Other database errors propagate."""
+    """Store a file's rows (``write_report``: checked again under the enterprise's lock if another upload was
+    stored meanwhile, so the same bytes become a duplicate file and overlapping readings are refused, as for a
+    sequential second upload; other rows become duplicates or corrections).  If a unique constraint still refuses
+    the transaction (which leaves nothing), write again, checking again under the lock.  The report written (or
+    the duplicate's).  Other database errors propagate."""
+
+    def recheck(session: Session) -> FileReport:
+        (again,) = read_in(session, [(report.file, report.data)], enterprise, now, sheet=sheet)
+        return again
+
     for _ in range(WRITE_ATTEMPTS):
         try:
-            write_report(engine, report, enterprise, uploaded_by, now, store_rows=accept_valid or not report.errors)
-            return report
+            return write_report(
+                engine, report, enterprise, uploaded_by, now, lambda r: accept_valid or not r.errors, recheck, ours
+            )
         except IntegrityError as exc:
             if not store.unique_violation(exc):
                 raise
             lost = exc
-            (report,) = read_files(engine, [(report.file, report.data)], enterprise, now, sheet=sheet)
-            if report.duplicate_file:
-                return report
+            report.stored_before = -1  # never a count: checked again in the next transaction
     raise InputError(
         f"文件 {Path(report.file).name} 写入时{WRITE_ATTEMPTS}次与同时进行的其他上传冲突，未存入；请稍后重新上传",
         f"File {Path(report.file).name} collided {WRITE_ATTEMPTS} times with other uploads running at the same time "

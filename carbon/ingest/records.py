@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from functools import partial
 
 import pandas as pd
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from carbon import reference
-from carbon.ingest import checks, meter_reads
+from carbon.ingest import checks, meter_reads, store
 from carbon.ingest.columns import to_canonical
 from carbon.ingest.pipeline import FileReport, check_against_storage, stored_registers, write_report
 from carbon.ingest.rules import Issues
@@ -113,6 +114,16 @@ def _report(session: Session, enterprise: str, part: pd.DataFrame, source: str, 
     return report
 
 
+def checked_report(session: Session, enterprise: str, part: pd.DataFrame, source: str, now: datetime) -> FileReport:
+    """One enterprise's records read and checked against what is stored (again, under the write lock, when
+    another upload of the enterprise was stored since)."""
+    before = store.stored_batches(session.connection(), enterprise)  # first: what is read below is at least as new
+    report = _report(session, enterprise, part, source, now)
+    check_against_storage(session, [report], enterprise)
+    report.stored_before, report.rows_rejected, report.readings = before, len(report.refused), len(report.rows)
+    return report
+
+
 def ingest_records(
     engine: Engine, records: pd.DataFrame, source: str, now: datetime | None = None
 ) -> tuple[list[FileReport], pd.DataFrame]:
@@ -131,19 +142,25 @@ def ingest_records(
             if enterprise not in known:
                 refused.append(part.assign(reason=f"enterprise {enterprise} is not registered"))
                 continue
-            report = _report(session, str(enterprise), part, source, now)
-            check_against_storage(session, [report], str(enterprise))
-            reports.append((str(enterprise), report, part))
+            reports.append((str(enterprise), checked_report(session, str(enterprise), part, source, now), part))
+    done = []
     for enterprise, report, part in reports:
-        report.rows_rejected = len(report.refused)
-        report.readings = len(report.rows)
+        if len(report.rows) or (report.registers is not None and len(report.registers)):
+            report = write_report(
+                engine,
+                report,
+                enterprise,
+                source,
+                now,
+                store_rows=lambda _: True,
+                recheck=partial(checked_report, enterprise=enterprise, part=part, source=source, now=now),
+            )
+        done.append(report)
         if report.refused:
             reasons = {}
             for issue in report.errors:
                 reasons.setdefault(issue.row, []).append(issue.en)
             rows = sorted(report.refused)
             refused.append(part.loc[rows].assign(reason=["; ".join(reasons.get(r, [])) for r in rows]))
-        if len(report.rows) or (report.registers is not None and len(report.registers)):
-            write_report(engine, report, enterprise, source, now, store_rows=True)
     out = pd.concat(refused) if refused else records.iloc[:0].assign(reason="")
-    return [r for _, r, _ in reports], out
+    return done, out

@@ -2,18 +2,22 @@
 
 Bulk rows do not go through one ORM object per row: SQLite gets one ``executemany`` per chunk of plain
 tuples, PostgreSQL a ``COPY``; the caller's transaction covers everything, so a failure leaves nothing.
+
+Writers of one enterprise's readings are serialised (``lock_enterprise``), and a file checked against stored
+readings before another upload of the enterprise was stored is checked again inside the write transaction
+(``stored_batches`` tells): two uploads at once end as one after the other would.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from carbon.models import Activity, Batch, FileArchive, Meter, RegisterReading, RejectedRow
@@ -95,6 +99,31 @@ def unique_violation(exc: IntegrityError) -> bool:
         "SQLITE_CONSTRAINT_UNIQUE",
         "SQLITE_CONSTRAINT_PRIMARYKEY",
     )
+
+
+def lock_enterprise(conn: Connection, enterprise: str) -> None:
+    """Hold the enterprise's write lock until the connection's transaction ends; must come first in it.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed by the enterprise (other enterprises' imports go on);
+    SQLite: the database's write lock (``BEGIN IMMEDIATE``; SQLite has one writer at a time anyway).  Readers are
+    never blocked: PostgreSQL's MVCC, SQLite's WAL journal (``carbon.db.make_engine``).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"ingest:{enterprise}"})
+    elif conn.dialect.name == "sqlite":
+        if conn.connection.dbapi_connection.in_transaction:
+            raise RuntimeError("lock_enterprise must be the first statement of its transaction")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def stored_batches(conn: Connection, enterprise: str, ours: Iterable[int] = ()) -> int:
+    """How many stored batches the enterprise has, leaving out ``ours`` (batches are never deleted, so the count
+    grows with every upload stored: a check made at one count is still good when the count is unchanged)."""
+    stmt = select(func.count()).select_from(Batch).where(Batch.enterprise_uscc == enterprise, Batch.status == "stored")
+    ours = list(ours)
+    if ours:
+        stmt = stmt.where(Batch.id.not_in(ours))
+    return int(conn.execute(stmt).scalar_one())
 
 
 def meter_ids(conn: Connection, enterprise: str, meters: pd.DataFrame) -> dict[str, int]:

@@ -60,18 +60,16 @@ def record(
     region: str | None = None,
     enterprise: str | None = None,
     now: datetime | None = None,
-) -> int:
-    """Write one event (committed at once); returns its id.
+) -> None:
+    """Write one event (committed at once).
 
     Unless given, the region is the viewer's jurisdiction, else the enterprise's (the viewer's own for an enterprise
     user), else a jurisdiction named as ``detail["region"]``.  A plain username is looked up among the accounts for
     its role and scope (unknown names, e.g. from a failed sign-in, are recorded without them).
     """
     with Session(engine) as session:
-        event = add_event(session, viewer_or_username, action, detail, region, enterprise, now)
-        event_id = int(event.id)
+        add_event(session, viewer_or_username, action, detail, region, enterprise, now)
         session.commit()
-        return event_id
 
 
 def add_event(

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from carbon import db
 from factors import load_library
+from tests.mqtt_broker import broker  # noqa: F401  (a fixture for the connector tests)
 from tests.platform_server import platform  # noqa: F401  (a fixture for the connector tests)
 
 # Property and fuzz tests: deterministic by default (a fixed seed, no example database: the same examples on

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,3 +74,12 @@ def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
         info.wait_for_publish(timeout=10)
     client.disconnect()
     client.loop_stop()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A Mosquitto broker of the test's own, on a free port of 127.0.0.1."""
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.stop()

@@ -33,7 +33,7 @@ from connectors.mqtt import decode_message
 from connectors.runtime import run_once
 from tests.helpers import uscc
 from tests.modbus_meter import Meter
-from tests.mqtt_broker import Broker, publish
+from tests.mqtt_broker import publish
 from tests.platform_server import ENT as PLATFORM_ENT
 from tests.platform_server import TOKEN, Platform, item
 
@@ -237,14 +237,6 @@ def test_modbus_words_become_readings_or_a_reason_never_an_exception(words, orde
 
 
 # --- poison messages end to end, against the real peers -----------------------------------------------------------
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path)
-    b.start()
-    yield b
-    b.stop()
 
 
 def stored(engine) -> list[Activity]:

@@ -56,14 +56,6 @@ def ent(engine):
     return ENT
 
 
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path)
-    b.start()
-    yield b
-    b.stop()
-
-
 def test_decode_message_is_pure():
     r = decode_message(f"carbon/{ENT}/M1/reading", payload(15))
     assert (r["meter"], r["kind"], r["start"], r["end"]) == (

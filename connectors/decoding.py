@@ -88,6 +88,12 @@ def text(value: Any, field: str) -> str:
         )
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise DecodeError(f"{field} 含控制字符：{shown(value)}", f"{field} contains control characters: {shown(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800"): valid JSON, but not text a database can hold
+        raise DecodeError(
+            f"{field} 含无效的 Unicode 字符：{shown(value)}", f"{field} contains invalid Unicode: {shown(value)}"
+        ) from None
     return value.strip()
 
 
@@ -167,6 +173,11 @@ def reading(
         )
     end_time = moment(end, "end")
     start_time = moment(start, "start") if kind == "interval" else None
+    if start_time is not None and not timedelta(0) < end_time - start_time <= MAX_INTERVAL:
+        raise DecodeError(
+            f"时段 {start_time.isoformat()} 至 {end_time.isoformat()} 不是 0 至 {MAX_INTERVAL.days} 天",
+            f"interval {start_time.isoformat()} to {end_time.isoformat()} is not from 0 to {MAX_INTERVAL.days} days",
+        )
     return {
         "enterprise": text(enterprise, "enterprise"),
         "meter": text(meter, "meter"),

@@ -84,8 +84,10 @@ def quarantine(engine: Engine, connector: str, items: list[tuple[str, str]], now
 
 
 def storable(text: str, limit: int) -> str:
-    """Text as a database keeps it: NUL characters (PostgreSQL refuses them) written as ``\\x00``, cut to ``limit``."""
-    return text.replace("\x00", "\\x00")[:limit]
+    """Text as a database keeps it: NUL characters (PostgreSQL refuses them) written as ``\\x00`` and lone
+    surrogates (no UTF-8 form) as ``\\udxxx``, cut to ``limit``."""
+    kept = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return kept.replace("\x00", "\\x00")[:limit]
 
 
 def health(engine: Engine) -> pd.DataFrame:

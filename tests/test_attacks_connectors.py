@@ -104,6 +104,7 @@ def assert_reading(record: dict) -> None:
     for field, limit in TEXT_LIMITS.items():
         text = record[field]
         assert isinstance(text, str) and 0 < len(text) <= limit and not any(ord(c) < 32 for c in text)
+        text.encode("utf-8")  # no lone surrogate
     times = [record["end"]] + ([record["start"]] if record["kind"] == "interval" else [])
     assert record["kind"] == "interval" or record["start"] is None
     for t in times:
@@ -256,6 +257,8 @@ POISON = [
     body(interval_seconds="x"),
     b"[" * 5000 + b"]" * 5000,
     b"\xff\xfe not json \x00",
+    body(unit="kWh\ud800"),  # a lone surrogate: valid JSON, no UTF-8 form, so no database can hold it
+    body(start="2020-01-01T00:00:00+08:00"),  # one "interval" of several years
 ]
 
 
@@ -296,10 +299,13 @@ def test_poison_items_on_a_platform_page_are_quarantined_and_the_rest_stored(eng
         {**item(20), "start": "9999-12-31T23:59:59-12:00"},
         {**item(20), "end": "2199-01-01T00:00:00+00:00"},  # far in the future: refused, the watermark not moved there
         [1, 2],
+        {**item(20), "meter": "H-sur\ud800"},  # a lone surrogate in a text field
+        {**item(20), "value": "\ud800"},  # ... in a value: quarantined, and the quarantine row must store
+        {**item(20), "start": "2020-01-01T00:00:00+00:00"},  # one "interval" of several years
     ]
     first = run_once(engine, platform_config, sleep=lambda s: None)
     assert first.ok, first.error
-    assert first.stored == 9 and first.quarantined == 6
+    assert first.stored == 9 and first.quarantined == 9
     assert datetime.fromisoformat(first.watermark) <= datetime.now(UTC)  # not the future-dated item's end
     second = run_once(engine, platform_config, sleep=lambda s: None)
     assert second.ok and (second.stored, second.quarantined) == (0, 0) and len(stored(engine)) == 9

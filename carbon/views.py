@@ -36,7 +36,7 @@ from carbon.analytics.progress import (
 from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
-from carbon.factor_choice import check_choices
+from carbon.factor_choice import BASES, check_choices
 from carbon.ingest import FileReport, Upload, history, read_files
 from carbon.ingest.rejects import rejected_rows
 from carbon.intake import receive_files, upload_detail
@@ -153,20 +153,30 @@ def overview(
     }
 
 
+def contributions(engine: Engine, year: int, basis: str) -> pd.DataFrame:
+    """Each enterprise's energy and its emissions on every basis for ``year`` (``emissions_tco2e`` on ``basis``):
+    what cell suppression weighs, so that the cells hidden are the same whichever basis is shown."""
+    keys = ["enterprise_uscc", "region", "sector"]
+    per_basis = {
+        b: enterprise_results(engine, b, years=[year]).groupby(keys)[["emissions_tco2e", "energy_tce"]].sum()
+        for b in BASES
+    }
+    out = per_basis[basis][["emissions_tco2e", "energy_tce"]].copy()
+    for b in BASES:
+        out[f"emissions_tco2e_{b}"] = per_basis[b]["emissions_tco2e"].reindex(out.index)
+    return out.reset_index()
+
+
 def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> pd.DataFrame:
     """Emissions and energy by sector of a region (or the zone); cells that would let the viewer work out single
     enterprises of another jurisdiction are suppressed, against what the viewer already sees and with
     complementary cells (``carbon.analytics.disclosure``)."""
     check_choices(basis, year)
     require_region(viewer, region)
-    res = enterprise_results(engine, basis, years=[year])
-    per_enterprise = res.groupby(["enterprise_uscc", "region", "sector"], as_index=False)[
-        ["emissions_tco2e", "energy_tce"]
-    ].sum()
-    table = suppression(per_enterprise, full_regions(viewer), parameters())
+    table = suppression(contributions(engine, year, basis), full_regions(viewer), parameters())
     regions = table.index.get_level_values("region")
     out = table.xs(region, level="region") if region in regions else table.droplevel("region").iloc[0:0]
-    out = out[["emissions_tco2e", "energy_tce", "enterprises", "suppressed"]].copy()
+    out = out[["emissions_tco2e", "energy_tce", "enterprises", "suppressed"]].copy()  # the figures of ``basis``
     out.loc[out["suppressed"], ["emissions_tco2e", "energy_tce"]] = float("nan")
     out["sector_zh"] = out.index.map(reference.sectors()["name_zh"])
     return out.sort_values("emissions_tco2e", ascending=False).rename_axis("sector").reset_index()

@@ -117,6 +117,52 @@ def test_no_published_cell_gives_a_suppressed_one_back(small_zone):
         assert table["suppressed"].any()
 
 
+@pytest.fixture(scope="module")
+def basis_zone(tmp_path_factory) -> Iterator[Any]:
+    """Wujiang: one industrial enterprise (so its cell is hidden from Qingpu staff), three gas-heated service
+    enterprises (3 x 15,000 m3, about 97.3 tCO2e on every basis) and three builders on electricity (3 x 54,500 kWh:
+    95.3 tCO2e on the location basis, 99.7 on the market one).  The cell that protects the industrial one is the
+    smallest of the other two: by emissions it would be the builders on one basis and the service cell on the other."""
+    from carbon import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('bases') / 'zone.db'}")
+    db.initialise(engine)
+    start = pd.Timestamp(year=YEAR, month=1, day=1, tz="Asia/Shanghai")
+    rows = []
+    for serial, industry, carrier, value, unit in [
+        (1, "2614", "electricity", 300_000, "kWh"),
+        *[(10 + i, "7010", "natural_gas", 15_000, "m3") for i in range(3)],
+        *[(20 + i, "4710", "electricity", 54_500, "kWh") for i in range(3)],
+    ]:
+        c = code(serial, "wujiang")
+        add_enterprise(engine, code=c, name=f"吴江{serial}号", region="wujiang", industry=industry)
+        rows.append(
+            {"enterprise": c, "meter": "M1", "carrier": carrier, "kind": "interval", "start": start.isoformat(),
+             "end": (start + pd.DateOffset(years=1)).isoformat(), "value": float(value), "unit": unit}
+        )  # fmt: skip
+    receive_records(engine, pd.DataFrame(rows), "disclosure-test")
+    yield engine
+    engine.dispose()
+
+
+def test_every_basis_hides_the_same_cells(basis_zone):
+    """Energy is the same on every basis: if two bases hid different cells, a viewer could take each cell's energy
+    from the basis that shows it and solve the rest.  One pattern, whatever the basis shown, and it protects."""
+    from carbon.factor_choice import BASES
+
+    patterns = {
+        b: views.sector_split(basis_zone, QP, "wujiang", YEAR, b).set_index("sector")["suppressed"].sort_index()
+        for b in BASES
+    }
+    assert patterns["location"]["industry"] and patterns["location"].sum() >= 2
+    assert all(p.equals(patterns["location"]) for p in patterns.values()), patterns
+    shown = pd.concat(
+        [views.sector_split(basis_zone, QP, "wujiang", YEAR, b).set_index("sector")["energy_tce"] for b in BASES],
+        axis=1,
+    )
+    assert shown.notna().any(axis=1).sum() <= len(shown) - 2  # on all bases together, two cells or more stay hidden
+
+
 TABLES = st.lists(
     st.tuples(
         st.sampled_from(reference.JURISDICTIONS),

@@ -6,15 +6,18 @@ applied against what the viewer already knows: a viewer sees the enterprises of 
 so it can subtract them from any cell.  Only the *hidden part* of a cell (its enterprises the viewer cannot see)
 is protected.
 
+- **One pattern for every basis**: emissions differ by basis while energy does not, so a viewer who compared the
+  cells shown on two bases could combine them.  The rules below are applied to the emissions on every basis and the
+  energy together, and every basis shows the same suppressed cells.
 - **Primary suppression**: a cell is sensitive when its hidden part has 1 to ``min_hidden - 1`` enterprises
   (threshold rule) or when the ``n`` largest hidden enterprises make up more than ``k`` of the hidden part's
-  emissions or energy ((n,k) dominance rule).  Values: ``carbon/data/analytics_parameters.csv`` (project
+  emissions on some basis or energy ((n,k) dominance rule).  Values: ``carbon/data/analytics_parameters.csv`` (project
   defaults).
 - **Complementary suppression**: the cells form a table, jurisdiction × sector, whose margins are published (each
   jurisdiction's total on its overview, the zone's sector split and total).  While a suppressed cell's value still
   follows exactly from the published figures (a linear-algebra test over all the table's equations, not only
   "one suppressed cell in a row"), the smallest other cell with a hidden part in its row or column is suppressed
-  too.
+  too (the smallest by energy, the same on every basis).
 
 A jurisdiction's own total is always published (``carbon.access``: staff see every jurisdiction's totals); a
 jurisdiction with one or two enterprises in all is therefore not protected by this module.
@@ -28,26 +31,29 @@ import numpy as np
 import pandas as pd
 
 ZONE = "zone"
-MAGNITUDES = ("emissions_tco2e", "energy_tce")
+KEYS = ("enterprise_uscc", "region", "sector")
+SIZE = "energy_tce"  # orders the complementary candidates: the same on every basis, so every basis gets one pattern
 
 
 def cells(contributions: pd.DataFrame, visible_regions: list[str], n: int) -> pd.DataFrame:
     """The jurisdiction × sector table and its zone row, with what the viewer cannot see in each cell.
 
-    ``contributions``: one row per enterprise (``enterprise_uscc``, ``region``, ``sector``, ``emissions_tco2e``,
-    ``energy_tce``).  Returns one row per (``region``, ``sector``), ``region`` ``zone`` for the sector margins:
-    the magnitudes, ``enterprises``, ``hidden`` (enterprises the viewer cannot see), and per magnitude
-    ``hidden_<m>`` (the hidden part) and ``top_<m>`` (its ``n`` largest contributions)."""
+    ``contributions``: one row per enterprise (``enterprise_uscc``, ``region``, ``sector``) and its magnitudes, every
+    other column (``energy_tce`` and the emissions on each basis that will be shown).  Returns one row per
+    (``region``, ``sector``), ``region`` ``zone`` for the sector margins: the magnitudes, ``enterprises``,
+    ``hidden`` (enterprises the viewer cannot see), and per magnitude ``hidden_<m>`` (the hidden part) and
+    ``top_<m>`` (its ``n`` largest contributions)."""
+    magnitudes = [c for c in contributions.columns if c not in KEYS]
     c = contributions.assign(hidden=~contributions["region"].isin(visible_regions))
-    for m in MAGNITUDES:
+    for m in magnitudes:
         c[f"hidden_{m}"] = c[m].where(c["hidden"], 0.0)
 
     def table(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         g = frame.groupby(keys)
-        out = g[list(MAGNITUDES)].sum(min_count=1)
+        out = g[magnitudes].sum(min_count=1)
         out["enterprises"] = g["enterprise_uscc"].nunique()
         out["hidden"] = g["hidden"].sum().astype(int)
-        for m in MAGNITUDES:
+        for m in magnitudes:
             out[f"hidden_{m}"] = g[f"hidden_{m}"].sum()
             top = frame.loc[frame["hidden"]].groupby(keys)[m].apply(lambda s: s.nlargest(n).sum())
             out[f"top_{m}"] = top.reindex(out.index).fillna(0.0)
@@ -60,10 +66,10 @@ def cells(contributions: pd.DataFrame, visible_regions: list[str], n: int) -> pd
 
 def primary(table: pd.DataFrame, min_hidden: int, k: float) -> pd.Series:
     """Sensitive cells: a hidden part of 1 to ``min_hidden - 1`` enterprises, or dominated by its ``n`` largest
-    hidden contributions (more than ``k`` of the hidden part, in emissions or energy)."""
+    hidden contributions (more than ``k`` of the hidden part, in any magnitude)."""
     few = (table["hidden"] >= 1) & (table["hidden"] < min_hidden)
     dominated = pd.Series(False, index=table.index)
-    for m in MAGNITUDES:
+    for m in [c[len("hidden_") :] for c in table.columns if c.startswith("hidden_")]:
         part = table[f"hidden_{m}"].abs()
         dominated |= (part > 0) & (table[f"top_{m}"].abs() > k * part)
     return few | dominated
@@ -112,7 +118,7 @@ def complementary(table: pd.DataFrame, suppressed: pd.Series) -> pd.Series:
         for region, sector in table.index[exposed]:
             near = unknown & ~suppressed & ((regions == region) | (sectors == sector))
             if near.any():
-                suppressed[table.loc[near, "emissions_tco2e"].abs().idxmin()] = True
+                suppressed[table.loc[near, SIZE].abs().idxmin()] = True
                 added = True
                 break
         if not added:

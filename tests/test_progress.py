@@ -41,7 +41,14 @@ def test_straight_path_status(now, status):
 
 
 def test_parameters_carry_their_precision():
-    assert parameter_decimals().to_dict() == {"key_emitter_tco2e": 0, "key_emitter_tce": 0, "at_risk_share": 3}
+    assert parameter_decimals().to_dict() == {
+        "key_emitter_tco2e": 0,
+        "key_emitter_tce": 0,
+        "at_risk_share": 3,
+        "disclosure_min_hidden_enterprises": 0,
+        "disclosure_dominance_n": 0,
+        "disclosure_dominance_k": 3,
+    }
     with open(Path(__file__).parents[1] / "carbon" / "data" / "analytics_parameters.csv", encoding="utf-8") as f:
         table = pd.read_csv(f).set_index("name")
     assert set(table["decimals_status"]) == {"project_default"} and table["decimals_source"].str.len().gt(0).all()

@@ -22,7 +22,7 @@ from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
 from carbon.limits import limit, time_limits
 from carbon.models import Enterprise, Statistic
-from carbon.units import conversion_factor, finite_numbers
+from carbon.units import conversion_factor, finite_numbers, overflows
 
 INDICATORS = {
     "gdp": "gdp",
@@ -155,6 +155,16 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
                     r["unit"],
                     "单位须为货币单位，如 万元、亿元、元",
                     "unit must be money, e.g. 万元, 亿元, 元 (CNY)",
+                )
+            )
+        if factor is not None and value > 0 and overflows(value * factor):
+            issues.append(
+                _issue(
+                    row,
+                    "value",
+                    r["value"],
+                    "换算为万元后超出可表示范围（大于约 1.8e308），请核对数值和单位",
+                    "too large once converted to 万元 (10^4 CNY; beyond about 1.8e308); check the value and its unit",
                 )
             )
         if not str(r["source"]).strip():

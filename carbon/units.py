@@ -89,3 +89,10 @@ def finite_numbers(values: pd.Series) -> pd.Series:
         numbers = pd.to_numeric(values.map(lambda v: str(v) if type(v) is int else v), errors="coerce")
     numbers = pd.Series(numbers, index=values.index).astype("float64")
     return numbers.where(np.isfinite(numbers))
+
+
+def overflows(converted: pd.Series | np.ndarray | float) -> np.ndarray:
+    """True where a magnitude is infinite once converted to another unit: finite as written (``finite_numbers``
+    refuses the rest before), the conversion took it past the largest float (``1e308`` 亿元 in 万元).  Checked after
+    every conversion, since neither pint nor numpy refuse the overflow."""
+    return np.isinf(np.asarray(converted, dtype="float64"))

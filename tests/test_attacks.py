@@ -301,3 +301,54 @@ def test_json_text_maps_nan_to_null_and_never_prints_non_finite_tokens():
 
     ready, infinite = json_ready({"a": float("nan"), "b": [1.0, float("inf")], "c": pd.NA, "d": -2.5})
     assert ready == {"a": None, "b": [1.0, None], "c": None, "d": -2.5} and infinite == ["b[1]"]
+
+
+# --- 3. finite as written, infinite once converted ---------------------------------------------------------------
+
+
+def test_a_statistic_infinite_once_converted_is_refused_and_never_stored(engine, db_url, tmp_path):
+    """1e308 亿元 is a finite number, but 1e312 万元 is not: refused naming row, column and value (exit 2), and
+    progress never divides by an infinite GDP."""
+    f = tmp_path / "s.csv"
+    f.write_text("subject,year,indicator,value,unit,status,source\nqingpu,2024,gdp,1e308,亿元,final,test2\n")
+    r = run(db_url, "stats", "import", str(f))
+    assert r.returncode == 2, r.stderr
+    line = next(x for x in r.stderr.splitlines() if "value = '1e308'" in x)
+    assert "换算为万元后超出可表示范围" in line and "too large once converted to 万元" in line
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Statistic)).scalar() == 0
+
+
+def test_a_quantity_infinite_once_converted_is_refused_as_too_large(ready, tmp_path):
+    """1e308 万kWh overflows in kWh: not "not a number" but too large once converted, naming row, column, value."""
+    code = add(ready, 77)
+    f = write_template(
+        tmp_path / "big.csv", ["E1,电力,2023-01-01,2023-02-01,100,kWh", "E1,电力,2023-02-01,2023-03-01,1e308,万kWh"]
+    )
+    r = run(ready, "ingest", str(f), "--enterprise", code)
+    assert r.returncode == 2, r.stderr
+    line = next(x for x in r.stderr.splitlines() if "第3行/row 3" in x)
+    assert str(f) in line and "用量 = '1e+308'" in line, line
+    assert "换算为 kWh 后超出可表示范围" in line and "Too large once converted to kWh" in line
+    assert "不是数字" not in r.stderr and "Not a number" not in r.stderr
+    out = json.loads(run(ready, "account", "--enterprise", code, "--year", "2023", "--json").stdout)
+    assert out["has_data"] is False
+
+
+def test_connector_records_infinite_once_converted_are_quarantined_as_too_large(engine):
+    code = uscc(78)
+    add_enterprise(engine, code=code, name="n", region="qingpu", industry="C2614")
+    record = {"enterprise": code, "carrier": "electricity", "unit": "万kWh", "value": 1e308}
+    records = pd.DataFrame(
+        [
+            record
+            | {"meter": "M1", "kind": "interval", "start": "2024-01-01T00:00+08:00", "end": "2024-01-02T00:00+08:00"},
+            record | {"meter": "M2", "kind": "register", "end": "2024-01-01T00:00+08:00", "value": 0.0},
+            record | {"meter": "M2", "kind": "register", "end": "2024-01-02T00:00+08:00"},
+        ]
+    )
+    _reports, refused = receive_records(engine, records, "attack-test")
+    assert list(refused["meter"]) == ["M1", "M2"], refused
+    assert all("Too large once converted to kWh" in reason for reason in refused["reason"]), refused["reason"]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Activity)).scalar() == 0

@@ -20,6 +20,7 @@ from carbon.ingest.cells import cell_budget, read_sheets
 from carbon.intake import receive_files, receive_records
 from carbon.limits import limit, max_length
 from carbon.models import Activity, Batch, Meter, RegisterReading, RejectedRow
+from tests.conftest import pg_schema
 from tests.helpers import uscc, write_template
 from tests.test_attacks import add, run
 
@@ -55,16 +56,21 @@ def xlsx(rows: list[list[object]]) -> bytes:
     return out.getvalue()
 
 
-def with_sheet_xml(data: bytes, edit) -> bytes:
-    """The workbook with its first sheet's XML changed by ``edit`` (text -> text)."""
+def with_part(data: bytes, part: str, edit) -> bytes:
+    """The workbook with its ``part`` changed by ``edit`` (bytes -> bytes; added when missing, from b"")."""
     src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             content = src.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                content = edit(content.decode()).encode()
-            dst.writestr(item, content)
+            dst.writestr(item, edit(content) if item.filename == part else content)
+        if part not in src.namelist():
+            dst.writestr(part, edit(b""))
     return out.getvalue()
+
+
+def with_sheet_xml(data: bytes, edit) -> bytes:
+    """The workbook with its first sheet's XML changed by ``edit`` (text -> text)."""
+    return with_part(data, "xl/worksheets/sheet1.xml", lambda b: edit(b.decode()).encode())
 
 
 # 1. Limits before work
@@ -331,3 +337,94 @@ def test_a_missing_sheet_names_the_sheets_there_are(company, db_url, tmp_path):
     path.write_bytes(xlsx([["表号", "能源品种", "开始时间", "结束时间", "用量", "单位"], ["M1", *ROW.split(",")]]))
     r = run(db_url, "ingest", str(path), "--enterprise", company, "--sheet", "nope")
     refused(r, "nope", "Sheet")
+
+
+# 4. A DOCTYPE or entity declaration in any part of a workbook (Excel and WPS never write one)
+
+PARTS = (
+    "[Content_Types].xml",
+    "_rels/.rels",
+    "docProps/core.xml",
+    "docProps/app.xml",
+    "xl/workbook.xml",
+    "xl/styles.xml",
+    "xl/sharedStrings.xml",
+    "xl/worksheets/sheet1.xml",
+)
+INTERNAL = '<!ENTITY e "EXPANDED_ENTITY">'
+EXTERNAL = '<!ENTITY e SYSTEM "file:///etc/hostname">'
+SST = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+
+
+def plain_workbook() -> bytes:
+    """A template workbook as openpyxl writes it, with a (referenced, empty) shared strings part as Excel's."""
+    data = xlsx([["表号", "能源品种", "开始时间", "结束时间", "用量", "单位"], ["M1", *ROW.split(",")]])
+    data = with_part(
+        data,
+        "[Content_Types].xml",
+        lambda b: b.replace(
+            b"</Types>", f'<Override PartName="/xl/sharedStrings.xml" ContentType="{SST}"/></Types>'.encode()
+        ),
+    )
+    sst = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"/>'
+    return with_part(data, "xl/sharedStrings.xml", lambda _: sst)
+
+
+def declaring(xml: bytes, entity: str, encoding: str, used: bool = False) -> bytes:
+    """``xml`` with a DOCTYPE declaring ``entity`` (and, ``used``, the entity as the sheet's name), in ``encoding``."""
+    text = xml.decode().replace('name="Sheet"', 'name="&e;&e;"') if used else xml.decode()
+    return f'<?xml version="1.0" encoding="{encoding.upper()}"?><!DOCTYPE r [{entity}]>{text}'.encode(encoding)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def workbook_company(request, tmp_path_factory):
+    """One database of each kind for the hostile workbooks, each refused before the database: (URL, enterprise)."""
+
+    def ready(url: str) -> tuple[str, str]:
+        assert run(url, "init").returncode == 0
+        return url, add(url, 2)
+
+    if request.param == "sqlite":
+        yield ready(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'carbon.db'}")
+        return
+    with pg_schema("w") as url:
+        yield ready(url)
+
+
+def test_the_plain_workbook_is_read(tmp_path):
+    """The workbook the hostile ones are made from is read: only the declaration makes them refused."""
+    (sheet,) = read_sheets(plain_workbook(), "plain.xlsx")
+    assert sheet.source == "Sheet" and sheet.cells.iloc[1, 0] == "M1"
+
+
+@pytest.mark.parametrize(
+    "part,entity,encoding,used",
+    [(p, INTERNAL, e, False) for p in PARTS for e in ("utf-8", "utf-16")]
+    + [("xl/workbook.xml", INTERNAL, "utf-8", True), ("xl/workbook.xml", INTERNAL, "utf-16", True)]
+    + [("xl/workbook.xml", EXTERNAL, "utf-8", True), ("xl/workbook.xml", EXTERNAL, "utf-16", True)],
+)
+def test_a_declaration_in_any_part_refuses_the_workbook(workbook_company, tmp_path, part, entity, encoding, used):
+    """Not only the sheet: the workbook, its styles, shared strings, properties, relationships and content types;
+    UTF-8 or UTF-16; an internal entity (expanded, e.g. into the sheet name) or an external one (a local file).
+    One message, naming the file and the part, exit 2, nothing stored."""
+    db_url, company = workbook_company
+    path = tmp_path / "hostile.xlsx"
+    path.write_bytes(with_part(plain_workbook(), part, lambda b: declaring(b, entity, encoding, used)))
+    r = run(db_url, "ingest", str(path), "--enterprise", company)
+    refused(r, "hostile.xlsx", part, "DOCTYPE", "实体声明", "save it again as .xlsx")
+    assert "EXPANDED_ENTITY" not in r.stdout + r.stderr and "corrupt" not in r.stderr
+    assert count_batches(db_url) == 0
+
+
+@pytest.mark.parametrize("spelling", ["<!doctype", "<!Entity", "<!DOCTYPE"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "utf-32", "cp037"])
+def test_a_declaration_is_found_in_any_case_and_encoding(spelling, encoding):
+    """Also without a byte order mark, past the first chunk read, and in a one-byte encoding only its declaration
+    names (EBCDIC), as an XML parser would decode the part."""
+    declared = f'<?xml version="1.0" encoding="{encoding}"?>' if encoding == "cp037" else ""
+    filler = "".join(f"{n:07d}" for n in range(150_000))  # past the first megabyte read, and no zip bomb
+    body = (declared + "<r>" + filler + spelling + " r>").encode(encoding)
+    data = with_part(plain_workbook(), "xl/styles.xml", lambda _: body)
+    with pytest.raises(InputError) as exc:
+        read_sheets(data, "x.xlsx")
+    assert "xl/styles.xml" in exc.value.en and "DOCTYPE" in exc.value.zh

@@ -24,6 +24,7 @@ CASES = {
     "bad_time": (None, T + "E1,电力,2024-02-30,2024-03-01,1,kWh\n", 2),
     "not_a_number": (None, T + "E1,电力,2024-01-01,2024-02-01,约一百,kWh\n", 2),
     "negative": (None, T + "E1,电力,2024-01-01,2024-02-01,-1,kWh\n", 2),
+    "too_large_converted": (None, T + "E1,电力,2024-01-01,2024-02-01,1e308,万kWh\n", 2),
     "missing_unit": (None, T + "E1,电力,2024-01-01,2024-02-01,1,\n", 2),
     "unknown_unit": (None, T + "E1,电力,2024-01-01,2024-02-01,1,马力\n", 2),
     "wrong_dimension": (None, T + "E1,电力,2024-01-01,2024-02-01,1,m3\n", 2),

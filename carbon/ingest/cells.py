@@ -7,8 +7,10 @@ as opened in Excel or a text editor (first line = 1).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -197,21 +199,89 @@ def _excel_text(value: object) -> str:
     return str(value).strip()
 
 
+# How an XML parser (libxml2 through lxml, or expat) tells a part's encoding before any declaration: a byte order
+# mark, else the first character "<" in 4, 2 or 1 bytes (EBCDIC "<?xm"); UTF-32 marks before UTF-16's (FF FE 00 00).
+_XML_STARTS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"\x4c\x6f\xa7\x94", "cp037"),
+)
+_ENCODING_DECLARATION = re.compile(r"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:-]+)[\"']")
+# What no workbook Excel or WPS writes holds: a DOCTYPE, or an entity declared in one (expanded, or fetched).
+_DECLARATIONS = ("<!doctype", "<!entity")
+_RAW_DECLARATIONS = tuple(d.encode(e) for d in _DECLARATIONS for e in ("utf-8", "utf-16-le", "utf-16-be"))
+_CHUNK = 1 << 20
+
+
+def xml_encoding(head: bytes) -> str:
+    """The codec of an XML part from its first bytes: its byte order mark or width, else (in a one-byte encoding)
+    its encoding declaration when Python knows that codec, else UTF-8."""
+    codec = next((c for start, c in _XML_STARTS if head.startswith(start)), "utf-8")
+    if codec not in ("utf-8", "cp037"):
+        return codec
+    declared = _ENCODING_DECLARATION.match(head[:200].decode(codec, errors="replace"))
+    try:
+        return codecs.lookup(declared.group(1)).name if declared else codec
+    except LookupError:
+        return codec
+
+
+def declares_doctype(part: io.BufferedIOBase) -> bool:
+    """Whether a part (read in chunks) holds ``<!DOCTYPE`` or ``<!ENTITY``, any case: in the text decoded as an XML
+    parser would decode it, or in its raw bytes as UTF-8 or UTF-16 (should the part lie about its encoding)."""
+    head = part.read(_CHUNK)
+    decoder = codecs.getincrementaldecoder(xml_encoding(head))(errors="replace")
+    raw_tail, text_tail, chunk = b"", "", head
+    while chunk:
+        raw, text = raw_tail + chunk.lower(), text_tail + decoder.decode(chunk).lower()
+        if any(d in raw for d in _RAW_DECLARATIONS) or any(d in text for d in _DECLARATIONS):
+            return True
+        raw_tail, text_tail, chunk = raw[-32:], text[-16:], part.read(_CHUNK)
+    return False
+
+
+def declaration_refused(file: str, part: str) -> InputError:
+    """The refusal of a workbook with a DOCTYPE or an entity declaration (internal or external) in ``part``."""
+    return InputError(
+        f"XLSX文件的 {part} 中含有DOCTYPE或实体声明（Excel和WPS从不写入），为安全起见拒绝读取，未入库；"
+        "请在Excel或WPS中打开后另存为 .xlsx，或导出为CSV",
+        f"The workbook declares a DOCTYPE or entity in {part} (Excel and WPS never write one) and is refused for "
+        "safety; nothing was stored: open it in Excel or WPS and save it again as .xlsx, or export it as CSV",
+        file=file,
+        part=part,
+    )
+
+
 def _check_zip(data: bytes, file: str) -> None:
+    """Refuse an XLSX that is no ZIP, expands more than ``MAX_XLSX_EXPANSION`` times (checked first, from the
+    declared sizes, which reading never exceeds) or has a DOCTYPE or entity declaration in any part."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             unpacked = sum(i.file_size for i in zf.infolist())
+            if unpacked > MAX_XLSX_EXPANSION * len(data):
+                raise InputError(
+                    f"XLSX文件解压后膨胀超过{MAX_XLSX_EXPANSION}倍，疑似压缩炸弹，已拒绝；请另存为普通XLSX或CSV",
+                    f"The XLSX expands more than {MAX_XLSX_EXPANSION}x when unpacked (zip bomb?); save it again as "
+                    "a plain XLSX or CSV",
+                    file=file,
+                )
+            for info in zf.infolist():
+                with zf.open(info) as part:
+                    if declares_doctype(part):
+                        raise declaration_refused(file, info.filename)
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(
             "文件不是有效的XLSX文件，请重新导出", "The file is not a valid XLSX workbook; export it again", file=file
         ) from exc
-    if unpacked > MAX_XLSX_EXPANSION * len(data):
-        raise InputError(
-            f"XLSX文件解压后膨胀超过{MAX_XLSX_EXPANSION}倍，疑似压缩炸弹，已拒绝；请另存为普通XLSX或CSV",
-            f"The XLSX expands more than {MAX_XLSX_EXPANSION}x when unpacked (zip bomb?); save it again as a "
-            "plain XLSX or CSV",
-            file=file,
-        )
 
 
 def _cell_text(cell: object) -> str:
@@ -237,22 +307,15 @@ def _sheet_rows(ws: object, file: str, budget: CellBudget) -> list[list[str]]:
 
 
 def _unreadable(file: str, exc: Exception) -> InputError:
-    """The refusal of a workbook openpyxl cannot read safely: a DOCTYPE or entities (never written by Excel), or
-    any other corruption (openpyxl may wrap defusedxml's refusal in its own error)."""
+    """The refusal of a workbook openpyxl cannot read safely: a DOCTYPE or entities that ``_check_zip`` did not see
+    (openpyxl may wrap defusedxml's refusal in its own error), or any other corruption."""
     chain: list[BaseException] = []
     cause: BaseException | None = exc
     while cause is not None and cause not in chain:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
     if any(isinstance(e, DefusedXmlException) for e in chain):
-        return InputError(
-            "XLSX文件内含DOCTYPE或实体声明（Excel从不写入），为安全起见拒绝读取，未入库；请在Excel中打开后另存为XLSX，"
-            "或导出为CSV",
-            "The XLSX holds a DOCTYPE or entity declaration (Excel never writes one) and is refused for safety; "
-            "nothing was stored: open it in Excel and save it again as XLSX, or export it as CSV",
-            file=file,
-            detail=f"{type(exc).__name__}: {exc}",
-        )
+        return declaration_refused(file, "XML")
     return InputError(
         "XLSX文件已损坏或格式不对，无法读取，未入库；请重新导出",
         "The XLSX file is corrupt or malformed and cannot be read; nothing was stored: export it again",

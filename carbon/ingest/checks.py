@@ -7,9 +7,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from carbon import reference
 from carbon.ingest.rules import Issues, param
 from carbon.limits import max_length, time_limits
 from carbon.models import Meter
+from carbon.units import overflows
 
 REL_TOLERANCE = 1e-9  # two quantities this close are the same reading
 
@@ -46,13 +48,14 @@ def storable(rows: pd.DataFrame, issues: Issues, times: tuple[str, ...]) -> None
 
 
 def row_checks(rows: pd.DataFrame, issues: Issues, now: datetime) -> None:
-    """Values no database can hold (``storable``), negative consumption, periods ending before they start or in
-    the future (errors)."""
+    """Values no database can hold (``storable``), negative consumption, a quantity too large once converted to its
+    carrier's unit, periods ending before they start or in the future (errors)."""
     storable(rows, issues, ("period_start", "period_end"))
     ok = issues.ok(rows.index)
     issues.add(ok & (rows["quantity_original"] < 0), "negative", lambda: _fmt(rows["quantity_original"]))
-    huge = ok & rows["quantity_canonical"].notna() & ~np.isfinite(rows["quantity_canonical"].astype("float64"))
-    issues.add(huge, "not_a_number", lambda: _fmt(rows["quantity_original"]), column="quantity")
+    huge = ok & overflows(rows["quantity_canonical"])
+    canonical = lambda: rows["carrier"].map(reference.carriers()["canonical_unit"])  # noqa: E731
+    issues.add(huge, "too_large_converted", lambda: _fmt(rows["quantity_original"]), unit=canonical)
     timed = ok & rows["period_start"].notna() & rows["period_end"].notna()
     end_text = lambda: local_text(rows["period_end"])  # noqa: E731
     issues.add(timed & (rows["period_end"] <= rows["period_start"]), "end_before_start", end_text)

@@ -288,14 +288,55 @@ def test_two_meter_columns_of_the_same_name_in_a_wide_file_are_refused(company, 
     refused(run(db_url, "ingest", str(path), "--enterprise", company), "车间A(kWh)")
 
 
-def test_distinct_meters_and_carriers_stay_readable(company, engine, tmp_path):
-    """Not ambiguous: two meters of one unit, or 用电量 and 用气量 with different units."""
+@pytest.mark.parametrize(
+    "header", ["时间,1号楼用电量(kWh),2号楼用电量(kWh)", "时间,用电量(kWh),用气量(m3)", "时间,用电量(MWh),用气量(万m3)"]
+)
+def test_distinct_meters_and_carriers_stay_readable(company, engine, tmp_path, header):
+    """Not ambiguous: two meters of one unit, or 用电量 and 用气量 (two carriers, each with its unit)."""
     path = tmp_path / "ok.csv"
-    path.write_text(
-        "时间,1号楼用电量(kWh),2号楼用电量(kWh)\n2024-01-01 00:00,1,2\n2024-01-01 00:15,1,2\n", encoding="utf-8"
-    )
+    path.write_text(header + "\n2024-01-01 00:00,1,2\n2024-01-01 00:15,1,2\n", encoding="utf-8")
     reports = receive_files(engine, [path], company, actor="test")
-    assert not reports[0].errors and reports[0].readings == 4
+    assert not reports[0].errors and reports[0].readings == 4 and reports[0].ignored_columns == []
+
+
+TEMPLATE = ["表号", "能源品种", "开始时间", "结束时间", "用量", "单位"]
+
+
+@pytest.mark.parametrize("extra", ["用量(MWh)", "用电量（万千瓦时）", "quantity [MWh]"])
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_second_quantity_column_with_a_unit_is_refused_naming_both(company, db_url, tmp_path, extra, kind):
+    """The template's 用量 (100 kWh) and a 用量(MWh) column holding 5: 100 kWh was stored and the 5 MWh column
+    dropped without being listed.  Refused naming both columns and saying to keep one; nothing stored."""
+    path = tmp_path / f"two.{kind}"
+    if kind == "csv":
+        path.write_text(",".join([*TEMPLATE, extra]) + "\nM1," + ROW + ",5\n", encoding="utf-8")
+    else:
+        path.write_bytes(xlsx([[*TEMPLATE, extra], ["M1", *ROW.split(","), 5]]))
+    r = run(db_url, "ingest", str(path), "--enterprise", company)
+    refused(r, path.name, "“用量”", f"“{extra}”", "只保留其中一列", "(用量)", f"({extra})", "keep one of them")
+    assert count_batches(db_url) == 0
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [("用量(kWh)", "用量(kWh)"), ("用量(kWh)", "用量(MWh)"), ("用量(kWh)", "quantity [MWh]")],
+)
+def test_two_quantity_columns_with_units_are_refused(company, db_url, tmp_path, first, second):
+    """Neighbours: the same unit twice, or two units of one quantity, in the template."""
+    header = [*TEMPLATE[:4], first, TEMPLATE[5], second]
+    path = tmp_path / "units.csv"
+    path.write_text(",".join(header) + "\nM1," + ROW + ",0.1\n", encoding="utf-8")
+    refused(run(db_url, "ingest", str(path), "--enterprise", company), first, second, "keep one of them")
+    assert count_batches(db_url) == 0
+
+
+def test_a_column_the_template_does_not_read_is_listed_as_ignored(company, engine, tmp_path):
+    """An account (户号) beside the meter id (表号) names no meter of the template: listed, never silently
+    dropped (it was counted as read)."""
+    path = tmp_path / "acct.csv"
+    path.write_text(",".join([TEMPLATE[0], "户号", *TEMPLATE[1:]]) + "\nM1,3301," + ROW + "\n", encoding="utf-8")
+    reports = receive_files(engine, [path], company, actor="test")
+    assert reports[0].readings == 1 and reports[0].ignored_columns == ["户号"]
 
 
 @pytest.mark.parametrize("value", ["1\x0000", "\x00100", "100\x00"])

@@ -338,8 +338,9 @@ def _same(name: str) -> str:
 
 def ambiguous_columns(header: Header) -> tuple[int, int] | None:
     """Two columns a file gives for one thing, of which we would silently read one: the same name twice (a field,
-    or a meter of a wide file), or two known names of one field (``用量`` and ``quantity``) with the same unit
-    and carrier.  Their positions, or None."""
+    or a meter of a wide file), or two known names of one field (``用量`` and ``quantity``, ``用量`` and
+    ``用量(MWh)``, ``用量(kWh)`` and ``quantity [MWh]``) naming the same carrier or none, whatever their units.
+    Their positions, or None."""
     known = aliases()
     read = sorted(c for c in header.names if header.names[c].strip() and (c in header.fields or header.units.get(c)))
     for i, a in enumerate(read):
@@ -350,10 +351,17 @@ def ambiguous_columns(header: Header) -> tuple[int, int] | None:
                 return a, b
             field = known.get(split_unit(header.names[a])[0])
             twins = field is not None and field == known.get(split_unit(header.names[b])[0])
-            alike = header.units.get(a) == header.units.get(b) and header.carriers.get(a) == header.carriers.get(b)
-            if twins and alike:
+            if twins and header.carriers.get(a) == header.carriers.get(b):  # 用电量(kWh), 用气量(m3): two carriers
                 return a, b
     return None
+
+
+def refuse_repeated(header: Header, fields: tuple[str, ...]) -> None:
+    """Refuse a header with two columns of one of ``fields`` that its shape reads from one column only (the
+    template's 用量 beside 用电量（万千瓦时）), naming both: the second is never silently dropped."""
+    for f in fields:
+        if f not in MANY_COLUMNS and len(found := header.columns(f)) > 1:
+            raise _ambiguous(header, found[0], found[1])
 
 
 def _ambiguous(header: Header, a: int, b: int) -> InputError:
@@ -362,9 +370,10 @@ def _ambiguous(header: Header, a: int, b: int) -> InputError:
     what = header.fields.get(a) or first
     return InputError(
         f"表头第{a + 1}列“{first}”和第{b + 1}列“{second}”都表示“{what}”，无法判断该读哪一列，未入库；"
-        "请删去其中一列，或把它们改成不同的名称（如不同的表号）",
+        "请只保留其中一列（删去另一列），或把它们改成不同的名称（如不同的表号）",
         f"Columns {a + 1} ({first}) and {b + 1} ({second}) of the header both give {what}; we cannot tell which to "
-        "read and nothing was stored: delete one of them, or give them different names (e.g. different meter ids)",
+        "read and nothing was stored: keep one of them (delete the other), or give them different names (e.g. "
+        "different meter ids)",
         row=header.row,
         column=f"{first}, {second}",
     )

@@ -268,15 +268,16 @@ def register_steps(
     steps = steps.set_index(index)
     src.index = index
     kinds = steps["kind"]
-    columns = src["column"] if "column" in src else pd.Series(None, index=src.index, dtype=object)
-    for column in columns.unique():  # each register column of the file names its own steps
+    # each register column of a file names its own steps; records (no "column") name the rule's column
+    columns = src["column"] if "column" in src else pd.Series("", index=src.index, dtype=object)
+    for column in columns.unique():
         report_steps(
             issues,
-            kinds.where(columns == column, "") if column is not None else kinds,
+            kinds.where(columns == column, ""),
             src["register"].map("{:g}".format),
             steps[["earlier", "later", "maximum", "quantity"]],
             src["replaced"].astype(bool),
-            column,
+            column or None,
         )
     counted = kinds.isin(["ok", "rollover"]).to_numpy()
     c, s = steps.loc[counted], src.loc[counted]

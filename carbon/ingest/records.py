@@ -135,12 +135,19 @@ def ingest_records(
     reports = []
     bad_kind = ~records["kind"].isin(KINDS)
     if bad_kind.any():
-        refused.append(records.loc[bad_kind].assign(reason="kind must be interval or register"))
+        refused.append(
+            records.loc[bad_kind].assign(reason="kind 须为 interval 或 register / kind must be interval or register")
+        )
     with Session(engine) as session:
         known = set(session.exec(select(Enterprise.uscc)).all())
         for enterprise, part in records.loc[~bad_kind].groupby("enterprise", sort=True):
             if enterprise not in known:
-                refused.append(part.assign(reason=f"enterprise {enterprise} is not registered"))
+                refused.append(
+                    part.assign(
+                        reason=f"企业 {enterprise} 未登记，请先运行 carbon enterprise add / "
+                        f"enterprise {enterprise} is not registered; run carbon enterprise add first"
+                    )
+                )
                 continue
             reports.append((str(enterprise), checked_report(session, str(enterprise), part, source, now), part))
     done = []
@@ -159,7 +166,7 @@ def ingest_records(
         if report.refused:
             reasons = {}
             for issue in report.errors:
-                reasons.setdefault(issue.row, []).append(issue.en)
+                reasons.setdefault(issue.row, []).append(issue.message)  # Chinese / English, as files get
             rows = sorted(report.refused)
             refused.append(part.loc[rows].assign(reason=["; ".join(reasons.get(r, [])) for r in rows]))
     out = pd.concat(refused) if refused else records.iloc[:0].assign(reason="")

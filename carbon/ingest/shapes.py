@@ -28,6 +28,7 @@ from carbon.ingest.header import (
     is_power,
     is_reactive,
     point_labels,
+    refuse_repeated,
     split_unit,
 )
 from carbon.ingest.rules import Issues
@@ -70,6 +71,7 @@ USED = {  # the fields each shape reads; other columns are ignored and listed in
     "interval_long": (*IDENTITY, "carrier", "timestamp", "quantity", "unit", "register_type"),
     "interval_wide": ("timestamp",),
 }
+ONE_QUANTITY = ("periods", "interval_long", "bill")  # shapes that read a quantity from one column
 
 
 @dataclass
@@ -84,7 +86,14 @@ class Shaped:
 
 def detect(header: Header) -> str:
     """The shape of a sheet from its header; raises ``InputError`` saying what the file looks like when its
-    shape lacks something it needs (a bill without reading dates)."""
+    shape lacks something it needs (a bill without reading dates), or when it has two columns of a field the
+    shape reads from one (``refuse_repeated``)."""
+    shape = _shape(header)
+    refuse_repeated(header, (*USED.get(shape, ()), *(("quantity",) if shape in ONE_QUANTITY else ())))
+    return shape
+
+
+def _shape(header: Header) -> str:
     present = set(header.fields.values())
     if header.curve is not None:
         return "day_curve"
@@ -156,7 +165,10 @@ def _long(header: Header) -> bool:
 
 
 def _used(header: Header, *names: str) -> set[int]:
-    return {c for c, f in header.fields.items() if f in names}
+    """The columns of ``names`` a shape reads; of the identity columns only the one naming the meter (a 户号 beside
+    a 表号 is not read, so it is listed as ignored)."""
+    meter = header.identity()
+    return {c for c, f in header.fields.items() if f in names and (f not in IDENTITY or c == meter)}
 
 
 def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:

@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, make_url
+from sqlalchemy import Engine, create_engine, event, insert, inspect, make_url, select, update
 from sqlmodel import Session
 
 from carbon import outbox, reference
+from carbon.errors import FactorDataError
 from carbon.models import Factor, IndustryDivision, Region
 
 DEFAULT_URL = "sqlite:///carbon.db"
@@ -91,13 +92,38 @@ def seed_reference(engine: Engine) -> None:
         session.commit()
 
 
-def replace_factor_library(engine: Engine, factors: pd.DataFrame) -> int:
-    """Load the validated factor library into the ``factor`` table in one transaction; returns the count."""
-    records = factors.astype(object).where(factors.notna(), None).to_dict("records")
+def load_factor_library(engine: Engine, library: pd.DataFrame) -> int:
+    """Load the validated shipped factor library into the ``factor`` table in one transaction; returns its size.
+
+    Its records not yet stored are added and its stored ones brought up to date; no record is ever deleted: stored
+    results cite factor ids, and releases imported with ``carbon factors import`` live beside the library.  The
+    library together with the records kept beside it must still be sound (``factors.loader.record_problems``: no
+    two records valid for the same key and period), else ``FactorDataError`` and nothing changes.  Owes a
+    recalculation: stored results may rest on records that changed."""
+    from factors.loader import record_problems
+
+    records = library.drop(columns=["file_row"], errors="ignore")
+    records = records.astype(object).where(records.notna(), None).to_dict("records")
     with engine.begin() as conn:
-        conn.execute(delete(Factor))
-        conn.execute(insert(Factor), records)
-        outbox.owe(conn, "carbon init: factor library loaded")  # stored results may rest on the replaced records
+        stored = pd.read_sql(select(Factor), conn)
+        kept = stored.loc[~stored["id"].isin(library["id"])].assign(file_row=0)
+        kept["vintage"] = pd.to_numeric(kept["vintage"]).astype("Int64")
+        text = [c for c in kept.columns if c not in ("value", "vintage", "file_row")]
+        kept[text] = kept[text].astype(object).where(kept[text].notna(), None)
+        problems = record_problems(pd.concat([kept, library.assign(file_row=library.get("file_row", 0))]))
+        if problems:
+            raise FactorDataError(
+                f"因子库与已导入的因子有{len(problems)}处冲突，未载入",
+                f"The factor library conflicts with imported factors in {len(problems)} place(s); nothing was loaded",
+                problems="; ".join(problems[:20]),
+            )
+        known = set(stored["id"])
+        if added := [r for r in records if r["id"] not in known]:
+            conn.execute(insert(Factor), added)
+        for r in records:
+            if r["id"] in known:
+                conn.execute(update(Factor).where(Factor.id == r["id"]).values(**r))
+        outbox.owe(conn, "carbon init: factor library loaded")  # stored results may rest on records that changed
     return len(records)
 
 
@@ -108,7 +134,7 @@ def initialise(engine: Engine, library: pd.DataFrame | None = None) -> int:
     library = load_library() if library is None else library
     migrate(engine)
     seed_reference(engine)
-    return replace_factor_library(engine, library)
+    return load_factor_library(engine, library)
 
 
 def display_url(explicit: str | None = None) -> str:

@@ -112,3 +112,24 @@ def test_cli_factors_import_recalculates(engine, db_url, tmp_path):
         timeout=120,
     )
     assert again.returncode == 0 and '"regions"' in again.stdout
+
+
+def test_init_again_keeps_imported_releases_and_the_results_on_them(engine, tmp_path, library):
+    """``carbon init`` run again (an upgrade) loads the shipped library beside what was imported: an imported
+    release and the results citing it stay, and nothing is recalculated to other figures."""
+    from carbon import db
+    from carbon.ledger import load_factors, stored_result
+
+    add_enterprise(engine, code=ENT, name="嘉善重述测试", region="jiashan", industry="26")
+    receive_files(
+        engine, [write_template(tmp_path / "a.csv", ["E1,电力,2024-01-01,2025-01-01,100000,kWh"])], ENT, actor="t"
+    )
+    (added,) = import_release(engine, release(tmp_path / "rel.csv", 0.45))["id"]
+    settle(engine)
+    before = stored_result(engine, year=2024, enterprise=ENT).as_dict()
+    assert before["total_tco2e"] == pytest.approx(45.0) and added in before["by_carrier"][0]["factor_ids"]
+    db.initialise(engine, library)
+    assert added in set(load_factors(engine)["id"]) and len(load_factors(engine)) == len(library) + 1
+    settle(engine)
+    after = stored_result(engine, year=2024, enterprise=ENT).as_dict()
+    assert after["total_tco2e"] == pytest.approx(45.0) and after["run_ids"] == before["run_ids"]  # nothing moved

@@ -16,9 +16,10 @@ import click
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from carbon import db, fields, reference
-from carbon.errors import CarbonError, InputError
+from carbon.errors import CarbonError, FactorDataError, InputError
 from carbon.factor_choice import BASES, GWP_SETS, YEARS
 from carbon.flags import describe
 from carbon.ledger import GWP_OF_RECORD
@@ -970,6 +971,20 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
     )
 
 
+def usage_zh(exc: click.ClickException) -> str:
+    """The Chinese half of a usage error (click's own message is English): which option or argument, and what to
+    do."""
+    param = getattr(exc, "param", None)
+    name = (param.opts[0] if param.opts else param.name) if param is not None else None
+    if isinstance(exc, click.MissingParameter) and name:
+        return f"缺少 {name}，请用 --help 查看用法"
+    if isinstance(exc, click.BadParameter) and name:
+        return f"{name} 的值无效，请用 --help 查看可选值"
+    if isinstance(exc, click.NoSuchOption):
+        return f"没有选项 {exc.option_name}，请用 --help 查看可用选项"
+    return "命令用法有误，请用 --help 查看用法"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps errors to exit codes (2 bad input or usage, 1 internal error)."""
     try:
@@ -979,11 +994,18 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"错误 / error: {usage_zh(exc)} / {exc.format_message()}", err=True)
         sys.exit(2)
-    except InputError as exc:
+    except (InputError, FactorDataError) as exc:  # a factor file is input too
         click.echo(f"错误 / error: {exc.message}", err=True)
         sys.exit(2)
+    except OperationalError as exc:
+        click.echo(
+            f"数据库无法连接或出错，请检查 --db 地址和数据库服务 / the database cannot be reached or failed; check the "
+            f"--db URL and the database server: {str(exc.orig).strip().splitlines()[0]}",
+            err=True,
+        )
+        sys.exit(1)
     except CarbonError as exc:
         click.echo(f"内部错误 / internal error: {exc.message}", err=True)
         sys.exit(1)

@@ -10,10 +10,11 @@ import pandas as pd
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, insert, inspect, make_url, select, update
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlmodel import Session
 
 from carbon import outbox, reference
-from carbon.errors import FactorDataError
+from carbon.errors import FactorDataError, InputError
 from carbon.models import Factor, IndustryDivision, Region
 
 DEFAULT_URL = "sqlite:///carbon.db"
@@ -43,13 +44,20 @@ def sqlite_pragmas(dbapi_conn: Any, _record: Any = None) -> None:
 def make_engine(url: str | None = None) -> Engine:
     """Create an engine; SQLite gets foreign keys on, the WAL journal and a busy timeout (``sqlite_pragmas``)."""
     url = database_url(url)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_WRITER_WAIT_S})
-        event.listen(engine, "connect", sqlite_pragmas)
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": SQLITE_WRITER_WAIT_S})
+            event.listen(engine, "connect", sqlite_pragmas)
+            return engine
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return create_engine(url)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise InputError(
+            "无法识别数据库地址；示例：sqlite:///carbon.db 或 postgresql://user@host:5432/dbname",
+            "Cannot read the database URL; e.g. sqlite:///carbon.db or postgresql://user@host:5432/dbname",
+            reason=str(exc).splitlines()[0],
+        ) from None
 
 
 def alembic_config(engine: Engine) -> Config:

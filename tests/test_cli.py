@@ -183,3 +183,29 @@ def test_results_follow_a_move_to_another_jurisdiction_and_equal_account(ready, 
     assert figures("results", "local")["total_tco2e"] == pytest.approx(100_000 * 4.2 / 10_000)  # Shanghai's rule
     bad = run(ready, "results", "--enterprise", code, "--year", "2024", "--basis", "Location")
     assert bad.returncode == 2 and "location" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "zh", "en"),
+    [
+        (["results", "--region", "zone", "--year", "1900"], "--year 的值无效", "Invalid value for '--year'"),
+        (["results", "--region", "zone", "--year", "2024", "--basis", "foo"], "--basis 的值无效", "'foo'"),
+        (["results", "--region", "zone", "--year", "2024", "--bogus"], "没有选项 --bogus", "No such option"),
+        (["results", "--region", "zone"], "缺少 --year", "Missing option '--year'"),
+    ],
+)
+def test_usage_errors_are_bilingual_and_exit_2(tmp_path, args, zh, en):
+    r = run(f"sqlite:///{tmp_path / 'u.db'}", *args)
+    assert r.returncode == 2 and zh in r.stderr and en in r.stderr and r.stderr.index(zh) < r.stderr.index(en)
+
+
+def test_a_bad_database_url_or_factor_file_is_bad_input_and_an_unreachable_server_is_named(tmp_path):
+    bad_url = subprocess.run([CARBON, "--db", "not a url", "init"], capture_output=True, text=True, timeout=300)
+    assert bad_url.returncode == 2 and "无法识别数据库地址" in bad_url.stderr and "internal error" not in bad_url.stderr
+    down = run("postgresql://nobody@127.0.0.1:1/none", "results", "--region", "zone", "--year", "2024")
+    assert down.returncode == 1 and "数据库无法连接" in down.stderr and "Traceback" not in down.stderr
+    db_url = f"sqlite:///{tmp_path / 'f.db'}"
+    assert run(db_url, "init").returncode == 0
+    (tmp_path / "bad.csv").write_text("id,value\nx,1\n", encoding="utf-8")
+    bad_file = run(db_url, "factors", "import", str(tmp_path / "bad.csv"))
+    assert bad_file.returncode == 2 and "缺少列" in bad_file.stderr, bad_file.stderr

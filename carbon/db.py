@@ -108,16 +108,13 @@ def load_factor_library(engine: Engine, library: pd.DataFrame) -> int:
     library together with the records kept beside it must still be sound (``factors.loader.record_problems``: no
     two records valid for the same key and period), else ``FactorDataError`` and nothing changes.  Owes a
     recalculation: stored results may rest on records that changed."""
-    from factors.loader import record_problems
+    from factors.loader import record_problems, stored_as_library
 
     records = library.drop(columns=["file_row"], errors="ignore")
     records = records.astype(object).where(records.notna(), None).to_dict("records")
     with engine.begin() as conn:
         stored = pd.read_sql(select(Factor), conn)
-        kept = stored.loc[~stored["id"].isin(library["id"])].assign(file_row=0)
-        kept["vintage"] = pd.to_numeric(kept["vintage"]).astype("Int64")
-        text = [c for c in kept.columns if c not in ("value", "vintage", "file_row")]
-        kept[text] = kept[text].astype(object).where(kept[text].notna(), None)
+        kept = stored_as_library(stored.loc[~stored["id"].isin(library["id"])])
         problems = record_problems(pd.concat([kept, library.assign(file_row=library.get("file_row", 0))]))
         if problems:
             raise FactorDataError(

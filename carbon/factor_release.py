@@ -11,7 +11,7 @@ from carbon import outbox
 from carbon.errors import FactorDataError
 from carbon.ledger import load_factors
 from carbon.models import Factor
-from factors.loader import read_files, record_problems
+from factors.loader import read_files, record_problems, stored_as_library
 
 
 def import_release(engine: Engine, path: Path) -> pd.DataFrame:
@@ -21,11 +21,7 @@ def import_release(engine: Engine, path: Path) -> pd.DataFrame:
     valid for the same key and period as a stored record.  Returns the added records.
     """
     new = read_files([path], path.parent)
-    stored = load_factors(engine).assign(file_row=0)
-    stored["vintage"] = pd.to_numeric(stored["vintage"]).astype("Int64")
-    text = [c for c in stored.columns if c not in ("value", "vintage", "file_row")]
-    stored[text] = stored[text].astype(object).where(stored[text].notna(), None)
-    problems = record_problems(pd.concat([stored, new], ignore_index=True))
+    problems = record_problems(pd.concat([stored_as_library(load_factors(engine)), new], ignore_index=True))
     if problems:
         raise FactorDataError(
             f"因子文件有{len(problems)}处问题，未导入",

@@ -83,6 +83,7 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
     issues: list[RowIssue] = []
     rows = []
     values = finite_numbers(df["value"].astype(str).str.replace(",", "", regex=False))
+    earliest, latest = time_limits()
     for n, r in df.iterrows():
         row = int(n)
         subject = (
@@ -119,7 +120,6 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
                 _issue(row, "status", r["status"], "状态须为 初步 或 最终", "status must be provisional or final")
             )
         year = pd.to_numeric(r["year"], errors="coerce")
-        earliest, latest = time_limits()
         if pd.isna(year) or not earliest.year <= year < latest.year:
             issues.append(
                 _issue(

@@ -13,14 +13,22 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-# Project defaults, not regulations: the limits of what a reading can be.
-MAX_JSON_BYTES = 1_000_000  # one MQTT message
-MAX_JSON_DEPTH = 32  # a reading is flat; a page nests two levels
-MAX_VALUE = 1e15  # kWh, m³, t, GJ: above any real meter's reading or register
-MAX_INTERVAL = timedelta(days=366)  # the longest interval one reading may cover
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-TEXT_LIMITS = {"enterprise": 64, "meter": 64, "carrier": 32, "unit": 32}  # characters, as stored
+from carbon.limits import limit, max_length, time_limits
+from carbon.models import Activity, Meter, RegisterReading
+
+# The limits of what a reading can be: project defaults in ``carbon/data/input_limits.csv``, the same time range as
+# files, and the stored length of each text column.
+MAX_JSON_BYTES = limit("max_message_bytes")
+MAX_JSON_DEPTH = limit("max_message_depth")
+MAX_VALUE = float(limit("max_reading_value"))
+MAX_INTERVAL = timedelta(days=limit("max_interval_days"))
+EARLIEST, LATEST = (t.to_pydatetime() for t in time_limits())
+TEXT_LIMITS = {  # characters, as stored
+    "enterprise": max_length(Activity.enterprise_uscc),
+    "meter": max_length(Meter.meter_code),
+    "carrier": max_length(Meter.carrier),
+    "unit": max_length(RegisterReading.unit),
+}
 KINDS = ("interval", "register")
 
 
@@ -117,7 +125,7 @@ def moment(value: Any, field: str = "timestamp") -> datetime:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not EARLIEST.timestamp() <= value <= LATEST.timestamp():  # False for NaN
             raise _out_of_range(value, field)
-        return EARLIEST + timedelta(seconds=float(value))
+        return datetime.fromtimestamp(0, UTC) + timedelta(seconds=float(value))  # seconds since the Unix epoch
     if not isinstance(value, str) or not value:
         raise DecodeError(f"{field} 缺失或类型错误（{shown(value)}）", f"{field} missing or not a time: {shown(value)}")
     try:

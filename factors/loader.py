@@ -100,6 +100,16 @@ def _expected_dimension(parameter: str, carrier: str | None) -> pint.util.UnitsC
     return dims[parameter]()
 
 
+def stored_as_library(stored: pd.DataFrame) -> pd.DataFrame:
+    """Factor records as read from the ``factor`` table, typed as ``read_files`` types them (vintage ``Int64``,
+    empty text None, ``file_row`` 0), so that ``record_problems`` can check them together with a file."""
+    out = stored.assign(file_row=0)
+    out["vintage"] = pd.to_numeric(out["vintage"]).astype("Int64")
+    text = [c for c in out.columns if c not in ("value", "vintage", "file_row")]
+    out[text] = out[text].astype(object).where(out[text].notna(), None)
+    return out
+
+
 def record_problems(df: pd.DataFrame) -> list[str]:
     """Every problem in the library, one line each (empty list = library is sound)."""
     problems: list[str] = []

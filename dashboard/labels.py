@@ -3,40 +3,17 @@ English.  Fields (figures and columns) take their labels from the registry, ``ca
 
 from __future__ import annotations
 
-from carbon import reference
+from carbon import codes, reference
 
-BASIS = {
-    "location": ("基于位置（生态环境部省级平均因子）", "location (MEE provincial average)"),
-    "local": ("地方口径（地方规定因子）", "local (jurisdiction's own rule)"),
-    "market": ("基于市场（绿电计零、剩余组合）", "market (green power at zero, residual mix)"),
-}
-STATUS = {
-    "on_track": ("进度正常", "on track"),
-    "at_risk": ("有风险", "at risk"),
-    "off_track": ("滞后", "off track"),
-    "no_base_data": ("缺基年数据", "no base-year data"),
-    "no_data": ("本年无数据，无法评估", "no data for the year: cannot be assessed"),
-    "peaked": ("已达峰", "peaked"),
-    "projected": ("预计达峰", "peak projected"),
-    "rising": ("仍在上升", "still rising"),
-    "declining_from_first_year": (
-        "首个数据年份以来下降或持平，峰值年份未知",
-        "falling or flat since the first year of data; the peak year is unknown",
-    ),
-    "insufficient_data": ("数据不足", "insufficient data"),
-}
-ROLE = {
-    "zone": ("示范区执委会", "zone executive committee"),
-    "region": ("区县生态环境部门", "jurisdiction bureau"),
-    "enterprise": ("企业用户", "enterprise user"),
-}
-EFFECTS = {
-    "activity": ("经济规模", "activity"),
-    "structure": ("产业结构", "structure"),
-    "intensity": ("能源强度", "energy intensity"),
-    "fuel_mix": ("能源结构", "fuel mix"),
-    "emission_factor": ("排放因子", "emission factors"),
-}
+
+def _pairs(*kinds: str) -> dict[str, tuple[str, str]]:
+    return {c: (codes.label(k, c, "zh"), codes.label(k, c, "en")) for k in kinds for c in codes.codes(k)}
+
+
+BASIS = _pairs("basis")
+STATUS = _pairs("target_status", "peak_status")
+ROLE = _pairs("role")
+EFFECTS = _pairs("effect")
 
 
 def pick(pair: tuple[str, str], lang: str) -> str:

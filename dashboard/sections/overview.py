@@ -21,12 +21,16 @@ try:
 except CarbonError as exc:
     common.show_error(exc)
 h = o["headline"]
+# one scale for the page's emissions: the headline figure, the years of the trend and the jurisdictions
+scale = charts.emissions_scale(
+    [h["emissions_tco2e"], *o["annual"]["emissions_tco2e"], *o["by_region"]["emissions_tco2e"]], lang
+)
 st.subheader(f"{labels.region(region, lang)} · {fmt.year(year, lang)}")
 common.basis_caption(basis, o["as_of"])
 c = st.columns(4)
 c[0].metric(
     fields.label("emissions_tco2e", lang),
-    fmt.tonnes_co2e(h["emissions_tco2e"], lang),
+    scale.text(h["emissions_tco2e"]),
     fmt.percent(h["emissions_change_yoy"]),
     delta_color="inverse",
     help=fields.description("emissions_tco2e", lang),
@@ -80,7 +84,7 @@ left, right = st.columns(2)
 with left:
     st.markdown("#### " + t("排放趋势与达峰预测（10–90%区间）", "Emissions trend and peak projection (10–90 % band)"))
     full_years = o["annual"].loc[o["annual"]["months_with_results"] == 12]
-    st.altair_chart(charts.trend(full_years, peak.projection, lang), width="stretch")
+    st.altair_chart(charts.trend(full_years, peak.projection, lang, scale), width="stretch")
 with right:
     st.markdown("#### " + t("碳排放强度与目标路径", "Carbon intensity and target path"))
     path_names = {
@@ -98,11 +102,13 @@ by_region = o["by_region"].assign(name=lambda d: d["region"].map(lambda r: label
 by_sector = o["by_sector"].assign(name=lambda d: d["sector"].map(lambda s: labels.sector(s, lang)))
 with left:
     st.markdown("#### " + t("分区县排放", "Emissions by jurisdiction"))
-    st.altair_chart(charts.share_bars(by_region, "name", "emissions_tco2e", lang), width="stretch")
+    st.altair_chart(charts.share_bars(by_region, "name", "emissions_tco2e", lang, scale, "region"), width="stretch")
 with right:
     st.markdown("#### " + t("分行业排放", "Emissions by sector"))
     st.altair_chart(
-        charts.share_bars(by_sector.dropna(subset=["emissions_tco2e"]), "name", "emissions_tco2e", lang),
+        charts.share_bars(
+            by_sector.dropna(subset=["emissions_tco2e"]), "name", "emissions_tco2e", lang, scale, "sector_zh"
+        ),
         width="stretch",
     )
     if by_sector["suppressed"].any():

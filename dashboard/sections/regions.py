@@ -59,12 +59,14 @@ try:
         effects = common.remembered("decomposition", v, region, int(base), year, basis)
 except CarbonError as exc:
     common.show_error(exc)
+# one scale for the page: the jurisdictions' emissions above and the effects below
+scale = charts.emissions_scale([*table["emissions_tco2e"], *effects.values()], lang)
 with c2:
-    st.altair_chart(charts.waterfall(effects, lang), width="stretch")
+    st.altair_chart(charts.waterfall(effects, lang, scale), width="stretch")
 st.caption(
     t(
-        f"{base}年→{year}年，各因素之和等于总变化 {effects['total']:,.1f} 吨CO₂e。",
-        f"{base} → {year}; the effects add up to the total change of {effects['total']:,.1f} t CO₂e.",
+        f"{base}年→{year}年，各因素之和等于总变化 {scale.text(effects['total'], signed=True)}。",
+        f"{base} → {year}; the effects add up to the total change of {scale.text(effects['total'], signed=True)}.",
     )
 )
 common.offer_tables(

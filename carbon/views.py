@@ -16,7 +16,9 @@ from sqlalchemy import Engine, Row
 
 from carbon import audit, reference
 from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
-from carbon.analytics.completeness import coverage
+from carbon.accounting import LOCAL_TZ
+from carbon.analytics.completeness import completeness as enterprise_completeness
+from carbon.analytics.completeness import coverage, data_as_of, overdue_after
 from carbon.analytics.cube import build_cube, enterprise_results
 from carbon.analytics.cube import data_version as inputs_version
 from carbon.analytics.decompose import decompose_region
@@ -337,19 +339,33 @@ def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[
 
 
 def completeness(engine: Engine, viewer: Viewer, year: int, region: str | None = None) -> pd.DataFrame:
-    """Coverage share (0–1) by visible enterprise and month; enterprises with no data at all show 0."""
+    """Per visible enterprise (``uscc``, ``name``): its ``completeness_state`` for the year (``complete``;
+    ``pending``: complete up to each meter's last bill, the next not yet due; ``gaps``: due time without data;
+    ``no_data``: nothing in the year though data was due) and, in columns 1–12, the share of each month's due time
+    its meters cover (NaN where nothing was due yet).  Judged by each meter's own cadence as of
+    ``completeness_basis`` (``carbon.analytics.completeness``)."""
     check_choices(None, year)
     ents = visible_enterprises(engine, viewer)
     if region and region != "zone":
         ents = ents.loc[ents["region_id"] == region]
-    cov = coverage(engine, year, regions=list(ents["region_id"].unique()))
-    cov = cov.reindex(ents["uscc"]).fillna(0.0)
-    cov.insert(0, "name", ents.set_index("uscc")["name"].reindex(cov.index))
-    return cov.rename_axis("uscc").reset_index()
+    table = enterprise_completeness(engine, year, list(ents["uscc"]))
+    table.insert(0, "name", ents.set_index("uscc")["name"].reindex(table.index))
+    return table.reset_index()
+
+
+def completeness_basis(engine: Engine) -> dict[str, Any]:
+    """How completeness is judged: ``as_of`` (aware, Asia/Shanghai), the end of the newest stored reading and not
+    later than now, and ``bill_overdue_after_days``, how long after it is expected a meter's next bill becomes a
+    gap (``carbon/data/analytics_parameters.csv``, a project default)."""
+    return {
+        "as_of": data_as_of(engine).tz_localize(LOCAL_TZ),
+        "bill_overdue_after_days": overdue_after() / pd.Timedelta(days=1),
+    }
 
 
 def connector_health(engine: Engine, viewer: Viewer) -> pd.DataFrame:
-    """Connector health (staff only): last run, last success, last error, lag and counts."""
+    """Connector health (staff only): last run, last success, last error, the newest reading, its lag behind now
+    (``lag_seconds``, also while the connector fails) and counts."""
     require_staff(viewer)
     from connectors.state import health
 

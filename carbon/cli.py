@@ -408,7 +408,8 @@ def factors() -> None:
 @json_option
 @click.pass_context
 def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None, as_json: bool) -> None:
-    """列出因子及其来源 / list factors with their sources."""
+    """列出因子及其来源（正式引用）/ list factors with their sources (official citation)."""
+    from carbon import sources
     from carbon.ledger import load_factors
 
     df = load_factors(_engine(ctx))
@@ -417,11 +418,12 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
     if carrier:
         df = df.loc[df["carrier"] == carrier]
     if as_json:
+        df = df.assign(source_kind=sources.kinds(df))
         _print_json(df.astype(object).where(df.notna(), None).to_dict("records"))
         return
     click.echo(
         render(
-            headers("id", "value", "unit", "vintage", "status", "document_title"),
+            headers("id", "value", "unit", "vintage", "status", "source"),
             [
                 [
                     r.id,
@@ -429,7 +431,7 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
                     r.unit,
                     "" if r.vintage is None or r.vintage != r.vintage else int(r.vintage),
                     r.status,
-                    r.document_number if isinstance(r.document_number, str) else r.document_title,
+                    sources.citation(r._asdict(), "zh"),
                 ]
                 for r in df.itertuples(index=False)
             ],

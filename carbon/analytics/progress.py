@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from carbon import reference
+from carbon import reference, sources
 from carbon.analytics.cube import enterprise_results
 from carbon.analytics.precision import at_precision
 from carbon.stats import current_stats
@@ -54,6 +54,14 @@ def applicable_targets(region: str) -> pd.DataFrame:
     """The region's own targets, its province's and the national ones."""
     province = reference.regions().loc[region, "province"] if region != "zone" else ""
     return targets().loc[targets()["region"].isin([region, province, "CN"]) & (targets()["region"] != "")]
+
+
+def target_source(target: dict[str, Any]) -> dict[str, Any]:
+    """A target's source: its official citation (``source``, in Chinese, as the document is cited; pages show it in
+    their language with ``carbon.sources.citation``), the fields it is made of and the link (None when there is
+    none).  Pure."""
+    record = {k: None if sources.missing(target.get(k)) else target[k] for k in (*sources.SOURCE_FIELDS, "source_url")}
+    return {"source": sources.citation(record, "zh"), **record}
 
 
 def target_progress(
@@ -198,8 +206,7 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
                 "target_year": int(t.target_year),
                 "reduction": float(t.reduction_percent) / 100,
                 "qualifier": t.qualifier,
-                "source": f"{t.document_title} {t.document_number}".strip(),
-                "source_url": t.source_url,
+                **target_source(t._asdict()),
                 **target_progress(
                     series,
                     int(t.base_year),

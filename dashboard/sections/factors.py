@@ -4,7 +4,7 @@ import streamlit as st
 
 from carbon import fields, views
 from carbon.errors import CarbonError
-from dashboard import common, labels
+from dashboard import common, labels, sources
 from dashboard.common import t
 
 v = common.require_login()
@@ -40,12 +40,14 @@ st.caption(
         f"{len(lib)} records, {len(shown)} shown. Results that use a single-source or unverified factor are flagged.",
     )
 )
+library = sources.table(shown, lang)
 common.dataframe(
-    shown.assign(status=shown["status"].map(lambda s: status_zh.get(s, s) if lang == "zh" else s)),
+    library.assign(status=library["status"].map(lambda s: status_zh.get(s, s) if lang == "zh" else s)),
     hide_index=True,
     width="stretch",
     column_config={
-        **common.columns(shown),
+        **common.columns(library),
+        "source_url": sources.link_column(lang),
         "value": st.column_config.NumberColumn(
             fields.title("value", lang), help=fields.description("value", lang), format="%.6g"
         ),
@@ -68,6 +70,8 @@ if names:
         width="stretch",
         column_config=common.columns(used),
     )
-    common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown, t("所用因子", "used"): used})
+    common.offer_tables(
+        t("排放因子", "factors"), {t("因子库", "library"): sources.export(shown, lang), t("所用因子", "used"): used}
+    )
 else:
-    common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown})
+    common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): sources.export(shown, lang)})

@@ -5,7 +5,7 @@ import streamlit as st
 
 from carbon import fields
 from carbon.errors import CarbonError
-from dashboard import charts, common, labels
+from dashboard import charts, common, labels, sources
 from dashboard import format as fmt
 from dashboard.common import t
 
@@ -66,7 +66,7 @@ for tg in h["targets"]:
     text = t(f"{where}：{by}年{name}较{base}年下降{cut:.0%}", f"{where}: {name} −{cut:.0%} by {by} vs {base}")
     cols = st.columns([3, 4, 2])
     cols[0].markdown(f"**{text}**")
-    cols[0].caption(t("出处：", "Source: ") + tg["source"])
+    cols[0].caption(sources.caption(tg, lang))
     if tg["achieved"] is None:
         cols[1].progress(0.0, text=t("基年无数据", "no base-year data"))
     else:

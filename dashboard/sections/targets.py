@@ -4,7 +4,7 @@ import streamlit as st
 
 from carbon import fields
 from carbon.errors import CarbonError
-from dashboard import common, labels
+from dashboard import common, labels, sources
 from dashboard import format as fmt
 from dashboard.common import t
 
@@ -23,7 +23,7 @@ except CarbonError as exc:
 common.basis_caption(basis, a["as_of"])
 
 st.markdown("#### " + t("适用的目标（含出处）", "Applicable targets, with sources"))
-targets = a["targets"].assign(
+targets = sources.table(a["targets"], lang).assign(
     status=a["targets"]["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
     region=a["targets"]["region"].map(lambda r: labels.target_region(r, lang)),
     indicator=a["targets"]["indicator"].map(lambda i: fields.label(i, lang)),
@@ -42,7 +42,12 @@ targets = a["targets"].assign(
         "source_url",
     ]
 ]
-common.dataframe(targets, hide_index=True, width="stretch", column_config=common.columns(targets))
+common.dataframe(
+    targets,
+    hide_index=True,
+    width="stretch",
+    column_config={**common.columns(targets), "source_url": sources.link_column(lang)},
+)
 
 st.markdown("#### " + t("强度下降落后于目标路径的企业", "Enterprises behind the target path"))
 used = a["targets"].set_index("id").loc[a["target_used"]] if a["target_used"] else None
@@ -65,5 +70,9 @@ st.markdown("#### " + t(f"{fmt.year(year, 'zh')}缺报月份", f"Missing submiss
 common.dataframe(a["missing"], hide_index=True, width="stretch", column_config=common.columns(a["missing"]))
 common.offer_tables(
     t("目标与预警", "targets and alerts"),
-    {t("目标", "targets"): a["targets"], t("落后企业", "behind"): a["behind"], t("缺报", "missing"): a["missing"]},
+    {
+        t("目标", "targets"): sources.export(a["targets"], lang),
+        t("落后企业", "behind"): a["behind"],
+        t("缺报", "missing"): a["missing"],
+    },
 )

@@ -35,18 +35,3 @@ def carrier(carrier_id: str, lang: str) -> str:
     if carrier_id not in c.index:
         return carrier_id
     return c.loc[carrier_id, "name_zh"] if lang == "zh" else c.loc[carrier_id, "name_en"]
-
-
-PROVINCES = {
-    "CN": ("全国", "national"),
-    "CN-SH": ("上海市", "Shanghai"),
-    "CN-JS": ("江苏省", "Jiangsu"),
-    "CN-ZJ": ("浙江省", "Zhejiang"),
-}
-
-
-def target_region(region_id: str, lang: str) -> str:
-    """A target's region: a zone region, a province or the country."""
-    if region_id in PROVINCES:
-        return pick(PROVINCES[region_id], lang)
-    return region(region_id, lang)

@@ -3,6 +3,10 @@
 - ``zone`` staff (示范区执委会) see everything.
 - ``region`` staff (qingpu, wujiang, jiashan) see their own jurisdiction in full and the others only as aggregates.
 - ``enterprise`` users see their own enterprise only.
+- ``display`` accounts (大屏展示) drive a wall screen: scoped to the zone or one jurisdiction (``region`` is
+  ``zone`` or a jurisdiction), they see the aggregates staff of that scope see and nothing of single enterprises
+  (the wall is read by whoever is in the room, so every sector cell is suppressed as for an outsider), change
+  nothing and export nothing.
 
 The dashboard calls the functions in ``carbon.views``, which take a ``Viewer`` and apply these rules there, not
 in the pages; a refused request raises ``AccessDenied`` and returns nothing.
@@ -15,12 +19,14 @@ from dataclasses import dataclass
 from carbon import reference
 from carbon.errors import AccessDenied
 
-ROLES = ("zone", "region", "enterprise")
+ROLES = ("zone", "region", "enterprise", "display")
+READ_ONLY_ROLES = ("display",)
 
 
 @dataclass(frozen=True)
 class Viewer:
-    """A signed-in user: ``role`` is zone, region or enterprise; ``region``/``enterprise`` set the scope."""
+    """A signed-in user: ``role`` is zone, region, enterprise or display; ``region``/``enterprise`` set the scope
+    (a display account's ``region`` is ``zone`` or a jurisdiction)."""
 
     username: str
     role: str
@@ -31,6 +37,11 @@ class Viewer:
     def is_staff(self) -> bool:
         return self.role in ("zone", "region")
 
+    @property
+    def read_only(self) -> bool:
+        """A display account: it reads aggregates, and changes and exports nothing."""
+        return self.role in READ_ONLY_ROLES
+
 
 def require_staff(viewer: Viewer) -> None:
     """Bureau staff only (zone or jurisdiction)."""
@@ -38,18 +49,44 @@ def require_staff(viewer: Viewer) -> None:
         raise AccessDenied("仅限生态环境部门工作人员", "Bureau staff only", user=viewer.username)
 
 
-def full_regions(viewer: Viewer) -> list[str]:
-    """Jurisdictions whose enterprises the viewer may see one by one."""
-    if viewer.role == "zone":
+def require_writer(viewer: Viewer) -> None:
+    """Anything that changes data (uploads, accounts): refused to read-only (display) accounts."""
+    if viewer.read_only:
+        raise AccessDenied(
+            "大屏展示账号只能查看，不能修改数据",
+            "A wall-display account can only look; it cannot change data",
+            user=viewer.username,
+        )
+
+
+def require_export(viewer: Viewer) -> None:
+    """Downloads and exports: refused to read-only (display) accounts."""
+    if viewer.read_only:
+        raise AccessDenied(
+            "大屏展示账号不能导出或下载数据",
+            "A wall-display account cannot export or download data",
+            user=viewer.username,
+        )
+
+
+def scope_regions(viewer: Viewer) -> list[str]:
+    """Jurisdictions the viewer's account is scoped to: all for zone staff and a zone display, its own for region
+    staff and a jurisdiction's display, none for enterprise users."""
+    if viewer.role == "zone" or (viewer.role == "display" and viewer.region == "zone"):
         return list(reference.JURISDICTIONS)
-    if viewer.role == "region" and viewer.region:
+    if viewer.role in ("region", "display") and viewer.region in reference.JURISDICTIONS:
         return [viewer.region]
     return []
 
 
+def full_regions(viewer: Viewer) -> list[str]:
+    """Jurisdictions whose enterprises the viewer may see one by one (none for a display account)."""
+    return scope_regions(viewer) if viewer.is_staff else []
+
+
 def aggregate_regions(viewer: Viewer) -> list[str]:
-    """Regions (zone included) whose totals the viewer may see."""
-    return ["zone", *reference.JURISDICTIONS] if viewer.is_staff else []
+    """Regions (zone included) whose totals the viewer may see: every one for staff and display accounts."""
+    return ["zone", *reference.JURISDICTIONS] if viewer.is_staff or viewer.read_only else []
 
 
 def require_region(viewer: Viewer, region: str) -> None:

@@ -937,8 +937,17 @@ def _administrator() -> Any:
 
 @user.command("add")
 @click.argument("username")
-@click.option("--role", required=True, metavar="zone|region|enterprise", help="角色 / role: zone, region or enterprise")
-@click.option("--region", help="区域（region 角色）/ jurisdiction of a region user: qingpu, wujiang or jiashan")
+@click.option(
+    "--role",
+    required=True,
+    metavar="zone|region|enterprise|display",
+    help="角色 / role: zone, region, enterprise or display (大屏展示 / wall screen)",
+)
+@click.option(
+    "--region",
+    help="区域（region 角色：qingpu、wujiang、jiashan；display 角色另可为 zone）/ jurisdiction of a region user; "
+    "scope of a display user: zone, qingpu, wujiang or jiashan",
+)
 @click.option("--enterprise", "uscc", help="统一社会信用代码（enterprise 角色）/ USCC of an enterprise user")
 @click.option(
     "--password-stdin", is_flag=True, help="从标准输入读取一行作为密码 / read the password from one line of stdin"

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from carbon import reference
-from carbon.access import ROLES, Viewer, full_regions, require_staff
+from carbon.access import ROLES, Viewer, full_regions, require_staff, require_writer
 from carbon.audit import add_event, as_utc, record
 from carbon.errors import InputError, NotFoundError
 from carbon.models import AuditEvent, Enterprise, UserAccount
@@ -33,7 +33,11 @@ MIN_PASSWORD_LENGTH = 8
 # case.  Override them with CARBON_SESSION_IDLE_MINUTES and CARBON_SESSION_MAX_HOURS (see ``session_limits``).
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_MAX = timedelta(hours=8)
-SESSION_STATES = ("active", "idle_expired", "expired")
+# Project default for a wall display's session (role ``display``): no idle limit (the wall is looked at, not used),
+# and ended this long after its sign-in, so someone who holds the password confirms the wall now and then.  Override
+# it with CARBON_DISPLAY_SESSION_MAX_HOURS.
+DISPLAY_SESSION_MAX = timedelta(days=30)
+SESSION_STATES = ("active", "idle_expired", "expired", "disabled")  # disabled: a display account switched off
 # Project defaults against password guessing: after this many failed sign-ins for one username within the window
 # (and since its last successful one), sign-in is refused without checking the password until the window passes.
 LOCKOUT_FAILURES = 5
@@ -53,12 +57,14 @@ def check_new_user(
         )
     if role not in ROLES:
         raise InputError(
-            f"角色 {role!r} 无效：请选择 zone（示范区）、region（区）或 enterprise（企业）",
-            f"Role {role!r} is invalid: choose zone, region or enterprise",
+            f"角色 {role!r} 无效：请选择 zone（示范区）、region（区）、enterprise（企业）或 display（大屏展示）",
+            f"Role {role!r} is invalid: choose zone, region, enterprise or display",
             value=role,
         )
     region = region or None
     enterprise = str(enterprise).strip().upper() if enterprise else None
+    if role == "display":
+        check_display_scope(region, enterprise)
     if role == "zone" and (region or enterprise):
         raise InputError(
             f"zone 角色可查看整个示范区，不能指定区域或企业（收到 {region or enterprise}）：请去掉区域和企业",
@@ -117,6 +123,23 @@ def check_new_user(
     return region, enterprise
 
 
+def check_display_scope(region: str | None, enterprise: str | None) -> None:
+    """A display account is scoped like staff: ``region`` is ``zone`` or a jurisdiction, and no enterprise."""
+    if enterprise:
+        raise InputError(
+            f"display 角色不能指定企业（收到 {enterprise}）：大屏只显示汇总数据，请指定 --region",
+            f"The display role takes no enterprise (got {enterprise}): the wall shows aggregates only; give --region",
+            value=enterprise,
+        )
+    if region not in ("zone", *reference.JURISDICTIONS):
+        given_zh, given_en = (f"，而不是 {region}", f", not {region}") if region else ("", "")
+        raise InputError(
+            f"display 角色须指定范围（--region）：zone（整个示范区）、qingpu、wujiang 或 jiashan{given_zh}",
+            f"The display role needs a scope (--region): zone (the whole zone), qingpu, wujiang or jiashan{given_en}",
+            value=region,
+        )
+
+
 def check_password(password: str) -> None:
     """Refuse a password shorter than ``MIN_PASSWORD_LENGTH`` characters (the password itself is never shown)."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
@@ -141,8 +164,11 @@ def add_user(
     """Create an account (argon2id hash only) and record ``user_add`` by ``actor``; returns the new user's Viewer.
 
     A zone user takes no region or enterprise, a region user one jurisdiction, an enterprise user one registered
-    enterprise (``NotFoundError`` otherwise).  Every refusal is an ``InputError`` and changes nothing.
+    enterprise (``NotFoundError`` otherwise), a display user ``zone`` or one jurisdiction.  Every refusal is an
+    ``InputError`` and changes nothing; a read-only ``actor`` (a display account) is refused (``AccessDenied``).
     """
+    if isinstance(actor, Viewer):
+        require_writer(actor)
     region, enterprise = check_new_user(engine, username, role, region, enterprise)
     check_password(password)
     created_at = as_utc(now)
@@ -334,18 +360,37 @@ def session_limits(environ: Mapping[str, str] | None = None) -> tuple[timedelta,
     )
 
 
+def role_session_limits(role: str, environ: Mapping[str, str] | None = None) -> tuple[timedelta | None, timedelta]:
+    """(idle, absolute) session limits of an account of ``role``: a display account has no idle limit (``None``)
+    and ``DISPLAY_SESSION_MAX`` (or ``CARBON_DISPLAY_SESSION_MAX_HOURS``) in any case; every other role has
+    ``session_limits``.  ``InputError`` for a variable that is not a positive number."""
+    env = os.environ if environ is None else environ
+    if role != "display":
+        return session_limits(env)
+    hours = _positive_env(env, "CARBON_DISPLAY_SESSION_MAX_HOURS")
+    return None, DISPLAY_SESSION_MAX if hours is None else timedelta(hours=hours)
+
+
+def account_enabled(engine: Engine, username: str) -> bool:
+    """Whether the account exists and is not disabled (a long display session is ended once it is not)."""
+    with Session(engine) as session:
+        disabled = session.exec(select(UserAccount.disabled).where(UserAccount.username == username)).first()
+    return disabled is not None and not disabled
+
+
 def session_state(
     login_at: datetime,
     last_seen: datetime,
     now: datetime,
-    idle: timedelta = SESSION_IDLE,
+    idle: timedelta | None = SESSION_IDLE,
     absolute: timedelta = SESSION_MAX,
 ) -> str:
     """``expired`` once ``absolute`` has passed since sign-in, else ``idle_expired`` once ``idle`` has passed
-    since the last activity, else ``active`` (a limit reached exactly counts as passed).
+    since the last activity (never when ``idle`` is None), else ``active`` (a limit reached exactly counts as
+    passed).
     """
     if now - login_at >= absolute:
         return "expired"
-    if now - last_seen >= idle:
+    if idle is not None and now - last_seen >= idle:
         return "idle_expired"
     return "active"

@@ -15,7 +15,17 @@ import pandas as pd
 from sqlalchemy import Engine, Row
 
 from carbon import audit, reference
-from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
+from carbon.access import (
+    Viewer,
+    aggregate_regions,
+    full_regions,
+    require_enterprise,
+    require_export,
+    require_region,
+    require_staff,
+    require_writer,
+    scope_regions,
+)
 from carbon.accounting import LOCAL_TZ
 from carbon.analytics.completeness import completeness as enterprise_completeness
 from carbon.analytics.completeness import coverage, data_as_of, overdue_after
@@ -340,7 +350,9 @@ def batch_report(engine: Engine, viewer: Viewer, batch_id: int) -> dict[str, Any
 
 
 def preview_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[Upload]) -> list[FileReport]:
-    """Read and check uploads for an enterprise without storing anything (rows, errors and warnings by row)."""
+    """Read and check uploads for an enterprise without storing anything (rows, errors and warnings by row); refused
+    to read-only (display) accounts like every step of an upload."""
+    require_writer(viewer)
     enterprise = _enterprise(engine, viewer, enterprise).uscc
     reports = read_files(engine, files, enterprise)
     audit.record(engine, viewer, "upload_preview", upload_detail(reports), enterprise=enterprise)
@@ -348,7 +360,9 @@ def preview_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[
 
 
 def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[Upload]) -> list[FileReport]:
-    """Store the valid rows of uploads (refused rows kept to download and fix) and recalculate the enterprise."""
+    """Store the valid rows of uploads (refused rows kept to download and fix) and recalculate the enterprise;
+    refused to read-only (display) accounts."""
+    require_writer(viewer)
     enterprise = _enterprise(engine, viewer, enterprise).uscc
     return receive_files(engine, files, enterprise, actor=viewer, action="upload_confirm", accept_valid=True)
 
@@ -379,6 +393,47 @@ def completeness_basis(engine: Engine) -> dict[str, Any]:
         "as_of": data_as_of(engine).tz_localize(LOCAL_TZ),
         "bill_overdue_after_days": overdue_after() / pd.Timedelta(days=1),
     }
+
+
+def completeness_summary(engine: Engine, viewer: Viewer, year: int) -> pd.DataFrame:
+    """Data completeness as aggregates, one row per jurisdiction of the viewer's scope (``scope_regions``), so a
+    wall can show it without naming an enterprise.
+
+    Columns: ``region``, ``registered_enterprises`` (enterprises registered in the jurisdiction),
+    ``complete_enterprises`` (those whose data are complete for ``year`` as far as it was due: state ``complete`` or
+    ``pending`` of ``completeness``), and months ``1``–``12``: the average over those enterprises of the share of the
+    month's due time covered (0–1; an enterprise without data where data was due counts 0; NaN where nothing was
+    due yet).
+    """
+    check_choices(None, year)
+    regions = scope_regions(viewer)
+    for region in regions:
+        require_region(viewer, region)
+    ents = list_enterprises(engine)
+    ents = ents.loc[ents["region_id"].isin(regions)]
+    months = list(range(1, 13))
+    table = enterprise_completeness(engine, year, list(ents["uscc"]))
+    table["region"] = ents.set_index("uscc")["region_id"].reindex(table.index)
+    rows = []
+    for region in regions:
+        part = table.loc[table["region"] == region]
+        rows.append(
+            {
+                "region": region,
+                "registered_enterprises": len(part),
+                "complete_enterprises": int(part["completeness_state"].isin(["complete", "pending"]).sum()),
+                **{m: float(part[m].mean()) if len(part) else float("nan") for m in months},
+            }
+        )
+    return pd.DataFrame(rows, columns=["region", "registered_enterprises", "complete_enterprises", *months])
+
+
+def simulated(engine: Engine, viewer: Viewer) -> bool:
+    """Whether every enterprise registered in the regions whose totals the viewer sees is a demo enterprise (its
+    name ends with "（模拟）"): a yes or no any signed-in user may know, so a wall labels simulated data too."""
+    ents = list_enterprises(engine)
+    ents = ents.loc[ents["region_id"].isin(aggregate_regions(viewer))]
+    return bool(len(ents)) and bool(ents["name"].str.endswith("（模拟）").all())
 
 
 def connector_health(engine: Engine, viewer: Viewer) -> pd.DataFrame:
@@ -474,9 +529,11 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     }
 
 
-def export_file(tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
+def export_file(viewer: Viewer, tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
     """The view's tables as ``xlsx`` (one sheet each), ``csv`` (a ZIP of CSVs) or ``csv_single`` (the first table);
-    formula-like cells escaped.  The tables come from the functions above, already scoped to the viewer."""
+    formula-like cells escaped.  The tables come from the functions above, already scoped to the viewer; a
+    read-only (display) account is refused (``AccessDenied``) before any file is made."""
+    require_export(viewer)
     if fmt == "xlsx":
         return xlsx_bytes(tables)
     if fmt == "csv_single":
@@ -485,7 +542,8 @@ def export_file(tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
 
 
 def record_export(engine: Engine, viewer: Viewer, page: str, fmt: str, tables: dict[str, pd.DataFrame]) -> None:
-    """Audit an export: who, which view, which format, how many rows per table."""
+    """Audit an export: who, which view, which format, how many rows per table (a display account is refused)."""
+    require_export(viewer)
     audit.record(
         engine, viewer, "export", {"page": page, "format": fmt, "rows": {k: len(v) for k, v in tables.items()}}
     )

@@ -41,8 +41,11 @@ staff = [
     page("audit", "审计日志", "Audit log", ":material/history:"),
 ]
 enterprise_pages = [p for p in staff if p.url_path in ("enterprises", "upload", "factors", "export")]
+wall = page("wall", "大屏", "Wall screen", ":material/tv:")
 if viewer is None:  # every page signs in first, so a link to any page works
-    nav = st.navigation(staff, position="hidden")
+    nav = st.navigation([*staff, wall], position="hidden")
+elif viewer.read_only:  # a display account has the wall and nothing else: no upload, export or enterprise page
+    nav = st.navigation([wall], position="hidden")
 else:
     nav = st.navigation(staff if viewer.is_staff else enterprise_pages)
 nav.run()

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from carbon import audit, db, fields, intake, views
 from carbon.access import Viewer
 from carbon.errors import AccessDenied, CarbonError
-from carbon.users import LOCKOUT_WINDOW, authenticate, session_limits, session_state
+from carbon.users import LOCKOUT_WINDOW, account_enabled, authenticate, role_session_limits, session_state
 from dashboard import format as fmt
 from dashboard import labels
 
@@ -99,6 +99,8 @@ def login_form() -> None:
             return
         now = datetime.now(UTC)
         st.session_state.update(viewer=v, login_at=now, last_seen=now)
+        if v.read_only:  # a display account signed in on any page's link: to the wall, its parameters kept
+            st.switch_page(PAGES / "wall.py", query_params=st.query_params.to_dict())
         st.rerun()
 
 
@@ -140,19 +142,29 @@ def require_login(staff_page: bool = False) -> Viewer:
     if v is None:
         login_form()
         st.stop()
+    end_if_expired(v)
+    if staff_page and not v.is_staff:
+        st.switch_page(PAGES / "enterprises.py", query_params=st.query_params.to_dict())
+    return v
+
+
+def end_if_expired(v: Viewer) -> None:
+    """End the session (audited, then the sign-in form) once it is past its role's limits
+    (``carbon.users.role_session_limits``: a display account has no idle limit, its own absolute one, and its
+    session ends once the account is disabled); otherwise note the activity.  Also called at each refresh of
+    the wall, which reruns only its own part of the page."""
     now = datetime.now(UTC)
-    idle, absolute = session_limits()
+    idle, absolute = role_session_limits(v.role)
     state = session_state(st.session_state["login_at"], st.session_state["last_seen"], now, idle, absolute)
+    if state == "active" and v.read_only and not account_enabled(engine(), v.username):
+        state = "disabled"
     if state != "active":
         audit.record(engine(), v, "session_expired", {"state": state})
         for key in ("viewer", "login_at", "last_seen", EXPORT_KEY):
             st.session_state.pop(key, None)
         st.session_state["expired"] = True
-        st.rerun()
+        st.rerun(scope="app")
     st.session_state["last_seen"] = now
-    if staff_page and not v.is_staff:
-        st.switch_page(PAGES / "enterprises.py", query_params=st.query_params.to_dict())
-    return v
 
 
 def show_error(exc: CarbonError) -> None:
@@ -301,7 +313,7 @@ def show_batch(v: Viewer, batch_ids: list[int], key: str) -> None:
         tables = {f"rejected-{batch}": refused}
         st.download_button(
             t("下载被拒绝的行（CSV）", "download refused rows (CSV)"),
-            data=views.export_file(tables, "csv_single"),
+            data=views.export_file(v, tables, "csv_single"),
             file_name=f"rejected-batch-{batch}.csv",
             mime="text/csv",
             on_click=views.record_export,

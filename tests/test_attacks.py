@@ -132,17 +132,17 @@ def test_dashboard_downloads_escape_refused_rows_and_file_names(engine, tmp_path
     enterprises = views.enterprise_table(engine, ZONE, 2023)
     assert FILE_NAME in set(uploads["file_name"]) and HYPERLINK in set(enterprises["name"])
 
-    single = views.export_file({"rejected": refused}, "csv_single")
+    single = views.export_file(ZONE, {"rejected": refused}, "csv_single")
     assert_escaped(csv_cells(single.decode("utf-8-sig")))
 
     tables = {"rejected": refused, "uploads": uploads, "enterprises": enterprises}
-    with zipfile.ZipFile(io.BytesIO(views.export_file(tables, "csv"))) as z:
+    with zipfile.ZipFile(io.BytesIO(views.export_file(ZONE, tables, "csv"))) as z:
         texts = {n: z.read(n).decode("utf-8-sig") for n in z.namelist()}
     assert_escaped(csv_cells(texts["rejected.csv"]))
     assert_escaped(csv_cells(texts["uploads.csv"]), (FILE_NAME,))
     assert_escaped(csv_cells(texts["enterprises.csv"]), (HYPERLINK,))
 
-    book = load_workbook(io.BytesIO(views.export_file(tables, "xlsx")))
+    book = load_workbook(io.BytesIO(views.export_file(ZONE, tables, "xlsx")))
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert not any(c.data_type == "f" for c in cells)
     values = [c.value for c in cells if isinstance(c.value, str)]

@@ -176,7 +176,7 @@ def test_rename_for_export_heads_fields_and_keeps_other_columns_and_values():
 
 def test_exports_are_headed_with_the_registry_labels(zone):
     table = views.enterprise_table(zone, ZONE, YEAR)
-    book = load_workbook(io.BytesIO(views.export_file({"企业": fields.rename_for_export(table, "zh")}, "xlsx")))
+    book = load_workbook(io.BytesIO(views.export_file(ZONE, {"企业": fields.rename_for_export(table, "zh")}, "xlsx")))
     header = [c.value for c in next(book["企业"].iter_rows(max_row=1))]
     assert header == [fields.title(c, "zh") for c in table.columns]
     assert "碳排放强度（吨二氧化碳当量/万元）" in header and "增加值（万元）" in header

@@ -17,6 +17,7 @@ from carbon.enterprises import add_enterprise
 from carbon.errors import AccessDenied, InputError, NotFoundError
 from carbon.models import AuditEvent, UserAccount
 from carbon.users import (
+    DISPLAY_SESSION_MAX,
     LOCKOUT_FAILURES,
     LOCKOUT_WINDOW,
     MIN_PASSWORD_LENGTH,
@@ -25,6 +26,7 @@ from carbon.users import (
     add_user,
     authenticate,
     list_users,
+    role_session_limits,
     session_limits,
     session_state,
 )
@@ -140,7 +142,10 @@ def test_a_hash_with_outdated_parameters_is_upgraded_on_sign_in(users):
         ("a" * 65, PASSWORD, "zone", None, None, ["用户名", "3 to 64 letters"]),
         ("ann smith", PASSWORD, "zone", None, None, ["'ann smith'", "letters, digits or the characters . _ -"]),
         ("张三丰", PASSWORD, "zone", None, None, ["'张三丰'", "letters, digits"]),
-        ("carol", PASSWORD, "admin", None, None, ["角色 'admin' 无效", "choose zone, region or enterprise"]),
+        ("carol", PASSWORD, "admin", None, None, ["角色 'admin' 无效", "choose zone, region, enterprise or display"]),
+        ("carol", PASSWORD, "display", None, None, ["display 角色须指定范围（--region）", "jiashan"]),
+        ("carol", PASSWORD, "display", "shanghai", None, ["而不是 shanghai", "not shanghai"]),
+        ("carol", PASSWORD, "display", "zone", QINGPU_ENT, ["display 角色不能指定企业", "aggregates only"]),
         ("carol", PASSWORD, "zone", "qingpu", None, ["zone 角色", "qingpu", "leave them out"]),
         ("carol", PASSWORD, "zone", None, QINGPU_ENT, ["zone 角色", QINGPU_ENT, "leave them out"]),
         (
@@ -329,6 +334,35 @@ def test_session_limits_defaults_and_environment(monkeypatch):
             session_limits({"CARBON_SESSION_MAX_HOURS": bad})
 
 
+def test_a_display_session_has_no_idle_limit_and_its_own_absolute_one(monkeypatch):
+    monkeypatch.delenv("CARBON_DISPLAY_SESSION_MAX_HOURS", raising=False)
+    monkeypatch.delenv("CARBON_SESSION_IDLE_MINUTES", raising=False)
+    monkeypatch.delenv("CARBON_SESSION_MAX_HOURS", raising=False)
+    assert role_session_limits("display") == (None, DISPLAY_SESSION_MAX) == (None, timedelta(days=30))
+    assert role_session_limits("region") == role_session_limits("zone") == (SESSION_IDLE, SESSION_MAX)
+    two_days = {"CARBON_DISPLAY_SESSION_MAX_HOURS": "48"}
+    assert role_session_limits("display", two_days) == (None, timedelta(hours=48))
+    with pytest.raises(InputError, match=r"CARBON_DISPLAY_SESSION_MAX_HOURS='0'.*positive number"):
+        role_session_limits("display", {"CARBON_DISPLAY_SESSION_MAX_HOURS": "0"})
+    idle, absolute = role_session_limits("display")
+    now = T0 + timedelta(days=29)
+    assert session_state(T0, T0, now, idle, absolute) == "active"  # a month without a click
+    assert session_state(T0, now, T0 + DISPLAY_SESSION_MAX, idle, absolute) == "expired"
+
+
+def test_a_display_account_changes_no_account(users):
+    wall = add_user(users, "wall-qp", PASSWORD, "display", region="qingpu")
+    assert wall == Viewer("wall-qp", "display", region="qingpu") == authenticate(users, "wall-qp", PASSWORD)
+    with pytest.raises(AccessDenied, match="只能查看"):
+        add_user(users, "carol", PASSWORD, "zone", actor=wall)
+    with pytest.raises(AccessDenied):
+        list_users(users, wall)
+    with pytest.raises(AccessDenied):
+        audit_log(users, wall)
+    assert "carol" not in set(list_users(users, ZONE)["username"])
+    assert "wall-qp" in set(list_users(users, QINGPU)["username"])  # qingpu staff see their jurisdiction's wall
+
+
 # --- the administrator CLI ---------------------------------------------------------------------------------------
 
 
@@ -367,6 +401,18 @@ def test_cli_adds_a_user_from_stdin_who_can_then_sign_in(ents, db_url):
     assert "$argon2" not in out
 
 
+def test_cli_adds_a_display_account_for_the_zone_or_a_jurisdiction(ents, db_url):
+    for name, scope in (("wall-qp", "qingpu"), ("wall-zone", "zone")):
+        code, out, err = carbon(
+            db_url, "user", "add", name, "--role", "display", "--region", scope, "--password-stdin", stdin=PASSWORD
+        )
+        assert code == 0, err
+        assert name in out and PASSWORD not in out + err
+        assert authenticate(ents, name, PASSWORD) == Viewer(name, "display", region=scope)
+    code, _, err = carbon(db_url, "user", "add", "wall-x", "--role", "display", "--password-stdin", stdin=PASSWORD)
+    assert code == 2 and "display 角色须指定范围" in err
+
+
 def test_cli_prompts_twice_for_the_password_without_echo(ents, db_url):
     code, out, err = carbon(
         db_url, "user", "add", "wj-staff", "--role", "region", "--region", "wujiang", stdin=f"{PASSWORD}\n{PASSWORD}\n"
@@ -379,7 +425,7 @@ def test_cli_prompts_twice_for_the_password_without_echo(ents, db_url):
 def test_cli_refuses_bad_input_with_exit_2_and_a_bilingual_message(ents, db_url):
     code, _, err = carbon(db_url, "user", "add", "dave", "--role", "boss", "--password-stdin", stdin=PASSWORD + "\n")
     assert code == 2
-    assert "角色 'boss' 无效" in err and "choose zone, region or enterprise" in err
+    assert "角色 'boss' 无效" in err and "choose zone, region, enterprise or display" in err
     code, _, err = carbon(db_url, "user", "add", "dave", "--role", "zone", "--password-stdin", stdin="short\n")
     assert code == 2
     assert "密码太短" in err and "too short" in err

@@ -19,6 +19,8 @@ from tests.zone_fixture import PASSWORD, A, B, C, D, build
 ZONE = Viewer("zone1", "zone")
 QP = Viewer("qp-staff", "region", region="qingpu")
 ENT_A = Viewer("ent-a", "enterprise", enterprise=A)
+WALL_QP = Viewer("wall-qp", "display", region="qingpu")
+WALL_ZONE = Viewer("wall-zone", "display", region="zone")
 YEAR = 2024
 
 
@@ -191,11 +193,66 @@ def test_decomposition_effects_add_up(zone):
 
 def test_export_escapes_formulas_and_is_audited(zone):
     table = pd.DataFrame({"name": ["=cmd|' /C calc'!A0", "青浦甲"], "tco2e": [1.0, -2.0]})
-    wb = load_workbook(io.BytesIO(views.export_file({"t": table}, "xlsx")))
+    wb = load_workbook(io.BytesIO(views.export_file(QP, {"t": table}, "xlsx")))
     assert wb["t"]["A2"].value == "'=cmd|' /C calc'!A0" and wb["t"]["B3"].value == -2.0
     views.record_export(zone, QP, "总览", "xlsx", {"t": table})
     log = views.audit_log(zone, QP)
     assert log.iloc[0]["action"] == "export" and log.iloc[0]["detail"]["rows"] == {"t": 2}
+
+
+def test_a_display_account_sees_aggregates_only(zone):
+    assert authenticate(zone, "wall-qp", PASSWORD) == WALL_QP
+    for wall in (WALL_QP, WALL_ZONE):
+        assert views.regions_for(wall) == ["zone", "qingpu", "wujiang", "jiashan"]
+        o = views.overview(zone, wall, "qingpu", YEAR)
+        assert o["headline"] == {**views.overview(zone, QP, "qingpu", YEAR)["headline"], "key_emitters": []}
+        assert views.compare_regions(zone, wall, YEAR).equals(views.compare_regions(zone, QP, YEAR))
+        assert views.visible_enterprises(zone, wall).empty and views.enterprise_table(zone, wall, YEAR).empty
+        assert views.completeness(zone, wall, YEAR).empty and views.uploads(zone, wall).empty
+        for call, args in (
+            (views.enterprise_detail, (A, YEAR)),
+            (views.factors_used, (A, YEAR)),
+            (views.connector_health, ()),
+            (views.audit_log, ()),
+        ):
+            with pytest.raises(AccessDenied):
+                call(zone, wall, *args)
+    # the wall is read by whoever is in the room: every sector cell of fewer than 3 enterprises is suppressed,
+    # even those qingpu staff see in full
+    assert views.sector_split(zone, WALL_QP, "qingpu", YEAR)["suppressed"].all()
+    assert not views.sector_split(zone, QP, "qingpu", YEAR)["suppressed"].any()
+
+
+def test_a_display_account_changes_and_exports_nothing(zone, tmp_path):
+    files = [("up.csv", write_template(tmp_path / "up.csv", ["E-01,电力,2025-01-01,2025-02-01,5,kWh"]).read_bytes())]
+    version, events = views.data_version(zone), len(views.audit_log(zone, ZONE))
+    for wall in (WALL_QP, WALL_ZONE):
+        for call in (views.preview_upload, views.confirm_upload):
+            with pytest.raises(AccessDenied, match="只能查看"):
+                call(zone, wall, A, files)
+        table = views.compare_regions(zone, wall, YEAR)
+        for fmt in ("xlsx", "csv", "csv_single"):
+            with pytest.raises(AccessDenied, match="不能导出"):
+                views.export_file(wall, {"t": table}, fmt)
+        with pytest.raises(AccessDenied, match="不能导出"):
+            views.record_export(zone, wall, "总览", "xlsx", {"t": table})
+    assert views.data_version(zone) == version and len(views.audit_log(zone, ZONE)) == events
+
+
+def test_completeness_summary_is_per_jurisdiction_of_the_scope(zone):
+    qingpu = views.completeness_summary(zone, WALL_QP, YEAR)
+    assert qingpu.equals(views.completeness_summary(zone, QP, YEAR))
+    row = qingpu.set_index("region").loc["qingpu"]
+    assert len(qingpu) == 1 and (row["registered_enterprises"], row["complete_enterprises"]) == (2, 1)
+    assert row[6] == pytest.approx(0.5) and row[5] == pytest.approx(1.0)  # B has no data for June
+    zone_wide = views.completeness_summary(zone, WALL_ZONE, YEAR)
+    assert zone_wide["region"].tolist() == ["qingpu", "wujiang", "jiashan"]
+    assert zone_wide["registered_enterprises"].tolist() == [2, 1, 1] and zone_wide.equals(
+        views.completeness_summary(zone, ZONE, YEAR)
+    )
+    with pytest.raises(InputError):
+        views.completeness_summary(zone, WALL_ZONE, 1800)
+    assert views.completeness_summary(zone, ENT_A, YEAR).empty
 
 
 def test_upload_preview_stores_nothing_and_confirm_stores_recalculates_and_audits(db_url, tmp_path):

@@ -4,7 +4,8 @@ and accounts.
 - qingpu: A (industry 26, gas + electricity) and B (industry 39, electricity; no data for 2024-06);
 - wujiang: C (industry 26); jiashan: D (industry 70).
 Accounts (password ``PASSWORD``): ``zone1`` (zone), ``qp-staff`` (qingpu staff), ``wj-staff`` (wujiang staff),
-``ent-a`` and ``ent-c`` (enterprise users of A and C).
+``ent-a`` and ``ent-c`` (enterprise users of A and C), ``wall-zone`` and ``wall-qp`` (wall displays of the zone and
+of qingpu).
 """
 
 from __future__ import annotations
@@ -82,5 +83,7 @@ def build(url: str, folder: Path) -> str:
     add_user(engine, "wj-staff", PASSWORD, "region", region="wujiang")
     add_user(engine, "ent-a", PASSWORD, "enterprise", enterprise=A)
     add_user(engine, "ent-c", PASSWORD, "enterprise", enterprise=C)
+    add_user(engine, "wall-zone", PASSWORD, "display", region="zone")
+    add_user(engine, "wall-qp", PASSWORD, "display", region="qingpu")
     engine.dispose()
     return url

@@ -33,7 +33,7 @@ formats = [
 for column, (fmt, label, suffix, mime) in zip(st.columns(len(formats)), formats, strict=True):
     column.download_button(
         label,
-        data=views.export_file(common.export_tables(tables), fmt),
+        data=views.export_file(v, common.export_tables(tables), fmt),
         file_name=f"carbon-{stamp}.{suffix}",
         mime=mime,
         on_click=views.record_export,

@@ -58,7 +58,7 @@ def results_store() -> dict:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _remembered(name: str, url: str, version: tuple[int, int, int], v: Viewer, args: tuple, _kwargs: dict) -> object:
+def _remembered(name: str, url: str, version: tuple, v: Viewer, args: tuple, _kwargs: dict) -> object:
     views.keep_results(results_store())
     return getattr(views, name)(_engine(url), v, *args, **_kwargs)  # _kwargs: not part of the key
 

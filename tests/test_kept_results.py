@@ -9,11 +9,12 @@ from contextlib import contextmanager
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, func, insert, select
 
 from carbon.analytics import cube
 from carbon.enterprises import add_enterprise, update_enterprise
 from carbon.intake import receive_files, settle
+from carbon.models import AccountingRun, EmissionResult
 from tests.helpers import uscc, write_template
 
 A, B = uscc(151), uscc(152, "320509")
@@ -130,6 +131,40 @@ def test_new_data_and_register_changes_are_never_served_stale(two, tmp_path):
         assert set(now.loc[now["enterprise_uscc"] == A, "region"]) == {"jiashan"}
         for years in YEAR_SETS:
             same(two, years)
+
+    kept(check)
+
+
+def copy_run(engine: Engine, enterprise: str, year: int, new_id: int, scale: float) -> None:
+    """Store a copy of the enterprise's newest location run of ``year`` under the id ``new_id``, its emissions times
+    ``scale``: a run as a concurrent writer would commit it."""
+    runs, lines = AccountingRun.__table__, EmissionResult.__table__
+    with engine.begin() as conn:
+        newest = conn.execute(
+            select(func.max(runs.c.id)).where(
+                runs.c.subject_id == enterprise, runs.c.year == year, runs.c.basis == "location"
+            )
+        ).scalar_one()
+        run = dict(conn.execute(select(runs).where(runs.c.id == newest)).mappings().one())
+        conn.execute(insert(runs).values({**run, "id": new_id}))
+        rows = conn.execute(select(lines).where(lines.c.run_id == newest)).mappings().all()
+        copies = [{**{k: v for k, v in r.items() if k != "id"}, "run_id": new_id} for r in rows]
+        conn.execute(insert(lines), [{**c, "emissions_tco2e": c["emissions_tco2e"] * scale} for c in copies])
+
+
+def test_a_run_committed_after_a_newer_one_is_not_missed(two):
+    """Two writers: the run with the higher id commits first, the one with the lower id after it was read."""
+    with two.connect() as conn:
+        top = conn.execute(select(func.max(AccountingRun.id))).scalar_one()
+    copy_run(two, B, 2023, top + 10, 1.0)
+
+    def check() -> None:
+        before = cube.enterprise_results(two, years=[2023])
+        copy_run(two, A, 2023, top + 5, 2.0)  # A's newest 2023 run now, though not the newest id
+        after = cube.enterprise_results(two, years=[2023])
+        a_before = before.loc[before["enterprise_uscc"] == A, "emissions_tco2e"].sum()
+        assert after.loc[after["enterprise_uscc"] == A, "emissions_tco2e"].sum() == pytest.approx(2 * a_before)
+        same(two, [2023])
 
     kept(check)
 

@@ -112,20 +112,21 @@ def _read_results(engine: Engine, basis: str, gwp_set: str, years: list[int] | N
 
 
 def ledger_version(engine: Engine) -> tuple:
-    """What every figure built from the ledger depends on: the newest run, and the enterprise register (count and
-    last change, since a region or industry decides where a result is counted)."""
+    """What every figure built from the ledger depends on: the runs stored (the newest id and how many: a run
+    committed after a newer one, by a concurrent writer, still changes the count), and the enterprise register
+    (count and last change, since a region or industry decides where a result is counted)."""
     with engine.connect() as conn:
-        newest = conn.execute(select(func.max(AccountingRun.id))).scalar() or 0
+        newest, runs = conn.execute(select(func.max(AccountingRun.id), func.count(AccountingRun.id))).one()
         count, changed = conn.execute(select(func.count(Enterprise.uscc), func.max(Enterprise.updated_at))).one()
-    return int(newest), int(count), str(changed)
+    return int(newest or 0), int(runs), int(count), str(changed)
 
 
 def data_version(engine: Engine) -> tuple:
-    """The ledger version, the newest statistic and the newest upload: every analytic figure changes only when one
-    of them does (a cache key)."""
+    """The ledger version and the statistics and uploads stored (newest id and count of each, as for runs): every
+    analytic figure changes only when one of them does (a cache key)."""
     with engine.connect() as conn:
-        ids = tuple(int(conn.execute(select(func.max(col))).scalar() or 0) for col in (Statistic.id, Batch.id))
-    return (*ledger_version(engine), *ids)
+        stored = [conn.execute(select(func.max(col), func.count(col))).one() for col in (Statistic.id, Batch.id)]
+    return (*ledger_version(engine), *(int(x or 0) for row in stored for x in row))
 
 
 def build_cube(

@@ -34,7 +34,7 @@ from types import FrameType
 APP = Path(__file__).with_name("app.py")
 MAX_UPLOAD_MB = 50
 GRACE_S = 10.0  # seconds a stopping server gets to close its sessions before it is killed
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 # The server's interpreter runs this (``python -c CHILD PARENT_PID run APP ...``) before Streamlit: on Linux, SIGTERM
 # when the parent dies (PR_SET_PDEATHSIG = 1); exit at once if the parent is already gone (it died before the prctl).
 CHILD = """\
@@ -92,6 +92,9 @@ def signal_group(proc: subprocess.Popen, signum: int) -> None:
     """Send ``signum`` to the process group ``proc`` leads, unless it has been waited for (its id may be reused)."""
     if proc.returncode is not None:
         return
+    if not hasattr(os, "killpg"):  # not POSIX: no process groups
+        proc.send_signal(signum)
+        return
     with contextlib.suppress(ProcessLookupError):  # the whole group has exited (the leader awaits its wait())
         os.killpg(proc.pid, signum)
 
@@ -106,7 +109,7 @@ def stop(proc: subprocess.Popen, grace_s: float = GRACE_S) -> bool:
         proc.wait(timeout=grace_s)
         return True
     except subprocess.TimeoutExpired:
-        signal_group(proc, signal.SIGKILL)
+        signal_group(proc, getattr(signal, "SIGKILL", signal.SIGTERM))
         proc.wait()
         return False
 
@@ -141,7 +144,7 @@ class _Stopper:
     def _kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             self.killed = True
-            signal_group(self.proc, signal.SIGKILL)
+            signal_group(self.proc, getattr(signal, "SIGKILL", signal.SIGTERM))
 
     def cancel(self) -> None:
         if self._timer is not None:

@@ -445,13 +445,26 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
 @json_option
 @click.option("--no-dashboard", is_flag=True, help="只生成数据，不启动仪表板 / seed only, do not start the dashboard")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option(
+    "--per-region",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="每个区县的模拟企业数（默认100）；较小的演示生成更快 / simulated enterprises per jurisdiction (default 100); "
+    "a smaller demo seeds faster",
+)
 @click.pass_context
-def demo(ctx: click.Context, year: int | None, as_json: bool, no_dashboard: bool, port: int) -> None:
-    """生成模拟数据、输出汇总并启动仪表板 / seed a demo zone (模拟数据), print its summary, start the dashboard."""
-    from carbon_demo.seed import DEMO_URL, run_demo
+def demo(
+    ctx: click.Context, year: int | None, as_json: bool, no_dashboard: bool, port: int, per_region: int | None
+) -> None:
+    """生成模拟数据、输出汇总并启动仪表板 / seed a demo zone (模拟数据), print its summary, start the dashboard.
+
+    Ctrl-C、SIGTERM 或 SIGHUP 停止本命令及其启动的仪表板服务 / Ctrl-C, SIGTERM or SIGHUP stop this command and the
+    dashboard server it started.
+    """
+    from carbon_demo.seed import DEMO_URL, PER_REGION, run_demo
 
     url = ctx.obj["db"] or DEMO_URL
-    summary = run_demo(url, year=year)
+    summary = run_demo(url, year=year, per_region=per_region or PER_REGION)
     if as_json:
         _print_json(summary)
     else:
@@ -482,7 +495,11 @@ def _serve(url: str, port: int, address: str) -> None:
 )
 @click.pass_context
 def dashboard(ctx: click.Context, port: int, address: str) -> None:
-    """启动仪表板 / start the dashboard on an existing database (accounts: carbon user add)."""
+    """启动仪表板 / start the dashboard on an existing database (accounts: carbon user add).
+
+    Ctrl-C、SIGTERM 或 SIGHUP 停止本命令及其启动的仪表板服务 / Ctrl-C, SIGTERM or SIGHUP stop this command and the
+    dashboard server it started.
+    """
     from sqlalchemy import func, select
 
     from carbon.models import UserAccount

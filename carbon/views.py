@@ -31,6 +31,7 @@ from carbon.analytics.completeness import completeness as enterprise_completenes
 from carbon.analytics.completeness import coverage, data_as_of, overdue_after
 from carbon.analytics.cube import build_cube, enterprise_results
 from carbon.analytics.cube import data_version as inputs_version
+from carbon.analytics.cube import keep_results as keep_read_results
 from carbon.analytics.decompose import decompose_region
 from carbon.analytics.disclosure import suppression
 from carbon.analytics.grades import grade_year
@@ -73,6 +74,14 @@ def data_version(engine: Engine) -> tuple:
     """What every figure here depends on (``carbon.analytics.cube.data_version``): the dashboard keeps a page's
     figures until it changes."""
     return inputs_version(engine)
+
+
+def keep_results(store: dict) -> None:
+    """Serve the stored results this thread or script run reads from ``store`` (a dict the caller keeps, one per
+    server) while the ledger and the enterprise register are unchanged, instead of reading each year again for
+    every figure (``carbon.analytics.cube.keep_results``).  The access rules apply as before: what is kept is
+    read by the functions here, which scope it to the viewer."""
+    keep_read_results(store)
 
 
 def result_years(engine: Engine) -> list[int]:

@@ -28,6 +28,7 @@ def engine() -> Engine:
     """The project database (``CARBON_DATABASE_URL``, default ``sqlite:///carbon.db``), one engine per URL; any
     recalculation a crashed process left owed is paid before a page reads a figure (one query when none is)."""
     eng = _engine(db.database_url())
+    views.keep_results(results_store())
     try:
         intake.settle(eng)
     except CarbonError as exc:
@@ -50,8 +51,15 @@ def cube_cache() -> dict:
     return {}
 
 
+@st.cache_resource
+def results_store() -> dict:
+    """The stored results one server keeps (``views.keep_results``), read again when a new run is stored."""
+    return {}
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
-def _remembered(name: str, url: str, version: tuple[int, int, int], v: Viewer, args: tuple, _kwargs: dict) -> object:
+def _remembered(name: str, url: str, version: tuple, v: Viewer, args: tuple, _kwargs: dict) -> object:
+    views.keep_results(results_store())
     return getattr(views, name)(_engine(url), v, *args, **_kwargs)  # _kwargs: not part of the key
 
 
@@ -337,5 +345,6 @@ def demo_banner() -> None:
             t(
                 "模拟数据：本页所有数字均为演示用的模拟数据，不是真实排放。",
                 "Simulated data: every number here is a demo, not real emissions.",
-            )
+            ),
+            icon=":material/science:",  # given, so Streamlit does not load its emoji catalog to look for one
         )

@@ -6,9 +6,17 @@ Dimensions ``time`` (month start), ``region``, ``division`` (GB/T 4754 division)
 Built with one query per table from the newest run of every enterprise and year (the result ledger), vectorised,
 and cached until the ledger or the enterprise register changes.  ``enterprise_results`` keeps the enterprise
 level for drill-down.
+
+A long-running reader (the dashboard server) calls ``keep_results(store)`` once per thread or script run: from
+then on in that context, ``enterprise_results`` serves the years it has already read from ``store`` (one dict per
+server) until the ledger or the register changes, so the cube, the indicators and the splits of one page read the
+stored results of a year once instead of once each.  Without it (the CLI, tests, benchmarks) every call reads.
 """
 
 from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,12 +27,74 @@ from carbon import reference
 from carbon.ledger import FIGURE_COLUMNS, GWP_OF_RECORD, current_lines
 from carbon.models import AccountingRun, Batch, Enterprise, Statistic
 
+# Result lines a reader keeps (``keep_results``), about 140 bytes each: beyond this (about 280 MB) it reads again.
+# A project default, sized for a dashboard server beside the analytics (see the analytics benchmark in README).
+KEEP_ROWS = 2_000_000
+_KEPT: ContextVar[dict | None] = ContextVar("carbon_kept_results", default=None)
+
+
+@dataclass
+class _Kept:
+    """The results read at one ``version`` (database URL, ``ledger_version``): per (basis, GWP set), the lines of
+    each year read (an empty frame for a year read without results), whether every year is there, and an empty
+    frame with the columns of an answer."""
+
+    version: tuple
+    years: dict[tuple[str, str], dict[int, pd.DataFrame]] = field(default_factory=dict)
+    complete: set[tuple[str, str]] = field(default_factory=set)
+    empty: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    rows: int = 0
+
+    def store(self, key: tuple[str, str], read: pd.DataFrame, years: list[int] | None) -> dict[int, pd.DataFrame]:
+        """The lines ``read`` for ``years`` (None: every year) by year; kept unless that would pass ``KEEP_ROWS``."""
+        self.empty.setdefault(key, read.iloc[0:0])
+        by_year = {int(y): g for y, g in read.groupby("year", sort=False)}
+        if years is not None:
+            by_year = {y: by_year.get(y, self.empty[key]) for y in years}
+        if self.rows + len(read) <= KEEP_ROWS:
+            self.years.setdefault(key, {}).update(by_year)
+            self.rows += len(read)
+            if years is None:
+                self.complete.add(key)
+        return by_year
+
+
+def keep_results(store: dict) -> None:
+    """From now on in the current context (a thread, a dashboard script run), let ``enterprise_results`` keep what
+    it reads in ``store`` and serve it again while the ledger and the register are unchanged (see the module
+    docstring).  ``store``: a dict the caller holds for as long as it wants the results kept (one per server)."""
+    _KEPT.set(store)
+
 
 def enterprise_results(
     engine: Engine, basis: str = "location", gwp_set: str = GWP_OF_RECORD, years: list[int] | None = None
 ) -> pd.DataFrame:
     """Monthly results per enterprise and carrier from the newest runs (the result ledger), with year, time,
-    region, division and sector as the enterprise register has them now."""
+    region, division and sector as the enterprise register has them now; of ``years`` (None: every year).  Within
+    ``keep_results``, years already read at the current ledger version are not read again, and the rows come in
+    year order (each year's as read); otherwise in the database's order."""
+    store = _KEPT.get()
+    if store is None:
+        return _read_results(engine, basis, gwp_set, years)
+    version = (engine.url.render_as_string(hide_password=True), ledger_version(engine))
+    kept = store.get("results")
+    if not isinstance(kept, _Kept) or kept.version != version:
+        kept = store["results"] = _Kept(version)
+    key = (basis, gwp_set)
+    found = dict(kept.years.get(key, {}))
+    if key not in kept.complete:
+        missing = None if years is None else sorted({int(y) for y in years} - set(found))
+        if missing is None or missing:
+            found.update(kept.store(key, _read_results(engine, basis, gwp_set, missing), missing))
+    if key not in kept.empty:  # nothing read yet, nothing asked for (``years=[]``)
+        return _read_results(engine, basis, gwp_set, years)
+    wanted = sorted(found) if years is None else sorted({int(y) for y in years})
+    frames = [found[y] for y in wanted if y in found and len(found[y])]
+    return pd.concat(frames, ignore_index=True) if frames else kept.empty[key].copy()
+
+
+def _read_results(engine: Engine, basis: str, gwp_set: str, years: list[int] | None) -> pd.DataFrame:
+    """``enterprise_results`` read from the database (two queries)."""
     lines = current_lines(engine, basis, gwp_set, years, columns=FIGURE_COLUMNS)  # the figures, not the factor ids
     with engine.connect() as conn:
         ents = pd.read_sql(
@@ -42,20 +112,21 @@ def enterprise_results(
 
 
 def ledger_version(engine: Engine) -> tuple:
-    """What every figure built from the ledger depends on: the newest run, and the enterprise register (count and
-    last change, since a region or industry decides where a result is counted)."""
+    """What every figure built from the ledger depends on: the runs stored (the newest id and how many: a run
+    committed after a newer one, by a concurrent writer, still changes the count), and the enterprise register
+    (count and last change, since a region or industry decides where a result is counted)."""
     with engine.connect() as conn:
-        newest = conn.execute(select(func.max(AccountingRun.id))).scalar() or 0
+        newest, runs = conn.execute(select(func.max(AccountingRun.id), func.count(AccountingRun.id))).one()
         count, changed = conn.execute(select(func.count(Enterprise.uscc), func.max(Enterprise.updated_at))).one()
-    return int(newest), int(count), str(changed)
+    return int(newest or 0), int(runs), int(count), str(changed)
 
 
 def data_version(engine: Engine) -> tuple:
-    """The ledger version, the newest statistic and the newest upload: every analytic figure changes only when one
-    of them does (a cache key)."""
+    """The ledger version and the statistics and uploads stored (newest id and count of each, as for runs): every
+    analytic figure changes only when one of them does (a cache key)."""
     with engine.connect() as conn:
-        ids = tuple(int(conn.execute(select(func.max(col))).scalar() or 0) for col in (Statistic.id, Batch.id))
-    return (*ledger_version(engine), *ids)
+        stored = [conn.execute(select(func.max(col), func.count(col))).one() for col in (Statistic.id, Batch.id)]
+    return (*ledger_version(engine), *(int(x or 0) for row in stored for x in row))
 
 
 def build_cube(

@@ -27,6 +27,7 @@ ACTIONS = (
     "login_locked",
     "logout",
     "session_expired",
+    "access_denied",
     "upload_preview",
     "upload_confirm",
     "ingest",
@@ -37,6 +38,7 @@ ACTIONS = (
 )
 COLUMNS = ["at", "username", "role", "region", "enterprise", "action", "detail"]
 MAX_USERNAME_RECORDED = 128  # a name typed at the sign-in form is kept, cut to this length
+MAX_ASKED_RECORDED = 64  # what a refused request asked for (a code from a URL) is kept, cut to this length
 
 
 def as_utc(now: datetime | None = None) -> datetime:
@@ -70,6 +72,22 @@ def record(
     with Session(engine) as session:
         add_event(session, viewer_or_username, action, detail, region, enterprise, now)
         session.commit()
+
+
+def record_denied(engine: Engine, viewer: Viewer, asked: str, value: object, now: datetime | None = None) -> None:
+    """Write a refused request (``access_denied``): who asked (the viewer), when, and what for: ``asked`` the kind
+    of thing (``enterprise``, ``batch``) and ``value`` the code asked for, as text cut to ``MAX_ASKED_RECORDED``
+    characters (its full length kept as ``value_chars`` when cut), so a request can never write more than that.
+
+    Nothing is looked up about what was asked: an unknown code and another's enterprise are recorded alike, with no
+    name or jurisdiction of it.  The event concerns the zone (``region_id`` ``zone``), so only zone staff read it:
+    filed under a jurisdiction it would show that jurisdiction's staff (the asker among them) a code of an enterprise
+    they may not see, or, filed under the owner's, tell the asker by its absence that the code exists."""
+    text = str(value)
+    detail: dict[str, Any] = {"asked": asked, "value": text[:MAX_ASKED_RECORDED]}
+    if len(text) > MAX_ASKED_RECORDED:
+        detail["value_chars"] = len(text)
+    record(engine, viewer, "access_denied", detail, region="zone", now=now)
 
 
 def add_event(

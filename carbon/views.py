@@ -9,6 +9,7 @@ figures carry their basis and the as-of time of the results they come from.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
@@ -57,6 +58,7 @@ from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
 from carbon.factor_choice import BASES, check_choices
 from carbon.ingest import FileReport, Upload, history, read_files
+from carbon.ingest.preview import preview_rows
 from carbon.ingest.rejects import rejected_rows
 from carbon.intake import receive_files, upload_detail
 from carbon.ledger import current_lines, load_factors, newest_as_of
@@ -90,14 +92,16 @@ def result_years(engine: Engine) -> list[int]:
 
 
 def _enterprise(engine: Engine, viewer: Viewer, uscc: str) -> Enterprise:
-    """The enterprise if the viewer may see it; an unknown code is refused the same way, revealing nothing."""
+    """The enterprise if the viewer may see it; an unknown code is refused the same way, revealing nothing.  Every
+    refusal is audited (``audit.record_denied``), the same for an unknown code as for another's enterprise."""
     try:
         ent = get_enterprise(engine, uscc)
-    except NotFoundError:
+        require_enterprise(viewer, ent.uscc, ent.region_id)
+    except (NotFoundError, AccessDenied):
+        audit.record_denied(engine, viewer, "enterprise", uscc)
         raise AccessDenied(
             "无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username
         ) from None
-    require_enterprise(viewer, ent.uscc, ent.region_id)
     return ent
 
 
@@ -338,6 +342,7 @@ def _batch(engine: Engine, viewer: Viewer, batch_id: int) -> Row:
     """A batch of an enterprise the viewer may see; an unknown batch is refused the same way."""
     row = history.batch_owner(engine, batch_id)
     if row is None:
+        audit.record_denied(engine, viewer, "batch", batch_id)
         raise AccessDenied("无权查看该批次", "Not allowed to see this batch", user=viewer.username)
     _enterprise(engine, viewer, row.enterprise_uscc)
     return row
@@ -366,6 +371,13 @@ def preview_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[
     reports = read_files(engine, files, enterprise)
     audit.record(engine, viewer, "upload_preview", upload_detail(reports), enterprise=enterprise)
     return reports
+
+
+def upload_rows(report: FileReport, taken: Collection[str] = ()) -> pd.DataFrame:
+    """The first rows of a file ``preview_upload`` read, as the user wrote them under the file's own headers, each
+    with its outcome, the period read (Beijing time) and, for rows of many readings, their number
+    (``carbon.ingest.preview.preview_rows``; ``taken``: the names the caller shows those columns under)."""
+    return preview_rows(report, taken=taken)
 
 
 def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[Upload]) -> list[FileReport]:

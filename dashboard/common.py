@@ -176,10 +176,27 @@ def end_if_expired(v: Viewer) -> None:
 
 
 def show_error(exc: CarbonError) -> None:
-    """A refused request: say so in the chosen language and stop the page (nothing else is shown)."""
+    """A refused request: say so in the chosen language and stop the page (nothing else is shown but, for an
+    enterprise user refused access, the way back to its own enterprise page)."""
     icon = ":material/lock:" if isinstance(exc, AccessDenied) else ":material/error:"
     st.error(fmt.plain(exc.zh if lang() == "zh" else exc.en), icon=icon)
+    if isinstance(exc, AccessDenied):
+        way_back()
     st.stop()
+
+
+def way_back() -> None:
+    """Under a refusal, an enterprise user's link back to its own enterprise page (staff have the navigation).  A
+    link, not a button: following it does not run the refused request again."""
+    v = viewer()
+    if v is None or v.role != "enterprise" or not v.enterprise:
+        return
+    st.page_link(
+        PAGES / "enterprises.py",
+        label=t("返回本企业页面", "back to my enterprise's page"),
+        icon=":material/arrow_back:",
+        query_params={"uscc": v.enterprise},
+    )
 
 
 def choice(widget, label: str, options: list, format_func, name: str, default: object = None) -> object:

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 from carbon import audit, db, views
 from carbon.access import Viewer
+from carbon.errors import AccessDenied
+from carbon.limits import limit
 from dashboard import format as fmt
+from dashboard.server import MAX_UPLOAD_MB
 from tests.zone_fixture import ENTERPRISES, PASSWORD, A, B, C, build
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -145,6 +149,7 @@ def test_region_staff_see_their_own_enterprises_only(zone_db):
 
 
 def test_enterprise_user_gets_nothing_of_another_enterprise_by_url(zone_db):
+    before = datetime.now(UTC)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["uscc"] = C
     at.run()
@@ -155,6 +160,47 @@ def test_enterprise_user_gets_nothing_of_another_enterprise_by_url(zone_db):
     assert any("无权查看该企业的数据" in e.value for e in at.error)
     page = texts(at)
     assert ENTERPRISES[C][0] not in page and C not in page and not at.metric and not at.dataframe
+    # the way back: a link to its own enterprise page, which then shows its figures
+    (link,) = at.get("page_link")
+    assert (link.proto.label, link.proto.query_string) == ("返回本企业页面", f"uscc={A}")
+    assert link.proto.page_script_hash == calc_hash("enterprises")
+    at.query_params["uscc"] = A
+    at.switch_page("sections/enterprises.py").run()  # following the link
+    assert not at.exception and not at.error and ENTERPRISES[A][0] in at.subheader[0].value and at.metric
+    # the refused attempt is in the audit log: who, what was asked, when; nothing about the enterprise asked for
+    log = audit.audit_log(zone_db, ZONE)
+    denied = log.loc[(log["action"] == "access_denied") & (log["at"] >= before)]
+    assert len(denied) == 1, denied  # following the way back asks nothing again
+    event = denied.iloc[0]
+    who = (event["username"], event["role"], event["enterprise"], event["region"])
+    assert who == ("ent-a", "enterprise", A, "zone")  # zone staff's to read
+    assert event["detail"] == {"asked": "enterprise", "value": C}
+    assert ENTERPRISES[C][0] not in log.to_string() and "wujiang" not in denied.to_string()
+    qingpu = audit.audit_log(zone_db, Viewer("qp", "region", region="qingpu"))  # ent-a's jurisdiction
+    assert C not in qingpu.to_string()  # shows no code of an enterprise it may not see
+
+
+def test_refused_requests_are_audited_alike_and_bounded(zone_db):
+    """An unknown code is refused and recorded as another's enterprise is (the log tells nothing of which it was);
+    a request can write no more than ``MAX_ASKED_RECORDED`` characters of what it asked, however long."""
+    ent_a = Viewer("ent-a", "enterprise", enterprise=A)
+    before = datetime.now(UTC)
+    asked = [C, "91" + "9" * 16, "X" * 100_000]
+    for code in asked:
+        with pytest.raises(AccessDenied) as refused:
+            views.enterprise_detail(zone_db, ent_a, code, 2024)
+        assert (refused.value.zh, refused.value.context) == ("无权查看该企业的数据", {"user": "ent-a"})
+    with pytest.raises(AccessDenied):
+        views.batch_report(zone_db, ent_a, 10**9)
+    log = audit.audit_log(zone_db, ZONE)
+    denied = log.loc[(log["action"] == "access_denied") & (log["at"] >= before)].iloc[::-1]
+    assert denied["detail"].tolist() == [
+        {"asked": "enterprise", "value": C},
+        {"asked": "enterprise", "value": "91" + "9" * 16},
+        {"asked": "enterprise", "value": "X" * audit.MAX_ASKED_RECORDED, "value_chars": 100_000},
+        {"asked": "batch", "value": str(10**9)},
+    ]
+    assert set(denied["enterprise"]) == {A} and set(denied["region"]) == {"zone"}
 
 
 @pytest.mark.parametrize("page", ENTERPRISE_PAGES)
@@ -176,11 +222,67 @@ def test_enterprise_user_signing_in_on_a_staff_page_is_taken_to_their_enterprise
             at.switch_page(f"sections/{page}.py")
 
 
-def test_staff_upload_on_behalf_of_their_own_enterprises_only(zone_db):
-    # AppTest cannot drive a file uploader; the browser test uploads a real file
+def test_staff_choose_the_enterprise_they_upload_for(zone_db):
     at = open_page(sign_in("qp-staff"), "upload")
-    assert at.selectbox(key="up_ent").options == [f"{ENTERPRISES[c][0]} {c}" for c in (A, B)]
-    assert set(at.dataframe[0].value["enterprise_uscc"]) == {A}  # history of the chosen enterprise
+    choose = at.selectbox(key="up_ent")
+    assert choose.options == [f"{ENTERPRISES[c][0]} {c}" for c in (A, B)]  # their own jurisdiction's only
+    assert choose.value is None and choose.proto.placeholder == "请选择企业"  # none preselected
+    assert not at.get("file_uploader") and not at.dataframe
+    assert any("请先选择代哪家企业上报" in i.value for i in at.info)
+    choose.set_value(B).run()
+    assert not at.exception and at.get("file_uploader")
+    assert set(at.dataframe[0].value["enterprise_uscc"]) == {B}  # history of the chosen enterprise
+
+
+def test_uploader_says_its_limits_and_types_in_chinese(zone_db):
+    at = open_page(sign_in("ent-a"), "upload")
+    (uploader,) = at.get("file_uploader")
+    assert list(uploader.proto.type) == [".csv", ".txt", ".xlsx", ".xls"]
+    assert uploader.proto.help == f"每个文件不超过{MAX_UPLOAD_MB} MB；接受CSV、TXT、XLSX、XLS文件"
+    help_text = texts(at)
+    rows, cells = limit("max_rows_per_file"), limit("max_cells_per_upload")
+    assert f"“{MAX_UPLOAD_MB}MB per file • CSV, TXT, XLSX, XLS”即每个文件不超过{MAX_UPLOAD_MB} MB" in help_text
+    assert "“Drag and drop files here”即把文件拖到框内，“Upload”即点此选择文件" in help_text
+    assert f"不超过{rows // 10_000}万行" in help_text and f"合计不超过{cells // 10_000}万个单元格" in help_text
+
+
+def test_upload_preview_shows_the_files_own_columns_beijing_times_and_values_as_written(zone_db):
+    at = open_page(sign_in("ent-a"), "upload")
+    csv = (
+        "表号,能源品种,开始时间,结束时间,用量,单位\n"
+        "E-01,电力,2025-01-01,2025-02-01,-1122236.06,kWh\n"
+        "E-02,电力,2025-01-01 00:00,2025-02-01 00:00,1234.50,kWh\n"
+        "E-01,电力,2024-01-01,2024-02-01,485000,kWh\n"  # as stored by the fixture: a duplicate
+    )
+    at.get("file_uploader")[0].set_value(("一月.csv", csv.encode(), "text/csv")).run()
+    assert not at.exception
+    issues, preview = at.dataframe[0].value, at.dataframe[1].value
+    bad = issues.set_index("行号").loc[2]
+    assert (bad["列"], bad["值"], bad["类别"]) == ("用量", "-1122236.06", "错误")  # the cell as written
+    assert list(preview.columns) == [
+        "行号",
+        "处理结果",
+        "读作时段",
+        "表号",
+        "能源品种",
+        "开始时间",
+        "结束时间",
+        "用量",
+        "单位",
+    ]
+    assert preview["行号"].tolist() == [2, 3, 4]
+    assert preview["结束时间"].tolist() == ["2025-02-01", "2025-02-01 00:00", "2024-02-01"]
+    assert preview["用量"].tolist() == ["-1122236.06", "1234.50", "485000"]
+    assert preview["处理结果"].tolist() == ["拒绝（见上方错误）", "新增", "重复（已入库，不再存）"]
+    assert preview["读作时段"].tolist() == [
+        "—",
+        "2025-01-01 00:00 ~ 2025-02-01 00:00",
+        "2024-01-01 00:00 ~ 2024-02-01 00:00",
+    ]
+    shown = issues.to_string() + preview.to_string()
+    for internal in ("file_idx", "status", "detail", "old_quantity", "supersedes", "period_end", "+00:00", "16:00"):
+        assert internal not in shown, internal
+    assert "e+06" not in texts(at)
 
 
 def test_session_expires_after_idle_time_and_is_audited(zone_db):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from carbon import reference
+from carbon.ingest.columns import TEXT_COLUMNS
 from carbon.ingest.rules import Issues, param
 from carbon.limits import max_length, time_limits
 from carbon.models import Meter
@@ -16,13 +17,41 @@ from carbon.units import overflows
 REL_TOLERANCE = 1e-9  # two quantities this close are the same reading
 
 
+def number(value: float) -> str:
+    """A number as text with every digit a file gives (15 significant: ``-1122236.06``, never ``-1.12224e+06``);
+    '' for none."""
+    return "" if pd.isna(value) else f"{value:.15g}"
+
+
 def _fmt(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
+    return values.map(number)
 
 
 def local_text(ts: pd.Series) -> pd.Series:
-    """UTC timestamps as local wall-clock text, as the user wrote them."""
+    """UTC timestamps as Beijing wall-clock text (``2025-01-01 00:00``)."""
     return ts.dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M")
+
+
+def written(text: pd.Series | None, values: pd.Series) -> pd.Series:
+    """What a value's issue shows: the cell ``text`` it was read from, exactly as the file wrote it, and where no
+    cell holds it (``text`` None or missing: a quantity computed from registers, a period inferred from time labels)
+    the value itself as text (numbers with every digit, times in Beijing time).  Aligned with ``values``."""
+    shown = local_text if isinstance(values.dtype, pd.DatetimeTZDtype) else _fmt
+    if text is None:
+        return shown(values)
+    missing = text.isna().to_numpy()
+    if not missing.any():
+        return text
+    out = text.astype(object).copy()
+    out[missing] = shown(values[missing]).to_numpy()
+    return out
+
+
+def as_written(rows: pd.DataFrame, column: str) -> pd.Series:
+    """The cells a typed column of ``rows`` (``quantity_original``, ``period_start``, ``period_end``) was read
+    from, as written (``written``; the text columns are ``columns.TEXT_COLUMNS``)."""
+    text = TEXT_COLUMNS[column]
+    return written(rows.get(text), rows[column])
 
 
 def storable(rows: pd.DataFrame, issues: Issues, times: tuple[str, ...]) -> None:
@@ -40,7 +69,7 @@ def storable(rows: pd.DataFrame, issues: Issues, times: tuple[str, ...]) -> None
         issues.add(
             outside,
             "time_out_of_range",
-            lambda t=t: local_text(t),
+            lambda column=column: as_written(rows, column) if column in TEXT_COLUMNS else local_text(rows[column]),
             column=column,
             earliest=f"{earliest:%Y-%m-%d}",
             latest=f"{latest:%Y-%m-%d}",
@@ -52,12 +81,13 @@ def row_checks(rows: pd.DataFrame, issues: Issues, now: datetime) -> None:
     carrier's unit, periods ending before they start or in the future (errors)."""
     storable(rows, issues, ("period_start", "period_end"))
     ok = issues.ok(rows.index)
-    issues.add(ok & (rows["quantity_original"] < 0), "negative", lambda: _fmt(rows["quantity_original"]))
+    quantity = lambda: as_written(rows, "quantity_original")  # noqa: E731
+    issues.add(ok & (rows["quantity_original"] < 0), "negative", quantity)
     huge = ok & overflows(rows["quantity_canonical"])
     canonical = lambda: rows["carrier"].map(reference.carriers()["canonical_unit"])  # noqa: E731
-    issues.add(huge, "too_large_converted", lambda: _fmt(rows["quantity_original"]), unit=canonical)
+    issues.add(huge, "too_large_converted", quantity, unit=canonical)
     timed = ok & rows["period_start"].notna() & rows["period_end"].notna()
-    end_text = lambda: local_text(rows["period_end"])  # noqa: E731
+    end_text = lambda: as_written(rows, "period_end")  # noqa: E731
     issues.add(timed & (rows["period_end"] <= rows["period_start"]), "end_before_start", end_text)
     issues.add(timed & (rows["period_end"] > pd.Timestamp(now)), "future", end_text, column="period_end")
 
@@ -74,7 +104,7 @@ def series_checks(rows: pd.DataFrame, issues: Issues) -> None:
     count = rate.groupby(meter).transform("size")
     ratio = rate / median
     spike = (count >= 4) & (median > 0) & (ratio > param("spike"))
-    value = lambda: _fmt(good["quantity_original"])  # noqa: E731
+    value = lambda: as_written(good, "quantity_original")  # noqa: E731
     issues.add(spike, "spike", value, value=value, ratio=lambda: ratio.map(lambda r: f"{r:.0f}"))
 
     prev_end = good.groupby("meter_code")["period_end"].shift()
@@ -88,7 +118,7 @@ def series_checks(rows: pd.DataFrame, issues: Issues) -> None:
     issues.add(
         first_gap,
         "gap",
-        lambda: local_text(good["period_start"]),
+        lambda: as_written(good, "period_start"),
         meter=meter,
         gaps=meter.map(gap.groupby(meter).sum()).astype(int),
         coverage=meter.map((covered / (last - first)).map(lambda x: f"{x:.1%}")),

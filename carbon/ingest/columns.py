@@ -27,6 +27,9 @@ INTERVAL_COLUMNS = [
     "unit_original",
     "quantity_canonical",
 ]
+# The cells a typed column was read from, as the file wrote them (optional columns of the typed frame): what a row's
+# issue shows as its value.  A quantity computed from registers or a period inferred from time labels has none.
+TEXT_COLUMNS = {"quantity_original": "quantity_text", "period_start": "start_text", "period_end": "end_text"}
 
 
 def col(data: pd.DataFrame, header: Header, name: str) -> pd.Series | None:
@@ -212,19 +215,22 @@ def frame(
     qty: pd.Series,
     unit: pd.Series,
     factor: pd.Series,
+    written: dict[str, pd.Series | None] | None = None,
 ) -> pd.DataFrame:
-    """The typed interval rows every shape yields (``INTERVAL_COLUMNS``)."""
-    return pd.DataFrame(
-        {
-            "meter_code": meter,
-            "carrier": carrier,
-            "period_start": start,
-            "period_end": end,
-            "quantity_original": qty,
-            "unit_original": unit,
-            "quantity_canonical": qty * factor,
-        }
-    )
+    """The typed interval rows every shape yields (``INTERVAL_COLUMNS``), and the cell text each typed column was
+    read from where the shape has it (``written``: typed column -> text aligned with the rows, added as its
+    ``TEXT_COLUMNS`` column)."""
+    typed = {
+        "meter_code": meter,
+        "carrier": carrier,
+        "period_start": start,
+        "period_end": end,
+        "quantity_original": qty,
+        "unit_original": unit,
+        "quantity_canonical": qty * factor,
+    }
+    texts = {TEXT_COLUMNS[c]: t for c, t in (written or {}).items() if t is not None}
+    return pd.DataFrame({**typed, **texts})
 
 
 def empty_frame() -> pd.DataFrame:

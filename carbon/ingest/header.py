@@ -29,11 +29,22 @@ _CARRIER_WORDS = {"电": "electricity", "有功": "electricity", "气": "natural
 
 
 @cache
+def _columns() -> pd.DataFrame:
+    with resources.files("carbon").joinpath("data/ingest_columns.csv").open(encoding="utf-8") as f:
+        return pd.read_csv(f, dtype=str, keep_default_na=False)
+
+
+@cache
 def aliases() -> dict[str, str]:
     """Lower-case header name -> field."""
-    with resources.files("carbon").joinpath("data/ingest_columns.csv").open(encoding="utf-8") as f:
-        table = pd.read_csv(f, dtype=str, keep_default_na=False)
-    return {a.strip().lower(): r.field for r in table.itertuples(index=False) for a in r.aliases.split("|")}
+    return {a.strip().lower(): r.field for r in _columns().itertuples(index=False) for a in r.aliases.split("|")}
+
+
+@cache
+def template_names() -> dict[str, str]:
+    """Field -> its first header name (the template's Chinese one: ``period_end`` -> ``结束时间``): how a report
+    names a column the file does not have (an interval's end inferred from its time labels)."""
+    return {r.field: r.aliases.split("|")[0].strip() for r in _columns().itertuples(index=False)}
 
 
 def split_unit(text: str) -> tuple[str, str]:

@@ -91,8 +91,8 @@ def select_registers(rows: pd.DataFrame, role: pd.Series, type_text: pd.Series, 
             pd.Series(True, index=bad.to_numpy()),
             "register_parts_mismatch",
             type_text.reindex(bad.to_numpy()),
-            parts=pd.Series(sums.loc[bad.index].map("{:g}".format).to_numpy(), index=bad.to_numpy()),
-            total=pd.Series(t.loc[bad.index].map("{:g}".format).to_numpy(), index=bad.to_numpy()),
+            parts=pd.Series(sums.loc[bad.index].map(checks.number).to_numpy(), index=bad.to_numpy()),
+            total=pd.Series(t.loc[bad.index].map(checks.number).to_numpy(), index=bad.to_numpy()),
         )
     alone = parts.loc[~with_total]
     summed = (
@@ -106,13 +106,13 @@ def select_registers(rows: pd.DataFrame, role: pd.Series, type_text: pd.Series, 
             quantity_canonical=("quantity_canonical", "sum"),
         )
     )
-    summed = summed.set_index("_row")[rows.columns]
+    summed = summed.set_index("_row").reindex(columns=rows.columns)  # a sum was written in no one cell
     summed.index.name = None
     issues.add(
         pd.Series(True, index=summed.index),
         "register_parts_summed",
         type_text.reindex(summed.index),
-        quantity=summed["quantity_canonical"].map("{:g}".format),
+        quantity=summed["quantity_canonical"].map(checks.number),
     )
     exported = rows.loc[role == "export"]
     exported = exported.assign(
@@ -145,14 +145,14 @@ def report_steps(
     ``steps`` (aligned with ``kind``): ``earlier``, ``later``, ``maximum``, ``quantity``; ``text`` the cell shown
     and ``column`` the file's header of the register (the rule's column if None).
     """
-    detail = steps["earlier"].map("{:g}".format) + " → " + steps["later"].map("{:g}".format)
+    detail = steps["earlier"].map(checks.number) + " → " + steps["later"].map(checks.number)
     issues.add(
         kind == "rollover",
         "register_rollover",
         text,
         column,
         maximum=steps["maximum"].map("{:.0f}".format),
-        quantity=steps["quantity"].map("{:g}".format),
+        quantity=steps["quantity"].map(checks.number),
     )
     issues.add((kind == "replaced") & flagged, "meter_replaced", text, column, detail=detail)
     issues.add((kind == "replaced") & ~flagged, "register_drop", text, column, detail=detail)
@@ -210,9 +210,8 @@ def register(
             imports += 1
         if type_text is not None:
             series = series.where(register_roles(type_text) == "total", meter + "/" + type_text)
-        reg, unit = cols.quantities(
-            data[rcol].astype(str).str.strip(), cols.units(data, header, rcol), header, issues, name
-        )
+        reg_text = data[rcol].astype(str).str.strip()
+        reg, unit = cols.quantities(reg_text, cols.units(data, header, rcol), header, issues, name)
         pieces.append(
             pd.DataFrame(
                 {
@@ -220,6 +219,7 @@ def register(
                     "carrier": carrier,
                     "read_at": read_at,
                     "register": reg,
+                    "register_text": reg_text,  # as written: what an issue of the reading shows
                     "multiplier": mult,
                     "unit": unit,
                     "factor": cols.to_canonical(carrier, unit, issues),
@@ -274,7 +274,7 @@ def register_steps(
         report_steps(
             issues,
             kinds.where(columns == column, ""),
-            src["register"].map("{:g}".format),
+            _register_written(src),
             steps[["earlier", "later", "maximum", "quantity"]],
             src["replaced"].astype(bool),
             column or None,
@@ -286,6 +286,11 @@ def register_steps(
     )
     kept = fresh.loc[issues.ok(fresh.index).to_numpy()]
     return out, kept.drop_duplicates(["meter_code", "read_at"], keep="last")  # a swap at one instant: the new meter
+
+
+def _register_written(readings: pd.DataFrame) -> pd.Series:
+    """The register cells of readings as the file wrote them (a connector's values, as numbers with every digit)."""
+    return checks.written(readings.get("register_text"), readings["register"])
 
 
 def _same_time_readings(readings: pd.DataFrame, issues: Issues) -> pd.DataFrame:
@@ -302,8 +307,8 @@ def _same_time_readings(readings: pd.DataFrame, issues: Issues) -> pd.DataFrame:
     issues.add(
         pd.Series(clash, index=readings.index),
         "register_twice",
-        readings["register"].map("{:g}".format),
-        detail=pd.Series(first, index=readings.index).map("{:g}".format),
+        _register_written(readings),
+        detail=pd.Series(first, index=readings.index).map(checks.number),
     )
     return readings.loc[~same & ~clash]
 
@@ -326,8 +331,8 @@ def _against_stored(
     issues.add(
         pd.Series(True, index=clash.index),
         "register_conflict",
-        clash["register"].map("{:g}".format),
-        stored=clash["register_s"].map("{:g}".format),
+        _register_written(clash),
+        stored=clash["register_s"].map(checks.number),
     )
     fresh = readings.loc[~seen]
     return fresh, prev.assign(replaced=False, source_row=-1, maximum=np.nan)
@@ -369,8 +374,9 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
     rules (a wrap is read across it where plausible; a replacement counts nothing for its interval).
     """
     meter = cols.identity(data, header, issues)
-    start = cols.times(cols.col(data, header, "prev_read_date"), issues, "prev_read_date")
-    end = cols.times(cols.col(data, header, "curr_read_date"), issues, "curr_read_date")
+    prev_date, curr_date = cols.col(data, header, "prev_read_date"), cols.col(data, header, "curr_read_date")
+    start = cols.times(prev_date, issues, "prev_read_date")
+    end = cols.times(curr_date, issues, "curr_read_date")
     kwh = pd.Series("kWh", index=data.index, dtype=object)
     mult = _multipliers(data, header, issues)
     prev_t, curr_t = cols.col(data, header, "prev_register"), cols.col(data, header, "curr_register")
@@ -411,7 +417,7 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
         counted = kind.isin(["ok", "rollover"])
         mismatch = counted & billed.notna() & computed.notna() & ~agree(computed, billed)
         issues.add(
-            mismatch, "bill_mismatch", btext, computed=computed.map("{:g}".format), billed=billed.map("{:g}".format)
+            mismatch, "bill_mismatch", btext, computed=computed.map(checks.number), billed=billed.map(checks.number)
         )
         qty = billed.where(billed.notna(), computed)
     else:
@@ -431,6 +437,11 @@ def bill(data: pd.DataFrame, header: Header, issues: Issues) -> pd.DataFrame:
         qty,
         kwh,
         pd.Series(1.0, index=data.index),
+        {  # the billed energy as written where the bill gives it (else computed from the registers) and the dates
+            "quantity_original": None if btext is None else btext.where(billed.notna()),
+            "period_start": prev_date,
+            "period_end": curr_date,
+        },
     )
     rows = rows.loc[counted]
     if type_text is None:

@@ -30,7 +30,7 @@ from carbon import outbox, reference
 from carbon.errors import InputError, NotFoundError, RowIssue
 from carbon.ingest import checks, shapes, store
 from carbon.ingest.cells import DELIMITERS, CellBudget, cell_budget, read_sheets
-from carbon.ingest.header import Header, find_header, is_total_row
+from carbon.ingest.header import Header, find_header, is_total_row, template_names
 from carbon.ingest.rules import Issues
 from carbon.ingest.values import decimal_comma_file
 from carbon.limits import limit
@@ -67,6 +67,8 @@ class FileReport:
     refused: set[int] = field(default_factory=set, repr=False)
     cells: pd.DataFrame | None = field(default=None, repr=False)
     header: Header | None = field(default=None, repr=False)
+    read_rows: pd.Index | None = field(default=None, repr=False)  # row numbers of the data rows read (``rows_read``)
+    checked: pd.DataFrame | None = field(default=None, repr=False)  # rows checked against storage, with ``status``
     cells_read: int = field(default=0, repr=False)  # of every sheet read, against the upload's cell limit
     stored_before: int = field(default=-1, repr=False)  # the enterprise's stored batches when checked
 
@@ -164,7 +166,7 @@ def parse_file(
     issues.add(totals, "totals_row", data.iloc[:, 0])
     report.rows_skipped = int(totals.sum())
     data = data.loc[~totals]
-    report.rows_read = len(data)
+    report.rows_read, report.read_rows = len(data), data.index
     report.shape = shapes.detect(header)
     numeric = shapes.numeric_columns(header, report.shape)
     header.decimal_comma = decimal_comma_file(data[numeric])
@@ -188,9 +190,12 @@ def parse_file(
 
 
 def file_column(header: Header, column: str) -> str:
-    """The file's own header for a field name (``quantity`` -> ``用量``), as the user sees the column."""
+    """The file's own header for a field name (``quantity`` -> ``用量``), as the user sees the column; a field the
+    file has no column for by the template's name (``period_end`` -> ``结束时间``); any other name as given."""
     c = header.column(column)
-    return header.names[c] if c is not None and header.names.get(c, "").strip() else column
+    if c is not None and header.names.get(c, "").strip():
+        return header.names[c]
+    return template_names().get(column, column)
 
 
 def rejected_records(report: FileReport) -> pd.DataFrame:
@@ -261,7 +266,7 @@ def check_against_storage(session: Session, reports: list[FileReport], enterpris
             hit = mine.loc[mine["status"] == status].set_index("source_row")
             if hit.empty:
                 continue
-            value = hit["meter_code"] if status == "meter_carrier" else hit["quantity_original"].map("{:g}".format)
+            value = hit["meter_code"] if status == "meter_carrier" else checks.as_written(hit, "quantity_original")
             if status == "meter_carrier":  # the carrier the meter already measures, by its names
                 zh = reference.carriers()["name_zh"]
                 hit = hit.assign(detail=hit["detail"].map(zh) + " " + hit["detail"])
@@ -277,10 +282,11 @@ def check_against_storage(session: Session, reports: list[FileReport], enterpris
                 status,
                 value,
                 detail=detail if status == "correction" else hit["detail"],
-                old=hit["old_quantity"].map("{:g}".format),
-                new=hit["quantity_canonical"].map("{:g}".format),
+                old=hit["old_quantity"].map(checks.number),
+                new=hit["quantity_canonical"].map(checks.number),
             )
         refused = issues.refused
+        report.checked = mine
         report.issues = sorted(issues.items, key=lambda x: (x.row, x.column))
         report.rows = mine.loc[mine["status"].isin(["ok", "correction"]) & ~mine["source_row"].isin(list(refused))]
         corrected = mine.loc[mine["status"] == "correction"]
@@ -492,7 +498,7 @@ def ingest_files(
             r.status = "not_stored"
         if not r.stored:
             r.readings = 0
-        r.cells = None
+        r.cells = r.checked = None
         done.append(r)
     return done
 

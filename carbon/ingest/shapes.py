@@ -179,7 +179,7 @@ def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     the same start and end month, in which case every end month of the file is inclusive.
     """
     _refuse_power(header, [header.column("quantity")], None)
-    meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
+    meter, carrier, qty, unit, factor, q_text = _quantity_columns(data, header, issues)
     s_text, e_text = cols.col(data, header, "period_start"), cols.col(data, header, "period_end")
     assert s_text is not None and e_text is not None
     s_month, _ = parse_months(s_text)
@@ -205,9 +205,14 @@ def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     _time_issues(e_text, end, issues, "period_end")
     return Shaped(
         "periods",
-        cols.frame(meter, carrier, start, end, qty, unit, factor),
+        cols.frame(meter, carrier, start, end, qty, unit, factor, _written(q_text, s_text, e_text)),
         used=_used(header, *USED["periods"]),
     )
+
+
+def _written(quantity: pd.Series | None, start: pd.Series | None, end: pd.Series | None) -> dict[str, pd.Series | None]:
+    """The cells the typed columns were read from (``cols.frame``'s ``written``)."""
+    return {"quantity_original": quantity, "period_start": start, "period_end": end}
 
 
 def _time_issues(text: pd.Series, t: pd.Series, issues: Issues, column: str) -> None:
@@ -217,15 +222,16 @@ def _time_issues(text: pd.Series, t: pd.Series, issues: Issues, column: str) -> 
 
 def _quantity_columns(
     data: pd.DataFrame, header: Header, issues: Issues
-) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, pd.Series]:
-    """Meter, carrier, quantity, unit and factor to the canonical unit of files with a quantity column."""
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, pd.Series, pd.Series]:
+    """Meter, carrier, quantity, unit, factor to the canonical unit and the quantity cells as written, of files with
+    a quantity column."""
     qcol = header.column("quantity")
     meter = cols.identity(data, header, issues)
     carrier = cols.carriers(data, header, issues, qcol)
     text = cols.col(data, header, "quantity")
     assert text is not None
     qty, unit = cols.quantities(text, cols.units(data, header, qcol), header, issues, "quantity")
-    return meter, carrier, qty, unit, cols.to_canonical(carrier, unit, issues)
+    return meter, carrier, qty, unit, cols.to_canonical(carrier, unit, issues), text
 
 
 def _refuse_power(header: Header, columns: list[int], step: pd.Timedelta | None) -> None:
@@ -348,12 +354,12 @@ def interval_long(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     qcol = header.column("quantity")
     _refuse_power(header, [qcol], _modal_step(t))
     role = _typed_rows(data, header, issues, header.names[qcol], _modal_step(t))
-    meter, carrier, qty, unit, factor = _quantity_columns(data, header, issues)
+    meter, carrier, qty, unit, factor, q_text = _quantity_columns(data, header, issues)
     meter, carrier, keep = _apply_roles(meter, carrier, role, cols.col(data, header, "register_type"))
     start, end = _infer_intervals(meter, t, issues, t_text, _end_labelled(header, t_text))
     return Shaped(
         "interval_long",
-        cols.frame(meter, carrier, start, end, qty, unit, factor).loc[keep],
+        cols.frame(meter, carrier, start, end, qty, unit, factor, _written(q_text, t_text, t_text)).loc[keep],
         used=_used(header, *USED["interval_long"]),
     )
 
@@ -410,7 +416,17 @@ def interval_wide(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     issues.items.extend(sub.items)
     issues.refused |= sub.refused
     used = set(energy) | _used(header, *USED["interval_wide"]) | ({ident} if ident is not None else set())
-    return Shaped("interval_wide", cols.frame(long["meter"], long["carrier"], start, end, qty, unit, factor), used=used)
+    rows = cols.frame(
+        long["meter"],
+        long["carrier"],
+        start,
+        end,
+        qty,
+        unit,
+        factor,
+        _written(long["text"], long["t_text"], long["t_text"]),
+    )
+    return Shaped("interval_wide", rows, used=used)
 
 
 def _typed_rows(data: pd.DataFrame, header: Header, issues: Issues, what: str, step: pd.Timedelta | None):
@@ -534,7 +550,9 @@ def day_curve(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
     issues.items.extend(sub.items)
     issues.refused |= sub.refused
     used = set(points) | {date_col} | _used(header, "unit", "register_type", *IDENTITY)
-    rows = cols.frame(long["meter"], carrier, long["start"], long["start"] + step, qty, unit_s, factor)
+    day_cell = day_text.reindex(long.index)  # the date cell each point's reading is timed by
+    written = _written(long["text"], day_cell, day_cell)
+    rows = cols.frame(long["meter"], carrier, long["start"], long["start"] + step, qty, unit_s, factor, written)
     return Shaped("day_curve", rows, used=used)
 
 

@@ -1,41 +1,104 @@
-"""数据上报 Upload: upload files, preview parsed rows with errors and warnings row by row, confirm; download refused
-rows to fix; upload history.  Staff upload on behalf of an enterprise of their jurisdiction."""
+"""数据上报 Upload: upload files, preview them (errors and warnings row by row; the file's rows as written under its own
+headers, each with its outcome), confirm; download refused rows to fix; upload history.  Staff upload on behalf of an
+enterprise of their jurisdiction, chosen each time."""
 
+import pandas as pd
 import streamlit as st
 
-from carbon import fields, views
+from carbon import codes, fields, views
 from carbon.errors import CarbonError
+from carbon.ingest import FileReport
+from carbon.ingest.preview import PREVIEW_COLUMNS, PREVIEW_ROWS
+from carbon.limits import limit
 from dashboard import common
 from dashboard import format as fmt
 from dashboard.common import t
 from dashboard.server import MAX_UPLOAD_MB
 
+TYPES = ["csv", "txt", "xlsx", "xls"]  # what the uploader offers; the importer tells the type by content
+
+
+def count_zh(n: int) -> str:
+    """A count as Chinese readers write it: 1100000 -> ``110万``, 1000 -> ``1000``."""
+    return f"{n // 10_000}万" if n >= 10_000 and n % 10_000 == 0 else str(n)
+
+
+def uploader_help(lang: str) -> str:
+    """What the uploader's own English words mean, the accepted types and the limits (``MAX_UPLOAD_MB`` of the
+    server, the rest from ``carbon/data/input_limits.csv``), in the chosen language."""
+    rows, cols, cells = limit("max_rows_per_file"), limit("max_columns"), limit("max_cells_per_file")
+    upload_cells = limit("max_cells_per_upload")
+    if lang == "zh":
+        return (
+            "上传框里的英文是浏览器组件自带的：“Drag and drop files here”即把文件拖到框内，“Upload”即点此选择文件，"
+            f"“{MAX_UPLOAD_MB}MB per file • {', '.join(x.upper() for x in TYPES)}”即每个文件不超过{MAX_UPLOAD_MB} MB，"
+            "接受CSV、TXT（文本表格，逗号、制表符或分号分隔）、XLSX（Excel工作簿）和XLS（网页导出的表格；"
+            "旧版二进制XLS请在Excel中另存为XLSX或CSV）。"
+            f"每个文件（每个工作表）不超过{count_zh(rows)}行、{count_zh(cols)}列、{count_zh(cells)}个单元格，"
+            f"一次上传的全部文件合计不超过{count_zh(upload_cells)}个单元格。"
+        )
+    return (
+        f"At most {MAX_UPLOAD_MB} MB per file; CSV, TXT (text tables split by commas, tabs or semicolons), XLSX "
+        "(Excel workbooks) and XLS (tables exported from web pages; save an old binary XLS as XLSX or CSV in Excel). "
+        f"Each file (each sheet) at most {rows:,} rows, {cols:,} columns and {cells:,} cells; all the files of one "
+        f"upload together at most {upload_cells:,} cells."
+    )
+
+
+def preview_table(report: FileReport) -> pd.DataFrame:
+    """The first rows of a file as the user wrote them (its own headers, its cells exactly as written), each with
+    its row number, its outcome as a label and the period read in Beijing time."""
+    lang = common.lang()
+    ours = {c: fields.label(c, lang) for c in PREVIEW_COLUMNS}
+    table = views.upload_rows(report, taken=ours.values())
+    table["row_status"] = codes.column(table["row_status"], "row_status", lang)
+    table["read_period"] = table["read_period"].where(table["read_period"] != "", "—")  # nothing read: refused
+    return table.rename(columns=ours)
+
+
 v = common.require_login()
 engine = common.engine()
 st.title(t("数据上报", "Upload data"))
 common.demo_banner()
-if v.is_staff:
+if v.is_staff:  # on behalf of an enterprise, chosen each time: none is preselected
     ents = views.visible_enterprises(engine, v)
     names = ents.set_index("uscc")["name"].to_dict()
     enterprise = st.selectbox(
-        t("代哪家企业上报", "on behalf of"), list(names), format_func=lambda c: f"{names[c]} {c}", key="up_ent"
+        t("代哪家企业上报", "on behalf of"),
+        list(names),
+        index=None,
+        placeholder=t("请选择企业", "choose an enterprise"),
+        format_func=lambda c: f"{names[c]} {c}",
+        key="up_ent",
     )
+    if enterprise is None:
+        st.info(
+            t(
+                "请先选择代哪家企业上报；选定后才会显示上传框和该企业的上报记录。",
+                "Choose the enterprise you upload for first; the upload box and its upload history appear then.",
+            )
+        )
+        st.stop()
 else:
     enterprise = v.enterprise
 st.caption(
     t(
-        "支持上报模板、表头带单位的导出、抄表示数、电费账单和15分钟等间隔数据（CSV、XLSX，UTF-8或GBK）。"
-        f"文件类型按内容识别，单个文件不超过{MAX_UPLOAD_MB} MB。",
+        "支持上报模板、表头带单位的导出、抄表示数、电费账单和15分钟等间隔数据（UTF-8或GBK编码）。文件类型按内容识别。",
         "Accepts the template, exports with units in the header, register readings, electricity bills and interval "
-        f"data (CSV, XLSX, UTF-8 or GBK). The type is told by content; at most {MAX_UPLOAD_MB} MB per file.",
+        "data (UTF-8 or GBK). The type is told by content.",
     )
 )
 files = st.file_uploader(
     t("选择文件（可多选）", "choose files (several allowed)"),
     accept_multiple_files=True,
-    type=["csv", "txt", "xlsx", "xls"],
+    type=TYPES,
+    help=t(
+        f"每个文件不超过{MAX_UPLOAD_MB} MB；接受CSV、TXT、XLSX、XLS文件",
+        f"At most {MAX_UPLOAD_MB} MB per file; CSV, TXT, XLSX or XLS",
+    ),
     key="up_files",
 )
+st.caption(uploader_help(common.lang()))  # the widget's own words stay English: said in Chinese beside it
 uploads = [(f.name, f.getvalue()) for f in files or []]
 
 
@@ -54,9 +117,15 @@ def show_report(report, preview: bool) -> None:
     c[4].metric(fields.label("warnings", lang), len(report.warnings))
     if report.issues:
         common.dataframe(common.issues_table([i.as_dict() for i in report.issues]), hide_index=True, width="stretch")
-    if preview and report.rows is not None and len(report.rows):
-        with st.expander(t("解析结果预览（前200行）", "parsed rows (first 200)")):
-            common.dataframe(report.rows.head(200), hide_index=True, width="stretch")
+    if preview and report.read_rows is not None and len(report.read_rows):
+        shown = min(len(report.read_rows), PREVIEW_ROWS)
+        with st.expander(
+            t(
+                f"文件内容预览（前{shown}行，按文件原样显示，并注明每行的处理结果）",
+                f"the file as read (first {shown} rows as written, each with its outcome)",
+            )
+        ):
+            common.dataframe(preview_table(report), hide_index=True, width="stretch")
 
 
 if uploads:

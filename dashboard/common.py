@@ -63,8 +63,20 @@ def remembered(name: str, v: Viewer, *args: object, **kwargs: object) -> object:
     return _remembered(name, url, views.data_version(_engine(url)), v, args, kwargs)
 
 
+LANGUAGES = {"zh": "中文", "en": "English"}
+# The chosen language is kept under a plain session key: Streamlit forgets the state of a widget that is not drawn
+# in a run and keys a page's widgets by the page, so the switch's own key ("lang") starts again on every page.
+LANG_KEY = "language"
+
+
 def lang() -> str:
-    return st.session_state.get("lang", "zh")
+    """The language chosen in this session, ``zh`` (default) or ``en``; kept across pages."""
+    return st.session_state.get(LANG_KEY, "zh")
+
+
+def _language_chosen() -> None:
+    """The language switch changed: keep its value for the session (runs before the page does)."""
+    st.session_state[LANG_KEY] = st.session_state["lang"]
 
 
 def t(zh: str, en: str) -> str:
@@ -106,10 +118,12 @@ def sidebar_header() -> None:
     """Language switch, and who is signed in with a sign-out button."""
     st.sidebar.radio(
         "语言 / Language",
-        ["zh", "en"],
-        format_func=lambda x: {"zh": "中文", "en": "English"}[x],
+        list(LANGUAGES),
+        index=list(LANGUAGES).index(lang()),
+        format_func=LANGUAGES.__getitem__,
         horizontal=True,
         key="lang",
+        on_change=_language_chosen,
     )
     v = viewer()
     if v is not None:
@@ -163,7 +177,9 @@ def show_error(exc: CarbonError) -> None:
 
 
 def choice(widget, label: str, options: list, format_func, name: str, default: object = None) -> object:
-    """A select box or radio whose labels follow the language while its value is kept when the language changes."""
+    """A select box or radio whose labels follow the language while its value is kept when the language changes
+    and across pages (the value lives under ``_<name>``, the widget under ``<name>_<lang>``).  ``format_func`` must
+    not read the language when called (bind it first): it is called again after the run, e.g. by AppTest."""
     kept = st.session_state.get(f"_{name}", default)
     value = widget(
         label,
@@ -178,16 +194,17 @@ def choice(widget, label: str, options: list, format_func, name: str, default: o
 
 def year_and_basis() -> tuple[int, str]:
     """Sidebar selectors: data year (years with results, newest first) and accounting basis."""
+    language = lang()  # bound now: a widget's format_func is called again outside the run (AppTest)
     years = sorted(views.result_years(engine()), reverse=True) or [datetime.now(UTC).year - 1]
     default = views.default_year(engine(), cache=cube_cache())
     year = choice(
-        st.sidebar.selectbox, t("数据年份", "data year"), years, lambda y: fmt.year(y, lang()), "year", default
+        st.sidebar.selectbox, t("数据年份", "data year"), years, lambda y: fmt.year(y, language), "year", default
     )
     basis = choice(
         st.sidebar.radio,
         t("核算口径", "accounting basis"),
         list(labels.BASIS),
-        lambda b: labels.pick(labels.BASIS[b], lang()),
+        lambda b: labels.pick(labels.BASIS[b], language),
         "basis",
     )
     return int(year), str(basis)
@@ -198,7 +215,8 @@ def region_selector(v: Viewer, key: str = "region") -> str:
     options = views.regions_for(v)
     if v.role == "region" and v.region in options:
         options = [v.region, *[r for r in options if r != v.region]]
-    return str(choice(st.selectbox, t("区域", "region"), options, lambda r: labels.region(r, lang()), key))
+    language = lang()  # bound now, as in year_and_basis
+    return str(choice(st.selectbox, t("区域", "region"), options, lambda r: labels.region(r, language), key))
 
 
 def basis_caption(basis: str, as_of: pd.Timestamp | None) -> None:

@@ -249,12 +249,35 @@ def column(name: str) -> object:
     return st.column_config.Column(label, help=tip)
 
 
-def dataframe(data: Any, **kwargs: Any) -> Any:
+def dataframe(data: Any, placeholder: str | None = None, **kwargs: Any) -> Any:
     """``st.dataframe`` as every page shows tables: a missing value reads "无数据 / no data" (missing is not zero
-    and not blank), no index, full width."""
+    and not blank; ``placeholder`` instead for a table whose empty cells are not missing figures, e.g. "—" for no
+    end date), no index, full width."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
-    return st.dataframe(data, placeholder=fields.NO_DATA[lang()], **kwargs)
+    return st.dataframe(data, placeholder=placeholder or fields.NO_DATA[lang()], **kwargs)
+
+
+def uploads_table(history: pd.DataFrame) -> pd.DataFrame:
+    """Upload history (``views.uploads``) as shown: file shape, status and uploader by their labels."""
+    language = lang()
+    return history.assign(
+        shape=history["shape"].map(lambda c: labels.code("file_shape", c, language)),
+        status=history["status"].map(lambda c: labels.code("batch_status", c, language)),
+        uploaded_by=history["uploaded_by"].map(lambda u: labels.actor(str(u), language)),
+    )
+
+
+def factors_used_table(used: pd.DataFrame) -> pd.DataFrame:
+    """The factors a result used (``views.factors_used``) as shown: the carrier by name, each record described
+    from the library (what it is, its value and unit, area, year, basis and document) and the months as ranges."""
+    language = lang()
+    library = views.factor_library(engine()).set_index("id")
+    return used.assign(
+        carrier=used["carrier"].map(lambda c: labels.carrier(c, language)),
+        factor_reason=used["factor_ids"].map(lambda ids: labels.factor_records(ids, library, language)),
+        months=used["months"].map(lambda m: labels.months(m, language)),
+    )[["carrier", "factor_reason", "factor_ids", "months"]]
 
 
 def share_bar(name: str) -> object:
@@ -281,12 +304,18 @@ def export_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 def issues_table(issues: list[dict]) -> pd.DataFrame:
     """Errors and warnings of a validation report, row by row (``RowIssue.as_dict`` entries)."""
+    language = lang()
     df = pd.DataFrame(
-        [i for i in issues if i["severity"] in ("error", "warning")],
+        [
+            {**i, "message": i.get(language) or i["message"]}  # reports stored before zh/en were kept: both
+            for i in issues
+            if i["severity"] in ("error", "warning")
+        ],
         columns=["row", "column", "value", "severity", "message"],
     )
     df["severity"] = df["severity"].map({"error": t("错误", "error"), "warning": t("警告", "warning")})
-    df["value"] = df["value"].astype(str)
+    df["value"] = df["value"].map(lambda x: labels.EMPTY if labels.missing(x) else str(x))
+    df["column"] = df["column"].map(lambda x: labels.EMPTY if labels.missing(x) else str(x))
     return df.rename(
         columns={
             "row": t("行号", "row"),
@@ -302,7 +331,15 @@ def show_batch(v: Viewer, batch_ids: list[int], key: str) -> None:
     """Pick an upload; show its validation report and its refused rows, with a download of those rows to fix."""
     if not batch_ids:
         return
-    batch = int(st.selectbox(t("查看上报批次的校验报告", "validation report of batch"), batch_ids, key=f"{key}_batch"))
+    name = t("批次", "batch")
+    batch = int(
+        st.selectbox(
+            t("查看上报批次的校验报告", "validation report of batch"),
+            batch_ids,
+            format_func=lambda b: f"{name} {b}",
+            key=f"{key}_batch",
+        )
+    )
     report = views.batch_report(engine(), v, batch)
     issues = [*report.get("errors", []), *report.get("warnings", [])]
     if issues:

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from carbon import views
+from carbon import fields, views
 from carbon.errors import CarbonError
-from dashboard import common
+from dashboard import common, labels
 from dashboard import format as fmt
 from dashboard.common import t
 
@@ -58,7 +58,7 @@ common.dataframe(
 
 st.markdown("#### " + t("被拒绝的行", "Refused rows"))
 bad = history.loc[history["rows_rejected"] > 0]
-common.dataframe(bad, hide_index=True, width="stretch", column_config=common.columns(bad))
+common.dataframe(common.uploads_table(bad), column_config=common.columns(bad))
 common.show_batch(v, bad["batch_id"].tolist(), "q")
 
 st.markdown("#### " + t("数据接入状态", "Connector health"))
@@ -79,10 +79,23 @@ else:
             "quarantined",
         ]
     ].copy()
-    for col in ("last_success_at", "last_error_at"):
-        view[col] = pd.to_datetime(view[col], utc=True).dt.tz_convert("Asia/Shanghai")
+    never = t("从未", "never")
+    for col in ("last_success_at", "last_error_at"):  # Beijing time; a connector that never did it says so
+        when = pd.to_datetime(view[col], utc=True).dt.tz_convert("Asia/Shanghai")
+        view[col] = when.map(lambda w: never if pd.isna(w) else f"{w:%Y-%m-%d %H:%M:%S}")
+    view["kind"] = view["kind"].map(lambda k: labels.code("connector_kind", k, lang))
+    view["last_error"] = view["last_error"].map(lambda e: labels.EMPTY if labels.missing(e) else str(e))
     view["healthy"] = view["healthy"].astype(bool).map({True: t("正常", "healthy"), False: t("异常", "unhealthy")})
-    common.dataframe(view, hide_index=True, width="stretch", column_config=common.columns(view))
+    common.dataframe(
+        view,
+        column_config={
+            **common.columns(view),
+            **{
+                col: st.column_config.TextColumn(fields.label(col, lang), help=fields.description(col, lang))
+                for col in ("last_success_at", "last_error_at")
+            },
+        },
+    )
 common.offer_tables(
     t("数据质量", "data quality"),
     {t("完整度", "completeness"): cov, t("被拒绝的上报", "refused uploads"): bad, t("数据接入", "connectors"): health},

@@ -1,11 +1,17 @@
-"""Readable Chinese and English text for the flag codes that results carry (``code:arg:...``).
+"""Readable Chinese and English text for what results carry: their flags (``code:arg:...``) and the factor records
+they used.
 
-Carriers, areas and provinces in a flag are named by their labels (``carbon/data/carriers.csv``, the ``area`` kind
-of ``carbon/data/codes.csv``), never by their ids: ``tce_from_ncv:bituminous_coal`` reads
-"烟煤无折标系数，按低位发热量折算".
+Carriers, areas and provinces are named by their labels (``carbon/data/carriers.csv``, the ``area`` kind of
+``carbon/data/codes.csv``), never by their ids: ``tce_from_ncv:bituminous_coal`` reads "烟煤无折标系数，按低位发热量
+折算"; a factor record reads "排放因子 0.5737 千克二氧化碳/千瓦时（上海市，2023年，基于位置（…），公告2025年第47号）".
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
 
 from carbon import codes, reference
 
@@ -93,3 +99,33 @@ def describe(flag: str) -> str:
     """``code:arg:...`` to a bilingual sentence for CLI text: ``烟煤无折标系数，按低位发热量折算 / bituminous coal
     has no coal-equivalent coefficient; converted from its net calorific value``."""
     return f"{text(flag, 'zh')} / {text(flag, 'en')}"
+
+
+def _given(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip()) and not pd.isna(value)
+
+
+def factor_text(row: Mapping[str, Any], lang: str = "zh") -> str:
+    """One factor record (a row of the library) as a reader cites it: what it is, its value and unit as written,
+    and in brackets its area, year (when it has one), basis and document number (else title)."""
+    what = codes.label("factor_parameter", str(row["parameter"]), lang)
+    if row["parameter"] == "gwp" and _given(row.get("gas")):
+        what += f" {codes.label('gas', str(row['gas']), lang)}"
+    parts = [codes.area(str(row["region"]), lang)]
+    if _given(row.get("vintage")):
+        year = int(float(row["vintage"]))
+        parts.append(f"{year}年" if lang == "zh" else str(year))
+    parts.append(codes.label("factor_basis", str(row["basis"]), lang))
+    number = row.get("document_number")
+    parts.append(str(number if _given(number) else row["document_title"]))
+    unit = codes.label("unit", str(row["unit"]), lang)
+    shown = f"{what} {float(row['value']):g}{'' if unit == '%' else ' '}{unit}"
+    return f"{shown}（{'，'.join(parts)}）" if lang == "zh" else f"{shown} ({', '.join(parts)})"
+
+
+def factors_text(ids: str | list[str], library: pd.DataFrame, lang: str = "zh") -> str:
+    """The records of a result's factor ids (a list, or comma-separated) described from ``library`` (indexed by
+    id), in order; an id the library does not hold is named as it is.  "—" for none."""
+    wanted = ids.split(",") if isinstance(ids, str) else list(ids)
+    out = [factor_text(library.loc[i], lang) if i in library.index else i for i in wanted if i]
+    return ("；" if lang == "zh" else "; ").join(out) or "—"

@@ -118,30 +118,10 @@ def vintage(value: object, lang: str) -> str:
 # --- factor records ----------------------------------------------------------------------------------------------
 
 
-def factor_record(row: Mapping[str, Any], lang: str) -> str:
-    """One factor record as a reader cites it: ``排放因子 0.5737 千克二氧化碳/千瓦时（上海市，2023年，基于位置（…），
-    公告2025年第47号）``."""
-    what = code("factor_parameter", row["parameter"], lang)
-    if not missing(row.get("gas")) and row["parameter"] == "gwp":
-        what += f" {code('gas', row['gas'], lang)}"
-    parts = [area(str(row["region"]), lang)]
-    if not missing(row.get("vintage")):
-        parts.append(vintage(row["vintage"], lang))
-    parts.append(code("factor_basis", row["basis"], lang))
-    number = row.get("document_number")
-    parts.append(str(number if not missing(number) else row["document_title"]))
-    sep = "，" if lang == "zh" else ", "
-    inside = sep.join(parts)
-    written = unit(str(row["unit"]), lang)
-    shown = f"{what} {float(row['value']):g}{'' if written == '%' else ' '}{written}"
-    return f"{shown}（{inside}）" if lang == "zh" else f"{shown} ({inside})"
-
-
 def factor_records(ids: str, library: pd.DataFrame, lang: str) -> str:
-    """The records of a result's ``factor_ids`` (comma-separated) described from ``library`` (indexed by id), in
-    order; an id not in the library is named as it is."""
-    out = [factor_record(library.loc[i], lang) if i in library.index else i for i in str(ids).split(",") if i]
-    return ("；" if lang == "zh" else "; ").join(out) or EMPTY
+    """The records of a result's ``factor_ids`` (comma-separated) described from ``library`` (indexed by id):
+    ``排放因子 0.5737 千克二氧化碳/千瓦时（上海市，2023年，基于位置（…），公告2025年第47号）；…``."""
+    return flags.factors_text(ids, library, lang)
 
 
 # --- audit events ------------------------------------------------------------------------------------------------

@@ -98,5 +98,9 @@ else:
     )
 common.offer_tables(
     t("数据质量", "data quality"),
-    {t("完整度", "completeness"): cov, t("被拒绝的上报", "refused uploads"): bad, t("数据接入", "connectors"): health},
+    {
+        t("完整度", "completeness"): cov,
+        t("被拒绝的上报", "refused uploads"): common.uploads_table(bad),
+        t("数据接入", "connectors"): health,
+    },
 )

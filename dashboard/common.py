@@ -128,7 +128,7 @@ def sidebar_header() -> None:
     v = viewer()
     if v is not None:
         st.sidebar.markdown(
-            f"**{v.username}** · {labels.pick(labels.ROLE[v.role], lang())}"
+            f"**{fmt.plain(v.username)}** · {labels.pick(labels.ROLE[v.role], lang())}"
             + (f" · {labels.region(v.region, lang())}" if v.region else "")
         )
         st.sidebar.button(t("退出登录", "sign out"), on_click=logout, key="logout")

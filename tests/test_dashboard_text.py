@@ -286,3 +286,17 @@ def test_factors_read_with_labels_and_units_as_written(zone_db):
     used = at.dataframe[1].value.set_index("carrier")
     assert used.loc["电力", "factor_reason"].startswith("排放因子 0.5737 千克二氧化碳/千瓦时（上海市，2023年，")
     assert used.loc["电力", "months"] == "1–12月"
+
+
+def test_connectors_and_uploads_read_with_labels(zone_db):
+    at = open_page(sign_in("zone1"), "quality")
+    frames = {tuple(f.value.columns): f.value for f in at.dataframe}
+    health = next(v for k, v in frames.items() if "consecutive_failures" in k).set_index("name")
+    assert health.loc["一号变电所电表", "kind"] == "Modbus电表" and health.loc["一号变电所电表", "healthy"] == "异常"
+    fresh = health.loc["新接入的文件投递"]
+    assert fresh["last_success_at"] == "从未" and fresh["last_error"] == "—"
+    assert health.loc["园区能源平台", "last_error_at"] == "从未"
+    refused = next(v for k, v in frames.items() if "rows_rejected" in k)
+    assert list(refused[["file_name", "shape", "status"]].itertuples(index=False, name=None)) == [
+        ("一月二月电表.csv", "分时段用量", "已入库")
+    ]

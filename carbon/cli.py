@@ -421,7 +421,8 @@ def factors() -> None:
 @json_option
 @click.pass_context
 def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None, as_json: bool) -> None:
-    """列出因子及其来源 / list factors with their sources."""
+    """列出因子及其来源（正式引用）/ list factors with their sources (official citation)."""
+    from carbon import sources
     from carbon.ledger import load_factors
 
     df = load_factors(_engine(ctx))
@@ -430,11 +431,12 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
     if carrier:
         df = df.loc[df["carrier"] == carrier]
     if as_json:
+        df = df.assign(source_kind=sources.kinds(df))
         _print_json(df.astype(object).where(df.notna(), None).to_dict("records"))
         return
     click.echo(
         render(
-            headers("id", "value", "unit", "vintage", "status", "document_title"),
+            headers("id", "value", "unit", "vintage", "status", "source"),
             [
                 [
                     r.id,
@@ -442,7 +444,7 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
                     codes.label("unit", r.unit, "zh"),
                     "-" if r.vintage is None or r.vintage != r.vintage else int(r.vintage),
                     codes.bilingual("factor_status", r.status),
-                    r.document_number if isinstance(r.document_number, str) else r.document_title,
+                    sources.citation(r._asdict(), "zh"),
                 ]
                 for r in df.itertuples(index=False)
             ],
@@ -609,8 +611,10 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bool) -> None:
-    """双碳进展：总量、强度、目标进度、重点排放单位 / dual-carbon progress of a region."""
+    """双碳进展：监测企业总量与强度、地区目标及其状态、重点排放单位 / dual-carbon progress of a region."""
+    from carbon import codes
     from carbon.analytics.progress import progress as region_progress
+    from carbon.analytics.progress import target_title
 
     p = region_progress(_engine(ctx), region, year, basis)
     if as_json:
@@ -618,17 +622,24 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
         return
 
     figures = [
+        "enterprises",
         "emissions_tco2e",
         "emissions_change_yoy",
         "energy_tce",
-        "gdp_10k_cny",
-        "carbon_intensity_tco2e_per_10k_cny",
-        "energy_intensity_tce_per_10k_cny",
+        "enterprises_with_value_added",
+        "monitored_value_added_10k_cny",
+        "monitored_carbon_intensity_tco2e_per_10k_cny",
+        "monitored_energy_intensity_tce_per_10k_cny",
         "electricity_share_of_energy",
         "green_share_of_electricity",
-        "enterprises",
+        "gdp_10k_cny",
     ]
     click.echo(f"{reference.regions().loc[region, 'name_zh']} {year}年 ({codes.bilingual('basis_short', basis)})")
+    click.echo(
+        "口径：监测企业的核算结果，不是地区排放总量；强度 = 监测企业排放（能耗）÷ 同一批企业的增加值。\n"
+        "Coverage: the monitored enterprises' results, not the region's total; intensity = their emissions "
+        "(energy) over the same enterprises' value added."
+    )
     click.echo(
         render(
             ["项目 / item", "数值 / value"],
@@ -638,21 +649,31 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
         )
     )
     click.echo()
-    columns = ["target", "base_year", "target_year", "reduction", "achieved", "expected", "status", "needed_per_year"]
+    click.echo(
+        "地区目标需要地区排放清单，只有监测企业数据时无法评估；参考降幅为同一批监测企业单位增加值强度的变化。\n"
+        "Regional targets need a regional inventory and cannot be assessed from monitored enterprises alone; the "
+        "reference is the change of the same monitored enterprises' intensity per value added."
+    )
+
+    def reference_cell(t: dict) -> str:
+        if t["monitored_achieved"] is None:
+            return "-"
+        n = t["monitored_achieved_enterprises"]
+        return f"{cell('monitored_achieved', t['monitored_achieved'])} ({n}家 / {n} ent.)"
+
     click.echo(
         render(
-            headers(*columns),
+            headers("target_title", "expected", "monitored_achieved", "target_status"),
             [
                 [
-                    codes.target_title(t, "zh")
-                    if c == "target"
-                    else codes.bilingual("target_status", t[c])
-                    if c == "status"
-                    else cell(c, t[c])
-                    for c in columns
+                    target_title(t["id"], "zh"),
+                    cell("expected", t["expected"]),
+                    reference_cell(t),
+                    codes.bilingual("target_status", t["status"]),
                 ]
                 for t in p["targets"]
             ],
+            right=[1, 2],
         )
     )
 

@@ -8,13 +8,11 @@ reference tables (``carbon.reference``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
-from typing import Any
 
 import pandas as pd
 
-from carbon import fields, reference
+from carbon import reference
 from carbon.reference import read_data
 
 LANGS = ("zh", "en")
@@ -72,17 +70,3 @@ def area(area_id: str, lang: str = "zh") -> str:
     if area_id in regions.index:
         return str(regions.loc[area_id, f"name_{lang}"])
     return label("area", area_id, lang)
-
-
-def target_title(target: Mapping[str, Any], lang: str = "zh") -> str:
-    """A target as its source states it, from its ``region``, ``indicator`` (a field), ``base_year``,
-    ``target_year``, ``reduction`` (0-1) and ``qualifier``: ``全国：2025年能耗强度较2020年下降13.5%`` /
-    ``national: energy intensity down 13.5% by 2025 from 2020``; "about" and "more than" are kept."""
-    where, what = area(str(target["region"]), lang), fields.label(str(target["indicator"]), lang)
-    cut = f"{float(target['reduction']) * 100:g}%"
-    qualifier = str(target.get("qualifier") or "exact")
-    if lang == "zh":
-        said = {"exact": cut, "about": f"{cut}左右", "more_than": f"{cut}以上"}.get(qualifier, cut)
-        return f"{where}：{target['target_year']}年{what}较{target['base_year']}年下降{said}"
-    said = {"exact": cut, "about": f"about {cut}", "more_than": f"more than {cut}"}.get(qualifier, cut)
-    return f"{where}: {what} down {said} by {target['target_year']} from {target['base_year']}"

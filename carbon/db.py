@@ -108,9 +108,9 @@ def load_factor_library(engine: Engine, library: pd.DataFrame) -> int:
     library together with the records kept beside it must still be sound (``factors.loader.record_problems``: no
     two records valid for the same key and period), else ``FactorDataError`` and nothing changes.  Owes a
     recalculation: stored results may rest on records that changed."""
-    from factors.loader import record_problems, stored_as_library
+    from factors.loader import record_problems, stored_as_library, stored_records
 
-    records = library.drop(columns=["file_row"], errors="ignore")
+    records = stored_records(library)
     records = records.astype(object).where(records.notna(), None).to_dict("records")
     with engine.begin() as conn:
         stored = pd.read_sql(select(Factor), conn)

@@ -11,7 +11,7 @@ from carbon import outbox
 from carbon.errors import FactorDataError
 from carbon.ledger import load_factors
 from carbon.models import Factor
-from factors.loader import read_files, record_problems, stored_as_library
+from factors.loader import read_files, record_problems, stored_as_library, stored_records
 
 
 def import_release(engine: Engine, path: Path) -> pd.DataFrame:
@@ -29,7 +29,7 @@ def import_release(engine: Engine, path: Path) -> pd.DataFrame:
             file=path.name,
             problems="; ".join(problems[:20]),
         )
-    records = new.drop(columns=["file_row"])
+    records = stored_records(new)
     records = records.astype(object).where(records.notna(), None).to_dict("records")
     with engine.begin() as conn:
         conn.execute(insert(Factor), records)

@@ -261,7 +261,10 @@ class Quarantine(SQLModel, table=True):
 
 
 class ConnectorState(SQLModel, table=True):
-    """Per connector: its watermark (the last reading it stored) and its health, for the dashboard."""
+    """Per connector: its watermark (the last reading it stored) and its health, for the dashboard.
+
+    ``newest_reading_at`` is the end of the newest reading it has stored; its lag is measured from it when read
+    (``connectors.state.health``), so it keeps growing while the connector fails."""
 
     __tablename__ = "connector_state"
     name: str = Field(primary_key=True, max_length=64)
@@ -273,7 +276,7 @@ class ConnectorState(SQLModel, table=True):
     last_error: str | None = None
     consecutive_failures: int = 0
     healthy: bool = True
-    lag_seconds: float | None = None
+    newest_reading_at: datetime | None = _tz_datetime(nullable=True)
     runs: int = 0
     readings_stored: int = 0
     readings_duplicate: int = 0

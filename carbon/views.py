@@ -16,22 +16,30 @@ from sqlalchemy import Engine, Row
 
 from carbon import audit, reference
 from carbon.access import Viewer, aggregate_regions, full_regions, require_enterprise, require_region, require_staff
-from carbon.analytics.completeness import coverage
+from carbon.accounting import LOCAL_TZ
+from carbon.analytics.completeness import completeness as enterprise_completeness
+from carbon.analytics.completeness import coverage, data_as_of, overdue_after
 from carbon.analytics.cube import build_cube, enterprise_results
 from carbon.analytics.cube import data_version as inputs_version
 from carbon.analytics.decompose import decompose_region
 from carbon.analytics.disclosure import suppression
 from carbon.analytics.grades import grade_year
 from carbon.analytics.peak import estimate
-from carbon.analytics.progress import (
+from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_title: for the pages)
+    MONITORED,
     TARGET_PATH_COLUMNS,
     applicable_targets,
+    family_title,
     is_key_emitter,
+    jurisdiction_targets,
     parameters,
     progress,
+    progress_with_totals,
     region_gdp,
     target_path,
     target_progress,
+    target_region,
+    target_title,
 )
 from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
@@ -109,31 +117,33 @@ def _annual(cube_region: Any) -> pd.DataFrame:
 def overview(
     engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location", cache: dict | None = None
 ) -> dict[str, Any]:
-    """Headline indicators, the trend with target path and peak band, and splits by jurisdiction and sector."""
+    """Headline indicators of the monitored enterprises (``progress``: totals, their intensity over their own value
+    added, the state of every applicable regional target), the trend with the peak band, the monitored
+    enterprises' intensity by year with each target's straight path from its base-year value as a reference, and
+    splits by jurisdiction and sector."""
     check_choices(basis, year)
     require_region(viewer, region)
-    head = progress(engine, region, year, basis)
-    # the count is an aggregate; the list (codes and figures) only of enterprises the viewer may see one by one
-    visible = set(visible_enterprises(engine, viewer)["uscc"])
-    head["key_emitter_count"] = len(head["key_emitters"])
-    head["key_emitters"] = [k for k in head["key_emitters"] if k["enterprise_uscc"] in visible]
     cube = build_cube(engine, basis, cache=cache)
     parts = reference.region_ids(region)
     in_region = cube.sel(region=[r for r in parts if r in cube["region"].values])
     annual = _annual(in_region)
     annual = annual.loc[annual.index <= year]
-    annual["gdp_10k_cny"] = [region_gdp(engine, region, int(y)) for y in annual.index]
-    annual["carbon_intensity_tco2e_per_10k_cny"] = annual["emissions_tco2e"] / annual["gdp_10k_cny"]
-    annual["energy_intensity_tce_per_10k_cny"] = annual["energy_tce"] / annual["gdp_10k_cny"]
+    head, totals = progress_with_totals(engine, region, year, basis, years=[int(y) for y in annual.index])
+    # the count is an aggregate; the list (codes and figures) only of enterprises the viewer may see one by one
+    visible = set(visible_enterprises(engine, viewer)["uscc"])
+    head["key_emitter_count"] = len(head["key_emitters"])
+    head["key_emitters"] = [k for k in head["key_emitters"] if k["enterprise_uscc"] in visible]
+    monitored = [name for name, _ in MONITORED.values()]
+    annual = annual.join(totals[["monitored_value_added_10k_cny", "enterprises_with_value_added", *monitored]])
     horizon = max((t["target_year"] for t in head["targets"]), default=None)
     peak = estimate(
         annual.loc[annual["months_with_results"] == 12, "emissions_tco2e"], to_year=horizon
     )  # whole years only
-    paths = [
-        target_path(t, annual[t["indicator"]].get(t["base_year"]))
-        for t in head["targets"]
-        if t["status"] not in ("no_base_data", "no_data")
-    ]
+    paths = []
+    for t in head["targets"]:  # a regional target's rate applied to the monitored enterprises: a reference
+        name = MONITORED[t["indicator"]][0]
+        paths.append(target_path({**t, "indicator": name}, annual[name].get(t["base_year"])))
+    paths = [p for p in paths if len(p)]
     year_cube = cube.sel(time=cube["time"].dt.year == year)
     by_region = year_cube.sum(["time", "division", "carrier"], min_count=1)[["emissions_tco2e", "energy_tce"]]
     by_region = by_region.to_dataframe()  # NaN: a jurisdiction without data that year
@@ -182,43 +192,53 @@ def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: 
     return out.sort_values("emissions_tco2e", ascending=False).rename_axis("sector").reset_index()
 
 
-def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> pd.DataFrame:
-    """The three jurisdictions side by side (aggregates only), with the status of their own main target."""
+FIGURES_COMPARED = [
+    "enterprises", "emissions_tco2e", "emissions_change_yoy", "energy_tce", "enterprises_with_value_added",
+    "monitored_value_added_10k_cny", "monitored_carbon_intensity_tco2e_per_10k_cny",
+    "monitored_energy_intensity_tce_per_10k_cny", "electricity_share_of_energy", "green_share_of_electricity",
+    "gdp_10k_cny",
+]  # fmt: skip
+TARGETS_COMPARED = [
+    "region", "indicator", "target_year", "target", "target_region", "base_year", "reduction", "qualifier",
+    "target_status", "expected", "monitored_achieved", "monitored_achieved_enterprises",
+]  # fmt: skip
+
+
+def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> dict[str, pd.DataFrame]:
+    """The three jurisdictions side by side (aggregates only), like with like.
+
+    ``figures``: one row per jurisdiction, the monitored enterprises' totals and their intensities over their own
+    value added (``FIGURES_COMPARED``, with ``key_emitter_count``).  ``targets``: per family of targets (indicator
+    and target year), one row per jurisdiction with the target that applies to it (its own, else its province's,
+    else the national one: ``jurisdiction_targets``), its status (regional targets cannot be assessed without a
+    regional inventory), the reduction its path expects by the year and the monitored enterprises' own reduction
+    for reference (``TARGETS_COMPARED``; ``target`` is the id, worded by ``target_title``).
+    """
     check_choices(basis, year)
-    rows = []
+    figures, rows = [], []
     for region in reference.JURISDICTIONS:
         require_region(viewer, region)
         p = progress(engine, region, year, basis)
-        rank = {region: 0, reference.regions().loc[region, "province"]: 1, "CN": 2}
-        own = sorted(
-            (t for t in p["targets"] if t["status"] not in ("no_base_data", "no_data")),
-            key=lambda t: (
-                rank.get(t["region"], 3),
-                t["indicator"] != "carbon_intensity_tco2e_per_10k_cny",
-                t["target_year"],
-            ),
-        )
-        rows.append(
-            {
-                "region": region,
-                "emissions_tco2e": p["emissions_tco2e"],
-                "emissions_change_yoy": p["emissions_change_yoy"],
-                "energy_tce": p["energy_tce"],
-                "gdp_10k_cny": p["gdp_10k_cny"],
-                "carbon_intensity_tco2e_per_10k_cny": p["carbon_intensity_tco2e_per_10k_cny"],
-                "energy_intensity_tce_per_10k_cny": p["energy_intensity_tce_per_10k_cny"],
-                "electricity_share_of_energy": p["electricity_share_of_energy"],
-                "green_share_of_electricity": p["green_share_of_electricity"],
-                "key_emitter_count": len(p["key_emitters"]),
-                "target": own[0]["id"] if own else None,
-                "target_region": own[0]["region"] if own else None,
-                "target_indicator": own[0]["indicator"] if own else None,
-                "target_status": (
-                    own[0]["status"] if own else "no_data" if p["emissions_tco2e"] is None else "no_base_data"
-                ),
-            }
-        )
-    return pd.DataFrame(rows)
+        figures.append({"region": region, **{k: p[k] for k in FIGURES_COMPARED}})
+        figures[-1]["key_emitter_count"] = len(p["key_emitters"])
+        for t in jurisdiction_targets(p["targets"], region):
+            rows.append(
+                {
+                    **{k: t[k] for k in TARGETS_COMPARED if k in t},
+                    "region": region,
+                    "target": t["id"],
+                    "target_region": t["region"],
+                    "target_status": t["status"],
+                }
+            )
+    targets = pd.DataFrame(rows, columns=TARGETS_COMPARED)
+    indicators = list(MONITORED)[::-1]  # energy intensity, then carbon intensity
+    key = [
+        (indicators.index(i), y, reference.JURISDICTIONS.index(r))
+        for i, y, r in targets[["indicator", "target_year", "region"]].itertuples(index=False)
+    ]
+    targets = targets.iloc[sorted(range(len(targets)), key=key.__getitem__)]
+    return {"figures": pd.DataFrame(figures), "targets": targets.reset_index(drop=True)}
 
 
 def decomposition(
@@ -337,19 +357,33 @@ def confirm_upload(engine: Engine, viewer: Viewer, enterprise: str, files: list[
 
 
 def completeness(engine: Engine, viewer: Viewer, year: int, region: str | None = None) -> pd.DataFrame:
-    """Coverage share (0–1) by visible enterprise and month; enterprises with no data at all show 0."""
+    """Per visible enterprise (``uscc``, ``name``): its ``completeness_state`` for the year (``complete``;
+    ``pending``: complete up to each meter's last bill, the next not yet due; ``gaps``: due time without data;
+    ``no_data``: nothing in the year though data was due) and, in columns 1–12, the share of each month's due time
+    its meters cover (NaN where nothing was due yet).  Judged by each meter's own cadence as of
+    ``completeness_basis`` (``carbon.analytics.completeness``)."""
     check_choices(None, year)
     ents = visible_enterprises(engine, viewer)
     if region and region != "zone":
         ents = ents.loc[ents["region_id"] == region]
-    cov = coverage(engine, year, regions=list(ents["region_id"].unique()))
-    cov = cov.reindex(ents["uscc"]).fillna(0.0)
-    cov.insert(0, "name", ents.set_index("uscc")["name"].reindex(cov.index))
-    return cov.rename_axis("uscc").reset_index()
+    table = enterprise_completeness(engine, year, list(ents["uscc"]))
+    table.insert(0, "name", ents.set_index("uscc")["name"].reindex(table.index))
+    return table.reset_index()
+
+
+def completeness_basis(engine: Engine) -> dict[str, Any]:
+    """How completeness is judged: ``as_of`` (aware, Asia/Shanghai), the end of the newest stored reading and not
+    later than now, and ``bill_overdue_after_days``, how long after it is expected a meter's next bill becomes a
+    gap (``carbon/data/analytics_parameters.csv``, a project default)."""
+    return {
+        "as_of": data_as_of(engine).tz_localize(LOCAL_TZ),
+        "bill_overdue_after_days": overdue_after() / pd.Timedelta(days=1),
+    }
 
 
 def connector_health(engine: Engine, viewer: Viewer) -> pd.DataFrame:
-    """Connector health (staff only): last run, last success, last error, lag and counts."""
+    """Connector health (staff only): last run, last success, last error, the newest reading, its lag behind now
+    (``lag_seconds``, also while the connector fails) and counts."""
     require_staff(viewer)
     from connectors.state import health
 
@@ -382,19 +416,24 @@ def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: st
 
 
 def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> dict[str, Any]:
-    """Targets with their sources and progress; enterprises off their expected path; missing submissions.
+    """The applicable regional targets with their sources and state (``progress``: cannot be assessed without a
+    regional inventory); enterprises behind the reference path; missing submissions.
 
-    An enterprise is off its expected path when its own carbon intensity (tCO2e per 10^4 CNY of value added) has
-    fallen less than the straight path of the region's carbon-intensity target expects by ``year``.
+    The reference path is the straight path of the region's nearest carbon-intensity target (the earliest target
+    year; of those the most local: the region's own, its province's, the national one), ``target_used``.  An
+    enterprise is behind it when its own carbon intensity (tCO2e per 10^4 CNY of its value added) has fallen less
+    than that path expects by ``year``: a comparison of the enterprise's own figure with the regional rate, not an
+    assessment of the regional target.
     """
     check_choices(basis, year)
     require_region(viewer, region)
     head = progress(engine, region, year, basis)
     table = enterprise_table(engine, viewer, year, basis, region)
-    target = next(
-        (t for t in applicable_targets(region).itertuples() if t.indicator == "carbon_intensity_tco2e_per_10k_cny"),
-        None,
-    )
+    province = reference.regions().loc[region, "province"] if region != "zone" else None
+    rank = {region: 0, province: 1, "CN": 2}
+    carbon = applicable_targets(region)
+    carbon = carbon.loc[carbon["indicator"] == "carbon_intensity_tco2e_per_10k_cny"]
+    target = min(carbon.itertuples(), key=lambda t: (int(t.target_year), rank.get(t.region, 3)), default=None)
     behind = pd.DataFrame(columns=["uscc", "achieved", "expected", "status", "name", "region_id"])
     if target is not None and len(table):
         base = int(target.base_year)

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from carbon import codes, db, fields, reference
 from carbon.analytics.grades import grade_year
-from carbon.analytics.progress import progress
+from carbon.analytics.progress import progress, target_title
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
 from carbon.export import write_csv
@@ -474,12 +474,6 @@ def seed(url: str, per_region: int = PER_REGION) -> int:
     return len(ents)
 
 
-# what the summary keeps of each target: enough to state it as published, and its progress
-PROGRESS_KEYS = (
-    "id", "region", "indicator", "base_year", "target_year", "reduction", "qualifier", "status", "achieved", "expected",
-)  # fmt: skip
-
-
 def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER_REGION) -> dict[str, Any]:
     """Seed the demo zone and account it for ``year`` (default: the last demo year) on every basis."""
     count = seed(url, per_region)
@@ -502,7 +496,9 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
     zone_progress = progress(engine, "zone", year)
     grades = grade_year(engine, year)
     return {
-        "progress": [{k: t[k] for k in PROGRESS_KEYS} for t in zone_progress["targets"]],
+        "progress": [
+            {k: t[k] for k in ("id", "status", "expected", "monitored_achieved")} for t in zone_progress["targets"]
+        ],
         "grades": {int(g): int(n) for g, n in grades["grade"].value_counts().sort_index().items()},
         "key_emitters": len(zone_progress["key_emitters"]),
         "label": "模拟数据 / simulated data",
@@ -560,12 +556,12 @@ def format_summary(s: dict[str, Any]) -> str:
         right=[1, 2],
     )
     targets = render(
-        [fields.header(k) for k in ("target", "achieved", "expected", "status")],
+        [fields.header(k) for k in ("target_title", "expected", "monitored_achieved", "target_status")],
         [
             [
-                codes.target_title(t, "zh"),
-                "-" if t["achieved"] is None else f"{t['achieved']:.1%}",
+                target_title(t["id"], "zh"),
                 "-" if t["expected"] is None else f"{t['expected']:.1%}",
+                "-" if t["monitored_achieved"] is None else f"{t['monitored_achieved']:.1%}",
                 codes.bilingual("target_status", t["status"]),
             ]
             for t in s["progress"]
@@ -577,7 +573,7 @@ def format_summary(s: dict[str, Any]) -> str:
     problems = "\n".join(f"  - {p}" for p in s.get("problems", []))
     return (
         f"【{s['label']}】 {s['enterprises']} 家企业 / enterprises — {s['year']}年 — 数据库 / database "
-        f"{s['database']}\n\n{by_region}\n\n{by_sector}\n\n示范区目标进度 / zone progress against targets:\n"
+        f"{s['database']}\n\n{by_region}\n\n{by_sector}\n\n示范区适用的地区目标 / regional targets of the zone:\n"
         f"{targets}\n\n碳效码 / carbon-efficiency grades: {grades}\n"
         f"重点排放单位 / key emitters (≥26,000 tCO2e or ≥10,000 tce): {s.get('key_emitters', '-')}\n\n"
         f"提示 / flags (zone, {short['location']}):\n{flags}\n\n"

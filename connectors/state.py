@@ -37,6 +37,8 @@ def record_success(
     newest: datetime | None,
     now: datetime,
 ) -> None:
+    """A successful run: counts added, failures reset; ``newest`` (aware) the end of the newest reading it
+    brought, kept when later than the one stored."""
     with Session(engine) as session:
         s = session.get(ConnectorState, name)
         if watermark is not None:
@@ -48,11 +50,15 @@ def record_success(
         s.readings_duplicate += duplicates
         s.quarantined += quarantined
         if newest is not None:
-            s.lag_seconds = max((now - newest).total_seconds(), 0.0)
+            kept = s.newest_reading_at
+            kept = None if kept is None else kept if kept.tzinfo else kept.replace(tzinfo=UTC)  # SQLite: naive UTC
+            s.newest_reading_at = newest if kept is None else max(kept, newest)
         session.commit()
 
 
 def record_failure(engine: Engine, name: str, message: str, now: datetime, unhealthy_after: int) -> None:
+    """A failed run: its error kept, unhealthy after ``unhealthy_after`` failures in a row; the newest reading (and
+    so the lag, measured when read) is left as it was."""
     with Session(engine) as session:
         s = session.get(ConnectorState, name)
         s.last_run_at = s.last_error_at = now
@@ -90,7 +96,19 @@ def storable(text: str, limit: int) -> str:
     return kept.replace("\x00", "\\x00")[:limit]
 
 
-def health(engine: Engine) -> pd.DataFrame:
-    """One row per connector: health, last success, last error, lag and counts (for the CLI and dashboard)."""
+def lag_seconds(newest_reading_at: pd.Series, now: datetime) -> pd.Series:
+    """Seconds from each newest reading (UTC; naive read as UTC) to ``now``, never negative; NaN where a connector
+    has stored no reading yet (no lag to tell, not zero).  Pure."""
+    newest = pd.to_datetime(newest_reading_at, utc=True, format="ISO8601")
+    return (pd.Timestamp(now) - newest).dt.total_seconds().clip(lower=0.0).rename("lag_seconds")
+
+
+def health(engine: Engine, now: datetime | None = None) -> pd.DataFrame:
+    """One row per connector: health, last success, last error, the end of its newest reading, its lag behind
+    ``now`` (default: the current time; ``lag_seconds`` keeps growing while the connector fails) and counts (for
+    the CLI and dashboard)."""
     with engine.connect() as conn:
-        return pd.read_sql(select(ConnectorState).order_by(ConnectorState.name), conn)
+        states = pd.read_sql(select(ConnectorState).order_by(ConnectorState.name), conn)
+    lag = lag_seconds(states["newest_reading_at"], now or datetime.now(UTC))
+    states.insert(states.columns.get_loc("newest_reading_at") + 1, "lag_seconds", lag)
+    return states

@@ -80,3 +80,22 @@ def as_of(ts: pd.Timestamp | None, lang: str = "zh") -> str:
     if lang == "zh":
         return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（北京时间）"
     return f"{local:%Y-%m-%d %H:%M} (Beijing time)"
+
+
+def duration(seconds: float | None, lang: str = "zh") -> str:
+    """A time span as people say it, in its two largest whole units: ``2天3小时``, ``5小时12分钟``, ``40分钟``;
+    English ``2 d 3 h``.  Under a minute ``不到1分钟``; "无数据" / "no data" when there is none (never 0)."""
+    if _missing(seconds):
+        return NO_DATA[lang]
+    minutes = int(seconds // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    zh, en = ("天", "小时", "分钟"), ("d", "h", "min")
+    parts = [(n, u) for n, u in zip((days, hours, mins), range(3), strict=True) if n]
+    if not parts:
+        return "不到1分钟" if lang == "zh" else "under 1 min"
+    first = parts[0][1]
+    shown = [(n, u) for n, u in parts if u <= first + 1]
+    if lang == "zh":
+        return "".join(f"{n}{zh[u]}" for n, u in shown)
+    return " ".join(f"{n} {en[u]}" for n, u in shown)

@@ -74,11 +74,6 @@ def area(area_id: str, lang: str) -> str:
     return codes.area(area_id, lang)
 
 
-def target_region(region_id: str, lang: str) -> str:
-    """A target's region: a zone region, a province or the country."""
-    return area(region_id, lang)
-
-
 def unit(unit_text: str, lang: str) -> str:
     """A unit as readers write it: ``kg_CO2/kWh`` -> ``千克二氧化碳/千瓦时`` / ``kgCO₂/kWh``."""
     return code("unit", unit_text, lang)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pint
 
-from carbon import reference
+from carbon import reference, sources
 from carbon.errors import FactorDataError
 from carbon.units import finite_numbers, parse_unit
 
@@ -39,6 +39,10 @@ COLUMNS = (
     "source_url",
     "notes",
 )
+# Stated in a file but not stored: whether ``source_url`` is the issuer's own page or a repost.  The shipped library
+# states it for every link; a release may leave the column out, and the kind is judged from the link either way
+# (``carbon.sources.source_kind``).  A stated kind must agree with that judgement.
+CHECKED_COLUMNS = ("source_kind",)
 PARAMETERS = (
     "emission_factor",
     "net_calorific_value",
@@ -57,7 +61,8 @@ def data_dir() -> Path:
 
 
 def read_files(paths: Iterable[Path], root: Path) -> pd.DataFrame:
-    """Read factor CSV files into one frame with typed columns and a ``dataset`` column (path under root)."""
+    """Read factor CSV files into one frame with typed columns, a ``dataset`` column (path under root),
+    ``file_row`` and ``source_kind`` (as the file states it; None where it has no such column) for the checks."""
     frames = []
     for path in sorted(paths):
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
@@ -68,7 +73,10 @@ def read_files(paths: Iterable[Path], root: Path) -> pd.DataFrame:
                 f"Factor file lacks columns: {', '.join(missing)}",
                 file=str(path),
             )
-        df = df[list(COLUMNS)].copy()
+        df = df[[*COLUMNS, *(c for c in CHECKED_COLUMNS if c in df.columns)]].copy()
+        for col in CHECKED_COLUMNS:
+            if col not in df.columns:
+                df[col] = ""
         df["dataset"] = path.relative_to(root).as_posix()
         df["file_row"] = range(2, len(df) + 2)
         frames.append(df)
@@ -123,6 +131,8 @@ def record_problems(df: pd.DataFrame) -> list[str]:
             problems.append(f"{where}: status {r.status!r} is not one of {STATUSES}")
         if r.status != "unverified" and not (r.source_url or r.document_number):
             problems.append(f"{where}: a {r.status} record needs a source_url or a document_number")
+        if kind := sources.kind_problem(r.publisher, r.source_url, getattr(r, "source_kind", None), required=False):
+            problems.append(f"{where}: {kind}")
         if r.parameter not in PARAMETERS:
             problems.append(f"{where}: parameter {r.parameter!r} is not one of {PARAMETERS}")
         if r.parameter == "gwp" and not r.gas:
@@ -144,6 +154,11 @@ def record_problems(df: pd.DataFrame) -> list[str]:
             problems.append(f"{where}: unit {r.unit!r} is {dim}, expected {expected}")
     problems += _key_problems(df)
     return problems
+
+
+def stored_records(df: pd.DataFrame) -> pd.DataFrame:
+    """The library's records as the ``factor`` table stores them: without the columns that are only checked."""
+    return df.drop(columns=["file_row", *CHECKED_COLUMNS], errors="ignore")
 
 
 def _key_problems(df: pd.DataFrame) -> list[str]:
@@ -175,7 +190,7 @@ def validate_library(df: pd.DataFrame) -> pd.DataFrame:
             f"The factor library has {len(problems)} problem(s)",
             problems="; ".join(problems[:20]),
         )
-    return df.drop(columns=["file_row"])
+    return stored_records(df)
 
 
 def load_library(root: Path | None = None) -> pd.DataFrame:

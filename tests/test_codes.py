@@ -29,17 +29,6 @@ def test_column_keeps_missing_and_refuses_unknown():
 def test_areas_and_targets_read_as_written():
     assert codes.area("CN-SH", "zh") == "上海市" and codes.area("qingpu", "en") == "Qingpu District, Shanghai"
     assert codes.area("CN-GRID-EAST", "zh") == "华东区域电网"
-    target = {
-        "region": "zone",
-        "indicator": "energy_intensity_tce_per_10k_cny",
-        "base_year": 2020,
-        "target_year": 2025,
-        "reduction": 0.15,
-        "qualifier": "about",
-    }
-    assert codes.target_title(target, "zh") == "长三角生态绿色一体化发展示范区：2025年能耗强度较2020年下降15%左右"
-    national = {**target, "region": "CN", "reduction": 0.135, "qualifier": "exact"}
-    assert codes.target_title(national, "en") == "national: energy intensity down 13.5% by 2025 from 2020"
 
 
 @pytest.mark.parametrize(

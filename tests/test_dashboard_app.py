@@ -86,6 +86,54 @@ def test_overview_shows_the_zone_figures_with_basis_and_as_of(zone_db):
     assert "模拟数据" not in caption  # the fixture holds no demo enterprises
 
 
+def test_overview_words_targets_as_published_and_never_assesses_them_from_monitored_enterprises(zone_db):
+    at = open_page(sign_in("zone1"), "overview")
+    page = texts(at)
+    for title in (
+        "全国：2025年能耗强度较2020年下降13.5%",  # not 14 %
+        "长三角生态绿色一体化发展示范区：2025年能耗强度较2020年下降15%左右",
+        "长三角生态绿色一体化发展示范区：2025年碳排放强度较2020年下降20%以上",
+    ):
+        assert title in page, title
+    assert "下降14%" not in page and "进度正常" not in page
+    assert page.count("无法评估：无地区排放清单") == 5  # the five applicable targets
+    metrics = {m.label: m.value for m in at.metric}
+    # the intensity says what it covers: the monitored enterprises' emissions over their own value added
+    expected = views.overview(zone_db, ZONE, "zone", 2024)["headline"]
+    name = "监测企业碳排放强度（吨二氧化碳当量/万元）"
+    assert metrics[name] == fmt.number(expected["monitored_carbon_intensity_tco2e_per_10k_cny"], 4)
+    assert not any(label.startswith("碳排放强度") for label in metrics)
+    assert "4家监测企业的核算结果，不是本区域的排放总量" in page
+    at.radio(key="lang").set_value("en").run()
+    page = texts(at)
+    assert "China: energy intensity 13.5 % below 2020 by 2025" in page
+    assert "energy intensity about 15 % below 2020 by 2025" in page
+    assert "carbon intensity more than 20 % below 2020 by 2025" in page
+    assert "on track" not in page and "cannot be assessed: no regional inventory" in page
+
+
+def test_regions_page_compares_one_indicator_and_year_at_a_time(zone_db):
+    at = open_page(sign_in("zone1"), "regions")
+    headings = [m.value for m in at.markdown if m.value.startswith("##### ")]
+    assert headings == ["##### 2025年能耗强度目标", "##### 2025年碳排放强度目标", "##### 2030年碳排放强度目标"]
+    tables = [df.value for df in at.dataframe[: len(headings)]]
+    for table in tables:
+        assert table["region"].tolist() == ["上海市青浦区", "江苏省苏州市吴江区", "浙江省嘉兴市嘉善县"]
+        assert set(table["target_status"]) == {"无法评估：无地区排放清单（监测企业只覆盖部分排放）"}
+    energy, carbon_2025 = tables[0], tables[1]
+    assert energy["target_title"].tolist() == [
+        "上海市：2025年能耗强度较2020年下降14%",
+        "全国：2025年能耗强度较2020年下降13.5%",
+        "浙江省：2025年能耗强度较2020年下降14.5%",
+    ]
+    assert (
+        "monitored_energy_intensity_tce_per_10k_cny" in energy
+        and "monitored_carbon_intensity_tco2e_per_10k_cny" in carbon_2025
+    )
+    assert carbon_2025["target_title"].eq("全国：2025年碳排放强度较2020年下降18%").all()
+    assert "目标状态：" not in texts(at)  # no single status mixing families
+
+
 def test_region_staff_see_their_own_enterprises_only(zone_db):
     at = open_page(sign_in("qp-staff"), "enterprises")
     table = at.dataframe[0].value

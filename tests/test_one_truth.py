@@ -253,19 +253,25 @@ def check(engine, url: str) -> None:
                 assert same(served["total_tco2e"], f["total_tco2e"]), (basis, region)
                 assert served["flags"] == f["flags"], (basis, year, region)
                 head = views.overview(engine, ZONE, region, year, basis)["headline"]
+                intensity = head["monitored_carbon_intensity_tco2e_per_10k_cny"]
                 if f["flags"] == ["no_activity"]:
-                    assert head["emissions_tco2e"] is None and head["carbon_intensity_tco2e_per_10k_cny"] is None
+                    assert head["emissions_tco2e"] is None and intensity is None
                     continue
                 assert math.isclose(head["emissions_tco2e"], f["total_tco2e"], rel_tol=REL, abs_tol=1e-9), (
                     basis,
                     year,
                     region,
                 )
-                gdp = region_gdp(engine, region, year)
-                if gdp:
-                    assert math.isclose(
-                        head["carbon_intensity_tco2e_per_10k_cny"], f["total_tco2e"] / gdp, rel_tol=REL, abs_tol=1e-12
-                    )
+                # the monitored enterprises' emissions over their own value added, never over the region's GDP
+                assert head["gdp_10k_cny"] == region_gdp(engine, region, year)
+                va_of = va.set_index("uscc")["value_added_10k_cny"]
+                inside = set(ents.loc[ents["region_id"].isin(reference.region_ids(region)), "uscc"])
+                covered = [c for c in with_data if c in inside and va_of.get(c, 0) > 0]
+                if not covered:
+                    assert intensity is None, (basis, year, region)
+                    continue
+                expected = sum(with_data[c] for c in covered) / sum(va_of[c] for c in covered)
+                assert math.isclose(intensity, expected, rel_tol=REL, abs_tol=1e-12), (basis, year, region)
 
 
 @contextmanager

@@ -14,11 +14,16 @@ import pytest
 
 from carbon.analytics.progress import (
     applicable_targets,
+    jurisdiction_targets,
     key_emitters,
+    panel_reduction,
     parameter_decimals,
     parameters,
     progress,
+    regional_target,
     target_progress,
+    target_title,
+    targets,
 )
 from carbon.enterprises import add_enterprise
 from carbon.intake import receive_files
@@ -48,6 +53,7 @@ def test_parameters_carry_their_precision():
         "disclosure_min_hidden_enterprises": 0,
         "disclosure_dominance_n": 0,
         "disclosure_dominance_k": 3,
+        "bill_overdue_after_days": 0,
     }
     with open(Path(__file__).parents[1] / "carbon" / "data" / "analytics_parameters.csv", encoding="utf-8") as f:
         table = pd.read_csv(f).set_index("name")
@@ -174,19 +180,115 @@ def qingpu(engine, tmp_path):
     return code
 
 
-def test_progress_against_sourced_targets(engine, qingpu):
+def test_progress_divides_like_by_like_and_never_assesses_a_regional_target(engine, qingpu):
     p = progress(engine, "qingpu", 2024)
     assert p["gdp_10k_cny"] == 110_000 and p["emissions_tco2e"] == pytest.approx(900_000 * 0.5737 / 1000)
-    assert p["energy_intensity_tce_per_10k_cny"] == pytest.approx(900_000 * 0.1229 / 1000 / 110_000)
+    # the monitored enterprise's energy over its own value added (1,100 x 10^4 CNY), not over the region's GDP
+    assert p["monitored_energy_intensity_tce_per_10k_cny"] == pytest.approx(900_000 * 0.1229 / 1000 / 1100)
+    assert p["monitored_carbon_intensity_tco2e_per_10k_cny"] == pytest.approx(516.33 / 1100)
+    assert p["enterprises_with_value_added"] == 1 and p["monitored_value_added_10k_cny"] == 1100
+    assert "carbon_intensity_tco2e_per_10k_cny" not in p and "energy_intensity_tce_per_10k_cny" not in p
     assert p["electricity_share_of_energy"] == 1.0 and p["green_share_of_electricity"] == 0.0
     t = {x["id"]: x for x in p["targets"]}
-    # energy intensity: 2020 122.9 tce / 10^5; 2024 110.61 / 1.1x10^5: -18.2% against -11.2% expected by 2024
-    assert t["sh-2025-energy-intensity"]["achieved"] == pytest.approx(1 - (110.61 / 110_000) / (122.9 / 100_000))
-    assert t["sh-2025-energy-intensity"]["status"] == "on_track"
+    # the monitored enterprise's energy intensity fell 18.2 % against -11.2 % expected by 2024: ahead of the path,
+    # and still not "on track": one enterprise is not the region
+    energy = t["sh-2025-energy-intensity"]
+    assert energy["status"] == "no_inventory" and energy["expected"] == pytest.approx(0.14 * 4 / 5)
+    assert energy["monitored_achieved"] == pytest.approx(1 - (110.61 / 1100) / (122.9 / 1000))
+    assert energy["monitored_achieved_enterprises"] == 1 and "achieved" not in energy
     # carbon intensity, 2020 at the 2021 vintage (0.5834) and 2024 at 2023's (0.5737)
-    assert t["cn-2025-carbon-intensity"]["achieved"] == pytest.approx(1 - (516.33 / 110_000) / (583.4 / 100_000))
-    assert t["cn-2030-carbon-intensity"]["status"] == "no_base_data"
+    assert t["cn-2025-carbon-intensity"]["monitored_achieved"] == pytest.approx(1 - (516.33 / 1100) / (583.4 / 1000))
+    assert t["cn-2030-carbon-intensity"]["monitored_achieved"] is None  # no data for 2005
+    assert t["cn-2030-carbon-intensity"]["monitored_achieved_enterprises"] == 0
+    assert {x["status"] for x in p["targets"]} == {"no_inventory"}
     assert p["key_emitters"] == []
+
+
+def test_without_value_added_there_is_no_intensity_and_still_no_assessment(engine, tmp_path):
+    code = uscc(122)
+    add_enterprise(engine, code=code, name="青浦无增加值", region="qingpu", industry="26")
+    rows = [f"E1,电力,{y}-01-01,{y + 1}-01-01,1000000,kWh" for y in (2020, 2024)]
+    receive_files(engine, [write_template(tmp_path / "e.csv", rows)], code, actor="test")
+    stats = tmp_path / "gdp.csv"
+    stats.write_text(
+        "subject,year,indicator,value,unit,status,source\n"
+        "qingpu,2020,gdp,10,亿元,final,统计年鉴\nqingpu,2024,gdp,11,亿元,final,统计年鉴\n",
+        encoding="utf-8",
+    )
+    import_stats(engine, stats)
+    p = progress(engine, "qingpu", 2024)
+    assert p["emissions_tco2e"] > 0 and p["gdp_10k_cny"] == 110_000  # emissions and GDP are there ...
+    assert p["monitored_carbon_intensity_tco2e_per_10k_cny"] is None  # ... but are never divided into each other
+    assert p["enterprises_with_value_added"] == 0
+    assert {t["status"] for t in p["targets"]} == {"no_inventory"}
+    assert all(t["monitored_achieved"] is None for t in p["targets"])
+
+
+def test_a_year_without_results_reads_no_data():
+    empty = pd.DataFrame(columns=["enterprise_uscc", "emissions_tco2e"])
+    (t,) = targets().loc[targets()["id"] == "cn-2025-carbon-intensity"].itertuples(index=False)
+    out = regional_target(t, 2024, {2020: empty, 2024: empty}, {})
+    assert out["status"] == "no_data" and out["monitored_achieved"] is None
+
+
+def test_the_panel_reduction_compares_the_same_enterprises():
+    base = pd.DataFrame({"enterprise_uscc": ["A", "B"], "emissions_tco2e": [100.0, 50.0]})
+    now = pd.DataFrame({"enterprise_uscc": ["A", "C"], "emissions_tco2e": [80.0, 500.0]})
+    va = pd.Series({"A": 10.0, "B": 10.0, "C": 10.0})
+    # only A is in both years: 100/10 -> 80/10; B leaving and C arriving change nothing
+    assert panel_reduction(base, now, va, va, "emissions_tco2e") == (pytest.approx(0.2), 1)
+    assert panel_reduction(base, now, va.drop("A"), va, "emissions_tco2e") == (None, 0)
+
+
+@pytest.mark.parametrize(
+    ("target", "zh", "en"),
+    [
+        (
+            "cn-2025-energy-intensity",
+            "全国：2025年能耗强度较2020年下降13.5%",
+            "China: energy intensity 13.5 % below 2020 by 2025",
+        ),
+        (
+            "zone-2025-energy-intensity",
+            "长三角生态绿色一体化发展示范区：2025年能耗强度较2020年下降15%左右",
+            "Demonstration Zone: energy intensity about 15 % below 2020 by 2025",
+        ),
+        (
+            "zone-2025-carbon-intensity",
+            "长三角生态绿色一体化发展示范区：2025年碳排放强度较2020年下降20%以上",
+            "Demonstration Zone: carbon intensity more than 20 % below 2020 by 2025",
+        ),
+        (
+            "zj-2025-energy-intensity",
+            "浙江省：2025年能耗强度较2020年下降14.5%",
+            "Zhejiang: energy intensity 14.5 % below",
+        ),
+        ("cn-2030-carbon-intensity", "全国：2030年碳排放强度较2005年下降65%以上", "more than 65 % below 2005 by 2030"),
+    ],
+)
+def test_a_target_is_worded_as_published(target, zh, en):
+    assert target_title(target, "zh") == zh
+    assert en in target_title(target, "en")
+
+
+def test_every_target_is_worded_with_its_own_percentage_and_qualifier():
+    for t in targets().itertuples():
+        zh, en = target_title(t.id, "zh"), target_title(t.id, "en")
+        assert f"下降{t.reduction_percent}%" in zh and f" {t.reduction_percent} % below {t.base_year}" in en
+        assert zh.endswith({"exact": "%", "about": "%左右", "more_than": "%以上"}[t.qualifier])
+    with pytest.raises(KeyError, match=r"targets\.csv"):
+        target_title("no-such-target")
+
+
+def test_each_jurisdiction_gets_its_most_local_target_of_each_family():
+    rows = [{"id": t.id, "region": t.region, "indicator": t.indicator, "target_year": int(t.target_year)}
+            for t in applicable_targets("qingpu").itertuples()]  # fmt: skip
+    chosen = [t["id"] for t in jurisdiction_targets(rows, "qingpu")]
+    assert chosen == ["sh-2025-energy-intensity", "cn-2025-carbon-intensity", "sh-2030-carbon-intensity"]
+    rows = [{"id": t.id, "region": t.region, "indicator": t.indicator, "target_year": int(t.target_year)}
+            for t in applicable_targets("wujiang").itertuples()]  # fmt: skip
+    chosen = [t["id"] for t in jurisdiction_targets(rows, "wujiang")]  # Jiangsu has no target in the file
+    assert chosen == ["cn-2025-energy-intensity", "cn-2025-carbon-intensity", "cn-2030-carbon-intensity"]
 
 
 def test_decompose_and_peak_commands(engine, db_url, qingpu):

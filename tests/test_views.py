@@ -114,7 +114,7 @@ def test_jurisdiction_staff_see_other_jurisdictions_only_as_suppressed_aggregate
     o = views.overview(zone, QP, "wujiang", YEAR)  # totals of another jurisdiction are allowed
     detail = views.enterprise_table(zone, ZONE, YEAR).set_index("uscc")
     assert o["headline"]["emissions_tco2e"] == pytest.approx(detail.loc[C, "emissions_tco2e"])
-    assert views.compare_regions(zone, QP, YEAR)["region"].tolist() == ["qingpu", "wujiang", "jiashan"]
+    assert views.compare_regions(zone, QP, YEAR)["figures"]["region"].tolist() == ["qingpu", "wujiang", "jiashan"]
 
 
 def test_overview_adds_up_and_says_basis_and_as_of(zone):
@@ -125,11 +125,62 @@ def test_overview_adds_up_and_says_basis_and_as_of(zone):
     assert o["basis"] == "location" and o["as_of"] is not None and o["as_of"].tzinfo is not None
     annual = o["annual"].set_index("year")
     assert annual.loc[YEAR, "emissions_tco2e"] == pytest.approx(o["headline"]["emissions_tco2e"])
-    path = o["target_paths"].set_index(["target", "year"])["value"]
-    base = annual.loc[2020, "carbon_intensity_tco2e_per_10k_cny"]
-    assert path[("zone-2025-carbon-intensity", 2020)] == pytest.approx(base)
-    assert path[("zone-2025-carbon-intensity", 2025)] == pytest.approx(base * 0.8)
+    # the monitored enterprises' intensity over their own value added (all four have it: 70,000 then 73,500)
+    intensity = annual["monitored_carbon_intensity_tco2e_per_10k_cny"]
+    assert intensity[YEAR] == pytest.approx(detail["emissions_tco2e"].sum() / 73_500)
+    assert "carbon_intensity_tco2e_per_10k_cny" not in annual  # never monitored emissions over regional GDP
+    # a regional target's rate from the monitored base-year intensity: a reference path
+    path = o["target_paths"].set_index(["target", "year"])
+    assert path.loc[("zone-2025-carbon-intensity", 2020), "value"] == pytest.approx(intensity[2020])
+    assert path.loc[("zone-2025-carbon-intensity", 2025), "value"] == pytest.approx(intensity[2020] * 0.8)
+    assert set(path["indicator"]) == {
+        "monitored_carbon_intensity_tco2e_per_10k_cny",
+        "monitored_energy_intensity_tce_per_10k_cny",
+    }
     assert ("cn-2030-carbon-intensity", 2030) not in path.index  # its base year 2005 has no data
+
+
+def test_monitored_enterprises_never_put_a_regional_target_on_track(zone):
+    """Every applicable target is regional: the four monitored enterprises' figures cannot assess it, however far
+    their own intensity fell; the reference reduction is theirs, over the same enterprises in both years."""
+    for region in ("zone", "qingpu", "wujiang", "jiashan"):
+        head = views.overview(zone, ZONE, region, YEAR)["headline"]
+        assert head["emissions_tco2e"] > 0
+        assert {t["status"] for t in head["targets"]} == {"no_inventory"}, region
+    zone_targets = {t["id"]: t for t in views.overview(zone, ZONE, "zone", YEAR)["headline"]["targets"]}
+    carbon = zone_targets["zone-2025-carbon-intensity"]
+    annual = views.overview(zone, ZONE, "zone", YEAR)["annual"].set_index("year")
+    intensity = annual["monitored_carbon_intensity_tco2e_per_10k_cny"]
+    assert carbon["monitored_achieved"] == pytest.approx(1 - intensity[YEAR] / intensity[2020])
+    assert carbon["monitored_achieved_enterprises"] == 4 and carbon["expected"] == pytest.approx(0.16)
+    assert views.alerts(zone, ZONE, "zone", YEAR)["targets"]["status"].eq("no_inventory").all()
+
+
+def test_regions_compare_one_family_of_targets_at_a_time(zone):
+    """区域对比: per indicator and target year, one row per jurisdiction with the target that applies to it."""
+    out = views.compare_regions(zone, ZONE, YEAR)
+    figures, targets = out["figures"].set_index("region"), out["targets"]
+    assert list(figures.index) == ["qingpu", "wujiang", "jiashan"]
+    assert figures.loc["wujiang", "monitored_carbon_intensity_tco2e_per_10k_cny"] == pytest.approx(
+        figures.loc["wujiang", "emissions_tco2e"] / 15_750
+    )
+    families = list(dict.fromkeys(zip(targets["indicator"], targets["target_year"], strict=True)))
+    assert families == [
+        ("energy_intensity_tce_per_10k_cny", 2025),
+        ("carbon_intensity_tco2e_per_10k_cny", 2025),
+        ("carbon_intensity_tco2e_per_10k_cny", 2030),
+    ]
+    for (indicator, year), family in targets.groupby(["indicator", "target_year"]):
+        assert family["region"].tolist() == ["qingpu", "wujiang", "jiashan"], (indicator, year)
+    energy = targets.loc[targets["indicator"] == "energy_intensity_tce_per_10k_cny"].set_index("region")
+    # each jurisdiction's own: Shanghai 14 %, Jiangsu none in the file so the nation's 13.5 %, Zhejiang 14.5 %
+    assert energy["target"].to_dict() == {
+        "qingpu": "sh-2025-energy-intensity",
+        "wujiang": "cn-2025-energy-intensity",
+        "jiashan": "zj-2025-energy-intensity",
+    }
+    assert energy["reduction"].tolist() == pytest.approx([0.14, 0.135, 0.145])
+    assert set(targets["target_status"]) == {"no_inventory"}
 
 
 def test_decomposition_effects_add_up(zone):
@@ -226,11 +277,12 @@ def test_no_data_is_never_graded_ranked_counted_or_on_track(zone):
     assert len(table) == 4 and not table["has_results"].any() and table["emissions_tco2e"].isna().all()
     assert table["key_emitter"].isna().all() and table["grade"].isna().all()
     head = progress(zone, "zone", 2025)
-    assert head["emissions_tco2e"] is None and head["carbon_intensity_tco2e_per_10k_cny"] is None
+    assert head["emissions_tco2e"] is None and head["monitored_carbon_intensity_tco2e_per_10k_cny"] is None
     assert head["enterprises"] == 0 and head["key_emitters"] == []
-    assert {t["status"] for t in head["targets"]} <= {"no_data", "no_base_data"}  # never on track with no data
+    assert {t["status"] for t in head["targets"]} == {"no_data"}  # never on track with no data
     regions = views.compare_regions(zone, ZONE, 2025)
-    assert set(regions["target_status"]) == {"no_data"} and regions["emissions_tco2e"].isna().all()
+    assert set(regions["targets"]["target_status"]) == {"no_data"}
+    assert regions["figures"]["emissions_tco2e"].isna().all()
     # 2024: B has no June, but has data; every enterprise is graded on what it has
     assert set(grade_year(zone, 2024)["uscc"]) <= {A, B, C, D}
 

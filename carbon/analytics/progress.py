@@ -1,16 +1,28 @@
-"""Dual-carbon indicators for a region and year: totals and year-on-year change, carbon and energy intensity,
-progress against every applicable sourced target, electricity shares and key emitters.
+"""Dual-carbon indicators for a region and year: totals and year-on-year change of the monitored enterprises, their
+carbon and energy intensity over their own value added, the state of every applicable sourced target, electricity
+shares and key emitters.
 
-Progress against a target: the achieved reduction of the intensity since the base year against the straight
-path from the base year to the target year; ``on_track`` at or ahead of the path, ``at_risk`` when at least
-``at_risk_share`` of the expected reduction is achieved, else ``off_track``; ``needed_per_year`` is the yearly
-reduction still needed from now to reach the target.  A target whose base year has no data says so.
+What the figures cover: every total here is the sum of the monitored enterprises' results (the enterprises that
+report to the system), not the region's emissions or energy use.  An intensity divides like by like: the monitored
+enterprises' emissions (or energy) over the same enterprises' value added (``monitored_*`` fields; enterprises
+without value added for the year are left out of both).  Regional GDP is given as a statistic, never divided into
+the monitored enterprises' emissions.
 
-Every comparison with a threshold is made at the precision given next to it in
-``carbon/data/analytics_parameters.csv`` (``decimals``, with its source and status), rounded half-up in decimal
-terms (``carbon.analytics.precision``): the status bands compare the achieved reduction with the expected one and
-with ``at_risk_share`` of it to 0.1 percentage point, and key emitters' yearly sums are compared with the reporting
-thresholds in whole tonnes.  The figures returned keep their unrounded values.
+Targets (``carbon/data/targets.csv``) are regional: the zone's, a province's or the country's intensity per unit
+of GDP.  Whether a region is on track needs the region's own emissions and energy (a regional inventory), which the
+system does not hold yet, so every regional target reads ``no_inventory`` (cannot be assessed), or ``no_data`` when
+the monitored enterprises have no results at all for the year; never "on track".  Beside the status each target
+gives the reduction its straight path expects by the year (``expected``) and, for reference only, how much the
+monitored enterprises' own intensity fell since the base year (``monitored_achieved``, over the enterprises with
+results and value added in both years).  ``target_title`` words a target as published ("下降15%左右").
+
+``target_progress`` measures one intensity series against a target's straight path (``on_track`` at or ahead of
+the path, ``at_risk`` when at least ``at_risk_share`` of the expected reduction is achieved, else ``off_track``;
+``needed_per_year`` the yearly reduction still needed): the targets page uses it for an enterprise's own intensity
+against the regional path as a reference.  The status bands compare the reductions at the precision given next to
+``at_risk_share`` in ``carbon/data/analytics_parameters.csv`` (0.1 percentage point), rounded half-up in decimal
+terms (``carbon.analytics.precision``); key emitters' yearly sums are compared with the reporting thresholds in
+whole tonnes.  The figures returned keep their unrounded values.
 """
 
 from __future__ import annotations
@@ -22,10 +34,23 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from carbon import reference
+from carbon import codes, fields, reference, sources
 from carbon.analytics.cube import enterprise_results
 from carbon.analytics.precision import at_precision
 from carbon.stats import current_stats
+
+# the status of a regional target while the system holds no regional inventory (only monitored enterprises)
+NO_INVENTORY = "no_inventory"
+# a target's indicator -> the monitored enterprises' intensity of the same kind and the figure it divides
+MONITORED = {
+    "carbon_intensity_tco2e_per_10k_cny": ("monitored_carbon_intensity_tco2e_per_10k_cny", "emissions_tco2e"),
+    "energy_intensity_tce_per_10k_cny": ("monitored_energy_intensity_tce_per_10k_cny", "energy_tce"),
+}
+TOTALS_COLUMNS = [
+    "year", "emissions_tco2e", "energy_tce", "electricity_tce", "electricity_kwh", "green_electricity_kwh",
+    "enterprises", "monitored_value_added_10k_cny", "enterprises_with_value_added",
+    "monitored_carbon_intensity_tco2e_per_10k_cny", "monitored_energy_intensity_tce_per_10k_cny",
+]  # fmt: skip
 
 
 @cache
@@ -56,6 +81,60 @@ def applicable_targets(region: str) -> pd.DataFrame:
     return targets().loc[targets()["region"].isin([region, province, "CN"]) & (targets()["region"] != "")]
 
 
+def target_source(target: dict[str, Any]) -> dict[str, Any]:
+    """A target's source: its official citation (``source``, in Chinese, as the document is cited; pages show it in
+    their language with ``carbon.sources.citation``), the fields it is made of and the link (None when there is
+    none).  Pure."""
+    record = {k: None if sources.missing(target.get(k)) else target[k] for k in (*sources.SOURCE_FIELDS, "source_url")}
+    return {"source": sources.citation(record, "zh"), **record}
+
+
+# --- wording ----------------------------------------------------------------------------------------------------
+
+
+def target_region(region_id: str, lang: str = "zh") -> str:
+    """Name of a target's region: the zone or a jurisdiction (``carbon/data/regions.csv``), a province or the
+    country (``target_region`` in ``carbon/data/codes.csv``).  ``KeyError`` for an unknown region."""
+    if region_id in reference.regions().index:
+        return str(reference.regions().loc[region_id, "name_zh" if lang == "zh" else "name_en"])
+    return codes.label("target_region", region_id, lang)
+
+
+@cache
+def target_title(target_id: str, lang: str = "zh") -> str:
+    """A target as published, with its region: ``全国：2025年能耗强度较2020年下降13.5%``,
+    ``长三角生态绿色一体化发展示范区：2025年能耗强度较2020年下降15%左右`` / ``China: energy intensity 13.5 % below
+    2020 by 2025``, ``...: carbon intensity more than 20 % below 2020 by 2025``.  The percentage is the file's own
+    text, the qualifier (about, more than) its label in ``codes.csv``.  ``KeyError`` for an unknown target id."""
+    table = targets().set_index("id")
+    if target_id not in table.index:
+        raise KeyError(f"{target_id!r} is not a target of carbon/data/targets.csv")
+    t = table.loc[target_id]
+    what, cut, q = fields.label(t["indicator"], lang), t["reduction_percent"].strip(), t["qualifier"]
+    where = target_region(t["region"], lang)
+    if lang == "zh":
+        tail = "" if q == "exact" else codes.label("qualifier", q, "zh")
+        return f"{where}：{t['target_year']}年{what}较{t['base_year']}年下降{cut}%{tail}"
+    lead = "" if q == "exact" else codes.label("qualifier", q, "en") + " "
+    return f"{where}: {what} {lead}{cut} % below {t['base_year']} by {t['target_year']}"
+
+
+def family_title(indicator: str, target_year: int, lang: str = "zh") -> str:
+    """Heading of a family of targets (one indicator, one target year): ``2025年能耗强度目标`` /
+    ``energy-intensity targets for 2025``."""
+    if lang == "zh":
+        return f"{target_year}年{fields.label(indicator, 'zh')}目标"
+    return f"{fields.label(indicator, 'en').replace(' ', '-')} targets for {target_year}"
+
+
+# --- pure measures ----------------------------------------------------------------------------------------------
+
+
+def expected_reduction(reduction: float, base_year: int, target_year: int, year: int) -> float:
+    """The reduction (fraction) the straight path from the base year to the target expects by ``year``.  Pure."""
+    return reduction * min(max((year - base_year) / (target_year - base_year), 0), 1)
+
+
 def target_progress(
     intensity: pd.Series,
     base_year: int,
@@ -65,15 +144,16 @@ def target_progress(
     at_risk_share: float,
     decimals: int | None = None,
 ) -> dict[str, Any]:
-    """Progress of an intensity series (by year) against a reduction target (fraction).  The status compares the
+    """Progress of one intensity series (by year) against a reduction target (fraction).  The status compares the
     reductions (fractions) at ``decimals`` places, by default the precision of ``at_risk_share`` in the parameters
-    file.  Pure."""
+    file.  Used for a series that covers what the target measures, or (the targets page) an enterprise's own
+    intensity against a regional path as a reference.  Pure."""
     if base_year not in intensity.index or pd.isna(intensity.get(base_year)):
         return {"status": "no_base_data", "achieved": None, "expected": None, "needed_per_year": None}
     if year not in intensity.index or pd.isna(intensity.get(year)):  # no data this year: never "on track"
         return {"status": "no_data", "achieved": None, "expected": None, "needed_per_year": None}
     achieved = 1 - intensity[year] / intensity[base_year]
-    expected = reduction * min(max((year - base_year) / (target_year - base_year), 0), 1)
+    expected = expected_reduction(reduction, base_year, target_year, year)
     d = int(parameter_decimals()["at_risk_share"]) if decimals is None else decimals
     got, on_track, at_risk = at_precision([achieved, expected, at_risk_share * expected], d)
     status = "on_track" if got >= on_track else "at_risk" if got >= at_risk else "off_track"
@@ -86,6 +166,60 @@ def target_progress(
         "expected": float(expected),
         "needed_per_year": None if needed is None else max(float(needed), 0.0),
     }
+
+
+def monitored_intensity(lines: pd.DataFrame, value_added: pd.Series) -> dict[str, Any]:
+    """The monitored enterprises' intensities over their own value added, from one year's result lines
+    (``enterprise_uscc``, ``emissions_tco2e``, ``energy_tce``) and value added (10^4 CNY, by USCC): only the
+    enterprises with results and a positive value added count, in the numerator and the denominator alike.
+    No such enterprise: the figures are None (no data), the count 0.  Pure."""
+    per = lines.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
+    va = value_added.reindex(per.index)
+    both = per.loc[va.notna() & (va > 0)]
+    total = float(va[both.index].sum())
+    if both.empty:
+        return {
+            "monitored_value_added_10k_cny": None,
+            "enterprises_with_value_added": 0,
+            "monitored_carbon_intensity_tco2e_per_10k_cny": None,
+            "monitored_energy_intensity_tce_per_10k_cny": None,
+        }
+    return {
+        "monitored_value_added_10k_cny": total,
+        "enterprises_with_value_added": len(both),
+        "monitored_carbon_intensity_tco2e_per_10k_cny": float(both["emissions_tco2e"].sum()) / total,
+        "monitored_energy_intensity_tce_per_10k_cny": float(both["energy_tce"].sum()) / total,
+    }
+
+
+def panel_reduction(
+    base: pd.DataFrame, now: pd.DataFrame, va_base: pd.Series, va_now: pd.Series, column: str
+) -> tuple[float | None, int]:
+    """How much the intensity (``column`` over value added) of the same monitored enterprises fell from a base year
+    to now: 1 - (sum now / VA now) / (sum base / VA base), over the enterprises with results and a positive value
+    added in both years (``base`` and ``now`` are result lines, the value added 10^4 CNY by USCC).  Returns the
+    reduction (None when no enterprise is in both years) and the number of enterprises compared.  Pure."""
+    sums = [lines.groupby("enterprise_uscc")[column].sum() for lines in (base, now)]
+    vas = [va.reindex(s.index) for va, s in zip((va_base, va_now), sums, strict=True)]
+    keep = sorted(set(sums[0].index[vas[0].notna() & (vas[0] > 0)]) & set(sums[1].index[vas[1].notna() & (vas[1] > 0)]))
+    if not keep:
+        return None, 0
+    b, n = (s[keep].sum() / v[keep].sum() for s, v in zip(sums, vas, strict=True))
+    return (None if not b else float(1 - n / b)), len(keep)
+
+
+def jurisdiction_targets(rows: list[dict[str, Any]], region: str) -> list[dict[str, Any]]:
+    """Of a jurisdiction's applicable targets (the ``targets`` of ``progress``), one per family (indicator and
+    target year): its own if it has one, else its province's, else the national one.  Energy intensity first, then
+    carbon intensity, each by target year.  Pure."""
+    rank = {region: 0, reference.regions().loc[region, "province"]: 1, "CN": 2}
+    order = list(MONITORED)[::-1]  # energy, carbon
+    best: dict[tuple[str, int], dict[str, Any]] = {}
+    for t in rows:
+        key = (t["indicator"], t["target_year"])
+        if key not in best or rank.get(t["region"], 3) < rank.get(best[key]["region"], 3):
+            best[key] = t
+    return [best[k] for k in sorted(best, key=lambda k: (order.index(k[0]), k[1]))]
 
 
 TARGET_PATH_COLUMNS = ["target", "indicator", "year", "value"]
@@ -103,42 +237,65 @@ def target_path(target: dict[str, Any], base_value: float | None) -> pd.DataFram
     )
 
 
-def annual_totals(
-    engine: Engine, region: str, years: list[int], basis: str = "location", keep: dict | None = None
-) -> pd.DataFrame:
-    """Per year, from the stored results: tCO2e, tce, electricity (tce and kWh) and green electricity (kWh) of the
-    region's enterprises, and ``enterprises`` with results; a year without any result is NaN (no data), never 0.
-    ``keep`` (a dict), if given, receives each year's lines."""
+# --- from the database ------------------------------------------------------------------------------------------
+
+
+def yearly_inputs(
+    engine: Engine, region: str, years: list[int], basis: str = "location"
+) -> tuple[dict[int, pd.DataFrame], dict[int, pd.Series]]:
+    """Per year, the region's result lines (stored results) and the current value added of enterprises (10^4 CNY
+    by USCC; an empty series for a year without results)."""
     res = enterprise_results(engine, basis, years=years)
     res = res.loc[res["region"].isin(reference.region_ids(region))]
-    electric = res["carrier"].isin(["electricity", "green_electricity"])
+    lines = {y: res.loc[res["year"] == y] for y in years}
+    empty = pd.Series(dtype=float)
+    va = {
+        y: (
+            current_stats(engine, "value_added", y).set_index("subject_id")["value_10k_cny"] if len(lines[y]) else empty
+        )
+        for y in years
+    }
+    return lines, va
+
+
+def totals_of(lines: dict[int, pd.DataFrame], value_added: dict[int, pd.Series]) -> pd.DataFrame:
+    """Per year (index): tCO2e, tce, electricity (tce and kWh) and green electricity (kWh) of the monitored
+    enterprises, ``enterprises`` with results, and their intensities over their own value added
+    (``monitored_intensity``); a year without any result is NaN (no data), never 0.  Pure."""
     rows = []
-    for y in years:
-        this = res["year"] == y
-        lines = res.loc[this]
-        if keep is not None:
-            keep[y] = lines
-        if lines.empty:
-            rows.append({"year": y, "enterprises": 0})
+    for y, year_lines in lines.items():
+        if year_lines.empty:
+            rows.append({"year": y, "enterprises": 0, "enterprises_with_value_added": 0})
             continue
+        electric = year_lines["carrier"].isin(["electricity", "green_electricity"])
+        green = year_lines["carrier"] == "green_electricity"
         rows.append(
             {
                 "year": y,
-                "emissions_tco2e": float(lines["emissions_tco2e"].sum()),
-                "energy_tce": float(lines["energy_tce"].sum()),
-                "electricity_tce": float(res.loc[this & electric, "energy_tce"].sum()),
-                "electricity_kwh": float(res.loc[this & electric, "quantity_canonical"].sum()),
-                "green_electricity_kwh": float(
-                    lines.loc[lines["carrier"] == "green_electricity", "quantity_canonical"].sum()
-                ),
-                "enterprises": int(lines["enterprise_uscc"].nunique()),
+                "emissions_tco2e": float(year_lines["emissions_tco2e"].sum()),
+                "energy_tce": float(year_lines["energy_tce"].sum()),
+                "electricity_tce": float(year_lines.loc[electric, "energy_tce"].sum()),
+                "electricity_kwh": float(year_lines.loc[electric, "quantity_canonical"].sum()),
+                "green_electricity_kwh": float(year_lines.loc[green, "quantity_canonical"].sum()),
+                "enterprises": int(year_lines["enterprise_uscc"].nunique()),
+                **monitored_intensity(year_lines, value_added[y]),
             }
         )
-    columns = [
-        "year", "emissions_tco2e", "energy_tce", "electricity_tce", "electricity_kwh", "green_electricity_kwh",
-        "enterprises",
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns).set_index("year")
+    out = pd.DataFrame(rows, columns=TOTALS_COLUMNS).set_index("year")
+    return out.astype(
+        {c: float for c in TOTALS_COLUMNS[1:] if c not in ("enterprises", "enterprises_with_value_added")}
+    )
+
+
+def annual_totals(
+    engine: Engine, region: str, years: list[int], basis: str = "location", keep: dict | None = None
+) -> pd.DataFrame:
+    """``totals_of`` the region's stored results for ``years``.  ``keep`` (a dict), if given, receives each year's
+    lines."""
+    lines, va = yearly_inputs(engine, region, years, basis)
+    if keep is not None:
+        keep.update(lines)
+    return totals_of(lines, va)
 
 
 def region_gdp(engine: Engine, region: str, year: int) -> float | None:
@@ -167,17 +324,48 @@ def key_emitters(lines: pd.DataFrame) -> pd.DataFrame:
     return hit.sort_values("emissions_tco2e", ascending=False).reset_index()
 
 
-def progress(engine: Engine, region: str, year: int, basis: str = "location") -> dict[str, Any]:
-    """Every indicator of the region for ``year`` (see the module docstring)."""
-    wanted = applicable_targets(region)
-    years = sorted({year, year - 1, *wanted["base_year"].astype(int)})
-    lines: dict[int, pd.DataFrame] = {}
-    totals = annual_totals(engine, region, years, basis, keep=lines)
-    gdp = pd.Series({y: region_gdp(engine, region, y) for y in years}, dtype=float)
-    intensity = {
-        "carbon_intensity_tco2e_per_10k_cny": totals["emissions_tco2e"] / gdp,
-        "energy_intensity_tce_per_10k_cny": totals["energy_tce"] / gdp,
+def regional_target(
+    t: Any, year: int, lines: dict[int, pd.DataFrame], value_added: dict[int, pd.Series]
+) -> dict[str, Any]:
+    """The state of one regional target (a row of ``targets()``) for ``year``: ``no_data`` when the monitored
+    enterprises have no results for the year, else ``no_inventory`` (a regional target needs the region's own
+    emissions and energy); the reduction its straight path expects by the year; the monitored enterprises' own
+    reduction since the base year for reference (``panel_reduction``).  Pure."""
+    base, by, cut = int(t.base_year), int(t.target_year), float(t.reduction_percent) / 100
+    column = MONITORED[t.indicator][1]
+    empty = pd.DataFrame(columns=["enterprise_uscc", column])
+    ref, n = panel_reduction(
+        lines.get(base, empty),
+        lines.get(year, empty),
+        value_added.get(base, pd.Series(dtype=float)),
+        value_added.get(year, pd.Series(dtype=float)),
+        column,
+    )
+    return {
+        "id": t.id,
+        "region": t.region,
+        "indicator": t.indicator,
+        "base_year": base,
+        "target_year": by,
+        "reduction": cut,
+        "qualifier": t.qualifier,
+        **target_source(t._asdict()),
+        "status": "no_data" if lines.get(year, empty).empty else NO_INVENTORY,
+        "expected": float(expected_reduction(cut, base, by, year)),
+        "monitored_achieved": ref,
+        "monitored_achieved_enterprises": n,
     }
+
+
+def progress_with_totals(
+    engine: Engine, region: str, year: int, basis: str = "location", years: list[int] | tuple[int, ...] = ()
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """``progress`` and the yearly totals it read (``totals_of``) for ``year``, the year before, the targets' base
+    years and ``years``: one read of the stored results for a page that also draws the history."""
+    wanted = applicable_targets(region)
+    every = sorted({year, year - 1, *wanted["base_year"].astype(int), *years})
+    lines, va = yearly_inputs(engine, region, every, basis)
+    totals = totals_of(lines, va)
     now, before = totals.loc[year], totals.loc[year - 1]
 
     def share(part: float, whole: float) -> float | None:
@@ -186,31 +374,7 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
     def figure(x: float) -> float | None:
         return None if pd.isna(x) else float(x)
 
-    results = []
-    for t in wanted.itertuples(index=False):
-        series = intensity[t.indicator].where(totals["emissions_tco2e"] > 0)
-        results.append(
-            {
-                "id": t.id,
-                "region": t.region,
-                "indicator": t.indicator,
-                "base_year": int(t.base_year),
-                "target_year": int(t.target_year),
-                "reduction": float(t.reduction_percent) / 100,
-                "qualifier": t.qualifier,
-                "source": f"{t.document_title} {t.document_number}".strip(),
-                "source_url": t.source_url,
-                **target_progress(
-                    series,
-                    int(t.base_year),
-                    int(t.target_year),
-                    float(t.reduction_percent) / 100,
-                    year,
-                    parameters()["at_risk_share"],
-                ),
-            }
-        )
-    return {
+    head = {
         "region": region,
         "year": year,
         "basis": basis,
@@ -220,11 +384,19 @@ def progress(engine: Engine, region: str, year: int, basis: str = "location") ->
         "emissions_change_yoy": (
             None if (c := share(now["emissions_tco2e"], before["emissions_tco2e"])) is None else c - 1
         ),
-        "gdp_10k_cny": figure(gdp[year]),
-        "carbon_intensity_tco2e_per_10k_cny": share(now["emissions_tco2e"], gdp[year]),
-        "energy_intensity_tce_per_10k_cny": share(now["energy_tce"], gdp[year]),
+        "gdp_10k_cny": region_gdp(engine, region, year),
+        "enterprises_with_value_added": int(now["enterprises_with_value_added"]),
+        "monitored_value_added_10k_cny": figure(now["monitored_value_added_10k_cny"]),
+        "monitored_carbon_intensity_tco2e_per_10k_cny": figure(now["monitored_carbon_intensity_tco2e_per_10k_cny"]),
+        "monitored_energy_intensity_tce_per_10k_cny": figure(now["monitored_energy_intensity_tce_per_10k_cny"]),
         "electricity_share_of_energy": share(now["electricity_tce"], now["energy_tce"]),
         "green_share_of_electricity": share(now["green_electricity_kwh"], now["electricity_kwh"]),
-        "targets": results,
+        "targets": [regional_target(t, year, lines, va) for t in wanted.itertuples(index=False)],
         "key_emitters": key_emitters(lines[year]).to_dict("records"),
     }
+    return head, totals
+
+
+def progress(engine: Engine, region: str, year: int, basis: str = "location") -> dict[str, Any]:
+    """Every indicator of the region for ``year`` (see the module docstring)."""
+    return progress_with_totals(engine, region, year, basis)[0]

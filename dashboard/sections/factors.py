@@ -4,7 +4,7 @@ import streamlit as st
 
 from carbon import fields, views
 from carbon.errors import CarbonError
-from dashboard import common, labels
+from dashboard import common, labels, sources
 from dashboard.common import t
 
 v = common.require_login()
@@ -56,12 +56,14 @@ st.caption(
         "“—” means not applicable or not stated (e.g. no end date).",
     )
 )
+library = sources.table(shown, lang)
 common.dataframe(
-    shown,
+    library,
     placeholder=labels.EMPTY,  # no figure is missing here: an empty cell is a date or link the source does not give
     column_config={
-        **common.columns(shown),
+        **common.columns(library),
         "vintage": st.column_config.TextColumn(fields.label("vintage", lang), help=fields.description("vintage", lang)),
+        "source_url": sources.link_column(lang),
         "value": st.column_config.NumberColumn(
             fields.title("value", lang), help=fields.description("value", lang), format="%.6g"
         ),
@@ -80,6 +82,8 @@ if names:
     common.basis_caption(basis, views.as_of(engine, basis))
     used = common.factors_used_table(used)
     common.dataframe(used, column_config=common.columns(used))
-    common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown, t("所用因子", "used"): used})
+    common.offer_tables(
+        t("排放因子", "factors"), {t("因子库", "library"): sources.export(shown, lang), t("所用因子", "used"): used}
+    )
 else:
-    common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): shown})
+    common.offer_tables(t("排放因子", "factors"), {t("因子库", "library"): sources.export(shown, lang)})

@@ -1,11 +1,12 @@
-"""总览 Overview: headline figures against the targets, trend with target path and peak band, splits."""
+"""总览 Overview: the monitored enterprises' headline figures, the regional targets as published and their state, trend
+with peak band and reference paths, splits."""
 
 import pandas as pd
 import streamlit as st
 
-from carbon import fields
+from carbon import fields, views
 from carbon.errors import CarbonError
-from dashboard import charts, common, labels
+from dashboard import charts, common, labels, sources
 from dashboard import format as fmt
 from dashboard.common import t
 
@@ -21,12 +22,25 @@ try:
 except CarbonError as exc:
     common.show_error(exc)
 h = o["headline"]
+# one scale for the page's emissions: the headline figure, the years of the trend and the jurisdictions
+scale = charts.emissions_scale(
+    [h["emissions_tco2e"], *o["annual"]["emissions_tco2e"], *o["by_region"]["emissions_tco2e"]], lang
+)
 st.subheader(f"{labels.region(region, lang)} · {fmt.year(year, lang)}")
 common.basis_caption(basis, o["as_of"])
+st.caption(
+    t(
+        f"统计口径：{h['enterprises']}家监测企业的核算结果，不是本区域的排放总量。强度 = 监测企业的碳排放（或综合能耗）"
+        f"÷ 同一批企业的增加值（{h['enterprises_with_value_added']}家有增加值数据），不是地区单位GDP强度。",
+        f"Coverage: the results of {h['enterprises']} monitored enterprises, not the region's total emissions. "
+        f"Intensity = the monitored enterprises' emissions (or energy use) ÷ the same enterprises' value added "
+        f"({h['enterprises_with_value_added']} with value added), not the region's intensity per unit of GDP.",
+    )
+)
 c = st.columns(4)
 c[0].metric(
     fields.label("emissions_tco2e", lang),
-    fmt.tonnes_co2e(h["emissions_tco2e"], lang),
+    scale.text(h["emissions_tco2e"]),
     fmt.percent(h["emissions_change_yoy"]),
     delta_color="inverse",
     help=fields.description("emissions_tco2e", lang),
@@ -34,14 +48,22 @@ c[0].metric(
 c[1].metric(
     fields.label("energy_tce", lang), fmt.tce(h["energy_tce"], lang), help=fields.description("energy_tce", lang)
 )
-for col, name in zip(c[2:], ("carbon_intensity_tco2e_per_10k_cny", "energy_intensity_tce_per_10k_cny"), strict=True):
+MONITORED = ("monitored_carbon_intensity_tco2e_per_10k_cny", "monitored_energy_intensity_tce_per_10k_cny")
+for col, name in zip(c[2:], MONITORED, strict=True):
     col.metric(fields.title(name, lang), fmt.number(h[name], fields.digits(name)), help=fields.description(name, lang))
 if h["emissions_tco2e"] is None:
     st.info(
         t(
-            "无数据：本区域本年度没有任何企业的活动数据，因此不显示排放量、强度和进度（无数据不是零排放）。",
-            "No data: no enterprise in this region has activity data for the year, so no emissions, intensity or "
-            "progress is shown (no data is not zero emissions).",
+            "无数据：本区域本年度没有任何企业的活动数据，因此不显示排放量和强度（无数据不是零排放）。",
+            "No data: no enterprise in this region has activity data for the year, so no emissions or intensity is "
+            "shown (no data is not zero emissions).",
+        )
+    )
+elif h["enterprises_with_value_added"] == 0:
+    st.info(
+        t(
+            "无增加值数据：本年没有监测企业的增加值，因此不显示监测企业强度。",
+            "No value added: no monitored enterprise has value added for the year, so no intensity is shown.",
         )
     )
 c = st.columns(4)
@@ -54,25 +76,46 @@ c[3].metric(
     labels.pick(labels.STATUS[peak.status], lang) + (f" {peak.peak_year}" if peak.peak_year else ""),
 )
 
-st.markdown("#### " + t("目标进度", "Progress against targets"))
+st.markdown("#### " + t("适用的地区目标", "Regional targets that apply"))
+st.info(
+    t(
+        "地区目标考核的是全地区单位GDP的能耗和碳排放，需要地区能源消费统计和排放清单；本系统目前只有监测企业的数据，"
+        "只覆盖地区排放的一部分，因此不评估地区目标的进度。“参考”一栏是监测企业自身单位增加值强度的变化，"
+        "不能代替地区目标的完成情况。",
+        "Regional targets measure the whole region's energy and emissions per unit of GDP, which needs regional "
+        "energy statistics and an emissions inventory. The system holds only the monitored enterprises' data, which "
+        "cover part of the region's emissions, so it does not assess progress against regional targets. The "
+        "reference is the change of the monitored enterprises' own intensity per value added; it does not stand in "
+        "for the region's progress.",
+    )
+)
 for tg in h["targets"]:
     status = labels.pick(labels.STATUS[tg["status"]], lang)
-    name = fields.label(tg["indicator"], lang)
-    where, by, base, cut = labels.target_region(tg["region"], lang), tg["target_year"], tg["base_year"], tg["reduction"]
-    text = t(f"{where}：{by}年{name}较{base}年下降{cut:.0%}", f"{where}: {name} −{cut:.0%} by {by} vs {base}")
-    cols = st.columns([3, 4, 2])
-    cols[0].markdown(f"**{text}**")
-    cols[0].caption(t("出处：", "Source: ") + tg["source"])
-    if tg["achieved"] is None:
-        cols[1].progress(0.0, text=t("基年无数据", "no base-year data"))
+    what, base = fields.label(tg["indicator"], lang), tg["base_year"]
+    cols = st.columns([4, 4, 3])
+    cols[0].markdown(f"**{views.target_title(tg['id'], lang)}**")
+    cols[0].caption(sources.caption(tg, lang))
+    cols[1].markdown(
+        t(
+            f"按目标的直线路径，{year}年应较{base}年下降 {fmt.percent(tg['expected'])}",
+            f"The straight path expects {fmt.percent(tg['expected'])} below {base} by {year}",
+        )
+    )
+    if tg["monitored_achieved"] is None:
+        cols[1].caption(
+            t(
+                f"参考：无法计算，{base}年和{year}年没有同时有核算结果和增加值的监测企业。",
+                f"Reference: none, no monitored enterprise has results and value added in both {base} and {year}.",
+            )
+        )
     else:
-        share = max(0.0, min(tg["achieved"] / tg["reduction"], 1.0)) if tg["reduction"] else 1.0
-        cols[1].progress(
-            share,
-            text=t(
-                f"已下降 {fmt.percent(tg['achieved'])}，按进度应下降 {fmt.percent(tg['expected'])}",
-                f"achieved {fmt.percent(tg['achieved'])}, expected by now {fmt.percent(tg['expected'])}",
-            ),
+        n = tg["monitored_achieved_enterprises"]
+        cols[1].caption(
+            t(
+                f"参考：同一批{n}家监测企业的单位增加值{what}较{base}年下降 {fmt.percent(tg['monitored_achieved'])}",
+                f"Reference: the {what} per value added of the same {n} monitored enterprises is "
+                f"{fmt.percent(tg['monitored_achieved'])} below {base}",
+            )
         )
     cols[2].markdown(f"**{status}**")
 
@@ -80,29 +123,44 @@ left, right = st.columns(2)
 with left:
     st.markdown("#### " + t("排放趋势与达峰预测（10–90%区间）", "Emissions trend and peak projection (10–90 % band)"))
     full_years = o["annual"].loc[o["annual"]["months_with_results"] == 12]
-    st.altair_chart(charts.trend(full_years, peak.projection, lang), width="stretch")
+    st.altair_chart(charts.trend(full_years, peak.projection, lang, scale), width="stretch")
 with right:
-    st.markdown("#### " + t("碳排放强度与目标路径", "Carbon intensity and target path"))
+    st.markdown(
+        "#### "
+        + t(
+            "监测企业碳排放强度与目标降幅（参考路径）",
+            "Monitored enterprises' carbon intensity and the targets' rates (reference paths)",
+        )
+    )
     path_names = {
         tg["id"]: t(
-            f"{labels.target_region(tg['region'], 'zh')}目标路径", f"{labels.target_region(tg['region'], 'en')} path"
+            f"{tg['target_year']}年目标降幅（参考）· {views.target_region(tg['region'], 'zh')}",
+            f"{tg['target_year']} target's rate (reference) · {views.target_region(tg['region'], 'en')}",
         )
         for tg in h["targets"]
     }
     paths = o["target_paths"].assign(target=o["target_paths"]["target"].map(path_names))
-    intensity = "carbon_intensity_tco2e_per_10k_cny"
-    st.altair_chart(charts.intensity_path(o["annual"], paths, intensity, lang), width="stretch")
+    st.altair_chart(charts.intensity_path(o["annual"], paths, MONITORED[0], lang), width="stretch")
+    st.caption(
+        t(
+            "参考路径：从监测企业基年强度出发、按地区目标的降幅直线下降；不是地区强度的目标路径。",
+            "Reference path: from the monitored enterprises' base-year intensity, falling at the regional target's "
+            "rate in a straight line; not the region's own target path.",
+        )
+    )
 
 left, right = st.columns(2)
 by_region = o["by_region"].assign(name=lambda d: d["region"].map(lambda r: labels.region(r, lang)))
 by_sector = o["by_sector"].assign(name=lambda d: d["sector"].map(lambda s: labels.sector(s, lang)))
 with left:
     st.markdown("#### " + t("分区县排放", "Emissions by jurisdiction"))
-    st.altair_chart(charts.share_bars(by_region, "name", "emissions_tco2e", lang), width="stretch")
+    st.altair_chart(charts.share_bars(by_region, "name", "emissions_tco2e", lang, scale, "region"), width="stretch")
 with right:
     st.markdown("#### " + t("分行业排放", "Emissions by sector"))
     st.altair_chart(
-        charts.share_bars(by_sector.dropna(subset=["emissions_tco2e"]), "name", "emissions_tco2e", lang),
+        charts.share_bars(
+            by_sector.dropna(subset=["emissions_tco2e"]), "name", "emissions_tco2e", lang, scale, "sector_zh"
+        ),
         width="stretch",
     )
     if by_sector["suppressed"].any():
@@ -112,12 +170,26 @@ with right:
                 "Sectors with fewer than 3 enterprises are hidden to protect single enterprises.",
             )
         )
+target_table = pd.DataFrame(
+    [
+        {
+            "target_title": views.target_title(tg["id"], lang),
+            "target_status": labels.pick(labels.STATUS[tg["status"]], lang),
+            "expected": tg["expected"],
+            "monitored_achieved": tg["monitored_achieved"],
+            "monitored_achieved_enterprises": tg["monitored_achieved_enterprises"],
+            "source": tg["source"],
+            "source_url": tg["source_url"],
+        }
+        for tg in h["targets"]
+    ]
+)
 common.offer_tables(
     t("总览", "overview"),
     {
         t("年度排放", "annual"): o["annual"],
         t("分区县", "by jurisdiction"): o["by_region"],
         t("分行业", "by sector"): o["by_sector"],
-        t("目标进度", "targets"): pd.DataFrame(h["targets"]),
+        t("目标", "targets"): target_table,
     },
 )

@@ -1,10 +1,12 @@
-"""目标与预警 Targets and alerts: targets with sources and progress, enterprises behind their path, missing data."""
+"""目标与预警 Targets and alerts: regional targets as published with their sources and state, enterprises behind the
+reference path, missing data."""
 
+import pandas as pd
 import streamlit as st
 
-from carbon import fields
+from carbon import views
 from carbon.errors import CarbonError
-from dashboard import common, labels
+from dashboard import common, labels, sources
 from dashboard import format as fmt
 from dashboard.common import t
 
@@ -22,38 +24,46 @@ except CarbonError as exc:
     common.show_error(exc)
 common.basis_caption(basis, a["as_of"])
 
-st.markdown("#### " + t("适用的目标（含出处）", "Applicable targets, with sources"))
-targets = a["targets"].assign(
-    status=a["targets"]["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
-    region=a["targets"]["region"].map(lambda r: labels.target_region(r, lang)),
-    indicator=a["targets"]["indicator"].map(lambda i: fields.label(i, lang)),
-)[
-    [
-        "region",
-        "indicator",
-        "base_year",
-        "target_year",
-        "reduction",
-        "achieved",
-        "expected",
-        "needed_per_year",
-        "status",
-        "source",
-        "source_url",
-    ]
-]
-common.dataframe(targets, hide_index=True, width="stretch", column_config=common.columns(targets))
+st.markdown("#### " + t("适用的地区目标（按原文，含出处）", "Regional targets that apply, as published, with sources"))
+st.caption(
+    t(
+        "地区目标考核全地区单位GDP的能耗或碳排放，需要地区排放清单；本系统只有监测企业的数据（只覆盖地区排放的一部分），"
+        "因此不评估地区目标进度。参考降幅是同一批监测企业单位增加值强度较基年的变化，不是目标完成情况。",
+        "Regional targets measure the whole region's energy or emissions per unit of GDP and need a regional "
+        "inventory; the system holds only the monitored enterprises' data (part of the region's emissions), so it "
+        "does not assess them. The reference is how the same monitored enterprises' intensity per value added fell "
+        "since the base year, not progress against the target.",
+    )
+)
+raw = sources.table(a["targets"], lang)
+targets = pd.DataFrame(
+    {
+        "target_title": raw["id"].map(lambda i: views.target_title(i, lang)),
+        "target_status": raw["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
+        "expected": raw["expected"],
+        "monitored_achieved": raw["monitored_achieved"],
+        "monitored_achieved_enterprises": raw["monitored_achieved_enterprises"],
+        "source": raw["source"],
+        "source_url": raw["source_url"],
+    }
+)
+common.dataframe(targets, column_config={**common.columns(targets), "source_url": sources.link_column(lang)})
 
-st.markdown("#### " + t("强度下降落后于目标路径的企业", "Enterprises behind the target path"))
-used = a["targets"].set_index("id").loc[a["target_used"]] if a["target_used"] else None
-if used is not None:
-    where = labels.target_region(used["region"], lang)
+st.markdown(
+    "#### "
+    + t("自身强度下降慢于参考路径的企业", "Enterprises whose own intensity falls slower than the reference path")
+)
+if a["target_used"]:
+    used = raw.set_index("id").loc[a["target_used"]]
     st.caption(
         t(
-            f"按{where}“{used['target_year']}年碳排放强度较{used['base_year']}年下降{used['reduction']:.0%}”的直线路径，"
-            "比较企业自身碳排放强度（吨CO₂e/万元增加值）较基年的降幅。",
-            f"Each enterprise's own carbon intensity (t CO₂e per 10⁴ CNY value added) against the straight path of "
-            f"{where}'s target: −{used['reduction']:.0%} by {used['target_year']} vs {used['base_year']}.",
+            f"参考路径：{views.target_title(a['target_used'], 'zh')}。比较各企业自身碳排放强度（吨CO₂e/万元增加值）"
+            f"较{used['base_year']}年的降幅与该目标直线路径按进度应降的幅度；状态只表示企业相对这一参考路径的快慢，"
+            "不是地区目标的评估。",
+            f"Reference path: {views.target_title(a['target_used'], 'en')}. Each enterprise's own carbon intensity "
+            f"(t CO₂e per 10⁴ CNY value added) against the reduction the straight path expects since "
+            f"{used['base_year']}; the status says only how the enterprise compares with this reference, it does "
+            "not assess the regional target.",
         )
     )
 behind = a["behind"].assign(
@@ -65,5 +75,9 @@ st.markdown("#### " + t(f"{fmt.year(year, 'zh')}缺报月份", f"Missing submiss
 common.dataframe(a["missing"], hide_index=True, width="stretch", column_config=common.columns(a["missing"]))
 common.offer_tables(
     t("目标与预警", "targets and alerts"),
-    {t("目标", "targets"): a["targets"], t("落后企业", "behind"): a["behind"], t("缺报", "missing"): a["missing"]},
+    {
+        t("目标", "targets"): sources.export(a["targets"], lang),
+        t("落后企业", "behind"): behind,
+        t("缺报", "missing"): a["missing"],
+    },
 )

@@ -18,10 +18,10 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from carbon import db, fields, reference
+from carbon import codes, db, fields, reference
 from carbon.errors import CarbonError, FactorDataError, InputError
 from carbon.factor_choice import BASES, GWP_SETS, YEARS
-from carbon.flags import describe
+from carbon.flags import describe, factors_text
 from carbon.ledger import GWP_OF_RECORD
 from carbon.tables import beijing_time, num, render
 
@@ -258,14 +258,10 @@ def ingest(
         if as_json:
             click.echo(json_text(r.as_dict()))
             continue
-        state = {
-            "duplicate_file": "重复文件，未改动 / duplicate file, nothing changed",
-            "stored": "已入库 / stored",
-            "rejected": "未入库 / not stored",
-            "not_stored": "未入库 / not stored",
-        }[r.status]
+        state = codes.bilingual("batch_status", r.status)
+        shape = codes.bilingual("file_shape", r.shape) if r.shape else "-"
         click.echo(
-            f"{r.file}: {state} [{r.shape}] 批次/batch {r.batch_id}; 读取/read {r.rows_read}, "
+            f"{r.file}: {state} [{shape}] 批次/batch {r.batch_id}; 读取/read {r.rows_read}, "
             f"接受/accepted {r.rows_accepted}, 拒绝/rejected {r.rows_rejected}, 重复/duplicate "
             f"{r.rows_duplicate}, 更正/corrected {r.rows_corrected}, 警告/warnings {len(r.warnings)}"
         )
@@ -315,14 +311,16 @@ def account(
 ) -> None:
     """核算排放 / account emissions of an enterprise or region for a year."""
     from carbon.ledger import account as run_account
+    from carbon.ledger import load_factors
 
     if bool(uscc) == bool(region):
         raise click.UsageError("请给出 --enterprise 或 --region 之一 / give exactly one of --enterprise or --region")
-    result = run_account(_engine(ctx), year=year, enterprise=uscc, region=region, basis=basis, gwp_set=gwp_set)
+    engine = _engine(ctx)
+    result = run_account(engine, year=year, enterprise=uscc, region=region, basis=basis, gwp_set=gwp_set)
     if as_json:
         _print_json(result.as_dict())
         return
-    click.echo(format_result(result.as_dict()))
+    click.echo(format_result(result.as_dict(), load_factors(engine).set_index("id")))
 
 
 @cli.command()
@@ -341,17 +339,28 @@ def results(ctx: click.Context, uscc: str | None, region: str | None, year: int,
 
     if bool(uscc) == bool(region):
         raise click.UsageError("请给出 --enterprise 或 --region 之一 / give exactly one of --enterprise or --region")
-    result = stored_result(_engine(ctx), year=year, enterprise=uscc, region=region, basis=basis)
+    from carbon.ledger import load_factors
+
+    engine = _engine(ctx)
+    result = stored_result(engine, year=year, enterprise=uscc, region=region, basis=basis)
     if as_json:
         _print_json(result.as_dict())
         return
-    click.echo(format_result(result.as_dict()))
+    click.echo(format_result(result.as_dict(), load_factors(engine).set_index("id")))
 
 
-def format_result(d: dict[str, Any]) -> str:
-    """A result as readable tables, Chinese labels with English; without data, says so and why."""
+def _carrier(carrier: str) -> str:
+    """A carrier by its names: ``天然气 / natural gas``."""
+    row = reference.carriers().loc[carrier]
+    return f"{row['name_zh']} / {row['name_en']}"
+
+
+def format_result(d: dict[str, Any], library: pd.DataFrame | None = None) -> str:
+    """A result as readable tables, Chinese labels with English; without data, says so and why.  With the factor
+    ``library`` (indexed by id), the factors each carrier used are described record by record."""
     head = (
-        f"{d['subject']['id']} {d['year']}年 核算口径/basis: {d['basis']}  GWP: {d['gwp_set']}  "
+        f"{d['subject']['id']} {d['year']}年 核算口径/basis: {codes.bilingual('basis_short', d['basis'])}  "
+        f"GWP: {d['gwp_set']}  "
         f"计算时间/as of: {beijing_time(d['as_of']) if d['as_of'] else '— (' + NO_DATA + ')'}"
     )
     flags = "\n".join(f"  - {describe(f)}" for f in d["flags"]) or "  (无 / none)"
@@ -366,7 +375,7 @@ def format_result(d: dict[str, Any]) -> str:
         headers("carrier", "quantity_canonical", "unit", "emissions_tco2e", "energy_tce", "factor_ids"),
         [
             [
-                f"{c['name_zh']} {c['carrier']}",
+                _carrier(c["carrier"]),
                 cell("quantity_canonical", c["quantity_canonical"]),
                 c["unit"],
                 cell("emissions_tco2e", c["emissions_tco2e"]),
@@ -391,7 +400,11 @@ def format_result(d: dict[str, Any]) -> str:
         ],
         right=[1, 2],
     )
-    reasons = "\n".join(f"  - {c['name_zh']} {c['carrier']}: {'; '.join(c['factor_reasons'])}" for c in d["by_carrier"])
+    reasons = "\n".join(
+        f"  - {_carrier(c['carrier'])}: "
+        + (factors_text(c["factor_ids"], library, "zh") if library is not None else "; ".join(c["factor_reasons"]))
+        for c in d["by_carrier"]
+    )
     return (
         f"{head}\n\n{totals}\n\n{lines}\n\n{months}\n\n因子选择 / factor choice:\n{reasons}\n\n提示 / flags:\n{flags}"
     )
@@ -428,9 +441,9 @@ def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None,
                 [
                     r.id,
                     f"{r.value:g}",
-                    r.unit,
-                    "" if r.vintage is None or r.vintage != r.vintage else int(r.vintage),
-                    r.status,
+                    codes.label("unit", r.unit, "zh"),
+                    "-" if r.vintage is None or r.vintage != r.vintage else int(r.vintage),
+                    codes.bilingual("factor_status", r.status),
                     sources.citation(r._asdict(), "zh"),
                 ]
                 for r in df.itertuples(index=False)
@@ -598,8 +611,8 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
                         cell(c, getattr(r, c))
                         for c in ("emissions_tco2e", "value_added_10k_cny", "l_tco2e_per_10k_cny", "k")
                     ),
-                    r.level,
-                    r.grade,
+                    "-" if pd.isna(r.level) else codes.bilingual("level", r.level),
+                    "-" if pd.isna(r.grade) else r.grade,
                 ]
                 for r in df.itertuples()
             ],
@@ -638,7 +651,7 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
         "green_share_of_electricity",
         "gdp_10k_cny",
     ]
-    click.echo(f"{reference.regions().loc[region, 'name_zh']} {year}年 (basis {basis})")
+    click.echo(f"{reference.regions().loc[region, 'name_zh']} {year}年 ({codes.bilingual('basis_short', basis)})")
     click.echo(
         "口径：监测企业的核算结果，不是地区排放总量；强度 = 监测企业排放（能耗）÷ 同一批企业的增加值。\n"
         "Coverage: the monitored enterprises' results, not the region's total; intensity = their emissions "
@@ -745,7 +758,9 @@ def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: s
         _print_json(out)
         return
     slope = "slope_tco2e_per_year"
-    click.echo(f"{region}: {e.status} {e.peak_year or ''} ({fields.header(slope)}: {cell(slope, e.slope_per_year)})")
+    name = reference.regions().loc[region, "name_zh"]
+    status = codes.bilingual("peak_status", e.status)
+    click.echo(f"{name}: {status} {e.peak_year or ''} ({fields.header(slope)}: {cell(slope, e.slope_per_year)})")
     projected = ["emissions_projected_tco2e", "emissions_projected_low_tco2e", "emissions_projected_high_tco2e"]
     click.echo(
         render(
@@ -1016,8 +1031,8 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
             [
                 [
                     r.username,
-                    r.role,
-                    r.region or "-",
+                    codes.bilingual("role", r.role),
+                    reference.regions().loc[r.region, "name_zh"] if r.region else "-",
                     f"{r.enterprise} {r.enterprise_name}" if r.enterprise else "-",
                     beijing_time(r.created_at),
                     "停用 / disabled" if r.disabled else "启用 / enabled",

@@ -12,6 +12,7 @@ from functools import cache
 
 import pandas as pd
 
+from carbon import reference
 from carbon.reference import read_data
 
 LANGS = ("zh", "en")
@@ -60,3 +61,12 @@ def column(values: pd.Series, kind: str, lang: str = "zh") -> pd.Series:
     if unknown:
         raise KeyError(f"{kind}: {sorted(unknown)!r} have no label in carbon/data/codes.csv")
     return values.map(lambda c: c if pd.isna(c) else mapping[str(c)])
+
+
+def area(area_id: str, lang: str = "zh") -> str:
+    """Where a factor or target applies, by name: a zone region (``carbon/data/regions.csv``), else a province,
+    regional grid, the country or the world (the ``area`` kind): ``CN-SH`` -> ``上海市`` / ``Shanghai``."""
+    regions = reference.regions()
+    if area_id in regions.index:
+        return str(regions.loc[area_id, f"name_{lang}"])
+    return label("area", area_id, lang)

@@ -66,6 +66,8 @@ class RowIssue:
             "column": self.column,
             "value": value,
             "message": self.message,
+            "zh": self.zh,
+            "en": self.en,
             "severity": self.severity,
             "code": self.code,
         }

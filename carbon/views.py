@@ -469,7 +469,7 @@ def connector_health(engine: Engine, viewer: Viewer) -> pd.DataFrame:
 def factor_library(engine: Engine) -> pd.DataFrame:
     """The stored factor library with sources, vintages, bases and status (public data)."""
     cols = [
-        "id", "carrier", "region", "vintage", "basis", "gas", "value", "unit", "status",
+        "id", "parameter", "carrier", "region", "vintage", "basis", "gas", "value", "unit", "status",
         "publisher", "document_title", "document_number", "published_on", "valid_from", "valid_to", "source_url",
     ]  # fmt: skip
     lib = load_factors(engine)

@@ -519,17 +519,18 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
 
 
 def format_summary(s: dict[str, Any]) -> str:
-    """The demo summary as readable tables."""
+    """The demo summary as readable tables: regions, sectors, bases, targets and statuses by their labels."""
     names = reference.regions()["name_zh"]
+    short = {b: f"{codes.label('basis_short', b, 'zh')} / {codes.label('basis_short', b, 'en')}" for b in BASES}
     by_region = render(
         [
             fields.header("region"),
-            *(f"{fields.header('total_tco2e')} [{b}]" for b in BASES),
+            *(_by_basis("total_tco2e", b) for b in BASES),
             *(fields.header(k) for k in ("scope1_tco2e", "scope2_tco2e", "energy_tce")),
         ],
         [
             [
-                f"{names[r]} ({r})",
+                names[r],
                 num(b["location"]["total_tco2e"]),
                 num(b["local"]["total_tco2e"]),
                 num(b["market"]["total_tco2e"]),
@@ -541,9 +542,17 @@ def format_summary(s: dict[str, Any]) -> str:
         ],
         right=[1, 2, 3, 4, 5, 6],
     )
+    sectors = reference.sectors()
     by_sector = render(
-        [fields.header("sector_zh"), f"{fields.header('emissions_tco2e')} [location]", fields.header("energy_tce")],
-        [[f"{x['name_zh']} ({x['sector']})", num(x["emissions_tco2e"]), num(x["energy_tce"])] for x in s["sectors"]],
+        [
+            fields.header("sector_zh"),
+            _by_basis("emissions_tco2e", "location"),
+            fields.header("energy_tce"),
+        ],
+        [
+            [f"{x['name_zh']} / {sectors.loc[x['sector'], 'name_en']}", num(x["emissions_tco2e"]), num(x["energy_tce"])]
+            for x in s["sectors"]
+        ],
         right=[1, 2],
     )
     targets = render(
@@ -560,14 +569,26 @@ def format_summary(s: dict[str, Any]) -> str:
     )
     grades = "  ".join(f"{g}级: {n}" for g, n in s["grades"].items())
     flags = "\n".join(f"  - {describe(f)}" for f in s["regions"]["zone"]["location"]["flags"])
-    accounts = "\n".join(f"  - {name}: {role} {scope}".rstrip() for name, role, scope in s["accounts"])
+    accounts = "\n".join(f"  - {name}: {_account_scope(role, scope)}" for name, role, scope in s["accounts"])
     problems = "\n".join(f"  - {p}" for p in s.get("problems", []))
     return (
         f"【{s['label']}】 {s['enterprises']} 家企业 / enterprises — {s['year']}年 — 数据库 / database "
         f"{s['database']}\n\n{by_region}\n\n{by_sector}\n\n示范区适用的地区目标 / regional targets of the zone:\n"
         f"{targets}\n\n碳效码 / carbon-efficiency grades: {grades}\n"
         f"重点排放单位 / key emitters (≥26,000 tCO2e or ≥10,000 tce): {s.get('key_emitters', '-')}\n\n"
-        f"提示 / flags (zone, location):\n{flags}\n\n"
+        f"提示 / flags (zone, {short['location']}):\n{flags}\n\n"
         f"模拟的数据质量问题 / simulated data-quality problems to find:\n{problems}\n\n"
         f"演示账号 / demo accounts (密码 / password: {s['password']}):\n{accounts}"
     )
+
+
+def _by_basis(name: str, basis: str) -> str:
+    """A CLI header of a figure on one basis: ``排放总量·基于位置 / total emissions, location (tCO2e)``."""
+    zh, en = (f"{fields.label(name, g)}·{codes.label('basis_short', basis, g)}" for g in ("zh", "en"))
+    return f"{zh} / {en.replace('·', ', ')} ({fields.unit_label(name, 'en')})"
+
+
+def _account_scope(role: str, scope: str) -> str:
+    """A demo account's role by its label and its scope: the jurisdiction by name, the enterprise by its USCC."""
+    where = reference.regions()["name_zh"].get(scope, scope) if scope else ""
+    return f"{codes.bilingual('role', role)} {where}".rstrip()

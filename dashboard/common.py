@@ -71,8 +71,20 @@ def remembered(name: str, v: Viewer, *args: object, **kwargs: object) -> object:
     return _remembered(name, url, views.data_version(_engine(url)), v, args, kwargs)
 
 
+LANGUAGES = {"zh": "中文", "en": "English"}
+# The chosen language is kept under a plain session key: Streamlit forgets the state of a widget that is not drawn
+# in a run and keys a page's widgets by the page, so the switch's own key ("lang") starts again on every page.
+LANG_KEY = "language"
+
+
 def lang() -> str:
-    return st.session_state.get("lang", "zh")
+    """The language chosen in this session, ``zh`` (default) or ``en``; kept across pages."""
+    return st.session_state.get(LANG_KEY, "zh")
+
+
+def _language_chosen() -> None:
+    """The language switch changed: keep its value for the session (runs before the page does)."""
+    st.session_state[LANG_KEY] = st.session_state["lang"]
 
 
 def t(zh: str, en: str) -> str:
@@ -116,15 +128,17 @@ def sidebar_header() -> None:
     """Language switch, and who is signed in with a sign-out button."""
     st.sidebar.radio(
         "语言 / Language",
-        ["zh", "en"],
-        format_func=lambda x: {"zh": "中文", "en": "English"}[x],
+        list(LANGUAGES),
+        index=list(LANGUAGES).index(lang()),
+        format_func=LANGUAGES.__getitem__,
         horizontal=True,
         key="lang",
+        on_change=_language_chosen,
     )
     v = viewer()
     if v is not None:
         st.sidebar.markdown(
-            f"**{v.username}** · {labels.pick(labels.ROLE[v.role], lang())}"
+            f"**{fmt.plain(v.username)}** · {labels.pick(labels.ROLE[v.role], lang())}"
             + (f" · {labels.region(v.region, lang())}" if v.region else "")
         )
         st.sidebar.button(t("退出登录", "sign out"), on_click=logout, key="logout")
@@ -200,7 +214,9 @@ def way_back() -> None:
 
 
 def choice(widget, label: str, options: list, format_func, name: str, default: object = None) -> object:
-    """A select box or radio whose labels follow the language while its value is kept when the language changes."""
+    """A select box or radio whose labels follow the language while its value is kept when the language changes
+    and across pages (the value lives under ``_<name>``, the widget under ``<name>_<lang>``).  ``format_func`` must
+    not read the language when called (bind it first): it is called again after the run, e.g. by AppTest."""
     kept = st.session_state.get(f"_{name}", default)
     value = widget(
         label,
@@ -215,16 +231,17 @@ def choice(widget, label: str, options: list, format_func, name: str, default: o
 
 def year_and_basis() -> tuple[int, str]:
     """Sidebar selectors: data year (years with results, newest first) and accounting basis."""
+    language = lang()  # bound now: a widget's format_func is called again outside the run (AppTest)
     years = sorted(views.result_years(engine()), reverse=True) or [datetime.now(UTC).year - 1]
     default = views.default_year(engine(), cache=cube_cache())
     year = choice(
-        st.sidebar.selectbox, t("数据年份", "data year"), years, lambda y: fmt.year(y, lang()), "year", default
+        st.sidebar.selectbox, t("数据年份", "data year"), years, lambda y: fmt.year(y, language), "year", default
     )
     basis = choice(
         st.sidebar.radio,
         t("核算口径", "accounting basis"),
         list(labels.BASIS),
-        lambda b: labels.pick(labels.BASIS[b], lang()),
+        lambda b: labels.pick(labels.BASIS[b], language),
         "basis",
     )
     return int(year), str(basis)
@@ -235,7 +252,8 @@ def region_selector(v: Viewer, key: str = "region") -> str:
     options = views.regions_for(v)
     if v.role == "region" and v.region in options:
         options = [v.region, *[r for r in options if r != v.region]]
-    return str(choice(st.selectbox, t("区域", "region"), options, lambda r: labels.region(r, lang()), key))
+    language = lang()  # bound now, as in year_and_basis
+    return str(choice(st.selectbox, t("区域", "region"), options, lambda r: labels.region(r, language), key))
 
 
 def basis_caption(basis: str, as_of: pd.Timestamp | None) -> None:
@@ -268,12 +286,35 @@ def column(name: str) -> object:
     return st.column_config.Column(label, help=tip)
 
 
-def dataframe(data: Any, **kwargs: Any) -> Any:
+def dataframe(data: Any, placeholder: str | None = None, **kwargs: Any) -> Any:
     """``st.dataframe`` as every page shows tables: a missing value reads "无数据 / no data" (missing is not zero
-    and not blank), no index, full width."""
+    and not blank; ``placeholder`` instead for a table whose empty cells are not missing figures, e.g. "—" for no
+    end date), no index, full width."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
-    return st.dataframe(data, placeholder=fields.NO_DATA[lang()], **kwargs)
+    return st.dataframe(data, placeholder=placeholder or fields.NO_DATA[lang()], **kwargs)
+
+
+def uploads_table(history: pd.DataFrame) -> pd.DataFrame:
+    """Upload history (``views.uploads``) as shown: file shape, status and uploader by their labels."""
+    language = lang()
+    return history.assign(
+        shape=history["shape"].map(lambda c: labels.code("file_shape", c, language)),
+        status=history["status"].map(lambda c: labels.code("batch_status", c, language)),
+        uploaded_by=history["uploaded_by"].map(lambda u: labels.actor(str(u), language)),
+    )
+
+
+def factors_used_table(used: pd.DataFrame) -> pd.DataFrame:
+    """The factors a result used (``views.factors_used``) as shown: the carrier by name, each record described
+    from the library (what it is, its value and unit, area, year, basis and document) and the months as ranges."""
+    language = lang()
+    library = views.factor_library(engine()).set_index("id")
+    return used.assign(
+        carrier=used["carrier"].map(lambda c: labels.carrier(c, language)),
+        factor_reason=used["factor_ids"].map(lambda ids: labels.factor_records(ids, library, language)),
+        months=used["months"].map(lambda m: labels.months(m, language)),
+    )[["carrier", "factor_reason", "factor_ids", "months"]]
 
 
 def share_bar(name: str) -> object:
@@ -300,12 +341,18 @@ def export_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 def issues_table(issues: list[dict]) -> pd.DataFrame:
     """Errors and warnings of a validation report, row by row (``RowIssue.as_dict`` entries)."""
+    language = lang()
     df = pd.DataFrame(
-        [i for i in issues if i["severity"] in ("error", "warning")],
+        [
+            {**i, "message": i.get(language) or i["message"]}  # reports stored before zh/en were kept: both
+            for i in issues
+            if i["severity"] in ("error", "warning")
+        ],
         columns=["row", "column", "value", "severity", "message"],
     )
     df["severity"] = df["severity"].map({"error": t("错误", "error"), "warning": t("警告", "warning")})
-    df["value"] = df["value"].astype(str)
+    df["value"] = df["value"].map(lambda x: labels.EMPTY if labels.missing(x) else str(x))
+    df["column"] = df["column"].map(lambda x: labels.EMPTY if labels.missing(x) else str(x))
     return df.rename(
         columns={
             "row": t("行号", "row"),
@@ -321,7 +368,15 @@ def show_batch(v: Viewer, batch_ids: list[int], key: str) -> None:
     """Pick an upload; show its validation report and its refused rows, with a download of those rows to fix."""
     if not batch_ids:
         return
-    batch = int(st.selectbox(t("查看上报批次的校验报告", "validation report of batch"), batch_ids, key=f"{key}_batch"))
+    name = t("批次", "batch")
+    batch = int(
+        st.selectbox(
+            t("查看上报批次的校验报告", "validation report of batch"),
+            batch_ids,
+            format_func=lambda b: f"{name} {b}",
+            key=f"{key}_batch",
+        )
+    )
     report = views.batch_report(engine(), v, batch)
     issues = [*report.get("errors", []), *report.get("warnings", [])]
     if issues:

@@ -122,10 +122,11 @@ def sign_in(page, base_url: str, user: str, path: str = "/") -> None:
     settle(page)
 
 
-def open_page(page, title: str) -> None:
-    """Follow a sidebar link (same session)."""
+def open_page(page, title: str, path: str | None = None) -> None:
+    """Follow a sidebar link (same session); ``path`` for an English title."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    page.wait_for_url(lambda url: urlsplit(url).path in (f"/{PAGES[title]}", "/"))  # "/" for the default page
+    path = path or PAGES[title]
+    page.wait_for_url(lambda url: urlsplit(url).path in (f"/{path}", "/"))  # "/" for the default page
     settle(page)
 
 
@@ -183,6 +184,25 @@ def test_zone_staff_sees_the_overview_figures(page, base_url, engine):
     assert fmt.tonnes_co2e(expected).endswith(("万吨CO₂e", "吨CO₂e"))
     assert page.get_by_role("combobox", name="数据年份").input_value() == fmt.year(year)
     assert page.get_by_test_id("stVegaLiteChart").count() == 4
+    no_exception(page)
+
+
+def test_the_language_chosen_stays_when_a_sidebar_link_is_followed(page, base_url):
+    sign_in(page, base_url, "zone1")
+    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    settle(page)
+    page.get_by_role("heading", name="Dual-carbon overview").wait_for()
+    open_page(page, "Data quality", "quality")
+    page.get_by_role("heading", name="Data quality").wait_for()
+    assert page.get_by_role("radio", name="English").is_checked()
+    assert page.get_by_role("combobox", name="data year").is_visible()  # the sidebar selectors follow
+    open_page(page, "Factors", "factors")
+    page.get_by_role("heading", name="Emission factor library").wait_for()
+    page.get_by_test_id("stSidebar").get_by_text("中文", exact=True).click()
+    settle(page)
+    page.get_by_role("heading", name="排放因子库").wait_for()
+    open_page(page, "总览")
+    page.get_by_role("heading", name="双碳进展总览").wait_for()
     no_exception(page)
 
 

@@ -37,7 +37,9 @@ if v.is_staff:
         shown = table.loc[mask]
     display = shown.assign(
         region_id=shown["region_id"].map(lambda r: labels.region(r, lang)),
-        key_emitter=shown["key_emitter"].map({True: "★", False: ""}).fillna("—"),  # — : no data for the year
+        sector_zh=shown["division_code"].map(lambda d: labels.division_sector(d, lang)),
+        division_name=shown["division_code"].map(lambda d: labels.division(d, lang)),
+        key_emitter=shown["key_emitter"].map(lambda k: labels.yes_no(k, lang)),  # no data for the year: 无数据
     )[
         [
             "uscc",
@@ -113,11 +115,11 @@ with tabs[0]:
     meters = d["meters"].assign(carrier=d["meters"]["carrier"].map(lambda c: labels.carrier(c, lang)))
     common.dataframe(meters, hide_index=True, width="stretch", column_config=common.columns(meters))
 with tabs[1]:
-    common.dataframe(d["uploads"], hide_index=True, width="stretch", column_config=common.columns(d["uploads"]))
+    common.dataframe(common.uploads_table(d["uploads"]), column_config=common.columns(d["uploads"]))
     common.show_batch(v, d["uploads"]["batch_id"].tolist(), "ent")
 with tabs[2]:
-    used = d["factors"].assign(carrier=d["factors"]["carrier"].map(lambda c: labels.carrier(c, lang)))
-    common.dataframe(used, hide_index=True, width="stretch", column_config=common.columns(used))
+    used = common.factors_used_table(d["factors"])
+    common.dataframe(used, column_config=common.columns(used))
 common.offer_tables(
     t("企业", "enterprises"),
     {

@@ -19,7 +19,7 @@ if not tables:
     st.stop()
 st.markdown(t(f"当前视图：**{page}**", f"Current view: **{page}**"))
 for name, df in tables.items():
-    st.markdown(f"- {name}：{len(df)} " + t("行", "rows"))
+    st.markdown(t(f"- {name}：{len(df)} 行", f"- {name}: {len(df)} rows"))
 stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
 formats = [
     (

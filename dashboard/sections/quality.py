@@ -7,7 +7,7 @@ import streamlit as st
 
 from carbon import codes, fields, views
 from carbon.errors import CarbonError
-from dashboard import common
+from dashboard import common, labels
 from dashboard import format as fmt
 from dashboard.common import t
 
@@ -80,7 +80,7 @@ common.dataframe(
 
 st.markdown("#### " + t("被拒绝的行", "Refused rows"))
 bad = history.loc[history["rows_rejected"] > 0]
-common.dataframe(bad, hide_index=True, width="stretch", column_config=common.columns(bad))
+common.dataframe(common.uploads_table(bad), column_config=common.columns(bad))
 common.show_batch(v, bad["batch_id"].tolist(), "q")
 
 st.markdown("#### " + t("数据接入状态", "Connector health"))
@@ -102,17 +102,30 @@ else:
             "quarantined",
         ]
     ].copy()
-    for col in ("last_success_at", "last_error_at", "newest_reading_at"):
-        view[col] = pd.to_datetime(view[col], utc=True).dt.tz_convert("Asia/Shanghai")
+    never = t("从未", "never")
+    for col in ("last_success_at", "last_error_at", "newest_reading_at"):  # Beijing time; never done says so
+        when = pd.to_datetime(view[col], utc=True).dt.tz_convert("Asia/Shanghai")
+        view[col] = when.map(lambda w: never if pd.isna(w) else f"{w:%Y-%m-%d %H:%M:%S}")
+    view["kind"] = view["kind"].map(lambda k: labels.code("connector_kind", k, lang))
+    view["last_error"] = view["last_error"].map(lambda e: labels.EMPTY if labels.missing(e) else str(e))
     view["healthy"] = view["healthy"].astype(bool).map({True: t("正常", "healthy"), False: t("异常", "unhealthy")})
     view["lag_seconds"] = view["lag_seconds"].map(lambda s: fmt.duration(s, lang))  # 2天3小时, since the newest reading
-    lag = st.column_config.TextColumn(fields.label("lag_seconds", lang), help=fields.description("lag_seconds", lang))
-    common.dataframe(view, hide_index=True, width="stretch", column_config={**common.columns(view), "lag_seconds": lag})
+    text_columns = ("last_success_at", "last_error_at", "newest_reading_at", "lag_seconds")
+    common.dataframe(
+        view,
+        column_config={
+            **common.columns(view),
+            **{
+                col: st.column_config.TextColumn(fields.label(col, lang), help=fields.description(col, lang))
+                for col in text_columns
+            },
+        },
+    )
 common.offer_tables(
     t("数据质量", "data quality"),
     {
         t("完整度", "completeness"): table,
-        t("被拒绝的上报", "refused uploads"): bad,
+        t("被拒绝的上报", "refused uploads"): common.uploads_table(bad),
         t("数据接入", "connectors"): health,
     },
 )

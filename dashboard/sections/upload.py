@@ -161,6 +161,6 @@ if uploads:
 
 st.markdown("#### " + t("上报记录", "Upload history"))
 history = views.uploads(engine, v, enterprise)
-common.dataframe(history, hide_index=True, width="stretch", column_config=common.columns(history))
+common.dataframe(common.uploads_table(history), column_config=common.columns(history))
 common.show_batch(v, history["batch_id"].tolist(), "up")
 common.offer_tables(t("数据上报", "upload"), {t("上报记录", "uploads"): history})

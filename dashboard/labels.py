@@ -197,6 +197,13 @@ def audit_detail(action: str, detail: Mapping[str, Any] | None, lang: str) -> st
         return code("login_failure", detail["reason"], lang)
     if action == "session_expired" and set(detail) == {"state"}:
         return code("session_end", detail["state"], lang)
+    if action == "access_denied" and "asked" in detail:
+        what, value = code("asked", detail["asked"], lang), str(detail.get("value", EMPTY))
+        cut = detail.get("value_chars")  # a long request is kept cut: say so
+        if zh:
+            return f"请求查看{what} {value}，被拒绝" + (f"（原文共{cut}个字符，只记前{len(value)}个）" if cut else "")
+        kept = f" (the request had {cut} characters; the first {len(value)} are kept)" if cut else ""
+        return f"asked for {what} {value}: refused{kept}"
     if action == "readings_received":
         ents = ("、" if zh else ", ").join(detail.get("enterprises") or []) or EMPTY
         r, d, x = detail.get("readings", 0), detail.get("duplicates", 0), detail.get("refused", 0)

@@ -66,6 +66,9 @@ from carbon.ledger import result_years as stored_years
 from carbon.models import Enterprise
 from carbon.stats import current_stats
 
+# the monitored-enterprise intensity that stands for each regional intensity indicator, for the pages
+MONITORED_INTENSITY = {indicator: column for indicator, (column, _) in MONITORED.items()}
+
 
 def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
     """Time of the newest stored result of a basis (UTC): the "as of" of every figure built from results."""

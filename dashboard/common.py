@@ -413,10 +413,15 @@ def demo_banner() -> None:
         names = views.visible_enterprises(engine(), viewer()) if viewer() else pd.DataFrame()
         st.session_state["demo"] = bool(len(names)) and bool(names["name"].str.endswith("（模拟）").all())
     if st.session_state["demo"]:
-        st.warning(
-            t(
-                "模拟数据：本页所有数字均为演示用的模拟数据，不是真实排放。",
-                "Simulated data: every number here is a demo, not real emissions.",
-            ),
-            icon=":material/science:",  # given, so Streamlit does not load its emoji catalog to look for one
-        )
+        simulated_warning()
+
+
+def simulated_warning() -> None:
+    """The label of simulated data (the demo's enterprises)."""
+    st.warning(
+        t(
+            "模拟数据：本页所有数字均为演示用的模拟数据，不是真实排放。",
+            "Simulated data: every number here is a demo, not real emissions.",
+        ),
+        icon=":material/science:",  # given, so Streamlit does not load its emoji catalog to look for one
+    )

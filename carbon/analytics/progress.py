@@ -93,11 +93,9 @@ def target_source(target: dict[str, Any]) -> dict[str, Any]:
 
 
 def target_region(region_id: str, lang: str = "zh") -> str:
-    """Name of a target's region: the zone or a jurisdiction (``carbon/data/regions.csv``), a province or the
-    country (``target_region`` in ``carbon/data/codes.csv``).  ``KeyError`` for an unknown region."""
-    if region_id in reference.regions().index:
-        return str(reference.regions().loc[region_id, "name_zh" if lang == "zh" else "name_en"])
-    return codes.label("target_region", region_id, lang)
+    """Name of a target's region: the zone or a jurisdiction, a province or the country (``carbon.codes.area``).
+    ``KeyError`` for an unknown region."""
+    return codes.area(region_id, lang)
 
 
 @cache

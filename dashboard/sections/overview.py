@@ -48,7 +48,7 @@ c[0].metric(
 c[1].metric(
     fields.label("energy_tce", lang), fmt.tce(h["energy_tce"], lang), help=fields.description("energy_tce", lang)
 )
-MONITORED = ("monitored_carbon_intensity_tco2e_per_10k_cny", "monitored_energy_intensity_tce_per_10k_cny")
+MONITORED = tuple(views.MONITORED_INTENSITY.values())  # carbon, then energy intensity
 for col, name in zip(c[2:], MONITORED, strict=True):
     col.metric(fields.title(name, lang), fmt.number(h[name], fields.digits(name)), help=fields.description(name, lang))
 if h["emissions_tco2e"] is None:

@@ -31,10 +31,7 @@ st.caption(
         "enterprises' emissions (or energy use) ÷ the same enterprises' value added.",
     )
 )
-MONITORED = {
-    "energy_intensity_tce_per_10k_cny": "monitored_energy_intensity_tce_per_10k_cny",
-    "carbon_intensity_tco2e_per_10k_cny": "monitored_carbon_intensity_tco2e_per_10k_cny",
-}
+MONITORED = views.MONITORED_INTENSITY
 # one scale for the page, from the jurisdictions' emissions: their metrics and the waterfall below
 scale = charts.emissions_scale(figures["emissions_tco2e"], lang)
 cols = st.columns(3)

@@ -43,7 +43,7 @@ header[data-testid="stHeader"] { background: transparent; }
 </style>
 """
 CHART_FONT = 22  # px: axis labels and titles of the wall's charts
-INTENSITIES = ("monitored_carbon_intensity_tco2e_per_10k_cny", "monitored_energy_intensity_tce_per_10k_cny")
+INTENSITIES = tuple(views.MONITORED_INTENSITY.values())
 INK = "#263238"  # their colour: darker than the dashboard's grey, for reading from afar
 
 
@@ -226,12 +226,7 @@ def show(v: Viewer, pages: list[str], refresh: int, notes: list[tuple[str, str]]
     for zh, en in notes:
         st.caption(fmt.plain(t(zh, en)))
     if views.simulated(engine, v):
-        st.warning(
-            t(
-                "模拟数据：本页所有数字均为演示用的模拟数据，不是真实排放。",
-                "Simulated data: every number here is a demo, not real emissions.",
-            )
-        )
+        common.simulated_warning()
     if year is None:
         st.info(t("尚无核算结果：数据上报后这里显示数字。", "No results yet: figures appear once data are reported."))
         return

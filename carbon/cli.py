@@ -23,6 +23,7 @@ from carbon.errors import CarbonError, FactorDataError, InputError
 from carbon.factor_choice import BASES, GWP_SETS, YEARS
 from carbon.flags import describe, factors_text
 from carbon.ledger import GWP_OF_RECORD
+from carbon.sources import missing
 from carbon.tables import beijing_time, num, render
 
 
@@ -165,7 +166,8 @@ def enterprise_add(ctx: click.Context, code: str, name: str, region: str, indust
     ent = add_enterprise(_engine(ctx), code=code, name=name, region=region, industry=industry)
     div = reference.industry_divisions().loc[ent.division_code]
     click.echo(
-        f"已登记 / registered: {ent.uscc} {ent.name} ({region}; {ent.division_code} {div['name_zh']}; "
+        f"已登记 / registered: {ent.uscc} {ent.name} ({codes.area(region, 'zh')}; {ent.division_code} "
+        f"{div['name_zh']}; "
         f"{reference.sectors().loc[div['sector'], 'name_zh']})"
     )
 
@@ -1006,8 +1008,8 @@ def user_add(
             confirmation_prompt="再次输入密码 / repeat the password",
         )
     viewer = add_user(engine, username, password, role, region=region, enterprise=uscc, actor=_administrator())
-    scope = viewer.region or viewer.enterprise or "示范区 / whole zone"
-    click.echo(f"已添加用户 / user added: {viewer.username} ({viewer.role}; {scope})")
+    scope = codes.area(viewer.region, "zh") if viewer.region else viewer.enterprise or "示范区 / whole zone"
+    click.echo(f"已添加用户 / user added: {viewer.username} ({codes.bilingual('role', viewer.role)}; {scope})")
 
 
 @user.command("list")
@@ -1032,8 +1034,8 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
                 [
                     r.username,
                     codes.bilingual("role", r.role),
-                    reference.regions().loc[r.region, "name_zh"] if r.region else "-",
-                    f"{r.enterprise} {r.enterprise_name}" if r.enterprise else "-",
+                    codes.area(r.region, "zh") if not missing(r.region) else "-",
+                    f"{r.enterprise} {r.enterprise_name}" if not missing(r.enterprise) else "-",
                     beijing_time(r.created_at),
                     "停用 / disabled" if r.disabled else "启用 / enabled",
                 ]

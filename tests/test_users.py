@@ -413,6 +413,19 @@ def test_cli_adds_a_display_account_for_the_zone_or_a_jurisdiction(ents, db_url)
     assert code == 2 and "display 角色须指定范围" in err
 
 
+def test_cli_lists_zone_staff_beside_scoped_accounts_with_labels(ents, db_url):
+    """A zone account has no region or enterprise: the list shows "-" for them, and every role and region by its
+    label, never the code."""
+    for name, args in (("zone-a", ["--role", "zone"]), ("wall-qp", ["--role", "display", "--region", "qingpu"])):
+        code, out, err = carbon(db_url, "user", "add", name, *args, "--password-stdin", stdin=PASSWORD)
+        assert code == 0, err
+    code, out, err = carbon(db_url, "user", "list")
+    assert code == 0, err
+    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert "示范区执委会 / zone executive committee" in rows["zone-a"] and "nan" not in out
+    assert "大屏展示 / wall display" in rows["wall-qp"] and "上海市青浦区" in rows["wall-qp"]
+
+
 def test_cli_prompts_twice_for_the_password_without_echo(ents, db_url):
     code, out, err = carbon(
         db_url, "user", "add", "wj-staff", "--role", "region", "--region", "wujiang", stdin=f"{PASSWORD}\n{PASSWORD}\n"

@@ -197,9 +197,10 @@ def periods(data: pd.DataFrame, header: Header, issues: Issues) -> Shaped:
             s_text,
             column="period_end",
             example=f"{s_text[first]} – {e_text[first]}",
-            convention="结束月份含当月 / the end month is included"
+            convention="结束月份含当月" if inclusive else "结束月份不含（结束时间为该月1日）",
+            convention_en="the end month is included"
             if inclusive
-            else "结束月份不含（结束时间为该月1日）/ the end month is excluded (it is the 1st of that month)",
+            else "the end month is excluded (it is the 1st of that month)",
         )
     _time_issues(s_text, start, issues, "period_start")
     _time_issues(e_text, end, issues, "period_end")
@@ -342,7 +343,8 @@ def _series_times(data: pd.DataFrame, header: Header, issues: Issues) -> tuple[p
             t_text,
             column="timestamp",
             example=t_text,
-            convention="每个月份为该自然月 / each month label is that calendar month",
+            convention="每个月份为该自然月",
+            convention_en="each month label is that calendar month",
         )
         return start, t_text
     return cols.times(t_text, issues, "timestamp"), t_text

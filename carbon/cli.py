@@ -632,27 +632,15 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
 def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bool) -> None:
     """双碳进展：监测企业总量与强度、地区目标及其状态、重点排放单位 / dual-carbon progress of a region."""
     from carbon import codes
+    from carbon.analytics.progress import HEADLINE_FIGURES, target_title
     from carbon.analytics.progress import progress as region_progress
-    from carbon.analytics.progress import target_title
 
     p = region_progress(_engine(ctx), region, year, basis)
     if as_json:
         _print_json(p)
         return
 
-    figures = [
-        "enterprises",
-        "emissions_tco2e",
-        "emissions_change_yoy",
-        "energy_tce",
-        "enterprises_with_value_added",
-        "monitored_value_added_10k_cny",
-        "monitored_carbon_intensity_tco2e_per_10k_cny",
-        "monitored_energy_intensity_tce_per_10k_cny",
-        "electricity_share_of_energy",
-        "green_share_of_electricity",
-        "gdp_10k_cny",
-    ]
+    figures = [*HEADLINE_FIGURES, "gdp_10k_cny"]
     click.echo(f"{reference.regions().loc[region, 'name_zh']} {year}年 ({codes.bilingual('basis_short', basis)})")
     click.echo(
         "口径：监测企业的核算结果，不是地区排放总量；强度 = 监测企业排放（能耗）÷ 同一批企业的增加值。\n"

@@ -17,7 +17,7 @@ import pytest
 from carbon import db, views
 from carbon.access import Viewer
 from dashboard import format as fmt
-from dashboard import server
+from dashboard import server, wallscreen
 from tests.helpers import HEADER_ZH
 from tests.zone_fixture import ENTERPRISES, PASSWORD, A, C, build
 
@@ -42,6 +42,8 @@ PAGES = {  # sidebar title -> url path
     "审计日志": "audit",
 }
 ENTERPRISE_PAGES = ["企业", "数据上报", "排放因子", "导出"]
+LANGUAGE = {"zh": "中文", "en": "English"}
+SIGN_IN = {"zh": ("用户名", "密码", "登录"), "en": ("username", "password", "sign in")}
 UPLOAD_NAME = "电表导出-2025.csv"
 
 
@@ -112,13 +114,18 @@ def settle(page) -> None:
     )
 
 
-def sign_in(page, base_url: str, user: str, path: str = "/") -> None:
-    """Open ``path`` (a new session, so the sign-in form) and sign in; the page reruns with its URL kept."""
+def sign_in(page, base_url: str, user: str, path: str = "/", language: str = "zh") -> None:
+    """Open ``path`` (a new session, so the sign-in form), choose ``language`` there and sign in; the page reruns
+    with its URL kept."""
     page.goto(base_url + path)
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_label("用户名").wait_for(state="detached")
+    if language == "en":
+        page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+        settle(page)
+    username, password, button = SIGN_IN[language]
+    page.get_by_label(username).fill(user)
+    page.get_by_label(password).fill(PASSWORD)
+    page.get_by_role("button", name=button).click()
+    page.get_by_label(username).wait_for(state="detached")
     settle(page)
 
 
@@ -274,22 +281,54 @@ def test_enterprise_user_cannot_open_another_enterprise(page, base_url, path):
     no_exception(page)
 
 
-def test_screenshots_of_every_page(page, browser, base_url):
+ROLE_PAGES = {  # user -> the sidebar's pages for that role
+    "zone1": list(PAGES),
+    "qp-staff": list(PAGES),
+    "ent-a": ENTERPRISE_PAGES,
+}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("user", list(ROLE_PAGES))
+def test_screenshots_of_every_page_as_every_role(page, base_url, user, language):
+    """Every page the role's sidebar offers, in the language chosen at sign-in, saved as
+    ``test-artifacts/screenshots/<user>-<language>-<page>.png``; none may show an exception."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    sign_in(page, base_url, "zone1")
-    assert sidebar_links(page) == list(PAGES)
+    sign_in(page, base_url, user, language=language)
+    nav = page.get_by_test_id("stSidebarNav").get_by_role("link")
+    assert nav.count() == len(ROLE_PAGES[user])
+    if language == "zh":
+        assert sidebar_links(page) == ROLE_PAGES[user]
     broken = {}
-    for title, path in PAGES.items():
-        open_page(page, title)
-        page.screenshot(path=SHOTS / f"{path}.png", full_page=True)
+    for i in range(nav.count()):
+        path = urlsplit(nav.nth(i).get_attribute("href")).path.strip("/")
+        nav.nth(i).click()
+        page.wait_for_url(lambda url, path=path: urlsplit(url).path in (f"/{path}", "/"))
+        settle(page)
+        assert page.get_by_test_id("stSidebar").get_by_role("radio", name=LANGUAGE[language]).is_checked()
+        page.screenshot(path=SHOTS / f"{user}-{language}-{path}.png", full_page=True)
         broken[path] = page.get_by_test_id("stException").all_inner_texts()
-    with new_page(browser) as ent:
-        sign_in(ent, base_url, "ent-a")
-        assert sidebar_links(ent) == ENTERPRISE_PAGES
-        ent.screenshot(path=SHOTS / "enterprises-ent-a.png", full_page=True)
-        broken["enterprises-ent-a"] = ent.get_by_test_id("stException").all_inner_texts()
-        ent.get_by_role("heading", name=f"{ENTERPRISES[A][0]}（{A}）").wait_for()
     assert not {k: v for k, v in broken.items() if v}, broken
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("wall_page", list(wallscreen.PAGES))
+def test_screenshots_of_the_wall(browser, base_url, wall_page, language):
+    """Each of the wall's pages at 1920x1080 as the zone's display account, saved as
+    ``test-artifacts/screenshots/wall-<language>-<page>.png``."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    context.set_default_timeout(60_000)
+    try:
+        page = context.new_page()
+        sign_in(page, base_url, "wall-zone", f"/wall?rotate={wall_page}", language)
+        heading = wallscreen.PAGES[wall_page][0 if language == "zh" else 1]
+        page.get_by_role("heading", name=heading).first.wait_for()
+        settle(page)
+        page.screenshot(path=SHOTS / f"wall-{language}-{wall_page}.png")
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        context.close()
 
 
 def test_a_deep_link_to_a_fresh_server_keeps_the_role_navigation(browser, zone):

@@ -16,6 +16,7 @@ from carbon.analytics.progress import (
     applicable_targets,
     jurisdiction_targets,
     key_emitters,
+    panel_change,
     panel_reduction,
     parameter_decimals,
     parameters,
@@ -238,6 +239,25 @@ def test_the_panel_reduction_compares_the_same_enterprises():
     # only A is in both years: 100/10 -> 80/10; B leaving and C arriving change nothing
     assert panel_reduction(base, now, va, va, "emissions_tco2e") == (pytest.approx(0.2), 1)
     assert panel_reduction(base, now, va.drop("A"), va, "emissions_tco2e") == (None, 0)
+
+
+def test_the_change_on_the_year_compares_the_same_enterprises(engine, tmp_path):
+    """An enterprise connected in 2024 adds to 2024's total, not to the change on 2023."""
+    old, new = uscc(123), uscc(124)
+    for code, name in ((old, "青浦老企业"), (new, "青浦新接入")):
+        add_enterprise(engine, code=code, name=name, region="qingpu", industry="26")
+    rows = ["E1,电力,2023-01-01,2024-01-01,1000000,kWh", "E1,电力,2024-01-01,2025-01-01,900000,kWh"]
+    receive_files(engine, [write_template(tmp_path / "old.csv", rows)], old, actor="test")
+    receive_files(engine, [write_template(tmp_path / "new.csv", [rows[1]])], new, actor="test")
+    p = progress(engine, "qingpu", 2024)
+    assert p["enterprises"] == 2 and p["emissions_change_yoy_enterprises"] == 1
+    # the old enterprise's electricity fell 10 %; 2023 and 2024 use the same vintage (2023's factor)
+    assert p["emissions_change_yoy"] == pytest.approx(-0.1)
+    assert panel_change(
+        pd.DataFrame(columns=["enterprise_uscc", "emissions_tco2e"]),
+        pd.DataFrame({"enterprise_uscc": ["A"], "emissions_tco2e": [1.0]}),
+        "emissions_tco2e",
+    ) == (None, 0)
 
 
 @pytest.mark.parametrize(

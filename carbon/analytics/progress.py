@@ -206,6 +206,17 @@ def panel_reduction(
     return (None if not b else float(1 - n / b)), len(keep)
 
 
+def panel_change(before: pd.DataFrame, now: pd.DataFrame, column: str) -> tuple[float | None, int]:
+    """The change of ``column`` (e.g. ``emissions_tco2e``) from one year's result lines to another's, like for like:
+    the sum now over the sum before of the enterprises with results in both years, minus 1.  Returns the change
+    (None when no enterprise is in both years or their sum before is 0) and the number of enterprises compared.
+    Pure."""
+    sums = [lines.groupby("enterprise_uscc")[column].sum() for lines in (before, now)]
+    keep = sums[0].index.intersection(sums[1].index)
+    b = sums[0][keep].sum()
+    return (None if keep.empty or not b else float(sums[1][keep].sum() / b - 1)), len(keep)
+
+
 def jurisdiction_targets(rows: list[dict[str, Any]], region: str) -> list[dict[str, Any]]:
     """Of a jurisdiction's applicable targets (the ``targets`` of ``progress``), one per family (indicator and
     target year): its own if it has one, else its province's, else the national one.  Energy intensity first, then
@@ -355,6 +366,14 @@ def regional_target(
     }
 
 
+# The headline figures of ``progress`` a person reads, in the order they are shown.
+HEADLINE_FIGURES = [
+    "enterprises", "emissions_tco2e", "emissions_change_yoy", "emissions_change_yoy_enterprises", "energy_tce",
+    "enterprises_with_value_added", "monitored_value_added_10k_cny", "monitored_carbon_intensity_tco2e_per_10k_cny",
+    "monitored_energy_intensity_tce_per_10k_cny", "electricity_share_of_energy", "green_share_of_electricity",
+]  # fmt: skip
+
+
 def progress_with_totals(
     engine: Engine, region: str, year: int, basis: str = "location", years: list[int] | tuple[int, ...] = ()
 ) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -364,7 +383,8 @@ def progress_with_totals(
     every = sorted({year, year - 1, *wanted["base_year"].astype(int), *years})
     lines, va = yearly_inputs(engine, region, every, basis)
     totals = totals_of(lines, va)
-    now, before = totals.loc[year], totals.loc[year - 1]
+    now = totals.loc[year]
+    change, compared = panel_change(lines[year - 1], lines[year], "emissions_tco2e")
 
     def share(part: float, whole: float) -> float | None:
         return None if pd.isna(part) or pd.isna(whole) or not whole else float(part / whole)
@@ -379,9 +399,8 @@ def progress_with_totals(
         "enterprises": int(now["enterprises"]),
         "emissions_tco2e": figure(now["emissions_tco2e"]),
         "energy_tce": figure(now["energy_tce"]),
-        "emissions_change_yoy": (
-            None if (c := share(now["emissions_tco2e"], before["emissions_tco2e"])) is None else c - 1
-        ),
+        "emissions_change_yoy": change,
+        "emissions_change_yoy_enterprises": compared,
         "gdp_10k_cny": region_gdp(engine, region, year),
         "enterprises_with_value_added": int(now["enterprises_with_value_added"]),
         "monitored_value_added_10k_cny": figure(now["monitored_value_added_10k_cny"]),

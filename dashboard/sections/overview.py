@@ -31,10 +31,13 @@ common.basis_caption(basis, o["as_of"])
 st.caption(
     t(
         f"统计口径：{h['enterprises']}家监测企业的核算结果，不是本区域的排放总量。强度 = 监测企业的碳排放（或综合能耗）"
-        f"÷ 同一批企业的增加值（{h['enterprises_with_value_added']}家有增加值数据），不是地区单位GDP强度。",
+        f"÷ 同一批企业的增加值（{h['enterprises_with_value_added']}家有增加值数据），不是地区单位GDP强度。"
+        f"同比为两年都有结果的{h['emissions_change_yoy_enterprises']}家企业的同口径变化。",
         f"Coverage: the results of {h['enterprises']} monitored enterprises, not the region's total emissions. "
         f"Intensity = the monitored enterprises' emissions (or energy use) ÷ the same enterprises' value added "
-        f"({h['enterprises_with_value_added']} with value added), not the region's intensity per unit of GDP.",
+        f"({h['enterprises_with_value_added']} with value added), not the region's intensity per unit of GDP. "
+        f"The change on the year compares the {h['emissions_change_yoy_enterprises']} enterprises with results in "
+        "both years.",
     )
 )
 c = st.columns(4)
@@ -43,7 +46,7 @@ c[0].metric(
     scale.text(h["emissions_tco2e"]),
     fmt.percent(h["emissions_change_yoy"]),
     delta_color="inverse",
-    help=fields.description("emissions_tco2e", lang),
+    help=fields.description("emissions_tco2e", lang) + "\n\n" + fields.description("emissions_change_yoy", lang),
 )
 c[1].metric(
     fields.label("energy_tce", lang), fmt.tce(h["energy_tce"], lang), help=fields.description("energy_tce", lang)

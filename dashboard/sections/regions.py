@@ -40,8 +40,10 @@ for col, row in zip(cols, figures.itertuples(), strict=True):
         st.markdown(f"### {labels.region(row.region, lang)}")
         st.caption(
             t(
-                f"{row.enterprises}家监测企业，其中{row.enterprises_with_value_added}家有增加值数据",
-                f"{row.enterprises} monitored enterprises, {row.enterprises_with_value_added} with value added",
+                f"{row.enterprises}家监测企业，其中{row.enterprises_with_value_added}家有增加值数据，"
+                f"同比比较两年都有结果的{row.emissions_change_yoy_enterprises}家",
+                f"{row.enterprises} monitored enterprises, {row.enterprises_with_value_added} with value added; the "
+                f"change on the year compares the {row.emissions_change_yoy_enterprises} with results in both years",
             )
         )
         st.metric(

@@ -85,9 +85,11 @@ def headline_metrics(h: dict, scale: charts.Scale, lang: str) -> None:
         )
     st.caption(
         t(
-            f"统计口径：{h['enterprises']}家监测企业，不是本区域排放总量；强度为监测企业排放（能耗）÷ 其增加值。",
+            f"统计口径：{h['enterprises']}家监测企业，不是本区域排放总量；强度为监测企业排放（能耗）÷ 其增加值；"
+            f"同比为两年都有结果的{h['emissions_change_yoy_enterprises']}家企业。",
             f"Coverage: {h['enterprises']} monitored enterprises, not the region's total; intensity is their "
-            "emissions (energy use) over their own value added.",
+            "emissions (energy use) over their own value added; the change on the year compares the "
+            f"{h['emissions_change_yoy_enterprises']} enterprises with results in both years.",
         )
     )
 

@@ -334,9 +334,10 @@ def columns(df: pd.DataFrame | list[str]) -> dict[str, object]:
     return {c: column(c) for c in names if fields.exists(c)}
 
 
-def export_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The tables of a view with their field columns headed in the chosen language, as exports carry them."""
-    return {name: fields.rename_for_export(df, lang()) for name, df in tables.items()}
+def export_tables(tables: dict[str, pd.DataFrame], language: str) -> dict[str, pd.DataFrame]:
+    """The tables of a view as exports carry them: coded values and flags as labels (``labels.readable``), field
+    columns headed in ``language``.  Pure."""
+    return {name: fields.rename_for_export(labels.readable(df, language), language) for name, df in tables.items()}
 
 
 def issues_table(issues: list[dict]) -> pd.DataFrame:

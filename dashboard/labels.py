@@ -86,6 +86,60 @@ def yes_no(value: object, lang: str) -> str:
     return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
 
 
+def _labelled(fn: Any) -> Any:
+    """``fn`` for one cell: missing stays missing, and a value that is not a code (a page that already labelled its
+    column) stays as it is."""
+
+    def cell(value: object, lang: str) -> object:
+        if missing(value):
+            return None
+        try:
+            return fn(str(value), lang)
+        except KeyError:
+            return value
+
+    return cell
+
+
+# Coded field columns (``carbon/data/fields.csv``) and how a value of each reads.
+CODED_FIELDS = {
+    "region": _labelled(area),
+    "region_id": _labelled(area),
+    "target_region": _labelled(area),
+    "carrier": _labelled(carrier),
+    "sector": _labelled(sector),
+    "unit": _labelled(unit),
+    **{
+        name: _labelled(lambda value, lang, kind=kind: codes.label(kind, value, lang))
+        for name, kind in {
+            "basis": "basis",
+            "role": "role",
+            "action": "audit_action",
+            "target_status": "target_status",
+            "completeness_state": "completeness_state",
+            "effect": "effect",
+            "qualifier": "qualifier",
+            "level": "level",
+            "row_status": "row_status",
+            "shape": "file_shape",
+            "kind": "connector_kind",
+        }.items()
+    },
+}
+
+
+def readable(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A copy of ``df`` whose coded field columns (``CODED_FIELDS``) read as labels and whose flags read 是/否
+    (yes/no), as a person reads them in an export; missing values stay missing.  Other columns are untouched."""
+    out = df.copy()
+    for c in out.columns:
+        if c in CODED_FIELDS:
+            out[c] = out[c].map(lambda x, f=CODED_FIELDS[c]: f(x, lang))
+        elif fields.exists(c) and fields.kind(c) == "flag":
+            out[c] = out[c].map(lambda x: yes_no(x, lang))
+    return out
+
+
 def months(values: str | Iterable[int], lang: str) -> str:
     """Month numbers as ranges: ``1,2,3,5`` -> ``1–3月、5月`` / ``Jan–Mar, May``; "—" for none."""
     nums = sorted({int(m) for m in (values.split(",") if isinstance(values, str) else values) if str(m).strip()})

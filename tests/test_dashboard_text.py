@@ -22,6 +22,7 @@ from carbon.access import Viewer
 from carbon.intake import receive_files
 from carbon.users import authenticate
 from connectors import state as connector_state
+from dashboard import common
 from tests.helpers import write_template
 from tests.test_dashboard_app import ENTERPRISE_PAGES, STAFF_PAGES, open_page, sign_in
 from tests.zone_fixture import A, build
@@ -228,7 +229,21 @@ def test_no_page_shows_a_raw_code_or_python_value(zone_db, user, lang):
     for page in ROLES[user]:
         at = open_page(at, page)
         found += [f"{user} / {lang} / {page}: {p}" for p in page_problems(at, lang)]
+        found += [f"{user} / {lang} / {page} export: {p}" for p in export_problems(at, lang)]
     assert not found, "\n".join(found)
+
+
+def export_problems(at: AppTest, lang: str) -> list[str]:
+    """The page's tables as the 导出 page writes them (``common.export_tables``): headers and text cells."""
+    _, tables = at.session_state[common.EXPORT_KEY] if common.EXPORT_KEY in at.session_state else (None, {})  # noqa: SIM401
+    found = []
+    for name, df in common.export_tables(tables, lang).items():
+        for col in df.columns:
+            found += [f"{name} header {col!r}: {p}" for p in problems_in_text(col, lang) if isinstance(col, str)]
+            if df[col].dtype == object:
+                bad = {f"{v!r}: {p}" for v in df[col].dropna() for p in problems_in_text(v, lang)}
+                found += [f"{name} column {col!r}: {b}" for b in sorted(bad)[:3]]
+    return found
 
 
 def test_the_check_finds_what_it_looks_for():

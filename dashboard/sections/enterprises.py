@@ -124,7 +124,7 @@ common.offer_tables(
     t("企业", "enterprises"),
     {
         t("企业列表", "enterprises"): table,
-        t("逐月排放", "monthly"): d["monthly"].reset_index(),
+        t("逐月排放", "monthly"): d["monthly"].rename(columns=lambda c: labels.carrier(c, lang)).reset_index(),
         t("计量表", "meters"): d["meters"],
         t("上报记录", "uploads"): d["uploads"],
     },

@@ -2,7 +2,8 @@
 
 Columns are headed with the labels of the field registry (``carbon/data/fields.csv``) in the chosen language."""
 
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
@@ -20,7 +21,7 @@ if not tables:
 st.markdown(t(f"当前视图：**{page}**", f"Current view: **{page}**"))
 for name, df in tables.items():
     st.markdown(t(f"- {name}：{len(df)} 行", f"- {name}: {len(df)} rows"))
-stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+stamp = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d-%H%M")  # Beijing time, as the user reads it
 formats = [
     (
         "xlsx",
@@ -33,7 +34,7 @@ formats = [
 for column, (fmt, label, suffix, mime) in zip(st.columns(len(formats)), formats, strict=True):
     column.download_button(
         label,
-        data=views.export_file(v, common.export_tables(tables), fmt),
+        data=views.export_file(v, common.export_tables(tables, common.lang()), fmt),
         file_name=f"carbon-{stamp}.{suffix}",
         mime=mime,
         on_click=views.record_export,

@@ -360,8 +360,11 @@ def _carrier(carrier: str) -> str:
 def format_result(d: dict[str, Any], library: pd.DataFrame | None = None) -> str:
     """A result as readable tables, Chinese labels with English; without data, says so and why.  With the factor
     ``library`` (indexed by id), the factors each carrier used are described record by record."""
+    subject = d["subject"]["id"]
+    if d["subject"]["kind"] == "region":
+        subject = f"{codes.area(subject, 'zh')} / {codes.area(subject, 'en')}"
     head = (
-        f"{d['subject']['id']} {d['year']}年 核算口径/basis: {codes.bilingual('basis_short', d['basis'])}  "
+        f"{subject} {d['year']}年 核算口径/basis: {codes.bilingual('basis_short', d['basis'])}  "
         f"GWP: {d['gwp_set']}  "
         f"计算时间/as of: {beijing_time(d['as_of']) if d['as_of'] else '— (' + NO_DATA + ')'}"
     )
@@ -418,8 +421,8 @@ def factors() -> None:
 
 
 @factors.command("list")
-@click.option("--parameter", help="e.g. emission_factor, net_calorific_value, coal_equivalent, gwp")
-@click.option("--carrier")
+@click.option("--parameter", type=click.Choice(codes.codes("factor_parameter")), help="参数 / parameter")
+@click.option("--carrier", type=click.Choice(tuple(reference.carriers().index)), help="能源品种 / energy carrier")
 @json_option
 @click.pass_context
 def factors_list(ctx: click.Context, parameter: str | None, carrier: str | None, as_json: bool) -> None:
@@ -651,7 +654,7 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
         render(
             ["项目 / item", "数值 / value"],
             [[fields.header(k), cell(k, p[k])] for k in figures]
-            + [[fields.header("key_emitter_count"), str(len(p["key_emitters"]))]],
+            + [[fields.header("key_emitter_count"), cell("key_emitter_count", p["key_emitter_count"])]],
             right=[1],
         )
     )
@@ -1040,6 +1043,8 @@ def usage_zh(exc: click.ClickException) -> str:
     name = (param.opts[0] if param.opts else param.name) if param is not None else None
     if isinstance(exc, click.MissingParameter) and name:
         return f"缺少 {name}，请用 --help 查看用法"
+    if isinstance(exc, click.BadParameter) and isinstance(param.type, click.Path):
+        return f"{name} 给出的文件或目录不存在或无法读取，请检查路径"
     if isinstance(exc, click.BadParameter) and name:
         return f"{name} 的值无效，请用 --help 查看可选值"
     if isinstance(exc, click.NoSuchOption):

@@ -158,7 +158,6 @@ def overview(
     head, totals = progress_with_totals(engine, region, year, basis, years=[int(y) for y in annual.index])
     # the count is an aggregate; the list (codes and figures) only of enterprises the viewer may see one by one
     visible = set(visible_enterprises(engine, viewer)["uscc"])
-    head["key_emitter_count"] = len(head["key_emitters"])
     head["key_emitters"] = [k for k in head["key_emitters"] if k["enterprise_uscc"] in visible]
     monitored = [name for name, _ in MONITORED.values()]
     annual = annual.join(totals[["monitored_value_added_10k_cny", "enterprises_with_value_added", *monitored]])
@@ -242,7 +241,7 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
         require_region(viewer, region)
         p = progress(engine, region, year, basis)
         figures.append({"region": region, **{k: p[k] for k in FIGURES_COMPARED}})
-        figures[-1]["key_emitter_count"] = len(p["key_emitters"])
+        figures[-1]["key_emitter_count"] = p["key_emitter_count"]
         for t in jurisdiction_targets(p["targets"], region):
             rows.append(
                 {

@@ -74,6 +74,9 @@ def test_register_ingest_account_json_contract(ready, tmp_path):
     assert zone["total_tco2e"] == pytest.approx(out["total_tco2e"])
     table = run(ready, "account", "--region", "jiashan", "--year", "2023", "--basis", "market")
     assert table.returncode == 0 and "排放总量" in table.stdout and "total" in table.stdout
+    assert table.stdout.startswith(
+        "浙江省嘉兴市嘉善县 / Jiashan County, Jiaxing, Zhejiang 2023年"
+    )  # the region by its name, not its code
 
 
 def test_bad_input_exits_2_with_message_and_changes_nothing(ready, tmp_path):
@@ -192,6 +195,8 @@ def test_results_follow_a_move_to_another_jurisdiction_and_equal_account(ready, 
         (["results", "--region", "zone", "--year", "2024", "--basis", "foo"], "--basis 的值无效", "'foo'"),
         (["results", "--region", "zone", "--year", "2024", "--bogus"], "没有选项 --bogus", "No such option"),
         (["results", "--region", "zone"], "缺少 --year", "Missing option '--year'"),
+        (["ingest", "--enterprise", "X", "没有这个文件.csv"], "文件或目录不存在", "'没有这个文件.csv' does not exist"),
+        (["factors", "list", "--carrier", "unknown"], "--carrier 的值无效", "'unknown' is not one of"),
     ],
 )
 def test_usage_errors_are_bilingual_and_exit_2(tmp_path, args, zh, en):

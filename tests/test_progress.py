@@ -253,6 +253,10 @@ def test_the_change_on_the_year_compares_the_same_enterprises(engine, tmp_path):
     assert p["enterprises"] == 2 and p["emissions_change_yoy_enterprises"] == 1
     # the old enterprise's electricity fell 10 %; 2023 and 2024 use the same vintage (2023's factor)
     assert p["emissions_change_yoy"] == pytest.approx(-0.1)
+    assert p["key_emitter_count"] == 0  # below the thresholds
+    nothing = progress(engine, "wujiang", 2024)  # no enterprise there: no data, not "no key emitter"
+    assert nothing["emissions_tco2e"] is None and nothing["key_emitter_count"] is None
+    assert nothing["emissions_change_yoy"] is None and nothing["emissions_change_yoy_enterprises"] == 0
     assert panel_change(
         pd.DataFrame(columns=["enterprise_uscc", "emissions_tco2e"]),
         pd.DataFrame({"enterprise_uscc": ["A"], "emissions_tco2e": [1.0]}),

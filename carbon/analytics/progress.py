@@ -411,6 +411,7 @@ def progress_with_totals(
         "targets": [regional_target(t, year, lines, va) for t in wanted.itertuples(index=False)],
         "key_emitters": key_emitters(lines[year]).to_dict("records"),
     }
+    head["key_emitter_count"] = None if lines[year].empty else len(head["key_emitters"])  # no data is not none
     return head, totals
 
 

@@ -72,7 +72,7 @@ elif h["enterprises_with_value_added"] == 0:
 c = st.columns(4)
 for col, name in zip(c[:2], ("electricity_share_of_energy", "green_share_of_electricity"), strict=True):
     col.metric(fields.label(name, lang), fmt.percent(h[name]), help=fields.description(name, lang))
-c[2].metric(fields.label("key_emitter_count", lang), f"{h['key_emitter_count']}")
+c[2].metric(fields.label("key_emitter_count", lang), fmt.number(h["key_emitter_count"], 0))
 peak = o["peak"]
 c[3].metric(
     t("达峰判断", "peak"),

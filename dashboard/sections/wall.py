@@ -135,7 +135,7 @@ def show_targets(o: dict, lang: str) -> None:
     c = st.columns(3)
     for col, name in zip(c[:2], ("electricity_share_of_energy", "green_share_of_electricity"), strict=True):
         col.metric(fields.label(name, lang), fmt.percent(h[name]))
-    c[2].metric(fields.label("key_emitter_count", lang), f"{h['key_emitter_count']}")
+    c[2].metric(fields.label("key_emitter_count", lang), fmt.number(h["key_emitter_count"], 0))
     status = labels.pick(labels.STATUS[peak.status], lang) + (f" {peak.peak_year}" if peak.peak_year else "")
     st.markdown(f"### {t('达峰判断：', 'Peak: ')}{status}")  # a sentence, too long for a metric's one line
     for tg in h["targets"]:

@@ -22,7 +22,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from carbon import views
+from carbon import db, views
 from carbon.access import Viewer
 from carbon.enterprises import add_enterprise
 from carbon.errors import FactorDataError
@@ -61,18 +61,26 @@ def assert_escaped(cells: list[str], expected: tuple[str, ...] = PAYLOADS) -> No
 
 
 def add(db_url: str, serial: int, name: str = "n") -> str:
-    """Register an enterprise through the CLI; its USCC."""
-    code = uscc(serial)
-    r = run(db_url, "enterprise", "add", "--code", code, "--name", name, "--region", "qingpu", "--industry", "C2614")
-    assert r.returncode == 0, r.stderr
-    return code
+    """Register an enterprise (what ``carbon enterprise add`` does, in this process: the attacks are on what
+    follows); its USCC."""
+    engine = db.make_engine(db_url)
+    try:
+        return add_enterprise(engine, code=uscc(serial), name=name, region="qingpu", industry="C2614").uscc
+    finally:
+        engine.dispose()
+
+
+def initialised(db_url: str) -> str:
+    """``db_url`` as ``carbon init`` leaves it (done in this process; ``tests/test_cli.py`` runs the command)."""
+    engine = db.make_engine(db_url)
+    db.initialise(engine)
+    engine.dispose()
+    return db_url
 
 
 @pytest.fixture
 def ready(db_url):
-    r = run(db_url, "init")
-    assert r.returncode == 0, r.stderr
-    return db_url
+    return initialised(db_url)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from carbon.limits import limit, max_length
 from carbon.models import Activity, Batch, Meter, RegisterReading, RejectedRow
 from tests.conftest import pg_schema
 from tests.helpers import uscc, write_template
-from tests.test_attacks import add, run
+from tests.test_attacks import add, initialised, run
 
 ROW = "电力,2024-01-01,2024-02-01,100,kWh"
 
@@ -43,8 +43,7 @@ def refused(result, *words: str) -> None:
 
 @pytest.fixture
 def company(db_url):
-    assert run(db_url, "init").returncode == 0
-    return add(db_url, 1)
+    return add(initialised(db_url), 1)
 
 
 def xlsx(rows: list[list[object]]) -> bytes:
@@ -244,7 +243,7 @@ def test_connector_records_over_the_schema_are_quarantined(company, engine):
 
 @pytest.mark.parametrize("field", ["--name"])
 def test_enterprise_text_over_its_limit_is_bad_input(db_url, field):
-    assert run(db_url, "init").returncode == 0
+    initialised(db_url)
     long = "企" * (limit("max_cell_chars") + 1)
     r = run(db_url, "enterprise", "add", "--code", uscc(2), field, long, "--region", "qingpu", "--industry", "C2614")
     refused(r, f"{limit('max_cell_chars')}")
@@ -422,8 +421,7 @@ def workbook_company(request, tmp_path_factory):
     """One database of each kind for the hostile workbooks, each refused before the database: (URL, enterprise)."""
 
     def ready(url: str) -> tuple[str, str]:
-        assert run(url, "init").returncode == 0
-        return url, add(url, 2)
+        return initialised(url), add(url, 2)
 
     if request.param == "sqlite":
         yield ready(f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'carbon.db'}")

@@ -122,10 +122,10 @@ def sign_in(page, base_url: str, user: str, path: str = "/", language: str = "zh
         page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
         settle(page)
     username, password, button = SIGN_IN[language]
-    page.get_by_label(username).fill(user)
-    page.get_by_label(password).fill(PASSWORD)
-    page.get_by_role("button", name=button).click()
-    page.get_by_label(username).wait_for(state="detached")
+    page.get_by_role("textbox", name=username, exact=True).fill(user)
+    page.get_by_role("textbox", name=password, exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=button, exact=True).click()
+    page.get_by_role("textbox", name=username, exact=True).wait_for(state="detached")
     settle(page)
 
 
@@ -304,6 +304,7 @@ def test_screenshots_of_every_page_as_every_role(page, base_url, user, language)
         path = urlsplit(nav.nth(i).get_attribute("href")).path.strip("/")
         nav.nth(i).click()
         page.wait_for_url(lambda url, path=path: urlsplit(url).path in (f"/{path}", "/"))
+        path = path or PAGES[ROLE_PAGES[user][0]]  # the role's first page is at "/"
         settle(page)
         assert page.get_by_test_id("stSidebar").get_by_role("radio", name=LANGUAGE[language]).is_checked()
         page.screenshot(path=SHOTS / f"{user}-{language}-{path}.png", full_page=True)

@@ -35,6 +35,12 @@ ACTIONS = (
     "enterprise_update",
     "export",
     "user_add",
+    "cycle_open",
+    "submit",
+    "withdraw",
+    "review_start",
+    "review_return",
+    "review_approve",
 )
 COLUMNS = ["at", "username", "role", "region", "enterprise", "action", "detail"]
 MAX_USERNAME_RECORDED = 128  # a name typed at the sign-in form is kept, cut to this length

@@ -1036,6 +1036,184 @@ def user_list(ctx: click.Context, as_json: bool) -> None:
     )
 
 
+@cli.group()
+def cycle() -> None:
+    """年度报送周期 / the annual reporting cycle."""
+
+
+@cycle.command("open")
+@click.argument("year", type=YEAR)
+@click.option("--deadline", required=True, type=click.DateTime(["%Y-%m-%d"]), help="截止日期 / deadline (YYYY-MM-DD)")
+@click.option(
+    "--scope",
+    type=click.Choice(("all", "key_emitters", "list")),
+    default="all",
+    show_default=True,
+    help="报送范围 / who must report",
+)
+@click.option("--enterprise", "listed", multiple=True, help="名单中的企业（--scope list）/ a listed enterprise")
+@click.option(
+    "--basis",
+    "bases",
+    multiple=True,
+    metavar="REGION=BASIS",
+    help="区县的报告口径，覆盖默认 / a jurisdiction's basis of record (e.g. wujiang=local)",
+)
+@click.pass_context
+def cycle_open(
+    ctx: click.Context, year: int, deadline: Any, scope: str, listed: tuple[str, ...], bases: tuple[str, ...]
+) -> None:
+    """开启年度报送周期 / open the reporting cycle of a year."""
+    from carbon.reporting import cycles
+
+    given = dict(b.split("=", 1) if "=" in b else (b, "") for b in bases)
+    engine = _engine(ctx)
+    cycles.open_cycle(engine, _administrator(), year, deadline.date(), scope, list(listed), given)
+    c = cycles.get_cycle(engine, year)
+    must = cycles.cycle_enterprises(engine, c["id"])
+    click.echo(
+        f"已开启{year}年报送周期 / {year} reporting cycle opened: 截止 / deadline {c['deadline']}, "
+        f"{codes.bilingual('cycle_scope', scope)}, {len(must)} 家企业 / enterprises"
+    )
+    for region, basis in c["bases"].items():
+        click.echo(f"  {codes.area(region, 'zh')} / {codes.area(region, 'en')}: {codes.bilingual('basis', basis)}")
+
+
+@cycle.command("status")
+@click.argument("year", type=YEAR)
+@json_option
+@click.pass_context
+def cycle_status(ctx: click.Context, year: int, as_json: bool) -> None:
+    """报送状态：各区县各状态企业数、逾期企业 / the status board: counts by state and overdue enterprises."""
+    from carbon.reporting import cycles
+
+    board = cycles.status_board(_engine(ctx), _administrator(), year)
+    counts = cycles.board_counts(board)
+    if as_json:
+        _print_json({"counts": counts.to_dict("records"), "enterprises": board.to_dict("records")})
+        return
+    c = cycles.get_cycle(_engine(ctx), year)
+    days = (c["deadline"] - cycles.beijing_today()).days
+    click.echo(
+        f"{year}年报送 / {year} reporting: 截止 / deadline {c['deadline']} "
+        f"({f'还有{days}天 / {days} days left' if days >= 0 else f'已过{-days}天 / {-days} days past'})"
+    )
+    click.echo(
+        render(
+            ["区县 / jurisdiction", *(codes.bilingual("submission_state", s) for s in cycles.STATES), "逾期 / overdue"],
+            [
+                [codes.area(r.region_id, "zh"), *(getattr(r, s) for s in cycles.STATES), r.overdue]
+                for r in counts.itertuples()
+            ],
+            right=list(range(1, len(cycles.STATES) + 2)),
+        )
+    )
+    late = board.loc[board["overdue"]]
+    if len(late):
+        click.echo("\n逾期企业 / overdue enterprises:")
+        click.echo(
+            render(
+                headers("uscc", "name", "region_id", "state"),
+                [
+                    [r.uscc, r.name, codes.area(r.region_id, "zh"), codes.bilingual("submission_state", r.state)]
+                    for r in late.itertuples()
+                ],
+            )
+        )
+
+
+@cli.command()
+@click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")
+@click.option("--year", required=True, type=YEAR)
+@click.option("--declare", is_flag=True, help="确认报送声明 / make the report's declaration")
+@json_option
+@click.pass_context
+def submit(ctx: click.Context, uscc: str, year: int, declare: bool, as_json: bool) -> None:
+    """报送企业年度报告（冻结为新版本）/ submit an enterprise's annual report (a new frozen version)."""
+    from carbon.reporting import submissions
+
+    engine = _engine(ctx)
+    sid = submissions.submit(engine, _administrator(), year, uscc.strip().upper(), declared=declare)
+    sub = submissions.get_submission(engine, sid)
+    if as_json:
+        _print_json(
+            {
+                "id": sid,
+                "version": sub.version,
+                "state": sub.state,
+                "basis": sub.basis,
+                "total_tco2e": sub.total_tco2e,
+                "result_sha256": sub.result_sha256,
+            }
+        )
+        return
+    click.echo(
+        f"已报送 / submitted: 编号 / id {sid}, 第{sub.version}版 / version {sub.version}, "
+        f"{codes.bilingual('basis', sub.basis)}, {cell('total_tco2e', sub.total_tco2e)} tCO2e"
+    )
+
+
+@cli.group()
+def review() -> None:
+    """审核年度报告 / review annual reports (as zone staff)."""
+
+
+def _comment(text: str) -> Any:
+    """``CARRIER:MONTH:METER:TEXT`` (month and meter may be empty) as a line comment."""
+    from carbon.reporting.review import LineComment
+
+    parts = text.split(":", 3)
+    if len(parts) != 4:
+        raise InputError(
+            f"审核意见格式应为 能源品种:月份:表号:意见（月份和表号可空），而不是 {text!r}",
+            f"A comment reads CARRIER:MONTH:METER:TEXT (month and meter may be empty), not {text!r}",
+            value=text,
+        )
+    carrier, month, meter, words = (p.strip() for p in parts)
+    if month and not month.isdigit():
+        raise InputError(
+            f"月份须为1至12的整数，而不是 {month!r}", f"The month must be 1 to 12, not {month!r}", value=month
+        )
+    return LineComment(words, carrier or None, int(month) if month else None, meter or None)
+
+
+@review.command("start")
+@click.argument("submission_id", type=int)
+@click.pass_context
+def review_start(ctx: click.Context, submission_id: int) -> None:
+    """开始审核（此后企业不能撤回）/ start the review (the enterprise can no longer withdraw)."""
+    from carbon.reporting import review as steps
+
+    sub = steps.start_review(_engine(ctx), _administrator(), submission_id)
+    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+
+
+@review.command("return")
+@click.argument("submission_id", type=int)
+@click.option("--comment", "comments", multiple=True, required=True, metavar="CARRIER:MONTH:METER:TEXT")
+@click.pass_context
+def review_return(ctx: click.Context, submission_id: int, comments: tuple[str, ...]) -> None:
+    """退回报告并附逐行意见 / return a report with comments on its lines."""
+    from carbon.reporting import review as steps
+
+    sub = steps.return_submission(_engine(ctx), _administrator(), submission_id, [_comment(c) for c in comments])
+    click.echo(
+        f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}（{len(comments)} 条意见 / comments）"
+    )
+
+
+@review.command("approve")
+@click.argument("submission_id", type=int)
+@click.option("--note", help="审核说明 / a note")
+@click.pass_context
+def review_approve(ctx: click.Context, submission_id: int, note: str | None) -> None:
+    """审核通过 / approve a report."""
+    from carbon.reporting import review as steps
+
+    sub = steps.approve(_engine(ctx), _administrator(), submission_id, note)
+    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+
+
 def usage_zh(exc: click.ClickException) -> str:
     """The Chinese half of a usage error (click's own message is English): which option or argument, and what to
     do."""

@@ -341,3 +341,114 @@ class LedgerClock(SQLModel, table=True):
     __tablename__ = "ledger_clock"
     id: int | None = Field(default=None, primary_key=True)
     priced_on: date | None = None
+
+
+class ReportingCycle(SQLModel, table=True):
+    """One year's reporting cycle (报送周期): its deadline, who must report and the basis of record of each
+    jurisdiction (JSON object, jurisdiction -> basis), fixed when it is opened."""
+
+    __tablename__ = "reporting_cycle"
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(unique=True)
+    deadline: date
+    scope: str = Field(max_length=16)  # all, key_emitters or list
+    bases_json: str
+    opened_at: datetime = _tz_datetime(nullable=False)
+    opened_by: str
+
+
+class CycleEnterprise(SQLModel, table=True):
+    """An enterprise that must report in a cycle, fixed when the cycle is opened (or added later by staff)."""
+
+    __tablename__ = "cycle_enterprise"
+    __table_args__ = (UniqueConstraint("cycle_id", "enterprise_uscc"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="reporting_cycle.id", index=True)
+    enterprise_uscc: str = Field(foreign_key="enterprise.uscc", max_length=18)
+    basis: str = Field(max_length=16)  # the basis of record of its jurisdiction when the cycle was opened
+
+
+class Submission(SQLModel, table=True):
+    """One version of an enterprise's annual report: frozen when submitted, never changed but for its state.
+
+    ``state``: submitted, in_review, returned, approved, verified or withdrawn.  Its figures are the stored results
+    on the basis of record at the moment of submission (``submission_line``) over the activity rows then current
+    (``submission_activity``); ``quality_json`` the data-quality summary, ``manifest_json`` what it rests on."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "enterprise_uscc", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="reporting_cycle.id", index=True)
+    enterprise_uscc: str = Field(foreign_key="enterprise.uscc", max_length=18, index=True)
+    version: int
+    state: str = Field(max_length=16)
+    basis: str = Field(max_length=16)
+    gwp_set: str = Field(max_length=8)
+    submitted_at: datetime = _tz_datetime(nullable=False)
+    submitted_by: str
+    declaration: str
+    total_tco2e: float
+    scope1_tco2e: float
+    scope2_tco2e: float
+    energy_tce: float
+    quality_json: str
+    manifest_json: str
+    result_sha256: str = Field(max_length=64)
+
+
+class SubmissionLine(SQLModel, table=True):
+    """A result line of a submission (carrier and month), as stored when it was submitted."""
+
+    __tablename__ = "submission_line"
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    carrier: str = Field(max_length=32)
+    month: int
+    quantity_canonical: float
+    emissions_tco2e: float
+    energy_tce: float
+    factor_ids: str
+    factor_reason: str
+
+
+class SubmissionActivity(SQLModel, table=True):
+    """An activity row a submission rests on, copied when it was submitted (the file it came from by SHA-256)."""
+
+    __tablename__ = "submission_activity"
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    activity_id: int
+    batch_id: int
+    file_sha256: str = Field(max_length=64)
+    meter_code: str = Field(max_length=64)
+    carrier: str = Field(max_length=32)
+    period_start: datetime = _tz_datetime(nullable=False)
+    period_end: datetime = _tz_datetime(nullable=False)
+    quantity_canonical: float
+    quantity_original: float
+    unit_original: str = Field(max_length=32)
+
+
+class SubmissionEvent(SQLModel, table=True):
+    """A step of a submission's review (submit, withdraw, start_review, return, approve, verify) with its note."""
+
+    __tablename__ = "submission_event"
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    at: datetime = _tz_datetime(nullable=False)
+    actor: str
+    action: str = Field(max_length=16)
+    note: str | None = None
+
+
+class ReviewComment(SQLModel, table=True):
+    """A reviewer's comment on a line of a submission: a carrier, and where given a month and a meter."""
+
+    __tablename__ = "review_comment"
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    at: datetime = _tz_datetime(nullable=False)
+    author: str
+    carrier: str | None = Field(default=None, max_length=32)
+    month: int | None = None
+    meter_code: str | None = Field(default=None, max_length=64)
+    text: str

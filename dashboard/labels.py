@@ -123,6 +123,7 @@ CODED_FIELDS = {
             "row_status": "row_status",
             "shape": "file_shape",
             "kind": "connector_kind",
+            "state": "submission_state",
         }.items()
     },
 }

@@ -228,6 +228,7 @@ def test_enterprise_uploads_a_gbk_export_and_finds_it_on_its_page(page, base_url
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
         {"name": UPLOAD_NAME, "mimeType": "text/csv", "buffer": monthly_gbk_export()}
     )
+    page.get_by_test_id("stMetricLabel").get_by_text("有效行数", exact=True).wait_for()  # the upload's rerun has begun
     settle(page)
     no_exception(page)
     issues = table(frame_with(page, "行号"))

@@ -72,12 +72,13 @@ behind = a["behind"].assign(
 )[["uscc", "name", "region_id", "achieved", "expected", "status"]]
 common.dataframe(behind, hide_index=True, width="stretch", column_config=common.columns(behind))
 st.markdown("#### " + t(f"{fmt.year(year, 'zh')}缺报月份", f"Missing submissions in {year}"))
-common.dataframe(a["missing"], hide_index=True, width="stretch", column_config=common.columns(a["missing"]))
+missing = a["missing"].assign(missing_months=a["missing"]["missing_months"].map(lambda m: labels.months(m, lang)))
+common.dataframe(missing, hide_index=True, width="stretch", column_config=common.columns(missing))
 common.offer_tables(
     t("目标与预警", "targets and alerts"),
     {
         t("目标", "targets"): sources.export(a["targets"], lang),
         t("落后企业", "behind"): behind,
-        t("缺报", "missing"): a["missing"],
+        t("缺报", "missing"): missing,
     },
 )

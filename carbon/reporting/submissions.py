@@ -1,0 +1,423 @@
+"""Annual reports (年度排放报告) as submitted: frozen versions of an enterprise's year, never changed but for state.
+
+A submission copies, at the moment it is made, the stored result lines of the enterprise's year on the basis of
+record of its jurisdiction (``submission_line``), the activity rows they rest on with the SHA-256 of the file each
+came from (``submission_activity``), a data-quality summary and a manifest (files, factor records and their values,
+code and data versions, the SHA-256 of the result lines).  Results owed a recalculation are settled first, so a
+report is never frozen from stale figures.
+
+A correction is a new version (v2, v3 ...); every version is kept and can be compared (``difference``).  A version
+may be withdrawn only while it waits for review.  A new version may be made when there is none, or the newest was
+returned, withdrawn or approved; not while one waits for or is in review, nor after verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+import carbon
+from carbon import audit, codes
+from carbon.access import Viewer, full_regions, require_enterprise, require_writer
+from carbon.analytics.completeness import completeness
+from carbon.enterprises import get_enterprise, list_enterprises
+from carbon.errors import AccessDenied, InputError, NotFoundError
+from carbon.intake import settle
+from carbon.ledger import GWP_OF_RECORD, load_factors, stored_result, year_bounds_utc
+from carbon.models import (
+    Activity,
+    Batch,
+    CycleEnterprise,
+    Meter,
+    Submission,
+    SubmissionActivity,
+    SubmissionEvent,
+    SubmissionLine,
+)
+from carbon.reporting.cycles import get_cycle
+
+DECLARATION = (
+    "本单位承诺：本报告所填报的能源活动数据及相关信息真实、准确、完整，如有不实，愿承担相应责任。",
+    "We declare that the energy activity data and information in this report are true, accurate and complete, and "
+    "accept responsibility for any misstatement.",
+)
+LINE_FIELDS = ["carrier", "month", "quantity_canonical", "emissions_tco2e", "energy_tce", "factor_ids"]
+# a new version may follow a newest version in these states
+RESUBMITTABLE = ("returned", "withdrawn", "approved")
+
+
+def line_hash(lines: pd.DataFrame) -> str:
+    """SHA-256 of result lines (``LINE_FIELDS``), in carrier and month order, every figure to the last bit
+    (``float.hex``): the same lines give the same hash on any machine and database.  Pure."""
+    rows = lines[LINE_FIELDS].sort_values(["carrier", "month"]).itertuples(index=False)
+    text = "\n".join(
+        f"{r.carrier}|{int(r.month)}|{float(r.quantity_canonical).hex()}|{float(r.emissions_tco2e).hex()}|"
+        f"{float(r.energy_tce).hex()}|{r.factor_ids}"
+        for r in rows
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@cache
+def data_versions() -> dict[str, str]:
+    """SHA-256 of every rule, parameter and factor table the package ships (``carbon/data``, ``factors/data``),
+    by path: what a result rests on besides its inputs."""
+    out = {}
+    for package, folder in (("carbon", "data"), ("factors", "data")):
+        root = resources.files(package).joinpath(folder)
+        for item in sorted(root.iterdir(), key=lambda p: p.name):
+            if item.is_file() and item.name.endswith(".csv"):
+                out[f"{package}/{folder}/{item.name}"] = hashlib.sha256(item.read_bytes()).hexdigest()
+    return out
+
+
+def activity_rows(engine: Engine, uscc: str, year: int) -> pd.DataFrame:
+    """The enterprise's current activity rows overlapping the (Beijing) year, with their meter code and the
+    SHA-256 of the file each came from."""
+    start, end = year_bounds_utc(year)
+    stmt = (
+        select(
+            Activity.id.label("activity_id"),
+            Activity.batch_id,
+            Batch.sha256.label("file_sha256"),
+            Meter.meter_code,
+            Activity.carrier,
+            Activity.period_start,
+            Activity.period_end,
+            Activity.quantity_canonical,
+            Activity.quantity_original,
+            Activity.unit_original,
+        )
+        .join(Meter, Meter.id == Activity.meter_id)
+        .join(Batch, Batch.id == Activity.batch_id)
+        .where(
+            Activity.enterprise_uscc == uscc,
+            Activity.superseded_at.is_(None),
+            Activity.period_start < end,
+            Activity.period_end > start,
+        )
+        .order_by(Activity.id)
+    )
+    with engine.connect() as conn:
+        return pd.read_sql(stmt, conn)
+
+
+def quality_summary(engine: Engine, uscc: str, year: int) -> dict[str, Any]:
+    """What a reviewer weighs besides the figures: the completeness state and the share of due time covered per
+    month (``carbon.analytics.completeness``), the activity rows of the year corrected by later files, the files and
+    the rows refused in files received in or after the year.  The system records no estimated values, so none is
+    reported as such."""
+    cov = completeness(engine, year, [uscc]).iloc[0]
+    start, end = year_bounds_utc(year)
+    with engine.connect() as conn:
+        corrected = conn.execute(
+            select(func.count()).where(
+                Activity.enterprise_uscc == uscc,
+                Activity.superseded_at.is_not(None),
+                Activity.period_start < end,
+                Activity.period_end > start,
+            )
+        ).scalar_one()
+        files, refused = conn.execute(
+            select(func.count(), func.coalesce(func.sum(Batch.rows_rejected), 0)).where(
+                Batch.enterprise_uscc == uscc, Batch.received_at >= start
+            )
+        ).one()
+    months = {str(m): (None if pd.isna(cov[m]) else float(cov[m])) for m in range(1, 13)}
+    return {
+        "completeness_state": str(cov["completeness_state"]),
+        "months": months,
+        "rows_corrected": int(corrected),
+        "files_received": int(files),
+        "rows_refused": int(refused),
+    }
+
+
+def manifest(lines: pd.DataFrame, activity: pd.DataFrame, run_ids: list[int], factors: pd.DataFrame) -> dict:
+    """What a version rests on: its source files (SHA-256), the factor records it used with their values and
+    units, the stored runs its lines came from, the code and data versions and the hash of its lines.  Pure."""
+    ids = sorted({i for ids in lines["factor_ids"] for i in str(ids).split(",") if i})
+    used = factors.loc[factors.index.intersection(ids)]
+    return {
+        "files": sorted(set(activity["file_sha256"])),
+        "factors": [{"id": i, "value": float(r["value"]), "unit": str(r["unit"])} for i, r in used.iterrows()],
+        "runs": run_ids,
+        "code_version": carbon.__version__,
+        "data_versions": data_versions(),
+        "result_sha256": line_hash(lines),
+    }
+
+
+def _owned(engine: Engine, viewer: Viewer, uscc: str, write: bool = True) -> str:
+    """The enterprise's jurisdiction, once the viewer may see it (its own user, or staff of its jurisdiction or the
+    zone) and, with ``write``, act for it (not a display account).  A refusal is audited."""
+    if write:
+        require_writer(viewer)
+    ent = get_enterprise(engine, uscc)
+    try:
+        require_enterprise(viewer, ent.uscc, ent.region_id)
+    except AccessDenied:
+        audit.record_denied(engine, viewer, "enterprise", uscc)
+        raise
+    return ent.region_id
+
+
+def newest(session: Session, cycle_id: int, uscc: str) -> Submission | None:
+    """The newest version of an enterprise's report in a cycle, or None."""
+    return session.scalars(
+        select(Submission)
+        .where(Submission.cycle_id == cycle_id, Submission.enterprise_uscc == uscc)
+        .order_by(Submission.version.desc())
+    ).first()
+
+
+def submit(
+    engine: Engine, viewer: Viewer, year: int, uscc: str, declared: bool = False, now: datetime | None = None
+) -> int:
+    """Submit the enterprise's report of ``year`` (a new version, frozen); returns its id.
+
+    ``InputError`` when the declaration is not made, the year has no cycle, the enterprise need not report in it,
+    its year has no data, a version waits for or is in review (withdraw it first, or wait), or the year is verified;
+    also when another submission or new data arrive at the same moment (then submit again).  Nothing is stored then.
+    """
+    region = _owned(engine, viewer, uscc)
+    if not declared:
+        raise InputError(f"请先确认声明：{DECLARATION[0]}", f"Make the declaration first: {DECLARATION[1]}")
+    cycle = get_cycle(engine, year)
+    with Session(engine) as session:
+        must = session.scalars(
+            select(CycleEnterprise).where(
+                CycleEnterprise.cycle_id == cycle["id"], CycleEnterprise.enterprise_uscc == uscc
+            )
+        ).first()
+    if must is None:
+        raise InputError(f"{uscc} 不在{year}年报送范围内", f"{uscc} is not required to report for {year}", value=uscc)
+    settle(engine)  # never freeze figures a recalculation is owed for
+    result = stored_result(engine, year=year, enterprise=uscc, basis=must.basis, gwp_set=GWP_OF_RECORD)
+    if not result.has_data:
+        raise InputError(
+            f"{uscc} {year}年没有活动数据，无法报送：请先上报本年度的能源数据",
+            f"{uscc} has no activity data for {year}, so there is nothing to submit: upload the year's energy data",
+            value=uscc,
+        )
+    lines = result.lines
+    activity = activity_rows(engine, uscc, year)
+    facts = manifest(lines, activity, result.run_ids, load_factors(engine).set_index("id"))
+    quality = quality_summary(engine, uscc, year)
+    at = audit.as_utc(now)
+    try:
+        with Session(engine) as session:
+            last = newest(session, cycle["id"], uscc)
+            if last is not None and last.state not in RESUBMITTABLE:
+                raise InputError(*_blocked(last), value=last.version)
+            again = stored_result(engine, year=year, enterprise=uscc, basis=must.basis, gwp_set=GWP_OF_RECORD)
+            if again.run_ids != result.run_ids:
+                raise InputError("报送期间数据有更新，请重新报送", "The data changed while submitting: submit again")
+            totals = result.totals()
+            sub = Submission(
+                cycle_id=cycle["id"],
+                enterprise_uscc=uscc,
+                version=1 if last is None else last.version + 1,
+                state="submitted",
+                basis=must.basis,
+                gwp_set=GWP_OF_RECORD,
+                submitted_at=at,
+                submitted_by=viewer.username,
+                declaration=DECLARATION[0],
+                **totals,
+                quality_json=json.dumps(quality, ensure_ascii=False),
+                manifest_json=json.dumps(facts),
+                result_sha256=facts["result_sha256"],
+            )
+            session.add(sub)
+            session.flush()
+            assert sub.id is not None
+            session.add_all(SubmissionLine(submission_id=sub.id, **r) for r in _records(lines, SubmissionLine))
+            session.add_all(
+                SubmissionActivity(submission_id=sub.id, **r) for r in _records(activity, SubmissionActivity)
+            )
+            session.add(SubmissionEvent(submission_id=sub.id, at=at, actor=viewer.username, action="submit"))
+            audit.add_event(
+                session,
+                viewer,
+                "submit",
+                {"year": year, "version": sub.version, "total_tco2e": totals["total_tco2e"]},
+                region=region,
+                enterprise=uscc,
+                now=at,
+            )
+            session.commit()
+            return sub.id
+    except IntegrityError as exc:  # another version got the same number first
+        raise InputError(
+            "同时有另一份报送，请刷新后重新报送",
+            "Another submission was made at the same moment: reload and submit again",
+            value=uscc,
+        ) from exc
+
+
+def _records(df: pd.DataFrame, model: type) -> list[dict[str, Any]]:
+    """Rows of ``df`` as keyword arguments of ``model`` (its columns but ``id`` and ``submission_id``)."""
+    cols = [c for c in model.model_fields if c not in ("id", "submission_id")]
+    return df[cols].astype(object).to_dict("records")  # Python numbers, which every database driver takes
+
+
+def _blocked(last: Submission) -> tuple[str, str]:
+    """Why no new version may follow ``last`` (zh, en)."""
+    if last.state == "verified":
+        return (
+            f"第{last.version}版已核查，不能再修改；如需更正请联系审核部门",
+            f"Version {last.version} is verified and can no longer change; ask the reviewers to reopen it",
+        )
+    if last.state == "in_review":
+        return (
+            f"第{last.version}版正在审核，审核结束前不能再报送",
+            f"Version {last.version} is in review; a new version can follow once the review ends",
+        )
+    return (
+        f"第{last.version}版已报送、待审核：如需更正，请先撤回再报送",
+        f"Version {last.version} is waiting for review: withdraw it first to submit a correction",
+    )
+
+
+def get_submission(engine: Engine, submission_id: int) -> Submission:
+    """A submission by id; ``NotFoundError`` if there is none."""
+    with Session(engine) as session:
+        sub = session.get(Submission, submission_id)
+    if sub is None:
+        raise NotFoundError(f"没有编号为 {submission_id} 的报送", f"No submission {submission_id}", value=submission_id)
+    return sub
+
+
+def transition(
+    engine: Engine,
+    viewer: Viewer,
+    submission_id: int,
+    allowed: tuple[str, ...],
+    to: str,
+    action: str,
+    note: str | None = None,
+    now: datetime | None = None,
+    session_extra: Any = None,
+) -> Submission:
+    """Move a submission from one of ``allowed`` states to ``to`` in one transaction (the step, its event and audit
+    record together), or refuse naming its state.  Two people acting at once: one wins, the other is refused.
+    ``session_extra(session, submission)`` adds rows in the same transaction (e.g. review comments)."""
+    sub = get_submission(engine, submission_id)
+    region = _owned(engine, viewer, sub.enterprise_uscc)
+    at = audit.as_utc(now)
+    with Session(engine) as session:
+        moved = session.execute(
+            update(Submission).where(Submission.id == submission_id, Submission.state.in_(allowed)).values(state=to)
+        ).rowcount
+        if moved != 1:
+            current = session.get(Submission, submission_id)
+            state = current.state if current is not None else "?"
+            names_zh = [codes.label("submission_state", s, "zh") for s in allowed]
+            names_en = [codes.label("submission_state", s, "en") for s in allowed]
+            raise InputError(
+                f"第{sub.version}版当前状态为“{codes.label('submission_state', state, 'zh')}”，不能执行此操作"
+                f"（须为：{'、'.join(names_zh)}）",
+                f"Version {sub.version} is {codes.label('submission_state', state, 'en')}; this step needs it to "
+                f"be {' or '.join(names_en)}",
+                value=state,
+            )
+        if session_extra is not None:
+            session_extra(session, sub)
+        session.add(
+            SubmissionEvent(submission_id=submission_id, at=at, actor=viewer.username, action=action, note=note)
+        )
+        audit.add_event(
+            session,
+            viewer,
+            action,
+            {"submission": submission_id, "version": sub.version, **({"note": note} if note else {})},
+            region=region,
+            enterprise=sub.enterprise_uscc,
+            now=at,
+        )
+        session.commit()
+    return get_submission(engine, submission_id)
+
+
+def withdraw(engine: Engine, viewer: Viewer, submission_id: int, now: datetime | None = None) -> Submission:
+    """Withdraw a version that waits for review (by the enterprise or staff for it); refused once review began."""
+    return transition(engine, viewer, submission_id, ("submitted",), "withdrawn", "withdraw", now=now)
+
+
+def submissions(engine: Engine, viewer: Viewer, year: int, uscc: str | None = None) -> pd.DataFrame:
+    """Every version in the year's cycle the viewer may see (an enterprise its own; staff their jurisdictions'),
+    newest first: id, enterprise, version, state, basis, submitted_at/by and totals."""
+    cycle = get_cycle(engine, year)
+    stmt = select(
+        Submission.id,
+        Submission.enterprise_uscc,
+        Submission.version,
+        Submission.state,
+        Submission.basis,
+        Submission.submitted_at,
+        Submission.submitted_by,
+        Submission.total_tco2e,
+        Submission.scope1_tco2e,
+        Submission.scope2_tco2e,
+        Submission.energy_tce,
+        Submission.result_sha256,
+    ).where(Submission.cycle_id == cycle["id"])
+    if viewer.role == "enterprise":
+        stmt = stmt.where(Submission.enterprise_uscc == viewer.enterprise)
+    if uscc is not None:
+        _owned(engine, viewer, uscc, write=False)
+        stmt = stmt.where(Submission.enterprise_uscc == uscc)
+    with engine.connect() as conn:
+        df = pd.read_sql(stmt.order_by(Submission.id.desc()), conn)
+    if viewer.is_staff:
+        regions = list_enterprises(engine).set_index("uscc")["region_id"]
+        df = df.loc[df["enterprise_uscc"].map(regions).isin(full_regions(viewer))]
+    elif viewer.role != "enterprise":
+        df = df.iloc[0:0]
+    df["submitted_at"] = pd.to_datetime(df["submitted_at"], utc=True, format="ISO8601")
+    return df.reset_index(drop=True)
+
+
+def submission_lines(engine: Engine, viewer: Viewer, submission_id: int) -> pd.DataFrame:
+    """The frozen result lines of a version (carrier, month, quantity, tCO2e, tce, factor ids and reason)."""
+    sub = get_submission(engine, submission_id)
+    _owned(engine, viewer, sub.enterprise_uscc, write=False)
+    with engine.connect() as conn:
+        return pd.read_sql(
+            select(*(getattr(SubmissionLine, c) for c in [*LINE_FIELDS, "factor_reason"]))
+            .where(SubmissionLine.submission_id == submission_id)
+            .order_by(SubmissionLine.carrier, SubmissionLine.month),
+            conn,
+        )
+
+
+def difference(engine: Engine, viewer: Viewer, old_id: int, new_id: int) -> pd.DataFrame:
+    """Two versions of one enterprise's report side by side, per carrier and month: ``emissions_tco2e_old``,
+    ``emissions_tco2e_new``, ``change_tco2e``, and ``quantity_canonical_old``/``_new`` with ``change_quantity``;
+    a line in only one version has NaN (no line) on the other side, never 0.  ``InputError`` for versions of
+    different enterprises or years."""
+    a, b = get_submission(engine, old_id), get_submission(engine, new_id)
+    if (a.cycle_id, a.enterprise_uscc) != (b.cycle_id, b.enterprise_uscc):
+        raise InputError(
+            "只能比较同一企业同一年度的两个版本",
+            "Only versions of one enterprise's report for one year can be compared",
+            value=f"{old_id},{new_id}",
+        )
+    keys = ["carrier", "month"]
+    cols = ["quantity_canonical", "emissions_tco2e"]
+    old = submission_lines(engine, viewer, old_id).set_index(keys)[cols]
+    new = submission_lines(engine, viewer, new_id).set_index(keys)[cols]
+    out = old.merge(new, how="outer", left_index=True, right_index=True, suffixes=("_old", "_new"))
+    out["change_quantity"] = out["quantity_canonical_new"] - out["quantity_canonical_old"]
+    out["change_tco2e"] = out["emissions_tco2e_new"] - out["emissions_tco2e_old"]
+    return out.reset_index()

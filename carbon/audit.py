@@ -41,6 +41,8 @@ ACTIONS = (
     "review_start",
     "review_return",
     "review_approve",
+    "verification_draw",
+    "verify",
 )
 COLUMNS = ["at", "username", "role", "region", "enterprise", "action", "detail"]
 MAX_USERNAME_RECORDED = 128  # a name typed at the sign-in form is kept, cut to this length

@@ -1214,6 +1214,111 @@ def review_approve(ctx: click.Context, submission_id: int, note: str | None) -> 
     click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
 
 
+@cli.group()
+def verify() -> None:
+    """现场核查：风险评分、抽取与核查结果 / on-site verification: risk scores, the draw and verified figures."""
+
+
+@verify.command("scores")
+@click.argument("year", type=YEAR)
+@json_option
+@click.pass_context
+def verify_scores(ctx: click.Context, year: int, as_json: bool) -> None:
+    """各报送的风险评分及理由 / every submission's risk score with its reasons."""
+    from carbon.reporting import risk
+
+    scored = risk.assess(_engine(ctx), _administrator(), year)
+    if as_json:
+        _print_json(scored.to_dict("records"))
+        return
+    click.echo(
+        render(
+            ["编号 / id", *headers("enterprise_uscc", "state"), "评分 / score", "理由 / reasons"],
+            [
+                [
+                    r.submission_id,
+                    r.enterprise_uscc,
+                    codes.bilingual("submission_state", r.state),
+                    f"{r.score:g}",
+                    "；".join(z for _, z, _ in r.reasons) or "-",
+                ]
+                for r in scored.itertuples()
+            ],
+            right=[0, 3],
+        )
+    )
+
+
+@verify.command("draw")
+@click.argument("year", type=YEAR)
+@click.option("--top", "top_n", type=click.IntRange(0, None), help="按评分抽取数 / the highest scores drawn")
+@click.option("--share", type=click.FloatRange(0, 1), help="其余随机抽取比例 / random share of the rest")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    help="随机种子（不给则生成并记录）/ seed (made and recorded if not given)",
+)
+@json_option
+@click.pass_context
+def verify_draw(
+    ctx: click.Context, year: int, top_n: int | None, share: float | None, seed: int | None, as_json: bool
+) -> None:
+    """抽取现场核查对象并记录（可复现）/ draw submissions for on-site verification and record the draw."""
+    from carbon.reporting import risk
+
+    made = risk.record_draw(_engine(ctx), _administrator(), year, top_n, share, seed)
+    if as_json:
+        _print_json(made)
+        return
+    click.echo(
+        f"抽取记录 / draw {made['id']}: 种子 / seed {made['seed']}, 前 / top {made['top_n']}, "
+        f"随机比例 / random share {made['random_share']:g}"
+    )
+    click.echo(f"抽中报送编号 / submissions drawn: {', '.join(str(i) for i in made['selected']) or '-'}")
+
+
+@verify.command("replay")
+@click.argument("draw_id", type=int)
+@click.pass_context
+def verify_replay(ctx: click.Context, draw_id: int) -> None:
+    """按记录的种子重做抽取并核对 / make a recorded draw again from its seed and compare."""
+    from carbon.reporting import risk
+
+    if not risk.replay_draw(_engine(ctx), draw_id):
+        raise InputError(f"抽取 {draw_id} 无法复现", f"Draw {draw_id} does not come out the same", value=draw_id)
+    click.echo(f"抽取 {draw_id} 可复现，结果一致 / draw {draw_id} comes out the same")
+
+
+def _adjustment(text: str) -> Any:
+    """``CARRIER:MONTH:DELTA_TCO2E:DELTA_TCE:REASON`` (month may be empty) as an adjustment."""
+    from carbon.reporting.verification import Adjustment
+
+    parts = [p.strip() for p in text.split(":", 4)]
+    try:
+        carrier, month, d_co2, d_tce, reason = parts
+        return Adjustment(carrier, float(d_co2), reason, float(d_tce or 0), int(month) if month else None)
+    except ValueError as exc:
+        raise InputError(
+            f"核查调整格式应为 能源品种:月份:排放变化tCO2e:能耗变化tce:理由，而不是 {text!r}",
+            f"An adjustment reads CARRIER:MONTH:DELTA_TCO2E:DELTA_TCE:REASON, not {text!r}",
+            value=text,
+        ) from exc
+
+
+@verify.command("record")
+@click.argument("submission_id", type=int)
+@click.option("--adjust", "adjustments", multiple=True, metavar="CARRIER:MONTH:DELTA_TCO2E:DELTA_TCE:REASON")
+@click.option("--note", help="核查说明 / a note")
+@click.pass_context
+def verify_record(ctx: click.Context, submission_id: int, adjustments: tuple[str, ...], note: str | None) -> None:
+    """录入核查结果（报告值与核查值都保留）/ record verified figures (reported and verified both kept)."""
+    from carbon.reporting import verification
+
+    engine = _engine(ctx)
+    sub = verification.verify(engine, _administrator(), submission_id, [_adjustment(a) for a in adjustments], note)
+    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+
+
 def usage_zh(exc: click.ClickException) -> str:
     """The Chinese half of a usage error (click's own message is English): which option or argument, and what to
     do."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -452,3 +452,36 @@ class ReviewComment(SQLModel, table=True):
     month: int | None = None
     meter_code: str | None = Field(default=None, max_length=64)
     text: str
+
+
+class Verification(SQLModel, table=True):
+    """The verified figures of a version (现场核查): the reported ones with each adjustment and its reason
+    (``adjustments_json``: carrier, month or null, change in tCO2e and tce, reason).  Both stay; the verified
+    figures are the year's official ones."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", unique=True)
+    verified_at: datetime = _tz_datetime(nullable=False)
+    verified_by: str
+    total_tco2e: float
+    scope1_tco2e: float
+    scope2_tco2e: float
+    energy_tce: float
+    adjustments_json: str
+    note: str | None = None
+
+
+class VerificationDraw(SQLModel, table=True):
+    """A draw of submissions for on-site verification: the top ``top_n`` by risk score and a random ``random_share``
+    of the rest, drawn with ``seed`` so that it can be made again (``scores_json``: every score and its reasons)."""
+
+    __tablename__ = "verification_draw"
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="reporting_cycle.id", index=True)
+    drawn_at: datetime = _tz_datetime(nullable=False)
+    drawn_by: str
+    seed: int = Field(sa_column=Column(BigInteger, nullable=False))
+    top_n: int
+    random_share: float
+    selected_json: str
+    scores_json: str

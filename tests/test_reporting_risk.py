@@ -1,0 +1,177 @@
+"""Risk-based selection and verification: signals with their reasons, a seeded draw that can be made again, verified
+figures with adjustments kept beside the reported ones, and the official figure of each enterprise."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import pytest
+
+from carbon.access import Viewer
+from carbon.enterprises import add_enterprise
+from carbon.errors import AccessDenied, InputError
+from carbon.intake import receive_files
+from carbon.reporting import cycles, review, risk, submissions, verification
+from carbon.reporting.verification import Adjustment
+from tests.helpers import uscc, write_template
+from tests.test_attacks import run
+
+ZONE = Viewer("zone1", "zone")
+QP = Viewer("qp-staff", "region", region="qingpu")
+P = risk.parameters()
+A, B, C = uscc(401), uscc(402, "320509"), uscc(403)
+BEFORE = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def series(meter: str, carrier: str, quantities: list[float], unit: str, year: int = 2025) -> list[str]:
+    return [
+        f"{meter},{carrier},{year}-{m:02d}-01,{year + (m == 12)}-{m % 12 + 1:02d}-01,{q},{unit}"
+        for m, q in zip(range(1, 13), quantities, strict=True)
+    ]
+
+
+VARIED = [
+    10_312.4,
+    9_876.1,
+    11_020.7,
+    10_455.3,
+    9_990.2,
+    10_801.9,
+    12_230.5,
+    12_011.8,
+    10_660.4,
+    10_120.6,
+    9_705.3,
+    10_944.2,
+]
+
+
+def test_an_intensity_far_from_its_division_is_flagged_and_too_few_peers_say_nothing():
+    subs = pd.DataFrame(
+        {
+            "submission_id": range(1, 8),
+            "division_code": ["26"] * 6 + ["30"],
+            "total_tco2e": [100.0, 110.0, 95.0, 105.0, 102.0, 900.0, 5000.0],
+            "value_added_10k_cny": [1000.0] * 7,
+        }
+    )
+    out = risk.peer_signal(subs, P)
+    assert out["submission_id"].tolist() == [6] and "倍" in out["zh"].iloc[0]
+    assert risk.peer_signal(subs.iloc[2:], P).empty  # 4 peers in division 26: not enough to judge
+    assert risk.peer_signal(subs.assign(value_added_10k_cny=float("nan")), P).empty  # no value added: no signal
+
+
+def test_screening_finds_repeated_round_and_identical_series():
+    rows = []
+    for sid, ent, qs in ((1, "A", [5000.0] * 12), (2, "B", VARIED), (3, "C", VARIED)):
+        for m, q in enumerate(qs, start=1):
+            rows.append(
+                {
+                    "submission_id": sid,
+                    "enterprise_uscc": ent,
+                    "meter_code": "M",
+                    "carrier": "electricity",
+                    "period_start": m,
+                    "period_end": m + 1,
+                    "quantity_original": q,
+                }
+            )
+    out = risk.screening_signals(pd.DataFrame(rows), P)
+    got = set(zip(out["submission_id"], out["signal"], strict=True))
+    assert got == {(1, "repeated"), (1, "round"), (2, "identical"), (3, "identical")}
+
+
+def test_changes_on_the_year_and_apart_from_energy():
+    subs = pd.DataFrame(
+        {
+            "submission_id": [1, 2, 3],
+            "total_tco2e": [200.0, 100.0, 100.0],
+            "energy_tce": [200.0, 125.0, 50.0],
+            "prior_tco2e": [100.0, 100.0, float("nan")],
+            "prior_tce": [100.0, 100.0, float("nan")],
+        }
+    )
+    out = risk.change_signals(subs, P)
+    assert set(zip(out["submission_id"], out["signal"], strict=True)) == {(1, "yoy"), (2, "unexplained")}
+
+
+def test_the_draw_is_the_top_scores_and_a_seeded_random_share_made_again_exactly():
+    scored = pd.DataFrame({"submission_id": range(1, 21), "score": sorted(range(20), reverse=True)})
+    first = risk.draw(scored, 3, 0.25, seed=20260401)
+    assert first[:3] == [1, 2, 3] and len(first) == 3 + 5  # ceil(0.25 x 17)
+    assert risk.draw(scored, 3, 0.25, seed=20260401) == first
+    assert len({tuple(risk.draw(scored, 3, 0.25, seed=s)) for s in range(10)}) > 1  # the seed decides the rest
+    assert risk.draw(scored, 0, 0.0, seed=1) == []
+
+
+@pytest.fixture
+def cycle(engine, tmp_path):
+    """Three enterprises submitted for 2025: A with a meter reading 5,000 kWh every month, B and C with the very
+    same varied series (C copied B's)."""
+    for code, name, region in ((A, "青浦风险甲", "qingpu"), (B, "吴江风险乙", "wujiang"), (C, "青浦风险丙", "qingpu")):
+        add_enterprise(engine, code=code, name=name, region=region, industry="2614")
+    for code, qs in ((A, [5000] * 12), (B, VARIED), (C, VARIED)):
+        path = write_template(tmp_path / f"{code}.csv", series("E-1", "电力", qs, "kWh"))
+        receive_files(engine, [path], code, actor="test")
+    cycles.open_cycle(engine, ZONE, 2025, date(2026, 3, 31), now=BEFORE)
+    ids = {code: submissions.submit(engine, ZONE, 2025, code, declared=True) for code in (A, B, C)}
+    return engine, ids
+
+
+def test_scores_draw_and_verify_on_a_cycle(cycle):
+    engine, ids = cycle
+    scored = risk.assess(engine, ZONE, 2025).set_index("enterprise_uscc")
+    signals = {code: {r[0] for r in scored.loc[code, "reasons"]} for code in (A, B, C)}
+    # every file of the test reached the system today, after the year and after the cycle's deadline
+    late = {"late", "after_deadline"}
+    assert signals == {A: {"repeated", "round", *late}, B: {"identical", *late}, C: {"identical", *late}}
+    weights = P["weight_late"] + P["weight_after_deadline"]
+    assert scored.loc[A, "score"] == P["weight_repeated"] + P["weight_round"] + weights
+    assert scored.loc[B, "score"] == P["weight_identical"] + weights
+    assert set(risk.assess(engine, QP, 2025).index) == {0, 1}  # Qingpu's staff score their own two
+    made = risk.record_draw(engine, ZONE, 2025, top_n=1, random_share=0.5, seed=42)
+    assert made["selected"][0] == ids[A] and len(made["selected"]) == 2
+    assert risk.replay_draw(engine, made["id"])
+    with pytest.raises(AccessDenied):
+        risk.record_draw(engine, Viewer("ent", "enterprise", enterprise=A), 2025)
+
+    with pytest.raises(InputError, match="当前状态为“已提交”"):
+        verification.verify(engine, ZONE, ids[A], [])  # only an approved version is verified
+    review.approve(engine, QP, ids[A])
+    with pytest.raises(InputError, match="理由"):
+        verification.verify(engine, ZONE, ids[A], [Adjustment("electricity", -1.0, " ")])
+    reported = submissions.get_submission(engine, ids[A])
+    cut = Adjustment("electricity", -2.5, "3月发票为4,000 kWh，表计读数有误", delta_tce=-0.1229 * 1.0, month=3)
+    assert verification.verify(engine, QP, ids[A], [cut]).state == "verified"
+    official = verification.official_figures(engine, ZONE, 2025).set_index("uscc")
+    assert official.loc[A, "status"] == "verified"
+    assert official.loc[A, "total_tco2e"] == pytest.approx(reported.total_tco2e - 2.5)
+    assert submissions.get_submission(engine, ids[A]).total_tco2e == reported.total_tco2e  # as reported, kept
+    assert official.loc[B, "status"] == "reported"
+    submissions.withdraw(engine, ZONE, ids[C])
+    assert verification.official_figures(engine, ZONE, 2025).set_index("uscc").loc[C, "status"] == "provisional"
+    with pytest.raises(InputError, match="已核查"):
+        submissions.submit(engine, ZONE, 2025, A, declared=True)
+    with engine.connect() as conn:
+        stored = json.loads(conn.exec_driver_sql("select adjustments_json from verification").scalar_one())
+    assert stored == [
+        {"carrier": "electricity", "delta_tco2e": -2.5, "reason": cut.reason, "delta_tce": cut.delta_tce, "month": 3}
+    ]
+
+
+def test_draw_and_verification_through_the_cli(cycle, db_url):
+    _, ids = cycle
+    scores = run(db_url, "verify", "scores", "2025")
+    assert scores.returncode == 0 and "同为5000" in scores.stdout, scores.stderr
+    made = run(db_url, "verify", "draw", "2025", "--top", "1", "--share", "0.5", "--seed", "7", "--json")
+    assert made.returncode == 0, made.stderr
+    draw = json.loads(made.stdout)
+    assert draw["seed"] == 7 and draw["selected"][0] == ids[A]
+    assert run(db_url, "verify", "replay", str(draw["id"])).returncode == 0
+    assert run(db_url, "review", "approve", str(ids[B])).returncode == 0
+    done = run(db_url, "verify", "record", str(ids[B]), "--adjust", "electricity::1.5:0:漏报一张发票")
+    assert done.returncode == 0 and "已核查" in done.stdout, done.stderr
+    bad = run(db_url, "verify", "record", str(ids[A]), "--adjust", "electricity:x:1:0:?")
+    assert bad.returncode == 2 and "核查调整格式" in bad.stderr

@@ -1319,6 +1319,115 @@ def verify_record(ctx: click.Context, submission_id: int, adjustments: tuple[str
     click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
 
 
+@cli.group()
+def submission() -> None:
+    """已报送的年度报告版本 / submitted versions of annual reports."""
+
+
+@submission.command("list")
+@click.option("--year", required=True, type=YEAR)
+@click.option("--enterprise", "uscc", help="统一社会信用代码 / USCC")
+@json_option
+@click.pass_context
+def submission_list(ctx: click.Context, year: int, uscc: str | None, as_json: bool) -> None:
+    """列出报送版本（最新在前）/ list the submitted versions, newest first."""
+    from carbon.reporting import submissions
+
+    df = submissions.submissions(_engine(ctx), _administrator(), year, uscc)
+    if as_json:
+        _print_json(df.assign(submitted_at=df["submitted_at"].map(lambda t: t.isoformat())).to_dict("records"))
+        return
+    click.echo(
+        render(
+            ["编号 / id", *headers("enterprise_uscc", "version", "state", "basis", "submitted_at", "total_tco2e")],
+            [
+                [
+                    r.id,
+                    r.enterprise_uscc,
+                    r.version,
+                    codes.bilingual("submission_state", r.state),
+                    codes.bilingual("basis_short", r.basis),
+                    beijing_time(r.submitted_at),
+                    cell("total_tco2e", r.total_tco2e),
+                ]
+                for r in df.itertuples()
+            ],
+            right=[0, 2, 6],
+        )
+    )
+
+
+@submission.command("diff")
+@click.argument("old_id", type=int)
+@click.argument("new_id", type=int)
+@json_option
+@click.pass_context
+def submission_diff(ctx: click.Context, old_id: int, new_id: int, as_json: bool) -> None:
+    """比较同一企业的两个版本（逐能源品种、逐月）/ two versions side by side, per carrier and month."""
+    from carbon.reporting import submissions
+
+    diff = submissions.difference(_engine(ctx), _administrator(), old_id, new_id)
+    changed = diff.loc[~(diff["change_tco2e"] == 0)]  # NaN (a line in one version only) counts as changed
+    if as_json:
+        _print_json(changed.to_dict("records"))
+        return
+    if changed.empty:
+        click.echo("两个版本的核算结果相同 / the two versions have the same result lines")
+        return
+    click.echo(
+        render(
+            [*headers("carrier", "month"), "旧版 / old tCO2e", "新版 / new tCO2e", "变化 / change tCO2e"],
+            [
+                [
+                    _carrier(r.carrier),
+                    r.month,
+                    cell("emissions_tco2e", r.emissions_tco2e_old),
+                    cell("emissions_tco2e", r.emissions_tco2e_new),
+                    cell("emissions_tco2e", r.change_tco2e),
+                ]
+                for r in changed.itertuples()
+            ],
+            right=[1, 2, 3, 4],
+        )
+    )
+
+
+@submission.command("withdraw")
+@click.argument("submission_id", type=int)
+@click.pass_context
+def submission_withdraw(ctx: click.Context, submission_id: int) -> None:
+    """撤回待审核的版本 / withdraw a version waiting for review."""
+    from carbon.reporting import submissions
+
+    sub = submissions.withdraw(_engine(ctx), _administrator(), submission_id)
+    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+
+
+@cli.group()
+def evidence() -> None:
+    """存证核验 / the evidence of submitted versions."""
+
+
+@evidence.command("verify")
+@click.argument("submission_id", type=int)
+@json_option
+@click.pass_context
+def evidence_verify(ctx: click.Context, submission_id: int, as_json: bool) -> None:
+    """按存档输入重新核算并核对哈希；不一致时退出码为1 / recompute from the archived inputs and check every hash;
+    exit 1 when anything does not match."""
+    from carbon.reporting import evidence as bundle
+
+    report = bundle.check(_engine(ctx), _administrator(), submission_id)
+    if as_json:
+        _print_json(report)
+    else:
+        for c in report["checks"]:
+            click.echo(f"{'✓' if c['ok'] else '✗'} {c['zh']} / {c['en']}")
+        click.echo("存证核验通过 / evidence verified" if report["ok"] else "存证核验未通过 / evidence does NOT verify")
+    if not report["ok"]:
+        sys.exit(1)
+
+
 def usage_zh(exc: click.ClickException) -> str:
     """The Chinese half of a usage error (click's own message is English): which option or argument, and what to
     do."""

@@ -8,12 +8,14 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
+from sqlalchemy import select, update
 
 from carbon.access import Viewer
 from carbon.enterprises import add_enterprise
 from carbon.errors import AccessDenied, InputError
 from carbon.intake import receive_files
-from carbon.reporting import cycles, review, risk, submissions, verification
+from carbon.models import FileArchive, SubmissionActivity, SubmissionLine
+from carbon.reporting import cycles, evidence, review, risk, submissions, verification
 from carbon.reporting.verification import Adjustment
 from tests.helpers import uscc, write_template
 from tests.test_attacks import run
@@ -175,3 +177,51 @@ def test_draw_and_verification_through_the_cli(cycle, db_url):
     assert done.returncode == 0 and "已核查" in done.stdout, done.stderr
     bad = run(db_url, "verify", "record", str(ids[A]), "--adjust", "electricity:x:1:0:?")
     assert bad.returncode == 2 and "核查调整格式" in bad.stderr
+
+
+def test_the_evidence_of_a_version_verifies_and_tampering_is_found(cycle):
+    engine, ids = cycle
+    sid = ids[B]
+    report = evidence.check(engine, ZONE, sid)
+    assert report["ok"], report
+    assert [c["check"] for c in report["checks"]] == ["files", "activity", "lines", "factors", "recompute"]
+    with engine.begin() as conn:  # a stored result line altered
+        conn.execute(
+            update(SubmissionLine)
+            .where(SubmissionLine.submission_id == sid, SubmissionLine.month == 3)
+            .values(emissions_tco2e=SubmissionLine.emissions_tco2e * 0.9)
+        )
+    failed = {c["check"] for c in evidence.check(engine, ZONE, sid)["checks"] if not c["ok"]}
+    assert failed == {"lines"}
+    with engine.begin() as conn:  # an archived source file altered
+        sha = conn.execute(select(FileArchive.sha256).where(FileArchive.enterprise_uscc == A)).scalar_one()
+        conn.execute(update(FileArchive).where(FileArchive.sha256 == sha).values(content=b"tampered"))
+    failed = {c["check"] for c in evidence.check(engine, ZONE, ids[A])["checks"] if not c["ok"]}
+    assert failed == {"files"}
+    with engine.begin() as conn:  # a frozen activity row altered: its hash and the recomputation fail
+        conn.execute(
+            update(SubmissionActivity)
+            .where(SubmissionActivity.submission_id == ids[C])
+            .values(quantity_canonical=SubmissionActivity.quantity_canonical + 1)
+        )
+    failed = {c["check"] for c in evidence.check(engine, ZONE, ids[C])["checks"] if not c["ok"]}
+    assert failed == {"activity", "recompute"}
+
+
+def test_versions_and_evidence_through_the_cli(cycle, db_url):
+    engine, ids = cycle
+    listed = run(db_url, "submission", "list", "--year", "2025", "--json")
+    assert listed.returncode == 0 and {r["id"] for r in json.loads(listed.stdout)} == set(ids.values())
+    ok = run(db_url, "evidence", "verify", str(ids[B]))
+    assert ok.returncode == 0 and "存证核验通过" in ok.stdout, ok.stdout + ok.stderr
+    with engine.begin() as conn:
+        conn.execute(
+            update(SubmissionLine)
+            .where(SubmissionLine.submission_id == ids[B])
+            .values(energy_tce=SubmissionLine.energy_tce + 1)
+        )
+    bad = run(db_url, "evidence", "verify", str(ids[B]))
+    assert bad.returncode == 1 and "✗ 核算结果与记录不符" in bad.stdout
+    assert run(db_url, "submission", "withdraw", str(ids[C])).returncode == 0
+    same = run(db_url, "submission", "diff", str(ids[A]), str(ids[C]))
+    assert same.returncode == 2 and "同一企业" in same.stderr

@@ -26,13 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 import carbon
-from carbon import audit, codes
+from carbon import audit, codes, reference
 from carbon.access import Viewer, full_regions, require_enterprise, require_writer
 from carbon.analytics.completeness import completeness
 from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, InputError, NotFoundError
 from carbon.intake import settle
-from carbon.ledger import GWP_OF_RECORD, load_factors, stored_result, year_bounds_utc
+from carbon.ledger import GWP_OF_RECORD, load_factors, local_today, stored_result, year_bounds_utc
 from carbon.models import (
     Activity,
     Batch,
@@ -53,6 +53,42 @@ DECLARATION = (
 LINE_FIELDS = ["carrier", "month", "quantity_canonical", "emissions_tco2e", "energy_tce", "factor_ids"]
 # a new version may follow a newest version in these states
 RESUBMITTABLE = ("returned", "withdrawn", "approved")
+
+
+ACTIVITY_FIELDS = [
+    "activity_id",
+    "file_sha256",
+    "meter_code",
+    "carrier",
+    "period_start",
+    "period_end",
+    "quantity_canonical",
+    "quantity_original",
+    "unit_original",
+]
+
+
+def activity_hash(activity: pd.DataFrame) -> str:
+    """SHA-256 of frozen activity rows (``ACTIVITY_FIELDS``) in activity-id order, times as UTC ISO text and
+    quantities to the last bit.  Pure."""
+    a = activity.sort_values("activity_id")
+    starts, ends = (pd.to_datetime(a[c], utc=True, format="ISO8601") for c in ("period_start", "period_end"))
+    text = "\n".join(
+        f"{int(i)}|{f}|{m}|{c}|{s.isoformat()}|{e.isoformat()}|{float(q).hex()}|{float(o).hex()}|{u}"
+        for i, f, m, c, s, e, q, o, u in zip(
+            a["activity_id"],
+            a["file_sha256"],
+            a["meter_code"],
+            a["carrier"],
+            starts,
+            ends,
+            a["quantity_canonical"],
+            a["quantity_original"],
+            a["unit_original"],
+            strict=True,
+        )
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def line_hash(lines: pd.DataFrame) -> str:
@@ -142,13 +178,25 @@ def quality_summary(engine: Engine, uscc: str, year: int) -> dict[str, Any]:
     }
 
 
-def manifest(lines: pd.DataFrame, activity: pd.DataFrame, run_ids: list[int], factors: pd.DataFrame) -> dict:
-    """What a version rests on: its source files (SHA-256), the factor records it used with their values and
-    units, the stored runs its lines came from, the code and data versions and the hash of its lines.  Pure."""
+def manifest(
+    lines: pd.DataFrame,
+    activity: pd.DataFrame,
+    run_ids: list[int],
+    factors: pd.DataFrame,
+    place: dict[str, str],
+    as_of: str,
+) -> dict:
+    """What a version rests on: its source files (SHA-256), the hash of its activity rows, where the enterprise was
+    (``place``: region, province, grid) and the Beijing date the factors were chosen on (``as_of``), the factor
+    records it used with their values and units, the stored runs its lines came from, the code and data versions
+    and the hash of its lines.  Pure."""
     ids = sorted({i for ids in lines["factor_ids"] for i in str(ids).split(",") if i})
     used = factors.loc[factors.index.intersection(ids)]
     return {
         "files": sorted(set(activity["file_sha256"])),
+        "activity_sha256": activity_hash(activity),
+        "place": place,
+        "as_of": as_of,
         "factors": [{"id": i, "value": float(r["value"]), "unit": str(r["unit"])} for i, r in used.iterrows()],
         "runs": run_ids,
         "code_version": carbon.__version__,
@@ -211,7 +259,12 @@ def submit(
         )
     lines = result.lines
     activity = activity_rows(engine, uscc, year)
-    facts = manifest(lines, activity, result.run_ids, load_factors(engine).set_index("id"))
+    ent = get_enterprise(engine, uscc)
+    where = reference.regions().loc[ent.region_id]
+    place = {"region": ent.region_id, "province": str(where["province"]), "grid": str(where["grid"])}
+    facts = manifest(
+        lines, activity, result.run_ids, load_factors(engine).set_index("id"), place, local_today().isoformat()
+    )
     quality = quality_summary(engine, uscc, year)
     at = audit.as_utc(now)
     try:

@@ -1428,6 +1428,34 @@ def evidence_verify(ctx: click.Context, submission_id: int, as_json: bool) -> No
         sys.exit(1)
 
 
+@cli.group()
+def report() -> None:
+    """正式报告（XLSX与PDF）/ official reports (XLSX and PDF)."""
+
+
+@report.command("submission")
+@click.argument("submission_id", type=int)
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="输出目录 / output folder",
+)
+@click.pass_context
+def report_submission(ctx: click.Context, submission_id: int, folder: Path) -> None:
+    """企业年度温室气体排放报告 / the enterprise's annual GHG report of a submitted version."""
+    from carbon.reporting import documents
+
+    engine = _engine(ctx)
+    doc = documents.report(engine, _administrator(), submission_id)
+    sub = documents.get_submission(engine, submission_id)
+    paths = documents.write(doc, folder, f"report-{sub.enterprise_uscc}-v{sub.version}")
+    for path in paths:
+        click.echo(f"已生成 / written: {path}")
+
+
 def usage_zh(exc: click.ClickException) -> str:
     """The Chinese half of a usage error (click's own message is English): which option or argument, and what to
     do."""

@@ -16,6 +16,7 @@ from carbon import db
 from factors import load_library
 from tests.mqtt_broker import broker  # noqa: F401  (a fixture for the connector tests)
 from tests.platform_server import platform  # noqa: F401  (a fixture for the connector tests)
+from tests.reporting_fixture import reporting_cycle  # noqa: F401  (a fixture for the reporting tests)
 
 # Property and fuzz tests: deterministic by default (a fixed seed, no example database: the same examples on
 # every run, so a fault fails every time); CARBON_FUZZ=long runs ten thousand random examples per test and keeps

@@ -4,50 +4,20 @@ figures with adjustments kept beside the reported ones, and the official figure 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
 from sqlalchemy import select, update
 
 from carbon.access import Viewer
-from carbon.enterprises import add_enterprise
 from carbon.errors import AccessDenied, InputError
-from carbon.intake import receive_files
 from carbon.models import FileArchive, SubmissionActivity, SubmissionLine
-from carbon.reporting import cycles, evidence, review, risk, submissions, verification
+from carbon.reporting import evidence, review, risk, submissions, verification
 from carbon.reporting.verification import Adjustment
-from tests.helpers import uscc, write_template
+from tests.reporting_fixture import VARIED, A, B, C
 from tests.test_attacks import run
 
-ZONE = Viewer("zone1", "zone")
-QP = Viewer("qp-staff", "region", region="qingpu")
-P = risk.parameters()
-A, B, C = uscc(401), uscc(402, "320509"), uscc(403)
-BEFORE = datetime(2026, 2, 1, tzinfo=UTC)
-
-
-def series(meter: str, carrier: str, quantities: list[float], unit: str, year: int = 2025) -> list[str]:
-    return [
-        f"{meter},{carrier},{year}-{m:02d}-01,{year + (m == 12)}-{m % 12 + 1:02d}-01,{q},{unit}"
-        for m, q in zip(range(1, 13), quantities, strict=True)
-    ]
-
-
-VARIED = [
-    10_312.4,
-    9_876.1,
-    11_020.7,
-    10_455.3,
-    9_990.2,
-    10_801.9,
-    12_230.5,
-    12_011.8,
-    10_660.4,
-    10_120.6,
-    9_705.3,
-    10_944.2,
-]
+ZONE, QP, P = Viewer("zone1", "zone"), Viewer("qp-staff", "region", region="qingpu"), risk.parameters()
 
 
 def test_an_intensity_far_from_its_division_is_flagged_and_too_few_peers_say_nothing():
@@ -108,22 +78,8 @@ def test_the_draw_is_the_top_scores_and_a_seeded_random_share_made_again_exactly
     assert risk.draw(scored, 0, 0.0, seed=1) == []
 
 
-@pytest.fixture
-def cycle(engine, tmp_path):
-    """Three enterprises submitted for 2025: A with a meter reading 5,000 kWh every month, B and C with the very
-    same varied series (C copied B's)."""
-    for code, name, region in ((A, "青浦风险甲", "qingpu"), (B, "吴江风险乙", "wujiang"), (C, "青浦风险丙", "qingpu")):
-        add_enterprise(engine, code=code, name=name, region=region, industry="2614")
-    for code, qs in ((A, [5000] * 12), (B, VARIED), (C, VARIED)):
-        path = write_template(tmp_path / f"{code}.csv", series("E-1", "电力", qs, "kWh"))
-        receive_files(engine, [path], code, actor="test")
-    cycles.open_cycle(engine, ZONE, 2025, date(2026, 3, 31), now=BEFORE)
-    ids = {code: submissions.submit(engine, ZONE, 2025, code, declared=True) for code in (A, B, C)}
-    return engine, ids
-
-
-def test_scores_draw_and_verify_on_a_cycle(cycle):
-    engine, ids = cycle
+def test_scores_draw_and_verify_on_a_cycle(reporting_cycle):
+    engine, ids = reporting_cycle
     scored = risk.assess(engine, ZONE, 2025).set_index("enterprise_uscc")
     signals = {code: {r[0] for r in scored.loc[code, "reasons"]} for code in (A, B, C)}
     # every file of the test reached the system today, after the year and after the cycle's deadline
@@ -163,8 +119,8 @@ def test_scores_draw_and_verify_on_a_cycle(cycle):
     ]
 
 
-def test_draw_and_verification_through_the_cli(cycle, db_url):
-    _, ids = cycle
+def test_draw_and_verification_through_the_cli(reporting_cycle, db_url):
+    _, ids = reporting_cycle
     scores = run(db_url, "verify", "scores", "2025")
     assert scores.returncode == 0 and "同为5000" in scores.stdout, scores.stderr
     made = run(db_url, "verify", "draw", "2025", "--top", "1", "--share", "0.5", "--seed", "7", "--json")
@@ -179,8 +135,8 @@ def test_draw_and_verification_through_the_cli(cycle, db_url):
     assert bad.returncode == 2 and "核查调整格式" in bad.stderr
 
 
-def test_the_evidence_of_a_version_verifies_and_tampering_is_found(cycle):
-    engine, ids = cycle
+def test_the_evidence_of_a_version_verifies_and_tampering_is_found(reporting_cycle):
+    engine, ids = reporting_cycle
     sid = ids[B]
     report = evidence.check(engine, ZONE, sid)
     assert report["ok"], report
@@ -208,8 +164,8 @@ def test_the_evidence_of_a_version_verifies_and_tampering_is_found(cycle):
     assert failed == {"activity", "recompute"}
 
 
-def test_versions_and_evidence_through_the_cli(cycle, db_url):
-    engine, ids = cycle
+def test_versions_and_evidence_through_the_cli(reporting_cycle, db_url):
+    engine, ids = reporting_cycle
     listed = run(db_url, "submission", "list", "--year", "2025", "--json")
     assert listed.returncode == 0 and {r["id"] for r in json.loads(listed.stdout)} == set(ids.values())
     ok = run(db_url, "evidence", "verify", str(ids[B]))

@@ -45,10 +45,12 @@ from carbon.models import (
 )
 from carbon.reporting.cycles import get_cycle
 
+# The declaration of the report template (附一 报告格式模板) of the NDRC enterprise accounting guidelines for
+# industry (发改办气候〔2013〕2526号 and the later batches), which closes every enterprise's annual report.
 DECLARATION = (
-    "本单位承诺：本报告所填报的能源活动数据及相关信息真实、准确、完整，如有不实，愿承担相应责任。",
-    "We declare that the energy activity data and information in this report are true, accurate and complete, and "
-    "accept responsibility for any misstatement.",
+    "本报告真实、可靠，如报告中的信息与实际情况不符，本企业将承担相应的法律责任。",
+    "This report is true and reliable; should its information not match the facts, the enterprise bears the legal "
+    "responsibility.",
 )
 LINE_FIELDS = ["carrier", "month", "quantity_canonical", "emissions_tco2e", "energy_tce", "factor_ids"]
 # a new version may follow a newest version in these states

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -442,6 +442,68 @@ def demo_accounts(engine: Engine, enterprise: str) -> None:
             add_user(engine, name, DEMO_PASSWORD, role, region=region, enterprise=ent)
 
 
+DEMO_DEADLINE = (LAST_YEAR + 1, 3, 31)  # the demo cycle's deadline: 31 March of the year after
+
+
+def demo_cycle(engine: Engine, ents: list[DemoEnterprise]) -> dict[str, list[str]]:
+    """Open the reporting cycle of the last demo year (if not yet open) and take it part of the way: in each
+    jurisdiction one report is returned with a comment on a line, one is approved and up to two wait for review,
+    and the zone's first approved one is verified with an adjustment; the rest (one at least) have not reported
+    (overdue once the deadline has passed).  The enterprise-demo account's enterprise has its report returned, so
+    its user finds a comment.  Returns the USCCs by state reached."""
+    from carbon.access import Viewer
+    from carbon.reporting import cycles, review, submissions, verification
+    from carbon.reporting.review import LineComment
+    from carbon.reporting.verification import Adjustment
+
+    staff = Viewer("zone-demo", "zone")
+    try:
+        cycles.get_cycle(engine, LAST_YEAR)
+        return {}
+    except InputError:
+        cycles.open_cycle(engine, staff, LAST_YEAR, date(*DEMO_DEADLINE))
+    reached: dict[str, list[str]] = {"submitted": [], "returned": [], "approved": [], "verified": []}
+    for j in range(len(reference.JURISDICTIONS)):
+        mine = [e for e in ents if e.j == j]
+        plan = ["returned", "approved", "submitted", "submitted"][: len(mine) - 1]  # one at least has not reported
+        for e in mine:
+            if not plan:
+                break
+            try:
+                sid = submissions.submit(engine, staff, LAST_YEAR, e.code, declared=True)
+            except InputError:  # an enterprise of the demo's planted problems without a year of data
+                continue
+            state = plan.pop(0)
+            if state == "returned":
+                carrier = str(submissions.submission_lines(engine, staff, sid)["carrier"].iloc[0])
+                review.return_submission(
+                    engine,
+                    staff,
+                    sid,
+                    [LineComment("3月用量明显高于其他月份，请核对抄表记录或上传发票", carrier=carrier, month=3)],
+                )
+            elif state == "approved":
+                review.approve(engine, staff, sid)
+                if not reached["verified"]:
+                    line = submissions.submission_lines(engine, staff, sid).iloc[0]
+                    verification.verify(
+                        engine,
+                        staff,
+                        sid,
+                        [
+                            Adjustment(
+                                str(line["carrier"]),
+                                round(-0.02 * float(line["emissions_tco2e"]), 3),
+                                "现场核查：1月抄表数含上年12月用量，按发票更正",
+                                month=int(line["month"]),
+                            )
+                        ],
+                    )
+                    state = "verified"
+            reached[state].append(e.code)
+    return reached
+
+
 def seed(url: str, per_region: int = PER_REGION) -> int:
     """Create the demo database (idempotent) and ingest its files; returns the number of enterprises."""
     if per_region < 1:
@@ -471,6 +533,7 @@ def seed(url: str, per_region: int = PER_REGION) -> int:
     record_demo_connectors(engine)
     demo_accounts(engine, ents[0].code)
     settle(engine, progress=lambda years: tqdm(years, desc="核算 / accounting", unit="年", disable=None))
+    demo_cycle(engine, ents)
     return len(ents)
 
 

@@ -9,16 +9,19 @@ import pytest
 from sqlalchemy import Engine, String, func, select, type_coerce
 
 from carbon import db
+from carbon.access import Viewer
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
 from carbon.ingest.rejects import REASON_COLUMN, rejected_rows
 from carbon.models import Activity, Batch, Meter, RejectedRow
+from carbon.reporting import cycles
 from carbon.uscc import validate_uscc
 from carbon_demo.seed import (
     CORRECTION_FACTOR,
     DEMO_CONNECTOR_ERROR,
     DEMO_TAG,
     INTERVAL_METER,
+    LAST_YEAR,
     demo_enterprises,
     demo_files,
     format_summary,
@@ -187,6 +190,13 @@ def test_demo_summary_adds_up_and_is_repeatable(db_url, tmp_path):
     engine = db.make_engine(db_url)
     try:
         _check_problems(engine, first, tmp_path)
+        # a reporting cycle part of the way: reports waiting, returned, approved and one verified; the rest overdue
+        board = cycles.status_board(engine, Viewer("t", "zone"), LAST_YEAR)
+        assert {"submitted", "returned", "approved", "verified", "not_submitted"} <= set(board["state"])
+        assert board.loc[board["state"] == "not_submitted", "overdue"].all()  # its deadline, 2026-03-31, has passed
+        assert (board["state"] == "verified").sum() == 1
+        mine = board.set_index("uscc").loc[demo_enterprises(PER_REGION)[0].code, "state"]
+        assert mine == "returned"  # enterprise-demo finds a comment on its report
         before = _counts(engine)
         again = run_demo(db_url, year=2024, per_region=PER_REGION)
         assert _counts(engine) == before  # the same files again: duplicates, nothing stored twice

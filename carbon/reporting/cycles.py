@@ -218,4 +218,5 @@ def board_counts(board: pd.DataFrame) -> pd.DataFrame:
     Pure."""
     counts = pd.crosstab(board["region_id"], board["state"]).reindex(columns=list(STATES), fill_value=0)
     counts["overdue"] = board.groupby("region_id")["overdue"].sum().astype(int)
-    return counts.rename_axis(index="region_id", columns=None).reset_index()
+    order = [r for r in reference.JURISDICTIONS if r in counts.index]  # Qingpu, Wujiang, Jiashan
+    return counts.loc[order].rename_axis(index="region_id", columns=None).reset_index()

@@ -37,10 +37,12 @@ staff = [
     page("quality", "数据质量", "Data quality", ":material/fact_check:"),
     page("factors", "排放因子", "Factors", ":material/menu_book:"),
     page("targets", "目标与预警", "Targets and alerts", ":material/flag:"),
+    page("reporting", "年度报送", "Annual reporting", ":material/assignment:"),
+    page("review", "报送审核", "Review", ":material/rule:"),
     page("export", "导出", "Export", ":material/download:"),
     page("audit", "审计日志", "Audit log", ":material/history:"),
 ]
-enterprise_pages = [p for p in staff if p.url_path in ("enterprises", "upload", "factors", "export")]
+enterprise_pages = [p for p in staff if p.url_path in ("enterprises", "upload", "reporting", "factors", "export")]
 wall = page("wall", "大屏", "Wall screen", ":material/tv:")
 if viewer is None:  # every page signs in first, so a link to any page works
     nav = st.navigation([*staff, wall], position="hidden")

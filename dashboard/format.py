@@ -72,6 +72,12 @@ def year(y: int, lang: str = "zh") -> str:
     return f"{y}年" if lang == "zh" else str(y)
 
 
+def date(day: object, lang: str = "zh") -> str:
+    """A calendar date: ``2026年3月31日`` / ``31 Mar 2026``."""
+    d = pd.Timestamp(day)
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else f"{d.day} {d:%b} {d.year}"
+
+
 def as_of(ts: pd.Timestamp | None, lang: str = "zh") -> str:
     """An as-of time in Beijing time: ``2026年11月25日 18:30``."""
     if ts is None or pd.isna(ts):

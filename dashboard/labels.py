@@ -124,6 +124,7 @@ CODED_FIELDS = {
             "shape": "file_shape",
             "kind": "connector_kind",
             "state": "submission_state",
+            "scope": "cycle_scope",
         }.items()
     },
 }
@@ -216,6 +217,8 @@ def _pairs_text(detail: Mapping[str, Any], lang: str) -> str:
         if missing(value):
             continue
         name = fields.label(key, lang) if fields.exists(key) else key
+        if key in CODED_FIELDS:
+            value = CODED_FIELDS[key](value, lang)
         if isinstance(value, list | tuple):
             value = ("、" if lang == "zh" else ", ").join(str(v) for v in value)
         shown.append(f"{name}{sep}{value}")

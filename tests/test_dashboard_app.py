@@ -18,8 +18,11 @@ from dashboard.server import MAX_UPLOAD_MB
 from tests.zone_fixture import ENTERPRISES, PASSWORD, A, B, C, build
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-STAFF_PAGES = ["overview", "regions", "enterprises", "upload", "quality", "factors", "targets", "export", "audit"]
-ENTERPRISE_PAGES = ["enterprises", "upload", "factors", "export"]
+STAFF_PAGES = [
+    "overview", "regions", "enterprises", "upload", "quality", "factors", "targets", "reporting", "review", "export",
+    "audit",
+]  # fmt: skip
+ENTERPRISE_PAGES = ["enterprises", "upload", "factors", "reporting", "export"]
 ZONE = Viewer("zone1", "zone")
 
 

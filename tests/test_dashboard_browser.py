@@ -38,10 +38,12 @@ PAGES = {  # sidebar title -> url path
     "数据质量": "quality",
     "排放因子": "factors",
     "目标与预警": "targets",
+    "年度报送": "reporting",
+    "报送审核": "review",
     "导出": "export",
     "审计日志": "audit",
 }
-ENTERPRISE_PAGES = ["企业", "数据上报", "排放因子", "导出"]
+ENTERPRISE_PAGES = ["企业", "数据上报", "排放因子", "年度报送", "导出"]
 LANGUAGE = {"zh": "中文", "en": "English"}
 SIGN_IN = {"zh": ("用户名", "密码", "登录"), "en": ("username", "password", "sign in")}
 UPLOAD_NAME = "电表导出-2025.csv"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 import pandas as pd
@@ -20,12 +20,15 @@ from streamlit.testing.v1 import AppTest
 from carbon import audit, codes, db, fields, reference, views
 from carbon.access import Viewer
 from carbon.intake import receive_files
+from carbon.reporting import cycles, review, submissions, verification
+from carbon.reporting.review import LineComment
+from carbon.reporting.verification import Adjustment
 from carbon.users import authenticate
 from connectors import state as connector_state
 from dashboard import common
 from tests.helpers import write_template
 from tests.test_dashboard_app import ENTERPRISE_PAGES, STAFF_PAGES, open_page, sign_in
-from tests.zone_fixture import A, build
+from tests.zone_fixture import A, B, C, build
 
 ROLES = {
     "zone1": STAFF_PAGES,
@@ -81,6 +84,16 @@ def add_what_pages_show(engine, folder) -> None:
         engine, "cli:operator", "enterprise_update", {"name": "青浦甲化工有限公司", "region": None}, enterprise=A
     )
     audit.record_denied(engine, ent_a, "enterprise", "913205090000002108")
+    # a 2024 reporting cycle part of the way: A returned with a line comment, B approved and verified with an
+    # adjustment, C waiting for review, D not reported (overdue)
+    zone = Viewer("zone1", "zone")
+    cycles.open_cycle(engine, zone, 2024, date(2025, 3, 31))
+    first = submissions.submit(engine, zone, 2024, A, declared=True)
+    review.return_submission(engine, zone, first, [LineComment("3月用电量请核对", "electricity", 3, "E-01")])
+    approved = submissions.submit(engine, zone, 2024, B, declared=True)
+    review.approve(engine, zone, approved)
+    verification.verify(engine, zone, approved, [Adjustment("electricity", -1.0, "发票核对")])
+    submissions.submit(engine, zone, 2024, C, declared=True)
 
 
 # --- what is a raw value ----------------------------------------------------------------------------------------

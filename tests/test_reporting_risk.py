@@ -181,3 +181,9 @@ def test_versions_and_evidence_through_the_cli(reporting_cycle, db_url):
     assert run(db_url, "submission", "withdraw", str(ids[C])).returncode == 0
     same = run(db_url, "submission", "diff", str(ids[A]), str(ids[C]))
     assert same.returncode == 2 and "同一企业" in same.stderr
+
+
+def test_a_submission_without_any_signal_scores_zero_with_no_reasons():
+    subs = pd.DataFrame({"submission_id": [5], "enterprise_uscc": ["E"]})
+    out = risk.scores(subs, pd.DataFrame(columns=risk.REASON_COLUMNS), P)
+    assert out["score"].tolist() == [0.0] and out["reasons"].tolist() == [[]]

@@ -145,6 +145,12 @@ def open_cycle(
         return cycle.id
 
 
+def cycle_years(engine: Engine) -> list[int]:
+    """Years with a reporting cycle, newest first."""
+    with engine.connect() as conn:
+        return sorted((int(y) for y in conn.execute(select(ReportingCycle.year)).scalars()), reverse=True)
+
+
 def get_cycle(engine: Engine, year: int) -> dict[str, Any]:
     """The cycle of ``year`` (id, year, deadline, scope, bases, opened_at, opened_by); ``NotFoundError`` if none."""
     with Session(engine) as session:

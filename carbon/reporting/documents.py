@@ -28,7 +28,7 @@ from fpdf.enums import WrapMode
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from carbon import codes, reference, sources
+from carbon import codes, fields, reference, sources
 from carbon.access import Viewer
 from carbon.enterprises import get_enterprise
 from carbon.errors import CarbonError
@@ -60,6 +60,11 @@ class Document:
     cover: list[tuple[str, str]]
     sections: list[Section]
     closing: list[str]
+
+
+def unit_zh(unit: str) -> str:
+    """A quantity's unit in Chinese (``carbon/data/field_units.csv``): ``kWh`` -> ``千瓦时``."""
+    return str(fields.units().loc[unit, "label_zh"])
 
 
 def _t(value: float, digits: int = 2) -> str:
@@ -116,7 +121,7 @@ def report(engine: Engine, viewer: Viewer, submission_id: int) -> Document:
         {
             "能源品种": [str(carriers.loc[c, "name_zh"]) for c in by_carrier.index],
             "活动数据": [_t(q) for q in by_carrier["quantity_canonical"]],
-            "单位": [codes.label("unit", str(carriers.loc[c, "canonical_unit"]), "zh") for c in by_carrier.index],
+            "单位": [unit_zh(str(carriers.loc[c, "canonical_unit"])) for c in by_carrier.index],
             "排放量（吨二氧化碳当量）": [_t(v) for v in by_carrier["emissions_tco2e"]],
             "数据来源": [f"计量表 {meters.get(c, '—')}；上报文件{int(files.get(c, 0))}个" for c in by_carrier.index],
         }

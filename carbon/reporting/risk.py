@@ -228,12 +228,13 @@ def scores(subs: pd.DataFrame, reasons: pd.DataFrame, p: pd.Series) -> pd.DataFr
     }
     signals = reasons.drop_duplicates(["submission_id", "signal"])
     points = signals["signal"].map(weight).groupby(signals["submission_id"]).sum()
-    listed = reasons.groupby("submission_id").apply(
-        lambda g: [[s, zh, en] for s, zh, en in zip(g["signal"], g["zh"], g["en"], strict=True)], include_groups=False
-    )
+    listed = {
+        sid: [[s, zh, en] for s, zh, en in zip(g["signal"], g["zh"], g["en"], strict=True)]
+        for sid, g in reasons.groupby("submission_id")
+    }
     out = subs[["submission_id", "enterprise_uscc"]].copy()
-    out["score"] = out["submission_id"].map(points).fillna(0.0)
-    out["reasons"] = out["submission_id"].map(listed).map(lambda r: r if isinstance(r, list) else [])
+    out["score"] = out["submission_id"].map(points).fillna(0.0).astype(float)
+    out["reasons"] = [listed.get(i, []) for i in out["submission_id"]]
     return out.sort_values(["score", "enterprise_uscc"], ascending=[False, True]).reset_index(drop=True)
 
 

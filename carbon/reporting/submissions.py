@@ -456,6 +456,20 @@ def submission_lines(engine: Engine, viewer: Viewer, submission_id: int) -> pd.D
         )
 
 
+def submission_meters(engine: Engine, viewer: Viewer, submission_id: int) -> pd.DataFrame:
+    """The meters of a version's frozen activity rows: ``meter_code``, ``carrier``."""
+    sub = get_submission(engine, submission_id)
+    _owned(engine, viewer, sub.enterprise_uscc, write=False)
+    with engine.connect() as conn:
+        return pd.read_sql(
+            select(SubmissionActivity.meter_code, SubmissionActivity.carrier)
+            .where(SubmissionActivity.submission_id == submission_id)
+            .distinct()
+            .order_by(SubmissionActivity.meter_code),
+            conn,
+        )
+
+
 def difference(engine: Engine, viewer: Viewer, old_id: int, new_id: int) -> pd.DataFrame:
     """Two versions of one enterprise's report side by side, per carrier and month: ``emissions_tco2e_old``,
     ``emissions_tco2e_new``, ``change_tco2e``, and ``quantity_canonical_old``/``_new`` with ``change_quantity``;

@@ -1456,6 +1456,29 @@ def report_submission(ctx: click.Context, submission_id: int, folder: Path) -> N
         click.echo(f"已生成 / written: {path}")
 
 
+@report.command("region")
+@click.argument("region", type=REGIONS)
+@click.option("--year", required=True, type=YEAR)
+@basis_option
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="输出目录 / output folder",
+)
+@click.pass_context
+def report_region(ctx: click.Context, region: str, year: int, basis: str, folder: Path) -> None:
+    """示范区或区县的年度汇总报告（含图表）/ the zone's or a jurisdiction's annual summary, with its charts."""
+    from carbon.reporting import documents
+    from dashboard import reports  # the summary draws the dashboard's charts
+
+    doc = reports.summary(_engine(ctx), _administrator(), region, year, basis)
+    for path in documents.write(doc, folder, f"summary-{region}-{year}"):
+        click.echo(f"已生成 / written: {path}")
+
+
 def usage_zh(exc: click.ClickException) -> str:
     """The Chinese half of a usage error (click's own message is English): which option or argument, and what to
     do."""

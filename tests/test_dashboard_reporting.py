@@ -70,3 +70,10 @@ def test_another_jurisdiction_does_not_see_the_enterprise(zone_db):
     wj = open_page(sign_in("wj-staff"), "review")
     assert not wj.exception
     assert A not in " ".join(str(df.value.to_string()) for df in wj.dataframe)
+
+
+def test_staff_make_their_jurisdictions_summary_on_the_review_page(zone_db):
+    staff = open_page(sign_in("qp-staff"), "review")
+    next(b for b in staff.button if b.label.startswith("生成上海市青浦区年度汇总报告")).click().run()
+    assert not staff.exception
+    assert {b.label for b in staff.get("download_button")} >= {"下载PDF", "下载XLSX"}

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 from openpyxl import load_workbook
 
+from carbon import views
 from carbon.reporting import documents, review, submissions, verification
 from carbon.reporting.verification import Adjustment
 from tests.reporting_fixture import ZONE, A, B
@@ -77,3 +78,29 @@ def test_the_report_command_writes_both_files(reporting_cycle, db_url, tmp_path)
     written = sorted(p.name for p in (tmp_path / "reports").iterdir())
     assert written == [f"report-{B}-v1.pdf", f"report-{B}-v1.xlsx"]
     assert "吴江风险乙温室气体排放报告" in text_of((tmp_path / "reports" / written[0]).read_bytes(), tmp_path)
+
+
+def test_the_zone_summary_holds_its_figures_charts_and_cycle(reporting_cycle, db_url, tmp_path):
+    from dashboard import format as fmt
+    from dashboard import reports
+
+    engine, ids = reporting_cycle
+    review.approve(engine, ZONE, ids[A])
+    doc = reports.summary(engine, ZONE, "zone", 2025)
+    assert sum(len(s.images) for s in doc.sections) >= 2  # the overview's charts, drawn to PNG
+    text = text_of(documents.pdf(doc), tmp_path)
+    total = views.overview(engine, ZONE, "zone", 2025)["headline"]["emissions_tco2e"]  # what the dashboard shows
+    for expected in (
+        "报告区域：长三角生态绿色一体化发展示范区",
+        "一、概况",
+        "3家监测企业",
+        fmt.tonnes_co2e(total).replace("₂", "2"),
+        "无法评估",
+        "表6 报送进度",
+        "已通过",
+        "七、数据质量",
+    ):
+        assert expected in text, expected
+    out = run(db_url, "report", "region", "qingpu", "--year", "2025", "--out", str(tmp_path / "s"))
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["summary-qingpu-2025.pdf", "summary-qingpu-2025.xlsx"]

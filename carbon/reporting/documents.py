@@ -15,6 +15,7 @@ fetched at render time.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -44,11 +45,13 @@ BEIJING = "Asia/Shanghai"
 
 @dataclass
 class Section:
-    """A heading, its paragraphs and its tables (caption, frame with Chinese headers)."""
+    """A heading, its paragraphs, its charts (caption, PNG bytes) and its tables (caption, frame with Chinese
+    headers)."""
 
     heading: str
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    images: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -274,8 +277,19 @@ def widths(df: pd.DataFrame) -> tuple[float, ...]:
     return tuple(float(min(max(n, 4), 40)) for n in longest)
 
 
+def _cell(value: object) -> str:
+    """A table cell as drawn: "—" for no value."""
+    return "—" if value is None or (isinstance(value, float) and pd.isna(value)) else _glyphs(str(value))
+
+
+def _glyphs(text: str) -> str:
+    """Text as the CJK font can draw it: the subscript two of CO₂ (not in Noto Sans CJK) as a plain 2."""
+    return text.replace("₂", "2")
+
+
 def pdf(doc: Document) -> bytes:
-    """The report as an A4 PDF in Noto Sans CJK SC: the cover page, then the sections with their tables."""
+    """The report as an A4 PDF in Noto Sans CJK SC: the cover page, then the sections with their charts and
+    tables."""
     out = FPDF(format="A4")
     out.set_auto_page_break(True, margin=15)
     path = font_file()
@@ -299,7 +313,11 @@ def pdf(doc: Document) -> bytes:
             out.multi_cell(0, 9, s.heading, wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
         out.set_font("cjk", size=10.5)
         for p in s.paragraphs:
-            out.multi_cell(0, 7, p, wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
+            out.multi_cell(0, 7, _glyphs(p), wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
+        for caption, png in s.images:
+            out.ln(2)
+            out.multi_cell(0, 7, caption, wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
+            out.image(io.BytesIO(png), w=out.epw)
         for caption, df in s.tables:
             out.ln(2)
             out.set_font("cjk", size=10.5)
@@ -308,7 +326,7 @@ def pdf(doc: Document) -> bytes:
             with out.table(wrapmode=WrapMode.CHAR, line_height=5, text_align="LEFT", col_widths=widths(df)) as table:
                 table.row([str(c) for c in df.columns])
                 for r in df.itertuples(index=False):
-                    table.row(["—" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in r])
+                    table.row([_cell(v) for v in r])
     out.ln(6)
     out.set_font("cjk", size=11)
     for line in doc.closing:

@@ -8,10 +8,10 @@ import streamlit as st
 
 from carbon import codes
 from carbon.errors import CarbonError
-from carbon.reporting import cycles, review, risk, submissions, verification
+from carbon.reporting import cycles, documents, review, risk, submissions, verification
 from carbon.reporting.review import LineComment
 from carbon.reporting.verification import Adjustment
-from dashboard import common, labels
+from dashboard import common, labels, reports
 from dashboard import format as fmt
 from dashboard.common import t
 
@@ -51,6 +51,25 @@ if len(late):
             state=codes.column(late["state"], "submission_state", lang),
         )[["uscc", "name", "region_id", "state"]]
         common.dataframe(shown, column_config=common.columns(shown))
+
+scope = "zone" if v.role == "zone" else str(v.region)
+if st.button(
+    t(
+        f"生成{labels.region(scope, 'zh')}年度汇总报告（PDF与XLSX）",
+        f"make the annual summary of {labels.region(scope, 'en')} (PDF and XLSX)",
+    ),
+    key="rv_summary",
+):
+    with st.spinner(t("正在生成汇总报告……", "making the summary…")):
+        doc = reports.summary(engine, v, scope, year)
+        st.session_state["rv_files"] = (year, documents.pdf(doc), documents.xlsx(doc))
+made = st.session_state.get("rv_files")
+if made and made[0] == year:
+    d = st.columns(2)
+    d[0].download_button(
+        t("下载PDF", "download PDF"), made[1], f"summary-{scope}-{year}.pdf", "application/pdf", key="rv_pdf"
+    )
+    d[1].download_button(t("下载XLSX", "download XLSX"), made[2], f"summary-{scope}-{year}.xlsx", key="rv_xlsx")
 
 st.markdown("#### " + t("待审与风险评分", "Queue and risk scores"))
 scored = risk.assess(engine, v, year)

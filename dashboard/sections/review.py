@@ -129,9 +129,10 @@ chosen = st.selectbox(
     ids,
     index=None,
     placeholder=t("请选择", "choose one"),
+    # the label names the enterprise and version only: a label that changed with the state would make Streamlit
+    # drop the choice when a step moves the state
     format_func=lambda i: (
-        f"{names.get(by_id.loc[i, 'enterprise_uscc'], '')} · {t('第', 'v')}{by_id.loc[i, 'version']}"
-        f"{t('版', '')} · {codes.label('submission_state', by_id.loc[i, 'state'], lang)}"
+        f"{names.get(by_id.loc[i, 'enterprise_uscc'], '')} · {t('第', 'v')}{by_id.loc[i, 'version']}{t('版', '')}"
     ),
     key="rv_sub",
 )

@@ -77,3 +77,17 @@ def test_staff_make_their_jurisdictions_summary_on_the_review_page(zone_db):
     next(b for b in staff.button if b.label.startswith("生成上海市青浦区年度汇总报告")).click().run()
     assert not staff.exception
     assert {b.label for b in staff.get("download_button")} >= {"下载PDF", "下载XLSX"}
+
+
+def test_the_enterprise_page_says_which_figure_is_official(zone_db):
+    at = open_page(sign_in("ent-a"), "enterprises")
+    assert "正式数据为初步核算值" in " ".join(c.value for c in at.caption)
+    sid = submissions.submit(zone_db, Viewer("zone1", "zone"), 2024, A, declared=True)
+    at = open_page(sign_in("ent-a"), "enterprises")
+    assert "正式数据为企业报告值" in " ".join(c.value for c in at.caption)
+    from carbon.reporting import review, verification
+
+    review.approve(zone_db, Viewer("zone1", "zone"), sid)
+    verification.verify(zone_db, Viewer("zone1", "zone"), sid, [])
+    at = open_page(sign_in("ent-a"), "enterprises")
+    assert "正式数据为已核查" in " ".join(c.value for c in at.caption)

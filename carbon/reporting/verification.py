@@ -16,7 +16,7 @@ from sqlmodel import Session
 from carbon import audit, reference
 from carbon.access import Viewer, full_regions, require_staff
 from carbon.enterprises import list_enterprises
-from carbon.errors import InputError
+from carbon.errors import InputError, NotFoundError
 from carbon.ledger import GWP_OF_RECORD, current_lines
 from carbon.limits import limit
 from carbon.models import Submission, SubmissionLine, Verification
@@ -124,7 +124,23 @@ def official_figures(engine: Engine, viewer: Viewer, year: int) -> pd.DataFrame:
     require_staff(viewer)
     cycle = get_cycle(engine, year)
     must = cycle_enterprises(engine, cycle["id"])
-    must = must.loc[must["region_id"].isin(full_regions(viewer))]
+    return _official(engine, cycle, must.loc[must["region_id"].isin(full_regions(viewer))], year)
+
+
+def official_figure(engine: Engine, viewer: Viewer, year: int, uscc: str) -> dict | None:
+    """One enterprise's official figures of ``year`` (a row of ``official_figures`` as a dict) for its own user or
+    staff of its jurisdiction; None when the year has no cycle or the enterprise need not report in it."""
+    _owned(engine, viewer, uscc, write=False)
+    try:
+        cycle = get_cycle(engine, year)
+    except NotFoundError:
+        return None
+    must = cycle_enterprises(engine, cycle["id"])
+    rows = _official(engine, cycle, must.loc[must["uscc"] == uscc], year)
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
+def _official(engine: Engine, cycle: dict, must: pd.DataFrame, year: int) -> pd.DataFrame:
     latest = latest_versions(engine, cycle["id"]).set_index("uscc")
     with engine.connect() as conn:
         subs = pd.read_sql(

@@ -7,8 +7,9 @@ whether it may be shown.
 import pandas as pd
 import streamlit as st
 
-from carbon import fields, views
+from carbon import codes, fields, views
 from carbon.errors import CarbonError
+from carbon.reporting import verification
 from dashboard import charts, common, labels
 from dashboard import format as fmt
 from dashboard.common import t
@@ -88,6 +89,17 @@ except CarbonError as exc:
     common.show_error(exc)
 st.query_params["uscc"] = uscc
 st.subheader(fmt.plain(f"{d['name']}（{d['uscc']}）"))
+official = verification.official_figure(engine, v, year, uscc)
+if official is not None:  # the year's reporting cycle: which figure is official
+    status = codes.label("verification_status", official["status"], lang)
+    st.caption(
+        t(
+            f"{year}年报送：正式数据为{status}（{fmt.tonnes_co2e(official['total_tco2e'], 'zh')}，"
+            f"{codes.label('basis', official['basis'], 'zh')}）；下列图表为本口径的最新核算结果。",
+            f"{year} reporting: the official figure is {status} ({fmt.tonnes_co2e(official['total_tco2e'], 'en')}, "
+            f"{codes.label('basis', official['basis'], 'en')}); the charts below are the newest results on this basis.",
+        )
+    )
 row = table.loc[table["uscc"] == uscc]
 if len(row):
     r = row.iloc[0]

@@ -107,14 +107,19 @@ def line_hash(lines: pd.DataFrame) -> str:
 
 @cache
 def data_versions() -> dict[str, str]:
-    """SHA-256 of every rule, parameter and factor table the package ships (``carbon/data``, ``factors/data``),
-    by path: what a result rests on besides its inputs."""
+    """SHA-256 of every rule, parameter and factor table the package ships (the CSV files under ``carbon/data`` and
+    ``factors/data``), by path: what a result rests on besides its inputs."""
     out = {}
-    for package, folder in (("carbon", "data"), ("factors", "data")):
-        root = resources.files(package).joinpath(folder)
-        for item in sorted(root.iterdir(), key=lambda p: p.name):
-            if item.is_file() and item.name.endswith(".csv"):
-                out[f"{package}/{folder}/{item.name}"] = hashlib.sha256(item.read_bytes()).hexdigest()
+
+    def walk(item: Any, path: str) -> None:
+        if item.is_dir():
+            for child in sorted(item.iterdir(), key=lambda c: c.name):
+                walk(child, f"{path}/{child.name}")
+        elif item.name.endswith(".csv"):
+            out[path] = hashlib.sha256(item.read_bytes()).hexdigest()
+
+    for package in ("carbon", "factors"):
+        walk(resources.files(package).joinpath("data"), f"{package}/data")
     return out
 
 

@@ -469,6 +469,7 @@ class Verification(SQLModel, table=True):
     energy_tce: float
     adjustments_json: str
     note: str | None = None
+    record_sha256: str = Field(max_length=64)  # of the verified figures and adjustments (``verification.record_hash``)
 
 
 class VerificationDraw(SQLModel, table=True):

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from carbon.access import Viewer
 from carbon.enterprises import add_enterprise
 from carbon.intake import receive_files
-from carbon.models import SubmissionActivity
+from carbon.models import SubmissionActivity, Verification
 from carbon.reporting import cycles, documents, evidence, review, risk, submissions, verification
 from carbon.reporting.review import LineComment
 from carbon.reporting.verification import Adjustment
@@ -89,3 +89,11 @@ def test_the_whole_cycle(engine, tmp_path):
         )
     failed = [c["check"] for c in evidence.check(engine, ZONE, w1)["checks"] if not c["ok"]]
     assert failed == ["activity"]
+    with engine.begin() as conn:  # the verified figure raised afterwards
+        conn.execute(
+            update(Verification)
+            .where(Verification.submission_id == w1)
+            .values(total_tco2e=Verification.total_tco2e + 5)
+        )
+    failed = [c["check"] for c in evidence.check(engine, ZONE, w1)["checks"] if not c["ok"]]
+    assert failed == ["activity", "verification"]

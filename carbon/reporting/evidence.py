@@ -9,7 +9,8 @@ their values, and the hash of its result lines.  ``check`` tests, one by one:
 - ``lines``: the stored result lines still hash to the recorded value;
 - ``factors``: every factor record used still has the recorded value and unit;
 - ``recompute``: the engine, run now on the frozen activity with the factor library, gives lines with the recorded
-  hash (a factor release since then also fails this one, and ``factors`` says whether it did).
+  hash (a factor release since then also fails this one, and ``factors`` says whether it did);
+- ``verification`` (a verified version): the verified figures and adjustments still hash to the recorded value.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, select
+from sqlmodel import Session
 
 from carbon.access import Viewer
 from carbon.accounting import to_local_naive
 from carbon.ledger import compute, load_factors
-from carbon.models import FileArchive, ReportingCycle, SubmissionActivity, SubmissionLine
+from carbon.models import FileArchive, ReportingCycle, SubmissionActivity, SubmissionLine, Verification
 from carbon.reporting.submissions import _owned, activity_hash, get_submission, line_hash
+from carbon.reporting.verification import record_hash
 
 
 def _result(name: str, ok: bool, zh: str, en: str) -> dict[str, Any]:
@@ -154,4 +157,17 @@ def check(engine: Engine, viewer: Viewer, submission_id: int) -> dict[str, Any]:
             "recomputed from the archived inputs: " + ("the same" if same else "different"),
         )
     )
+    with Session(engine) as session:
+        verified = session.scalars(select(Verification).where(Verification.submission_id == submission_id)).first()
+    if verified is not None:
+        figures = {k: getattr(verified, k) for k in ("total_tco2e", "scope1_tco2e", "scope2_tco2e", "energy_tce")}
+        same = record_hash(figures, verified.adjustments_json) == verified.record_sha256
+        checks.append(
+            _result(
+                "verification",
+                same,
+                "核查结果" + ("与记录一致" if same else "与记录不符"),
+                "verified figures " + ("as recorded" if same else "differ from the record"),
+            )
+        )
     return {"submission": submission_id, "ok": all(c["ok"] for c in checks), "checks": checks}

@@ -5,6 +5,7 @@ figures (``official_figures``: verified, else reported, else provisional from th
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -68,6 +69,14 @@ def verified_totals(lines: pd.DataFrame, adjustments: list[Adjustment]) -> dict[
     }
 
 
+def record_hash(totals: dict[str, float], adjustments_json: str) -> str:
+    """SHA-256 of a verification's figures (to the last bit) and its adjustments as stored.  Pure."""
+    figures = "|".join(
+        f"{k}={float(totals[k]).hex()}" for k in ("total_tco2e", "scope1_tco2e", "scope2_tco2e", "energy_tce")
+    )
+    return hashlib.sha256(f"{figures}|{adjustments_json}".encode()).hexdigest()
+
+
 def verify(
     engine: Engine,
     viewer: Viewer,
@@ -89,6 +98,7 @@ def verify(
             conn,
         )
     totals = verified_totals(lines, adjustments)
+    stored = json.dumps([asdict(a) for a in adjustments], ensure_ascii=False)
     at = audit.as_utc(now)
 
     def add_verification(session: Session, s: Submission) -> None:
@@ -98,8 +108,9 @@ def verify(
                 verified_at=at,
                 verified_by=viewer.username,
                 **totals,
-                adjustments_json=json.dumps([asdict(a) for a in adjustments], ensure_ascii=False),
+                adjustments_json=stored,
                 note=note,
+                record_sha256=record_hash(totals, stored),
             )
         )
 

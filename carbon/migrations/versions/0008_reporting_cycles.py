@@ -195,6 +195,7 @@ def upgrade() -> None:
         sa.Column("energy_tce", sa.Float(), nullable=False),
         sa.Column("adjustments_json", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("record_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["submission_id"],
             ["submission.id"],

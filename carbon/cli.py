@@ -1153,6 +1153,11 @@ def submit(ctx: click.Context, uscc: str, year: int, declare: bool, as_json: boo
     )
 
 
+def _echo_state(sub: Any) -> None:
+    """A version's state after a step: ``第2版：审核中 / in review``."""
+    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+
+
 @cli.group()
 def review() -> None:
     """审核年度报告 / review annual reports (as zone staff)."""
@@ -1185,7 +1190,7 @@ def review_start(ctx: click.Context, submission_id: int) -> None:
     from carbon.reporting import review as steps
 
     sub = steps.start_review(_engine(ctx), _administrator(), submission_id)
-    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+    _echo_state(sub)
 
 
 @review.command("return")
@@ -1211,7 +1216,7 @@ def review_approve(ctx: click.Context, submission_id: int, note: str | None) -> 
     from carbon.reporting import review as steps
 
     sub = steps.approve(_engine(ctx), _administrator(), submission_id, note)
-    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+    _echo_state(sub)
 
 
 @cli.group()
@@ -1316,7 +1321,7 @@ def verify_record(ctx: click.Context, submission_id: int, adjustments: tuple[str
 
     engine = _engine(ctx)
     sub = verification.verify(engine, _administrator(), submission_id, [_adjustment(a) for a in adjustments], note)
-    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+    _echo_state(sub)
 
 
 @cli.group()
@@ -1400,7 +1405,7 @@ def submission_withdraw(ctx: click.Context, submission_id: int) -> None:
     from carbon.reporting import submissions
 
     sub = submissions.withdraw(_engine(ctx), _administrator(), submission_id)
-    click.echo(f"第{sub.version}版：{codes.bilingual('submission_state', sub.state)}")
+    _echo_state(sub)
 
 
 @cli.group()

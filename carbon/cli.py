@@ -1132,6 +1132,11 @@ def submit(ctx: click.Context, uscc: str, year: int, declare: bool, as_json: boo
     """报送企业年度报告（冻结为新版本）/ submit an enterprise's annual report (a new frozen version)."""
     from carbon.reporting import submissions
 
+    if not declare:
+        raise click.UsageError(
+            f"报送须确认声明，请加 --declare：{submissions.DECLARATION[0]} / submitting needs the declaration: add "
+            f"--declare ({submissions.DECLARATION[1]})"
+        )
     engine = _engine(ctx)
     sid = submissions.submit(engine, _administrator(), year, uscc.strip().upper(), declared=declare)
     sub = submissions.get_submission(engine, sid)

@@ -17,7 +17,7 @@ import altair as alt
 import pandas as pd
 import vl_convert
 
-from carbon import codes, views
+from carbon import codes, reference, views
 from carbon.access import Viewer
 from carbon.errors import NotFoundError
 from carbon.reporting import cycles, verification
@@ -69,12 +69,12 @@ def summary(engine, viewer: Viewer, region: str, year: int, basis: str = "locati
     goal = Section(
         "二、目标进展",
         ["地区目标需要地区排放清单；只有监测企业数据时无法评估，监测企业的降幅仅供参考。"],
-        [("表1 适用的目标", targets)],
+        [("适用的目标", targets)],
     )
     annual = o["annual"]
     trend = Section(
         "三、排放趋势",
-        images=[("图1 历年排放与达峰预测", png(charts.trend(annual, o["peak"].projection, "zh", scale)))],
+        images=[("历年排放与达峰预测", png(charts.trend(annual, o["peak"].projection, "zh", scale)))],
         tables=[
             (
                 "表2 历年排放",
@@ -114,9 +114,9 @@ def summary(engine, viewer: Viewer, region: str, year: int, basis: str = "locati
             ),
         ],
         [
-            ("图2 分区县排放", png(charts.share_bars(by_region, "name", "emissions_tco2e", "zh", scale, "region"))),
+            ("分区县排放", png(charts.share_bars(by_region, "name", "emissions_tco2e", "zh", scale, "region"))),
             *(
-                [("图3 分行业排放", png(charts.share_bars(shown, "name", "emissions_tco2e", "zh", scale, "sector_zh")))]
+                [("分行业排放", png(charts.share_bars(shown, "name", "emissions_tco2e", "zh", scale, "sector_zh")))]
                 if len(shown)
                 else []
             ),
@@ -140,7 +140,17 @@ def summary(engine, viewer: Viewer, region: str, year: int, basis: str = "locati
         if len(emitters)
         else [],
     )
-    sections = [head, goal, trend, split, key, *_cycle_sections(engine, viewer, year), _quality(engine, viewer, year)]
+    parts = reference.region_ids(region)  # the jurisdictions the summary covers
+    sections = [
+        head,
+        goal,
+        trend,
+        split,
+        key,
+        *_cycle_sections(engine, viewer, year, parts),
+        _quality(engine, viewer, year, parts),
+    ]
+    numbered(sections)
     now = pd.Timestamp(datetime.now(UTC)).tz_convert("Asia/Shanghai")
     return Document(
         title=f"{name}{year}年度碳排放监测汇总报告",
@@ -159,13 +169,27 @@ def _count(n: int | None) -> str:
     return "无数据" if n is None else str(n)
 
 
-def _cycle_sections(engine, viewer: Viewer, year: int) -> list[Section]:
-    """Submission and verification status of the year's cycle, or a line saying there is none."""
+def numbered(sections: list[Section]) -> None:
+    """Number the tables (表1, 表2 ...) and charts (图1 ...) in the order they come, whichever sections have them."""
+    tables = charts_ = 0
+    for s in sections:
+        for i, (caption, df) in enumerate(s.tables):
+            tables += 1
+            s.tables[i] = (f"表{tables} {caption}", df)
+        for i, (caption, image) in enumerate(s.images):
+            charts_ += 1
+            s.images[i] = (f"图{charts_} {caption}", image)
+
+
+def _cycle_sections(engine, viewer: Viewer, year: int, parts: list[str]) -> list[Section]:
+    """Submission and verification status of the year's cycle in the jurisdictions ``parts``, or a line saying
+    there is none."""
     try:
         cycle = cycles.get_cycle(engine, year)
     except NotFoundError:
         return [Section("六、报送与核查", [f"{year}年尚未开启报送周期。"])]
     board = cycles.status_board(engine, viewer, year)
+    board = board.loc[board["region_id"].isin(parts)]
     counts = cycles.board_counts(board)
     table = counts.assign(region_id=counts["region_id"].map(lambda r: labels.region(r, "zh"))).rename(
         columns={
@@ -175,6 +199,7 @@ def _cycle_sections(engine, viewer: Viewer, year: int) -> list[Section]:
         }
     )
     official = verification.official_figures(engine, viewer, year)
+    official = official.loc[official["region_id"].isin(parts)]
     status = (
         official.groupby("status")["total_tco2e"].agg(["size", "sum"]).reindex(["verified", "reported", "provisional"])
     )
@@ -191,14 +216,15 @@ def _cycle_sections(engine, viewer: Viewer, year: int) -> list[Section]:
         Section(
             "六、报送与核查",
             [f"报送截止日期：{fmt.date(cycle['deadline'], 'zh')}。"],
-            [("表6 报送进度", table), ("表7 数据状态（已核查、企业报告值、初步核算值）", figures)],
+            [("报送进度", table), ("数据状态（已核查、企业报告值、初步核算值）", figures)],
         )
     ]
 
 
-def _quality(engine, viewer: Viewer, year: int) -> Section:
-    """Data completeness per jurisdiction of the viewer's scope."""
+def _quality(engine, viewer: Viewer, year: int, parts: list[str]) -> Section:
+    """Data completeness per jurisdiction of ``parts``."""
     q = views.completeness_summary(engine, viewer, year)
+    q = q.loc[q["region"].isin(parts)]
     table = pd.DataFrame(
         {
             "区县": q["region"].map(lambda r: labels.region(r, "zh")),
@@ -209,5 +235,5 @@ def _quality(engine, viewer: Viewer, year: int) -> Section:
     return Section(
         "七、数据质量",
         ["数据完整指按各计量表自身的报送周期，应报的时段都有数据（尚未到期的不计缺失）。"],
-        [("表8 数据完整度", table)],
+        [("数据完整度", table)],
     )

@@ -63,10 +63,17 @@ def small_zone(tmp_path_factory) -> Iterator[Any]:
         add_enterprise(engine, code=c, name=f"企业{serial}号", region=region, industry=industry)
         start = pd.Timestamp(year=YEAR, month=1, day=1, tz="Asia/Shanghai")
         rows.append(
-            {"enterprise": c, "meter": "E1", "carrier": "electricity", "kind": "interval",
-             "start": start.isoformat(), "end": (start + pd.DateOffset(years=1)).isoformat(),
-             "value": float(kwh * 12), "unit": "kWh"}
-        )  # fmt: skip
+            {
+                "enterprise": c,
+                "meter": "E1",
+                "carrier": "electricity",
+                "kind": "interval",
+                "start": start.isoformat(),
+                "end": (start + pd.DateOffset(years=1)).isoformat(),
+                "value": float(kwh * 12),
+                "unit": "kWh",
+            }
+        )
     receive_records(engine, pd.DataFrame(rows), "disclosure-test")
     yield engine
     engine.dispose()
@@ -137,9 +144,17 @@ def basis_zone(tmp_path_factory) -> Iterator[Any]:
         c = code(serial, "wujiang")
         add_enterprise(engine, code=c, name=f"吴江{serial}号", region="wujiang", industry=industry)
         rows.append(
-            {"enterprise": c, "meter": "M1", "carrier": carrier, "kind": "interval", "start": start.isoformat(),
-             "end": (start + pd.DateOffset(years=1)).isoformat(), "value": float(value), "unit": unit}
-        )  # fmt: skip
+            {
+                "enterprise": c,
+                "meter": "M1",
+                "carrier": carrier,
+                "kind": "interval",
+                "start": start.isoformat(),
+                "end": (start + pd.DateOffset(years=1)).isoformat(),
+                "value": float(value),
+                "unit": unit,
+            }
+        )
     receive_records(engine, pd.DataFrame(rows), "disclosure-test")
     yield engine
     engine.dispose()
@@ -180,9 +195,11 @@ def test_suppression_holds_on_any_table(rows, viewer_region):
     """On random tables: every sensitive cell is suppressed, and no suppressed cell can be solved from the
     published ones unless no other hidden cell is left in its row and column to protect it."""
     contributions = pd.DataFrame(
-        [{"enterprise_uscc": f"E{i}", "region": r, "sector": s, "emissions_tco2e": v, "energy_tce": v / 3}
-         for i, (r, s, v) in enumerate(rows)]
-    )  # fmt: skip
+        [
+            {"enterprise_uscc": f"E{i}", "region": r, "sector": s, "emissions_tco2e": v, "energy_tce": v / 3}
+            for i, (r, s, v) in enumerate(rows)
+        ]
+    )
     params = parameters()
     table = suppression(contributions, [viewer_region], params)
     sensitive = primary(

@@ -38,8 +38,11 @@ def periods(rows: list[tuple[str, int, str, str]]) -> pd.DataFrame:
 def monthly(ent: str, meter: int, first: str, months: int, skip: tuple[str, ...] = ()) -> list[tuple]:
     """Monthly bills from ``first`` on the 1st, leaving out the months starting on the dates in ``skip``."""
     starts = pd.date_range(first, periods=months, freq="MS")
-    return [(ent, meter, f"{s:%Y-%m-%d}", f"{s + pd.DateOffset(months=1):%Y-%m-%d}") for s in starts
-            if f"{s:%Y-%m-%d}" not in skip]  # fmt: skip
+    return [
+        (ent, meter, f"{s:%Y-%m-%d}", f"{s + pd.DateOffset(months=1):%Y-%m-%d}")
+        for s in starts
+        if f"{s:%Y-%m-%d}" not in skip
+    ]
 
 
 def bimonthly(ent: str, meter: int, first: str, last_end: str) -> list[tuple]:

@@ -19,9 +19,18 @@ from tests.zone_fixture import ENTERPRISES, PASSWORD, A, B, C, build
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 STAFF_PAGES = [
-    "overview", "regions", "enterprises", "upload", "quality", "factors", "targets", "reporting", "review", "export",
+    "overview",
+    "regions",
+    "enterprises",
+    "upload",
+    "quality",
+    "factors",
+    "targets",
+    "reporting",
+    "review",
+    "export",
     "audit",
-]  # fmt: skip
+]
 ENTERPRISE_PAGES = ["enterprises", "upload", "factors", "reporting", "export"]
 ZONE = Viewer("zone1", "zone")
 

@@ -62,7 +62,11 @@ def test_submit_return_read_the_comment_approve_and_verify_through_the_pages(zon
     next(b for b in staff.button if b.label == "审核通过").click().run()
     assert newest(zone_db)["state"] == "approved"
     next(b for b in staff.button if b.label == "确认核查结果").click().run()
+    assert newest(zone_db)["state"] == "approved"  # not without ticking the box (a form also submits on Enter)
+    next(c for c in staff.checkbox if c.label.startswith("核查结果录入后")).check()
+    next(b for b in staff.button if b.label == "确认核查结果").click().run()
     assert not staff.exception and newest(zone_db)["state"] == "verified"
+    assert any("核查后排放总量" in i.value for i in staff.info)
 
 
 def test_another_jurisdiction_does_not_see_the_enterprise(zone_db):

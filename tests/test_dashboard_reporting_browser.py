@@ -112,6 +112,7 @@ def test_the_cycle_through_the_pages_as_three_roles(browser, zone):
             sign_in(page, base, "zone1", "/review")
             shot(page, "4-zone-board")
             pick_submission(page)
+            page.get_by_text("核查结果录入后即为本年度正式数据").click()
             click(page, "确认核查结果")
             shot(page, "5-zone-verified")
         assert state_of(zone) == (2, "verified")

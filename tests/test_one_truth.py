@@ -197,8 +197,11 @@ def check(engine, url: str) -> None:
     """Every served figure against the recomputation in a fresh process."""
     out = subprocess.run(
         [sys.executable, "-m", "tests.recompute", url, *map(str, YEARS)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     fresh = json.loads(out.stdout)
     codes = _codes(engine)
@@ -356,8 +359,10 @@ def test_killed_after_commit_nothing_stays_stale(engine, db_url, tmp_path):
     for basis in BASES:  # ... and the next command paid what was owed
         out = subprocess.run(
             [CARBON, "--db", db_url, "results", "--enterprise", code, "--year", "2024", "--basis", basis, "--json"],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stderr
         served = json.loads(out.stdout)
         expected = account(engine, year=2024, enterprise=code, basis=basis).as_dict()
@@ -436,7 +441,9 @@ def test_no_data_reads_as_no_data_not_zero(engine, tmp_path):
     for args in (["results"], ["account"]):
         text = subprocess.run(
             [CARBON, "--db", str(engine.url), *args, "--enterprise", code, "--year", "2023"],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert text.returncode == 0, text.stderr
         assert "无数据 / no data" in text.stdout and "该年度无活动数据" in text.stdout and "0.00" not in text.stdout

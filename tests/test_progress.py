@@ -305,12 +305,16 @@ def test_every_target_is_worded_with_its_own_percentage_and_qualifier():
 
 
 def test_each_jurisdiction_gets_its_most_local_target_of_each_family():
-    rows = [{"id": t.id, "region": t.region, "indicator": t.indicator, "target_year": int(t.target_year)}
-            for t in applicable_targets("qingpu").itertuples()]  # fmt: skip
+    rows = [
+        {"id": t.id, "region": t.region, "indicator": t.indicator, "target_year": int(t.target_year)}
+        for t in applicable_targets("qingpu").itertuples()
+    ]
     chosen = [t["id"] for t in jurisdiction_targets(rows, "qingpu")]
     assert chosen == ["sh-2025-energy-intensity", "cn-2025-carbon-intensity", "sh-2030-carbon-intensity"]
-    rows = [{"id": t.id, "region": t.region, "indicator": t.indicator, "target_year": int(t.target_year)}
-            for t in applicable_targets("wujiang").itertuples()]  # fmt: skip
+    rows = [
+        {"id": t.id, "region": t.region, "indicator": t.indicator, "target_year": int(t.target_year)}
+        for t in applicable_targets("wujiang").itertuples()
+    ]
     chosen = [t["id"] for t in jurisdiction_targets(rows, "wujiang")]  # Jiangsu has no target in the file
     assert chosen == ["cn-2025-energy-intensity", "cn-2025-carbon-intensity", "cn-2030-carbon-intensity"]
 

@@ -63,6 +63,12 @@ def test_a_cycle_fixes_who_reports_and_on_which_basis(zone):
         cycles.open_cycle(zone, ZONE, 2025, date(2025, 12, 31))
     with pytest.raises(InputError, match="核算口径设置无效"):
         cycles.open_cycle(zone, ZONE, 2025, DEADLINE, bases={"qingpu": "bogus"})
+    with pytest.raises(InputError, match="scope=list"):
+        cycles.open_cycle(zone, ZONE, 2025, DEADLINE, enterprises=[QP_CODE])  # a list, and scope all: refused
+    with pytest.raises(InputError, match="尚未结束"):
+        cycles.open_cycle(zone, ZONE, 2026, date(2027, 3, 31), now=BEFORE)
+    with pytest.raises(InputError, match="须给出企业名单"):
+        cycles.open_cycle(zone, ZONE, 2025, DEADLINE, scope="list")
     cid = cycles.open_cycle(zone, ZONE, 2025, DEADLINE, now=BEFORE)
     with pytest.raises(InputError, match="已开启"):
         cycles.open_cycle(zone, ZONE, 2025, DEADLINE)
@@ -235,5 +241,7 @@ def test_the_cycle_through_the_cli(zone, db_url):
     assert back.returncode == 0, back.stderr
     board = run(db_url, "cycle", "status", "2025")
     assert board.returncode == 0 and "退回" in board.stdout and "吴江" in board.stdout
+    undeclared = run(db_url, "submit", "--enterprise", QP_CODE, "--year", "2025")
+    assert undeclared.returncode == 2 and "--declare" in undeclared.stderr
     bad = run(db_url, "review", "approve", "999")
     assert bad.returncode == 2 and "没有编号为 999 的报送" in bad.stderr

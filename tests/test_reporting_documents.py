@@ -58,7 +58,9 @@ def test_the_annual_report_holds_the_submitted_figures(reporting_cycle, tmp_path
     )
     summary = [[c.value for c in row] for row in book["报告主体温室气体排放量汇总"].iter_rows()]
     assert summary[0] == ["项目", "单位", "报告值", "核查值"]
-    assert summary[1][2:] == [f"{sub.total_tco2e:,.2f}", f"{sub.total_tco2e - 2.5:,.2f}"]
+    assert summary[1][2:] == [pytest.approx(sub.total_tco2e), pytest.approx(sub.total_tco2e - 2.5)]  # numbers
+    adjusted = [[c.value for c in row] for row in book["核查调整"].iter_rows()]
+    assert adjusted[1] == ["电力", "3月", -2.5, 0.0, "3月发票为4,000 kWh"]
 
 
 def test_a_report_is_only_for_its_enterprise_and_staff(reporting_cycle):
@@ -96,11 +98,16 @@ def test_the_zone_summary_holds_its_figures_charts_and_cycle(reporting_cycle, db
         "3家监测企业",
         fmt.tonnes_co2e(total).replace("₂", "2"),
         "无法评估",
-        "表6 报送进度",
+        "报送进度",
         "已通过",
         "七、数据质量",
     ):
         assert expected in text, expected
+    captions = [c for sec in doc.sections for c, _ in sec.tables]
+    assert [c.split(" ", 1)[0] for c in captions] == [f"表{i}" for i in range(1, len(captions) + 1)]  # in order
+    qingpu = reports.summary(engine, ZONE, "qingpu", 2025)
+    board = next(df for sec in qingpu.sections for c, df in sec.tables if c.endswith("报送进度"))
+    assert board["区县"].tolist() == ["上海市青浦区"]  # a jurisdiction's summary covers that jurisdiction only
     out = run(db_url, "report", "region", "qingpu", "--year", "2025", "--out", str(tmp_path / "s"))
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["summary-qingpu-2025.pdf", "summary-qingpu-2025.xlsx"]

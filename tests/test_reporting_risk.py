@@ -11,9 +11,11 @@ from sqlalchemy import select, update
 
 from carbon.access import Viewer
 from carbon.errors import AccessDenied, InputError
+from carbon.intake import receive_files
 from carbon.models import FileArchive, SubmissionActivity, SubmissionLine
 from carbon.reporting import evidence, review, risk, submissions, verification
 from carbon.reporting.verification import Adjustment
+from tests.helpers import write_template
 from tests.reporting_fixture import VARIED, A, B, C
 from tests.test_attacks import run
 
@@ -187,3 +189,45 @@ def test_a_submission_without_any_signal_scores_zero_with_no_reasons():
     subs = pd.DataFrame({"submission_id": [5], "enterprise_uscc": ["E"]})
     out = risk.scores(subs, pd.DataFrame(columns=risk.REASON_COLUMNS), P)
     assert out["score"].tolist() == [0.0] and out["reasons"].tolist() == [[]]
+
+
+@pytest.mark.parametrize("delta", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_adjustment_is_refused_and_nothing_is_verified(reporting_cycle, delta):
+    engine, ids = reporting_cycle
+    review.approve(engine, ZONE, ids[A])
+    for adjustment in (Adjustment("electricity", delta, "x"), Adjustment("electricity", 1.0, "x", delta_tce=delta)):
+        with pytest.raises(InputError, match="有限数值"):
+            verification.verify(engine, ZONE, ids[A], [adjustment])
+    with pytest.raises(InputError, match="小于零"):  # energy below zero too, not only emissions
+        verification.verify(engine, ZONE, ids[A], [Adjustment("电力", 0.0, "x", delta_tce=-1e9)])
+    assert submissions.get_submission(engine, ids[A]).state == "approved"
+
+
+def test_comments_name_carriers_by_name_and_refuse_invisible_characters(reporting_cycle):
+    engine, ids = reporting_cycle
+    back = review.return_submission(engine, ZONE, ids[B], [review.LineComment("请核对", "电力", 3, "E-1")])
+    assert back.state == "returned"
+    assert review.review_comments(engine, ZONE, ids[B])["carrier"].tolist() == ["electricity"]  # stored by id
+    with pytest.raises(InputError, match="U\\+202E"):
+        review.return_submission(engine, ZONE, ids[C], [review.LineComment("正常\u202e意见", "electricity")])
+    with pytest.raises(InputError, match="电力（electricity）"):  # what the report holds, by name and id
+        review.return_submission(engine, ZONE, ids[C], [review.LineComment("x", "柴油")])
+
+
+def test_only_the_newest_version_is_reviewed_or_verified(reporting_cycle, tmp_path):
+    engine, ids = reporting_cycle
+    review.approve(engine, ZONE, ids[B])
+    receive_files(
+        engine, [write_template(tmp_path / "more.csv", ["E-9,电力,2025-06-01,2025-07-01,50,kWh"])], B, actor="test"
+    )
+    newer = submissions.submit(engine, ZONE, 2025, B, declared=True)
+    with pytest.raises(InputError, match="已被第2版取代"):
+        verification.verify(engine, ZONE, ids[B], [])
+    assert submissions.get_submission(engine, newer).version == 2
+
+
+def test_a_seed_outside_the_range_is_refused(reporting_cycle):
+    engine, _ = reporting_cycle
+    for seed in (-1, 2**63, 99999999999999999999999):
+        with pytest.raises(InputError, match="随机种子"):
+            risk.record_draw(engine, ZONE, 2025, seed=seed)

@@ -73,10 +73,12 @@ def obliged(
     if scope == "list":
         wanted = [str(c).strip().upper() for c in listed or []]
         unknown = sorted(set(wanted) - set(ents["uscc"]))
-        if not wanted or unknown:
+        if not wanted:
+            raise InputError("“指定名单”范围须给出企业名单", "A cycle of scope list needs its list of enterprises")
+        if unknown:
             raise InputError(
-                f"名单中的企业未登记：{'、'.join(unknown) or '（名单为空）'}",
-                f"Enterprises on the list are not registered: {', '.join(unknown) or '(the list is empty)'}",
+                f"名单中的企业未登记：{'、'.join(unknown)}",
+                f"Enterprises on the list are not registered: {', '.join(unknown)}",
                 value=",".join(unknown),
             )
         return ents.loc[ents["uscc"].isin(wanted)].reset_index(drop=True)
@@ -99,7 +101,8 @@ def open_cycle(
 ) -> int:
     """Open the reporting cycle of ``year`` (zone staff only); returns its id.  ``InputError`` when the year has a
     cycle already, the deadline is not after the year, the scope or a basis is unknown, or a listed enterprise is
-    not registered, or no enterprise must report; nothing is stored then."""
+    not registered, a list is given for another scope, the year has not ended (Beijing date), or no enterprise must
+    report; nothing is stored then."""
     require_staff(viewer)
     if viewer.role != "zone":
         raise AccessDenied(
@@ -107,6 +110,18 @@ def open_cycle(
         )
     if scope not in SCOPES:
         raise InputError(f"报送范围须为 {'、'.join(SCOPES)}", f"Scope must be one of {', '.join(SCOPES)}", value=scope)
+    if enterprises and scope != "list":
+        raise InputError(
+            "只有“指定名单”范围（scope=list）才按名单报送；请去掉名单或改用 list",
+            "Only a cycle of scope list reports a list of enterprises: drop the list or use scope list",
+            value=scope,
+        )
+    if year >= beijing_today(now).year:
+        raise InputError(
+            f"{year}年尚未结束，不能开启该年度的报送周期",
+            f"{year} has not ended: its reporting cycle cannot open yet",
+            value=year,
+        )
     if deadline <= date(year, 12, 31):
         raise InputError(
             f"截止日期 {deadline} 须在 {year} 年结束之后",

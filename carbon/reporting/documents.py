@@ -41,6 +41,8 @@ from carbon.reporting.submissions import DECLARATION, _owned, get_submission, su
 FONT_FILE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")  # Debian's fonts-noto-cjk
 FONT_FACE = "Noto Sans CJK SC"
 BEIJING = "Asia/Shanghai"
+ADJUSTMENT_COLUMNS = ("carrier", "delta_tco2e", "reason", "delta_tce", "month")  # as ``verification`` stores them
+TEXT_FORMATS = {"数值": "{:g}"}  # a factor's value as published; every other figure with two decimals
 
 
 @dataclass
@@ -106,15 +108,15 @@ def report(engine: Engine, viewer: Viewer, submission_id: int) -> Document:
                 "综合能源消费量",
             ],
             "单位": ["吨二氧化碳当量", "吨二氧化碳当量", "吨二氧化碳当量", "吨标准煤"],
-            "报告值": [_t(sub.total_tco2e), _t(sub.scope1_tco2e), _t(sub.scope2_tco2e), _t(sub.energy_tce)],
+            "报告值": [sub.total_tco2e, sub.scope1_tco2e, sub.scope2_tco2e, sub.energy_tce],
         }
     )
     if verified is not None:
         summary["核查值"] = [
-            _t(verified.total_tco2e),
-            _t(verified.scope1_tco2e),
-            _t(verified.scope2_tco2e),
-            _t(verified.energy_tce),
+            verified.total_tco2e,
+            verified.scope1_tco2e,
+            verified.scope2_tco2e,
+            verified.energy_tce,
         ]
 
     by_carrier = lines.groupby("carrier", sort=False)[["quantity_canonical", "emissions_tco2e", "energy_tce"]].sum()
@@ -123,9 +125,9 @@ def report(engine: Engine, viewer: Viewer, submission_id: int) -> Document:
     activity_table = pd.DataFrame(
         {
             "能源品种": [str(carriers.loc[c, "name_zh"]) for c in by_carrier.index],
-            "活动数据": [_t(q) for q in by_carrier["quantity_canonical"]],
+            "活动数据": by_carrier["quantity_canonical"].to_numpy(),
             "单位": [unit_zh(str(carriers.loc[c, "canonical_unit"])) for c in by_carrier.index],
-            "排放量（吨二氧化碳当量）": [_t(v) for v in by_carrier["emissions_tco2e"]],
+            "排放量（吨二氧化碳当量）": by_carrier["emissions_tco2e"].to_numpy(),
             "数据来源": [f"计量表 {meters.get(c, '—')}；上报文件{int(files.get(c, 0))}个" for c in by_carrier.index],
         }
     )
@@ -140,7 +142,7 @@ def report(engine: Engine, viewer: Viewer, submission_id: int) -> Document:
                 {
                     "能源品种": str(carriers.loc[c, "name_zh"]),
                     "参数": codes.label("factor_parameter", str(rec["parameter"]), "zh") if rec is not None else "—",
-                    "数值": f"{recorded[fid]['value']:g}" if fid in recorded else "—",
+                    "数值": recorded[fid]["value"] if fid in recorded else None,
                     "单位": codes.label("unit", recorded[fid]["unit"], "zh") if fid in recorded else "—",
                     "来源": sources.citation(rec, "zh") if rec is not None else "—",
                     "因子编号": fid,
@@ -152,9 +154,7 @@ def report(engine: Engine, viewer: Viewer, submission_id: int) -> Document:
     monthly = monthly.reindex(range(1, 13))
     monthly_table = pd.DataFrame({"月份": [f"{year}年{m}月" for m in monthly.index]})
     for c in monthly.columns:
-        monthly_table[f"{carriers.loc[c, 'name_zh']}（吨二氧化碳当量）"] = [
-            "无数据" if pd.isna(v) else _t(v) for v in monthly[c]
-        ]
+        monthly_table[f"{carriers.loc[c, 'name_zh']}（吨二氧化碳当量）"] = monthly[c].to_numpy()  # NaN: no data
 
     quality_table = pd.DataFrame(
         {
@@ -193,8 +193,8 @@ def report(engine: Engine, viewer: Viewer, submission_id: int) -> Document:
         ),
         Section(
             "三、活动水平数据及来源说明",
-            ["活动数据来自企业上报的计量表数据和账单，逐月汇总如附表2；逐月排放见附表4。"],
-            [("附表2 活动水平数据及来源", activity_table), ("附表4 逐月排放", monthly_table)],
+            ["活动数据来自企业上报的计量表数据和账单，逐月汇总如附表2；逐月排放见附表2-1。"],
+            [("附表2 活动水平数据及来源", activity_table), ("附表2-1 逐月排放", monthly_table)],
         ),
         Section(
             "四、排放因子数据及来源说明",
@@ -205,18 +205,23 @@ def report(engine: Engine, viewer: Viewer, submission_id: int) -> Document:
         Section("六、存证信息", ["下列哈希可用“carbon evidence verify”核验。"], [("附表6 存证", evidence_table)]),
     ]
     if verified is not None:
-        adjustments = json.loads(verified.adjustments_json)
+        adjustments = pd.DataFrame(json.loads(verified.adjustments_json), columns=list(ADJUSTMENT_COLUMNS))
+        adjusted = pd.DataFrame(
+            {
+                "能源品种": [str(carriers.loc[c, "name_zh"]) for c in adjustments["carrier"]],
+                "月份": ["全年" if pd.isna(m) else f"{int(m)}月" for m in adjustments["month"]],
+                "排放调整（吨二氧化碳当量）": adjustments["delta_tco2e"].astype(float).to_numpy(),
+                "能耗调整（吨标准煤）": adjustments["delta_tce"].astype(float).to_numpy(),
+                "理由": adjustments["reason"],
+            }
+        )
         sections.insert(
             2,
             Section(
                 "核查情况",
                 [f"核查人：{verified.verified_by}；核查后排放总量{_t(verified.total_tco2e)}吨二氧化碳当量。"]
-                + [
-                    f"调整：{carriers.loc[a['carrier'], 'name_zh']}"
-                    + (f"{a['month']}月" if a.get("month") else "")
-                    + f" {a['delta_tco2e']:+,.2f}吨二氧化碳当量，理由：{a['reason']}"
-                    for a in adjustments
-                ],
+                + (["核查未作调整，核查值与报告值相同。"] if adjusted.empty else []),
+                [("附表1-1 核查调整", adjusted)] if len(adjusted) else [],
             ),
         )
     return Document(
@@ -277,9 +282,14 @@ def widths(df: pd.DataFrame) -> tuple[float, ...]:
     return tuple(float(min(max(n, 4), 40)) for n in longest)
 
 
-def _cell(value: object) -> str:
-    """A table cell as drawn: "—" for no value."""
-    return "—" if value is None or (isinstance(value, float) and pd.isna(value)) else _glyphs(str(value))
+def _cell(value: object, column: str) -> str:
+    """A table cell as drawn: "—" for no value, figures with thousands separators and two decimals (a factor's
+    value as published, ``TEXT_FORMATS``)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return TEXT_FORMATS.get(column, "{:,.2f}").format(value)
+    return _glyphs(str(value))
 
 
 def _glyphs(text: str) -> str:
@@ -326,7 +336,7 @@ def pdf(doc: Document) -> bytes:
             with out.table(wrapmode=WrapMode.CHAR, line_height=5, text_align="LEFT", col_widths=widths(df)) as table:
                 table.row([str(c) for c in df.columns])
                 for r in df.itertuples(index=False):
-                    table.row([_cell(v) for v in r])
+                    table.row([_cell(v, str(c)) for v, c in zip(r, df.columns, strict=True)])
     out.ln(6)
     out.set_font("cjk", size=11)
     for line in doc.closing:

@@ -15,12 +15,12 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from carbon import audit, reference
+from carbon import audit
 from carbon.access import Viewer, require_staff
 from carbon.errors import InputError
-from carbon.limits import limit
 from carbon.models import ReviewComment, Submission, SubmissionActivity, SubmissionLine
 from carbon.reporting.submissions import _owned, get_submission, transition
+from carbon.reporting.text import carrier_named, checked_text
 
 
 @dataclass(frozen=True)
@@ -33,21 +33,11 @@ class LineComment:
     meter_code: str | None = None
 
 
-def check_comment(c: LineComment, carriers: set[str], meters: set[str]) -> None:
-    """``InputError`` for an empty or over-long comment, or one on a carrier, month or meter the report does not
-    hold.  Pure."""
-    text, most = c.text.strip(), limit("max_cell_chars")
-    if not text or len(text) > most:
-        raise InputError(
-            f"审核意见须为1至{most}个字符", f"A review comment must be 1 to {most} characters", value=text[:40]
-        )
-    if c.carrier is not None and c.carrier not in carriers:
-        known = "、".join(reference.carriers().loc[sorted(carriers), "name_zh"])
-        raise InputError(
-            f"报告中没有能源品种 {c.carrier}（报告中有：{known}）",
-            f"The report has no carrier {c.carrier} (it has: {', '.join(sorted(carriers))})",
-            value=c.carrier,
-        )
+def check_comment(c: LineComment, carriers: set[str], meters: set[str]) -> LineComment:
+    """The comment as stored (its carrier by id, its text stripped); ``InputError`` for an empty, over-long or
+    unreadable text, or a carrier (by id or name), month or meter the report does not hold.  Pure."""
+    text = checked_text(c.text, "审核意见", "review comment")
+    carrier = None if c.carrier is None else carrier_named(c.carrier, carriers)
     if c.month is not None and not 1 <= c.month <= 12:
         raise InputError(f"月份须为1至12，而不是 {c.month}", f"The month must be 1 to 12, not {c.month}", value=c.month)
     if c.meter_code is not None and c.meter_code not in meters:
@@ -56,6 +46,7 @@ def check_comment(c: LineComment, carriers: set[str], meters: set[str]) -> None:
             f"The report's activity data have no meter {c.meter_code}",
             value=c.meter_code,
         )
+    return LineComment(text, carrier, c.month, c.meter_code)
 
 
 def _reviewer(engine: Engine, viewer: Viewer, submission_id: int) -> Submission:
@@ -99,8 +90,7 @@ def return_submission(
                 select(SubmissionActivity.meter_code).where(SubmissionActivity.submission_id == submission_id)
             ).scalars()
         )
-    for c in comments:
-        check_comment(c, carriers, meters)
+    comments = [check_comment(c, carriers, meters) for c in comments]
     at = audit.as_utc(now)
 
     def add_comments(session: Session, sub: Submission) -> None:

@@ -427,6 +427,12 @@ def record_draw(
             "top_n must be at least 0 and the random share 0 to 1",
             value=f"{top_n},{random_share}",
         )
+    if seed is not None and not 0 <= seed < 2**63:
+        raise InputError(
+            f"随机种子须为0至{2**63 - 1}的整数",
+            f"The seed must be a whole number from 0 to {2**63 - 1}",
+            value=str(seed)[:40],
+        )
     seed = secrets.randbits(32) if seed is None else seed
     cycle = get_cycle(engine, year)
     scored = assess(engine, viewer, year)

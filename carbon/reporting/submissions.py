@@ -335,8 +335,8 @@ def _blocked(last: Submission) -> tuple[str, str]:
     """Why no new version may follow ``last`` (zh, en)."""
     if last.state == "verified":
         return (
-            f"第{last.version}版已核查，不能再修改；如需更正请联系审核部门",
-            f"Version {last.version} is verified and can no longer change; ask the reviewers to reopen it",
+            f"第{last.version}版已核查，是本年度的正式数据，不能再报送新版本",
+            f"Version {last.version} is verified, the year's official figures: no new version can follow",
         )
     if last.state == "in_review":
         return (
@@ -347,6 +347,28 @@ def _blocked(last: Submission) -> tuple[str, str]:
         f"第{last.version}版已报送、待审核：如需更正，请先撤回再报送",
         f"Version {last.version} is waiting for review: withdraw it first to submit a correction",
     )
+
+
+def preview(engine: Engine, viewer: Viewer, year: int, uscc: str) -> dict[str, Any] | None:
+    """What a submission now would freeze (its totals on the enterprise's basis of record and its completeness
+    state), without storing anything; None when the year has no data for it."""
+    _owned(engine, viewer, uscc, write=False)
+    cycle = get_cycle(engine, year)
+    with Session(engine) as session:
+        must = session.scalars(
+            select(CycleEnterprise).where(
+                CycleEnterprise.cycle_id == cycle["id"], CycleEnterprise.enterprise_uscc == uscc
+            )
+        ).first()
+    basis = must.basis if must is not None else "location"
+    result = stored_result(engine, year=year, enterprise=uscc, basis=basis, gwp_set=GWP_OF_RECORD)
+    if not result.has_data:
+        return None
+    return {
+        **result.totals(),
+        "basis": basis,
+        "completeness_state": quality_summary(engine, uscc, year)["completeness_state"],
+    }
 
 
 def get_submission(engine: Engine, submission_id: int) -> Submission:
@@ -376,6 +398,13 @@ def transition(
     region = _owned(engine, viewer, sub.enterprise_uscc)
     at = audit.as_utc(now)
     with Session(engine) as session:
+        last = newest(session, sub.cycle_id, sub.enterprise_uscc)
+        if last is not None and last.id != submission_id:
+            raise InputError(
+                f"第{sub.version}版已被第{last.version}版取代，只能处理最新版本",
+                f"Version {sub.version} was followed by version {last.version}: only the newest can be acted on",
+                value=submission_id,
+            )
         moved = session.execute(
             update(Submission).where(Submission.id == submission_id, Submission.state.in_(allowed)).values(state=to)
         ).rowcount
@@ -389,7 +418,6 @@ def transition(
                 f"（须为：{'、'.join(names_zh)}）",
                 f"Version {sub.version} is {codes.label('submission_state', state, 'en')}; this step needs it to "
                 f"be {' or '.join(names_en)}",
-                value=state,
             )
         if session_extra is not None:
             session_extra(session, sub)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 import pandas as pd
@@ -19,10 +19,10 @@ from carbon.access import Viewer, full_regions, require_staff
 from carbon.enterprises import list_enterprises
 from carbon.errors import InputError, NotFoundError
 from carbon.ledger import GWP_OF_RECORD, current_lines
-from carbon.limits import limit
 from carbon.models import Submission, SubmissionLine, Verification
 from carbon.reporting.cycles import cycle_enterprises, get_cycle, latest_versions
 from carbon.reporting.submissions import _owned, get_submission, transition
+from carbon.reporting.text import carrier_named, checked_text, finite
 
 
 @dataclass(frozen=True)
@@ -39,28 +39,24 @@ class Adjustment:
 
 def verified_totals(lines: pd.DataFrame, adjustments: list[Adjustment]) -> dict[str, float]:
     """The reported lines' totals (all, scope 1, scope 2, tce) with the adjustments added, each to its carrier's
-    scope.  ``InputError`` for an adjustment of a carrier the version does not hold, without a reason, or leaving a
-    carrier's emissions below zero.  Pure."""
-    scope = reference.carriers()["scope"]
+    scope.  ``InputError`` for an adjustment of a carrier the version does not hold (named by id or name), a change
+    that is not a finite number, a missing or unreadable reason, or one leaving a carrier's emissions or energy
+    below zero.  Pure."""
+    carriers = reference.carriers()
     by_carrier = lines.groupby("carrier")[["emissions_tco2e", "energy_tce"]].sum()
     for a in adjustments:
-        if a.carrier not in by_carrier.index:
+        cid = carrier_named(a.carrier, set(by_carrier.index))
+        checked_text(a.reason, "核查调整的理由", "reason of an adjustment")
+        by_carrier.loc[cid, "emissions_tco2e"] += finite(a.delta_tco2e, "排放调整量", "change in tCO2e")
+        by_carrier.loc[cid, "energy_tce"] += finite(a.delta_tce, "能耗调整量", "change in tce")
+        if (by_carrier.loc[cid, ["emissions_tco2e", "energy_tce"]] < 0).any():
+            name = carriers.loc[cid]
             raise InputError(
-                f"报告中没有能源品种 {a.carrier}", f"The report has no carrier {a.carrier}", value=a.carrier
-            )
-        if not a.reason.strip() or len(a.reason) > limit("max_cell_chars"):
-            raise InputError(
-                "每项核查调整须说明理由", "Every verification adjustment needs its reason", value=a.carrier
-            )
-        by_carrier.loc[a.carrier, "emissions_tco2e"] += a.delta_tco2e
-        by_carrier.loc[a.carrier, "energy_tce"] += a.delta_tce
-        if by_carrier.loc[a.carrier, "emissions_tco2e"] < 0:
-            raise InputError(
-                f"调整后 {a.carrier} 的排放量小于零",
-                f"The adjustment leaves {a.carrier} below zero",
+                f"调整后{name['name_zh']}的排放量或能耗小于零",
+                f"The adjustment leaves {name['name_en']} below zero",
                 value=a.delta_tco2e,
             )
-    scopes = by_carrier["emissions_tco2e"].groupby(by_carrier.index.map(scope)).sum()
+    scopes = by_carrier["emissions_tco2e"].groupby(by_carrier.index.map(carriers["scope"])).sum()
     return {
         "total_tco2e": float(by_carrier["emissions_tco2e"].sum()),
         "scope1_tco2e": float(scopes.get("1", 0.0)),
@@ -98,7 +94,9 @@ def verify(
             conn,
         )
     totals = verified_totals(lines, adjustments)
-    stored = json.dumps([asdict(a) for a in adjustments], ensure_ascii=False)
+    held = set(lines["carrier"])
+    adjustments = [replace(a, carrier=carrier_named(a.carrier, held), reason=a.reason.strip()) for a in adjustments]
+    stored = json.dumps([asdict(a) for a in adjustments], ensure_ascii=False, allow_nan=False)
     at = audit.as_utc(now)
 
     def add_verification(session: Session, s: Submission) -> None:

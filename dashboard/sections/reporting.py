@@ -26,7 +26,9 @@ if not years:
         )
     )
     st.stop()
-year = st.selectbox(t("报告年度", "reporting year"), years, format_func=lambda y: fmt.year(y, lang), key="rp_year")
+year = st.selectbox(
+    t("报告年度", "reporting year"), years, format_func=lambda y: fmt.year(y, lang), key=f"rp_year_{lang}"
+)
 cycle = cycles.get_cycle(engine, year)
 must = cycles.cycle_enterprises(engine, cycle["id"])
 if v.is_staff:  # for an enterprise of the staff's jurisdictions, chosen each time
@@ -50,6 +52,9 @@ if enterprise not in set(must["uscc"]):
     st.stop()
 
 versions = submissions.submissions(engine, v, year, enterprise)
+done = st.session_state.pop("rp_done", None)
+if done:
+    st.success(t(f"已报送第{done}版，等待审核。", f"Version {done} submitted; it waits for review."))
 today = cycles.beijing_today()
 days = (cycle["deadline"] - today).days
 state = "not_submitted" if versions.empty or versions["state"].iloc[0] == "withdrawn" else versions["state"].iloc[0]
@@ -82,6 +87,8 @@ if not versions.empty:
         st.markdown("#### " + t("审核意见", "Reviewers' comments"))
         table = pd.DataFrame(
             {
+                t("时间", "time"): comments["at"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M"),
+                t("审核人", "reviewer"): comments["author"].map(lambda u: labels.actor(str(u), lang)),
                 t("能源品种", "carrier"): comments["carrier"].map(
                     lambda x: labels.EMPTY if labels.missing(x) else labels.carrier(x, lang)
                 ),
@@ -120,10 +127,34 @@ if state in ("not_submitted", "returned", "approved") and not v.read_only:
             "later do not change a submitted version.",
         )
     )
+    preview = submissions.preview(engine, v, year, enterprise)
+    if preview is None:
+        st.warning(
+            t(
+                "本企业本年度没有活动数据，无法报送：请先上报本年度的能源数据。",
+                "This enterprise has no activity data for the year, so there is nothing to submit: upload the "
+                "year's energy data first.",
+            )
+        )
+        st.stop()
+    p = st.columns(3)
+    p[0].metric(t("将报送的排放总量", "emissions to be submitted"), fmt.tonnes_co2e(preview["total_tco2e"], lang))
+    p[1].metric(t("综合能耗", "energy use"), fmt.tce(preview["energy_tce"], lang))
+    p[2].metric(
+        t("数据完整度", "data completeness"), codes.label("completeness_state", preview["completeness_state"], lang)
+    )
+    if preview["completeness_state"] not in ("complete", "pending"):
+        st.warning(
+            t(
+                "本年度数据不完整：请先补报缺失的月份，或在报送说明中写明原因。",
+                "The year's data are incomplete: upload the missing months first, or say why.",
+            )
+        )
     declared = st.checkbox(submissions.DECLARATION[0 if lang == "zh" else 1], key="rp_declare")
     if st.button(t("确认报送", "submit the report"), disabled=not declared, key="rp_submit"):
         try:
-            submissions.submit(engine, v, year, enterprise, declared=declared)
+            sid = submissions.submit(engine, v, year, enterprise, declared=declared)
         except CarbonError as exc:
             common.show_error(exc)
+        st.session_state["rp_done"] = submissions.get_submission(engine, sid).version
         st.rerun()

@@ -111,7 +111,11 @@ with st.expander(t("抽取现场核查对象", "Draw for on-site verification"))
             seed = int(seed_text) if seed_text.strip() else None
             made = risk.record_draw(engine, v, year, int(top_n), float(share), seed)
         except ValueError:
-            common.show_error(CarbonError("随机种子须为整数", "The seed must be a whole number"))
+            common.show_error(
+                CarbonError(
+                    f"随机种子须为0至{2**63 - 1}的整数", f"The seed must be a whole number from 0 to {2**63 - 1}"
+                )
+            )
         except CarbonError as exc:
             common.show_error(exc)
         st.success(
@@ -148,12 +152,23 @@ common.dataframe(monthly, column_config=common.columns(monthly))
 
 
 def act(step, *args) -> None:
-    """Run a review step; a refusal is shown, success reruns the page."""
+    """Run a review step; a refusal is shown, success reruns the page and says what became of the submission."""
     try:
-        step(engine, v, chosen, *args)
+        sub = step(engine, v, chosen, *args)
     except CarbonError as exc:
         common.show_error(exc)
+    st.session_state["rv_done"] = (sub.id, sub.version, sub.state)
     st.rerun()
+
+
+done = st.session_state.pop("rv_done", None)
+if done and done[0] == chosen:
+    st.success(
+        t(
+            f"第{done[1]}版：{codes.label('submission_state', done[2], 'zh')}",
+            f"Version {done[1]}: {codes.label('submission_state', done[2], 'en')}",
+        )
+    )
 
 
 c = st.columns(3)
@@ -197,8 +212,26 @@ if state == "approved":
         )
         delta = f[1].number_input(t("排放调整（吨二氧化碳当量）", "adjustment (tCO2e)"), value=0.0, format="%.3f")
         reason = f[2].text_input(t("理由", "reason"))
+        sure = st.checkbox(
+            t(
+                "核查结果录入后即为本年度正式数据，不能撤销",
+                "Once recorded, these are the year's official figures; this cannot be undone",
+            )
+        )
         if st.form_submit_button(t("确认核查结果", "record")):
-            act(verification.verify, [Adjustment(carrier, delta, reason)] if carrier else [])
+            if not sure:  # a form also submits on Enter: an irreversible step needs the box ticked
+                st.warning(t("请先勾选确认框。", "Tick the box first."))
+            else:
+                act(verification.verify, [Adjustment(carrier, delta, reason)] if carrier else [])
+if state == "verified":
+    official = verification.official_figure(engine, v, year, str(by_id.loc[chosen, "enterprise_uscc"]))
+    if official is not None:
+        st.info(
+            t(
+                f"核查后排放总量：{fmt.tonnes_co2e(official['total_tco2e'], 'zh')}（报告值见上表）",
+                f"Verified total: {fmt.tonnes_co2e(official['total_tco2e'], 'en')} (reported figures above)",
+            )
+        )
 st.caption(
     t(
         f"状态：{codes.label('submission_state', state, 'zh')}；所在区县："

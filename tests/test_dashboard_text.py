@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from carbon import audit, codes, db, fields, reference, views
 from carbon.access import Viewer
 from carbon.intake import receive_files
-from carbon.reporting import cycles, review, submissions, verification
+from carbon.reporting import cycles, review, risk, submissions, verification
 from carbon.reporting.review import LineComment
 from carbon.reporting.verification import Adjustment
 from carbon.users import authenticate
@@ -94,6 +94,7 @@ def add_what_pages_show(engine, folder) -> None:
     review.approve(engine, zone, approved)
     verification.verify(engine, zone, approved, [Adjustment("electricity", -1.0, "发票核对")])
     submissions.submit(engine, zone, 2024, C, declared=True)
+    risk.record_draw(engine, zone, 2024, seed=7)
 
 
 # --- what is a raw value ----------------------------------------------------------------------------------------

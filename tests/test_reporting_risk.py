@@ -218,12 +218,18 @@ def test_only_the_newest_version_is_reviewed_or_verified(reporting_cycle, tmp_pa
     engine, ids = reporting_cycle
     review.approve(engine, ZONE, ids[B])
     receive_files(
-        engine, [write_template(tmp_path / "more.csv", ["E-9,电力,2025-06-01,2025-07-01,50,kWh"])], B, actor="test"
+        engine, [write_template(tmp_path / "more.csv", ["G-9,天然气,2025-06-01,2025-07-01,50,m3"])], B, actor="test"
     )
     newer = submissions.submit(engine, ZONE, 2025, B, declared=True)
     with pytest.raises(InputError, match="已被第2版取代"):
         verification.verify(engine, ZONE, ids[B], [])
     assert submissions.get_submission(engine, newer).version == 2
+    diff = submissions.difference(engine, ZONE, ids[B], newer).set_index(["carrier", "month"])
+    gas = diff.loc[("natural_gas", 6)]  # a line only in v2: no line in v1 (not 0), and all of it is the change
+    assert pd.isna(gas["emissions_tco2e_old"]) and gas["change_tco2e"] == pytest.approx(gas["emissions_tco2e_new"])
+    assert (diff.drop(index=("natural_gas", 6))["change_tco2e"] == 0).all()
+    with pytest.raises(InputError, match="两个不同的版本"):
+        submissions.difference(engine, ZONE, newer, newer)
 
 
 def test_a_seed_outside_the_range_is_refused(reporting_cycle):
@@ -231,3 +237,12 @@ def test_a_seed_outside_the_range_is_refused(reporting_cycle):
     for seed in (-1, 2**63, 99999999999999999999999):
         with pytest.raises(InputError, match="随机种子"):
             risk.record_draw(engine, ZONE, 2025, seed=seed)
+
+
+def test_every_draw_stays_on_record(reporting_cycle):
+    engine, _ = reporting_cycle
+    first = risk.record_draw(engine, ZONE, 2025, top_n=1, random_share=0.0, seed=1)
+    again = risk.record_draw(engine, ZONE, 2025, top_n=0, random_share=1.0, seed=2)
+    listed = risk.draws(engine, ZONE, 2025)
+    assert listed["id"].tolist() == [first["id"], again["id"]] and listed["seed"].tolist() == [1, 2]
+    assert listed["selected"].tolist() == [first["selected"], again["selected"]]

@@ -210,6 +210,7 @@ def latest_versions(engine: Engine, cycle_id: int) -> pd.DataFrame:
             ).where(Submission.cycle_id == cycle_id),
             conn,
         )
+    subs["submitted_at"] = pd.to_datetime(subs["submitted_at"], utc=True, format="ISO8601")
     return subs.sort_values("version").groupby("uscc").tail(1).reset_index(drop=True)
 
 

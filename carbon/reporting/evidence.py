@@ -94,7 +94,7 @@ def check(engine: Engine, viewer: Viewer, submission_id: int) -> dict[str, Any]:
             "files",
             not bad_files,
             f"源文件{len(facts['files'])}个" + (f"，不符：{'、'.join(bad_files)}" if bad_files else "，均与记录一致"),
-            f"{len(facts['files'])} source files"
+            f"{len(facts['files'])} source file{'s' if len(facts['files']) != 1 else ''}"
             + (f"; not matching: {', '.join(bad_files)}" if bad_files else ", all as recorded"),
         )
     )

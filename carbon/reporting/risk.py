@@ -470,6 +470,31 @@ def record_draw(
         return {"id": row.id, **record}
 
 
+def draws(engine: Engine, viewer: Viewer, year: int) -> pd.DataFrame:
+    """Every recorded draw of the year's cycle, oldest first (staff), so that a draw made again is seen beside the
+    first: id, drawn_at (UTC), drawn_by, seed, top_n, random_share, selected (a list of submission ids)."""
+    require_staff(viewer)
+    cycle = get_cycle(engine, year)
+    with engine.connect() as conn:
+        df = pd.read_sql(
+            select(
+                VerificationDraw.id,
+                VerificationDraw.drawn_at,
+                VerificationDraw.drawn_by,
+                VerificationDraw.seed,
+                VerificationDraw.top_n,
+                VerificationDraw.random_share,
+                VerificationDraw.selected_json,
+            )
+            .where(VerificationDraw.cycle_id == cycle["id"])
+            .order_by(VerificationDraw.id),
+            conn,
+        )
+    df["drawn_at"] = pd.to_datetime(df["drawn_at"], utc=True, format="ISO8601")
+    df["selected"] = df.pop("selected_json").map(json.loads)
+    return df
+
+
 def replay_draw(engine: Engine, draw_id: int) -> bool:
     """Whether a recorded draw is made again, from its recorded scores, parameters and seed, exactly as recorded."""
     with Session(engine) as session:

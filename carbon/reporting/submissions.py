@@ -506,8 +506,11 @@ def submission_meters(engine: Engine, viewer: Viewer, submission_id: int) -> pd.
 def difference(engine: Engine, viewer: Viewer, old_id: int, new_id: int) -> pd.DataFrame:
     """Two versions of one enterprise's report side by side, per carrier and month: ``emissions_tco2e_old``,
     ``emissions_tco2e_new``, ``change_tco2e``, and ``quantity_canonical_old``/``_new`` with ``change_quantity``;
-    a line in only one version has NaN (no line) on the other side, never 0.  ``InputError`` for versions of
+    a line in only one version has NaN (no line) on the other side, never 0, and changes the report by all of
+    itself.  ``InputError`` for versions of
     different enterprises or years."""
+    if old_id == new_id:
+        raise InputError("请给出两个不同的版本", "Give two different versions", value=old_id)
     a, b = get_submission(engine, old_id), get_submission(engine, new_id)
     if (a.cycle_id, a.enterprise_uscc) != (b.cycle_id, b.enterprise_uscc):
         raise InputError(
@@ -520,6 +523,7 @@ def difference(engine: Engine, viewer: Viewer, old_id: int, new_id: int) -> pd.D
     old = submission_lines(engine, viewer, old_id).set_index(keys)[cols]
     new = submission_lines(engine, viewer, new_id).set_index(keys)[cols]
     out = old.merge(new, how="outer", left_index=True, right_index=True, suffixes=("_old", "_new"))
-    out["change_quantity"] = out["quantity_canonical_new"] - out["quantity_canonical_old"]
-    out["change_tco2e"] = out["emissions_tco2e_new"] - out["emissions_tco2e_old"]
+    # a line in one version only changes the report by all of itself (the other side shows no line, not 0)
+    out["change_quantity"] = out["quantity_canonical_new"].fillna(0) - out["quantity_canonical_old"].fillna(0)
+    out["change_tco2e"] = out["emissions_tco2e_new"].fillna(0) - out["emissions_tco2e_old"].fillna(0)
     return out.reset_index()

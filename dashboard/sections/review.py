@@ -106,6 +106,22 @@ with st.expander(t("抽取现场核查对象", "Draw for on-site verification"))
         t("其余随机比例", "random share of the rest"), 0.0, 1.0, float(p["random_share"]), step=0.05, key="rv_share"
     )
     seed_text = c[2].text_input(t("随机种子（可空）", "seed (may be empty)"), key="rv_seed")
+    earlier = risk.draws(engine, v, year)
+    if len(earlier):  # every draw stays on record, the first one too
+        st.caption(t("已记录的抽取：", "Draws on record:"))
+        common.dataframe(
+            pd.DataFrame(
+                {
+                    t("编号", "id"): earlier["id"],
+                    t("时间", "time"): earlier["drawn_at"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M"),
+                    t("抽取人", "by"): earlier["drawn_by"].map(lambda u: labels.actor(str(u), lang)),
+                    t("随机种子", "seed"): earlier["seed"].astype(str),
+                    t("抽中报送", "drawn"): earlier["selected"].map(
+                        lambda ids: "、".join(str(i) for i in ids) or labels.EMPTY
+                    ),
+                }
+            )
+        )
     if st.button(t("抽取并记录", "draw and record"), key="rv_draw"):
         try:
             seed = int(seed_text) if seed_text.strip() else None

@@ -90,7 +90,11 @@ def test_scores_draw_and_verify_on_a_cycle(reporting_cycle):
     weights = P["weight_late"] + P["weight_after_deadline"]
     assert scored.loc[A, "score"] == P["weight_repeated"] + P["weight_round"] + weights
     assert scored.loc[B, "score"] == P["weight_identical"] + weights
-    assert set(risk.assess(engine, QP, 2025).index) == {0, 1}  # Qingpu's staff score their own two
+    own = risk.assess(engine, QP, 2025).set_index("enterprise_uscc")
+    assert set(own.index) == {A, C}  # Qingpu's staff score their own two
+    told = " ".join(r[1] + r[2] for r in own.loc[C, "reasons"])
+    assert B not in told and "另一区县的一家企业" in told  # C copies Wujiang's B: said, but B is not named to Qingpu
+    assert B in " ".join(r[1] for r in scored.loc[C, "reasons"])  # zone staff are told which
     made = risk.record_draw(engine, ZONE, 2025, top_n=1, random_share=0.5, seed=42)
     assert made["selected"][0] == ids[A] and len(made["selected"]) == 2
     assert risk.replay_draw(engine, made["id"])

@@ -150,10 +150,11 @@ def quality_signals(subs: pd.DataFrame, p: pd.Series) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def screening_signals(activity: pd.DataFrame, p: pd.Series) -> pd.DataFrame:
+def screening_signals(activity: pd.DataFrame, p: pd.Series, visible: set[str] | None = None) -> pd.DataFrame:
     """``activity``: submission_id, enterprise_uscc, meter_code, carrier, period_start, period_end,
     quantity_original (one row per frozen activity row).  Repeated values on one meter, an excess of round numbers
-    and series identical to another enterprise's.  Pure."""
+    and series identical to another enterprise's, named only if it is in ``visible`` (None: every enterprise): a
+    jurisdiction's staff are not told another jurisdiction's enterprise.  Pure."""
     a = activity.loc[activity["quantity_original"] != 0]
     parts = []
     top = a.groupby(["submission_id", "meter_code", "quantity_original"]).size()
@@ -195,10 +196,14 @@ def screening_signals(activity: pd.DataFrame, p: pd.Series) -> pd.DataFrame:
             "identical",
             [
                 f"{n}个时段的用量与企业{o}完全相同"
+                if visible is None or o in visible
+                else f"{n}个时段的用量与另一区县的一家企业完全相同"
                 for o, n in zip(shared["enterprise_uscc_other"], shared["n"], strict=True)
             ],
             [
                 f"{n} periods identical to enterprise {o}"
+                if visible is None or o in visible
+                else f"{n} periods identical to an enterprise of another jurisdiction"
                 for o, n in zip(shared["enterprise_uscc_other"], shared["n"], strict=True)
             ],
         )
@@ -324,6 +329,12 @@ def scored_submissions(engine: Engine, cycle: dict) -> pd.DataFrame:
     return subs
 
 
+def visible_codes(engine: Engine, viewer: Viewer) -> set[str]:
+    """The USCCs of the enterprises the viewer may see one by one."""
+    ents = list_enterprises(engine)
+    return set(ents.loc[ents["region_id"].isin(full_regions(viewer)), "uscc"])
+
+
 def assess(engine: Engine, viewer: Viewer, year: int) -> pd.DataFrame:
     """Risk scores of the year's submissions in the viewer's jurisdictions (staff only): ``scores`` columns plus
     region_id, state and version.  Peers and identical series are looked for across the whole zone."""
@@ -392,7 +403,7 @@ def assess(engine: Engine, viewer: Viewer, year: int) -> pd.DataFrame:
             peer_signal(subs, p),
             change_signals(subs, p),
             quality_signals(subs, p),
-            screening_signals(activity, p),
+            screening_signals(activity, p, visible_codes(engine, viewer)),
             after_deadline_signal(rows, cycle["deadline"]),
             factor_change_signal(newest, previous.drop(columns=["submission_id_old"])),
         ],

@@ -1,0 +1,183 @@
+"""Coverage and top-down against bottom-up: how much of a jurisdiction's inventory the monitored enterprises explain.
+
+Both sides on the same basis and the same boundary, the consumption view of the inventory (fuel burnt by each
+sector plus the electricity it uses, by carrier): the monitored enterprises' result lines (scope 1 and 2, by the
+jurisdiction each line counts in) against the inventory's ``final_use`` lines of the same jurisdiction, year, sector
+and physical carrier (green electricity is electricity).  An enterprise line falls in the finest sector the
+statistics publish for it: its GB/T 4754 division (``industry:C26``), else its section (``industry:C``), else the
+inventory sector (``industry``, ``construction`` ...); see ``sector_candidates``.
+
+Coverage is ``enterprises / inventory`` of emissions (tCO2e) and of energy (tce).  Alerts
+(``coverage_alerts``), thresholds from ``carbon/data/analytics_parameters.csv``:
+
+* ``exceeds``: the enterprises' sum is above the inventory by more than ``coverage_exceed_tolerance`` (impossible:
+  the statistics or an enterprise's data are wrong, or a line counts in the wrong sector or jurisdiction);
+* ``drop``: coverage fell by at least ``coverage_drop_points`` against the mean of the earlier years with both sides;
+* ``unmatched``: enterprises report a carrier in a sector the statistics have no line for (nothing to compare).
+
+Each alert names the enterprises whose emissions in that line moved most against the year before.  No inventory
+line means no coverage (None), never 0 or full.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carbon import reference
+from carbon.analytics.progress import parameters
+
+KEYS = ["region", "year", "sector", "carrier"]
+FIGURES = ["emissions_tco2e", "energy_tce"]
+# GB/T 4754-2017 sections outside industry (B, C, D) that are an inventory sector of their own
+SECTION_SECTOR = {"A": "agriculture", "E": "construction", "G": "transport"}
+INDUSTRY_SECTIONS = {"B", "C", "D"}
+
+
+def sector_candidates(divisions: pd.Series) -> pd.DataFrame:
+    """For GB/T 4754 division codes (a Series of 2-digit strings), the inventory sectors each could count in, finest
+    first: columns ``division`` (``industry:C26``), ``section`` (``industry:C``) and ``sector`` (``industry``); the
+    finer ones are None outside industry, where the sector is the section's (``SECTION_SECTOR``) or ``services``."""
+    codes = divisions.astype(str)
+    section = codes.map(reference.industry_divisions()["section"])
+    industry = section.isin(INDUSTRY_SECTIONS)
+    sector = np.where(industry, "industry", section.map(SECTION_SECTOR).fillna("services"))
+    return pd.DataFrame(
+        {
+            "division": np.where(industry, "industry:" + section.fillna("") + codes, None),
+            "section": np.where(industry, "industry:" + section.fillna(""), None),
+            "sector": sector,
+        },
+        index=divisions.index,
+    )
+
+
+def assign_sectors(lines: pd.DataFrame, published: pd.DataFrame) -> pd.Series:
+    """The inventory sector each enterprise line counts in: the finest of ``sector_candidates`` that the statistics
+    publish for its region, year and carrier (``published``: columns region, year, sector, carrier), else its
+    broad sector (which then has no inventory line: ``unmatched``).  ``lines``: region, year, division, carrier."""
+    candidates = sector_candidates(lines["division"])
+    have = set(map(tuple, published[KEYS].astype(str).to_numpy()))
+    chosen = candidates["sector"].to_numpy(dtype=object)
+    for level in ("section", "division"):  # finer levels win where they are published
+        key = list(
+            zip(
+                lines["region"].astype(str),
+                lines["year"].astype(str),
+                candidates[level].astype(str),
+                lines["carrier"].astype(str),
+                strict=True,
+            )
+        )
+        found = np.fromiter((k in have for k in key), dtype=bool, count=len(key))
+        chosen = np.where(found & candidates[level].notna().to_numpy(), candidates[level].to_numpy(), chosen)
+    return pd.Series(chosen, index=lines.index, dtype=object)
+
+
+def physical(carrier: pd.Series) -> pd.Series:
+    """The physical carrier of each carrier id (green electricity is electricity), as the statistics count it."""
+    return carrier.map(reference.carriers()["physical_carrier"]).fillna(carrier)
+
+
+def enterprise_side(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """Enterprise result lines (region, year, division, carrier, enterprise_uscc, emissions_tco2e, energy_tce) summed
+    per enterprise and inventory line (``KEYS`` + enterprise_uscc)."""
+    lines = results.assign(carrier=physical(results["carrier"]))
+    lines["sector"] = assign_sectors(lines, published)
+    return lines.groupby([*KEYS, "enterprise_uscc"], as_index=False)[FIGURES].sum()
+
+
+def coverage_table(inventory: pd.DataFrame, enterprises: pd.DataFrame) -> pd.DataFrame:
+    """Coverage per region, year, sector and carrier.
+
+    ``inventory``: the inventory's final-use lines (``KEYS`` + emissions_tco2e, energy_tce); ``enterprises``: from
+    ``enterprise_side``.  Returns ``KEYS`` + inventory_tco2e, inventory_tce, monitored_tco2e, monitored_tce,
+    enterprises (count), coverage_emissions, coverage_energy (fractions; None without an inventory line or with an
+    inventory line of zero).  A line of the statistics no enterprise reports in has monitored figures 0 (the
+    enterprises report, none is in that line) and coverage 0; a line enterprises report without a statistics line
+    has inventory figures None."""
+    ent = enterprises.groupby(KEYS, as_index=False).agg(
+        monitored_tco2e=("emissions_tco2e", "sum"),
+        monitored_tce=("energy_tce", "sum"),
+        enterprises=("enterprise_uscc", "nunique"),
+    )
+    inv = inventory.groupby(KEYS, as_index=False)[FIGURES].sum()
+    inv = inv.rename(columns={"emissions_tco2e": "inventory_tco2e", "energy_tce": "inventory_tce"})
+    table = inv.merge(ent, on=KEYS, how="outer")
+    years_with_results = set(ent["year"])
+    reported = table["year"].isin(years_with_results)
+    for col in ("monitored_tco2e", "monitored_tce", "enterprises"):
+        table[col] = table[col].where(table[col].notna() | ~reported, 0)
+    for share, num, den in (
+        ("coverage_emissions", "monitored_tco2e", "inventory_tco2e"),
+        ("coverage_energy", "monitored_tce", "inventory_tce"),
+    ):
+        ratio = table[num] / table[den].where(table[den] > 0)
+        table[share] = ratio.astype(object).where(ratio.notna(), None)
+    return table.sort_values(KEYS).reset_index(drop=True)
+
+
+def movers(enterprises: pd.DataFrame, year: int, count: int = 3) -> pd.DataFrame:
+    """Per inventory line of ``year``: the ``count`` enterprises whose emissions moved most against ``year - 1``
+    (``KEYS`` + enterprise_uscc, change_tco2e; an enterprise new in the line moves by all of its emissions)."""
+    now = enterprises[enterprises["year"] == year]
+    before = enterprises[enterprises["year"] == year - 1].assign(year=year)
+    keys = [*KEYS, "enterprise_uscc"]
+    both = now[[*keys, "emissions_tco2e"]].merge(
+        before[[*keys, "emissions_tco2e"]], on=keys, how="outer", suffixes=("", "_before")
+    )
+    both["change_tco2e"] = both["emissions_tco2e"].fillna(0) - both["emissions_tco2e_before"].fillna(0)
+    both["size"] = both["change_tco2e"].abs()
+    top = both.sort_values("size", ascending=False, kind="stable").groupby(KEYS).head(count)
+    return top[[*keys, "change_tco2e"]].reset_index(drop=True)
+
+
+def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -> list[dict[str, Any]]:
+    """Alerts of ``year`` from a ``coverage_table`` of that year and earlier ones (see the module docstring): each a
+    dict with kind (exceeds, drop, unmatched), region, sector, carrier, the figures of the line, the gap in tCO2e
+    (enterprises minus inventory for exceeds; the drop's shortfall against the historical coverage for drop) and
+    ``movers`` (enterprise_uscc, change_tco2e)."""
+    p = parameters()
+    tolerance, drop = float(p["coverage_exceed_tolerance"]), float(p["coverage_drop_points"])
+    now = table[table["year"] == year]
+    earlier = table[(table["year"] < year) & table["coverage_emissions"].notna()]
+    history = (
+        earlier.assign(c=earlier["coverage_emissions"].astype(float))
+        .groupby(["region", "sector", "carrier"])["c"]
+        .mean()
+        .rename("historical_coverage")
+    )
+    now = now.join(history, on=["region", "sector", "carrier"])
+    moved = movers(enterprises, year)
+    alerts = []
+    for r in now.itertuples(index=False):
+        inventory, monitored = r.inventory_tco2e, r.monitored_tco2e
+        coverage = None if r.coverage_emissions is None else float(r.coverage_emissions)
+        kind, gap = None, None
+        if pd.isna(inventory) and monitored and monitored > 0:
+            kind, gap = "unmatched", float(monitored)
+        elif coverage is not None and coverage > 1 + tolerance:
+            kind, gap = "exceeds", float(monitored - inventory)
+        elif coverage is not None and pd.notna(r.historical_coverage) and coverage <= r.historical_coverage - drop:
+            kind, gap = "drop", float((r.historical_coverage - coverage) * inventory)
+        if kind is None:
+            continue
+        line = moved[(moved["region"] == r.region) & (moved["sector"] == r.sector) & (moved["carrier"] == r.carrier)]
+        alerts.append(
+            {
+                "kind": kind,
+                "region": r.region,
+                "year": year,
+                "sector": r.sector,
+                "carrier": r.carrier,
+                "inventory_tco2e": None if pd.isna(inventory) else float(inventory),
+                "monitored_tco2e": float(monitored),
+                "coverage_emissions": coverage,
+                "historical_coverage": None if pd.isna(r.historical_coverage) else float(r.historical_coverage),
+                "gap_tco2e": gap,
+                "movers": line[["enterprise_uscc", "change_tco2e"]].to_dict("records"),
+            }
+        )
+    return alerts

@@ -140,6 +140,28 @@ def test_monte_carlo_never_below_zero_for_large_uncertainty():
     assert truncated.lower >= 0
 
 
+def test_monte_carlo_of_lines_agrees_with_line_band_and_keeps_heat_above_zero():
+    lines = pd.DataFrame(
+        {
+            "emissions_tco2e": [100.0, 200.0, 50.0],
+            "carrier": ["electricity", "electricity", "natural_gas"],
+            "tier": ["metered", "billed", "billed"],
+        }
+    )
+    approach_1 = u.line_band(lines)  # +-sqrt(948.5) t on 350 t, worked by hand above
+    tolerance = 4 * _percentile_se(math.sqrt(948.5) / u.Z95, DRAWS)
+    approach_2 = u.monte_carlo_lines(lines, DRAWS, SEED)
+    assert approach_2.total == approach_1.total
+    assert abs((approach_2.upper - approach_2.lower) / 2 - math.sqrt(948.5)) <= tolerance
+    # purchased heat at +-45 %: the band from lognormal draws is skewed to the right, its lower end above
+    # Approach 1's symmetric one
+    heat = pd.DataFrame({"emissions_tco2e": [100.0], "carrier": ["heat"], "tier": ["billed"]})
+    symmetric, skewed = u.line_band(heat), u.monte_carlo_lines(heat, DRAWS, SEED)
+    assert skewed.lower > symmetric.lower > 0
+    assert skewed.upper - skewed.total > skewed.total - skewed.lower
+    assert u.monte_carlo_lines(lines.iloc[:0], DRAWS, SEED) is None
+
+
 # ---- ratio and state against the path ---------------------------------------------------------------------------
 
 
@@ -173,6 +195,14 @@ def test_assess(path, state):
     band = u.ratio_band(u.sum_band([1000.0], [5.0]), 100.0)
     assert (band.lower, band.upper) == pytest.approx((9.5, 10.5))
     assert u.assess(band, path) == state
+
+
+def test_gap_to_the_path():
+    band = u.ratio_band(u.sum_band([1000.0], [5.0]), 100.0)  # 9.5..10.5 t per 10^4 CNY
+    gap = u.gap_band(band, 10.2)
+    assert (gap.total, gap.lower, gap.upper) == pytest.approx((-0.2, -0.7, 0.3))
+    assert gap.half_width_pct == pytest.approx(0.5 / 10.2 * 100)
+    assert u.gap_band(None, 10.2) is None and u.gap_band(band, None) is None
 
 
 def test_no_band_is_never_on_track():

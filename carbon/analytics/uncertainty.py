@@ -12,12 +12,13 @@ Approach 1 (error propagation, independent inputs):
 
 Approach 2 (``monte_carlo_sum``): each source drawn independently, the band read from the 2.5 and 97.5
 percentiles of the simulated total.  Emissions are positive quantities and factor uncertainties reach 45 %, so
-sources are drawn from **lognormal** distributions (the IPCC chapter's choice for positive quantities with large
-uncertainty) whose mean and standard deviation are the point value and ``U/100 x |x| / z`` (``z`` = the 97.5 %
-normal quantile): the same mean and variance Approach 1 assumes, so the two agree for small uncertainties and
-only the shape differs for large ones (right-skewed, never below zero).  ``distribution="normal"`` draws normals
-with the same moments, truncated at zero (a draw below zero counts as zero), for a like-for-like check of
-Approach 1.
+sources are drawn from **lognormal** distributions (positive and right-skewed: the usual choice for a positive
+quantity with a large uncertainty; the chapter's own text on choosing a distribution was not read for this module)
+whose mean and standard deviation are the point value and ``U/100 x |x| / z`` (``z`` = the 97.5 % normal
+quantile): the same mean and variance Approach 1 assumes, so the two agree for small uncertainties and only the
+shape differs for large ones (right-skewed, never below zero).  ``distribution="normal"`` draws normals with the
+same moments, truncated at zero (a draw below zero counts as zero), for a like-for-like check of Approach 1.
+``monte_carlo_lines`` does the same for result lines (activity and factor drawn apart).
 
 ``line_band`` gives the band of a total of result lines (emissions per enterprise, carrier and month, or
 inventory lines) from the data file.  Lines of one carrier share one factor: its error is the same for all of them
@@ -31,6 +32,8 @@ are independent).
 ``assess`` compares an intensity band with the target path for the year: ``on_track`` only when the whole band
 is at or below the path, ``off_track`` when the whole band is above it, ``cannot_tell`` otherwise; no band or no
 path gives no state (``None``), never ``on_track``.  Labels: kind ``band_state`` in ``carbon/data/codes.csv``.
+``ratio_band`` turns a total's band into an intensity's (GDP exact unless given a half-width), ``gap_band`` into the
+gap to the path.
 
 Pure functions (numpy/pandas, whole columns); nothing here reads the database.
 """
@@ -242,6 +245,38 @@ def line_band(lines: pd.DataFrame) -> Band | None:
     return sum_band(sources["emissions_tco2e"].to_numpy(), sources["half_width_pct"].to_numpy())
 
 
+def _lognormal_multipliers(cv: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """``draws x len(cv)`` lognormal draws of mean 1 and coefficient of variation ``cv``."""
+    sigma = np.sqrt(np.log1p(cv**2))
+    return np.exp(rng.normal(-(sigma**2) / 2, sigma, size=(draws, len(cv))))
+
+
+def monte_carlo_lines(lines: pd.DataFrame, draws: int, seed: int) -> Band | None:
+    """Band of the total ``emissions_tco2e`` of ``lines`` by Monte Carlo (Approach 2), the check of ``line_band``
+    where factor half-widths are large (heat, some coals).
+
+    Per source of ``carrier_sources`` (a carrier, or carrier and ``factor_ids``): its activity sum drawn as a
+    lognormal of mean 1 and the combined activity uncertainty of its lines, times its factor drawn as a lognormal
+    of mean 1 and the carrier's factor uncertainty (standard deviations ``U / 100 / 1.96``), independently per
+    source, with ``numpy.random.default_rng(seed)``.  The activity sum of many independent lines is near normal,
+    so one draw per source stands for its lines' draws.  ``total`` is the sum of the lines; ``lower`` / ``upper``
+    the 2.5 and 97.5 percentiles of the simulated totals.  ``None`` as for ``line_band``.
+    """
+    if lines is None or lines.empty or lines["emissions_tco2e"].isna().any():
+        return None
+    if draws < 100:
+        raise ValueError("at least 100 draws / 抽样次数至少 100")
+    sources = carrier_sources(lines)
+    e = sources["emissions_tco2e"].to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    activity = _lognormal_multipliers(sources["activity_pct"].to_numpy() / 100 / Z95, int(draws), rng)
+    factor = _lognormal_multipliers(sources["factor_pct"].to_numpy() / 100 / Z95, int(draws), rng)
+    totals = (activity * factor) @ e
+    tail = (1 - CONFIDENCE) / 2 * 100
+    lower, upper = np.percentile(totals, [tail, 100 - tail])
+    return _band(float(e.sum()), float(upper - lower) / 2, float(lower), float(upper))
+
+
 def ratio_band(
     numerator: Band | None, denominator_value: float | None, denominator_half_width_pct: float = 0
 ) -> Band | None:
@@ -297,3 +332,19 @@ def assess(band: Band | None, path_value: float | None) -> str | None:
     if band.lower > path_value:
         return "off_track"
     return "cannot_tell"
+
+
+def gap_band(band: Band | None, path_value: float | None) -> Band | None:
+    """The gap between an indicator and its target path for the year: ``band - path`` in the indicator's unit
+    (e.g. tCO2e per 10^4 CNY; above zero: above the path, i.e. behind a falling target), with the same interval
+    moved by the path; ``half_width_pct`` is the interval's half-width in percent of the path value.  ``None``
+    when there is no band or no path value (or the path is zero)."""
+    if band is None or path_value is None or not np.isfinite(path_value) or path_value == 0:
+        return None
+    half = (band.upper - band.lower) / 2
+    return Band(
+        total=float(band.total - path_value),
+        half_width_pct=float(half / abs(path_value) * 100),
+        lower=float(band.lower - path_value),
+        upper=float(band.upper - path_value),
+    )

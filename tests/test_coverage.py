@@ -40,6 +40,10 @@ def sides() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_an_enterprise_line_falls_in_the_finest_published_sector() -> None:
     got = coverage.assign_sectors(RESULTS.assign(carrier=coverage.physical(RESULTS["carrier"])), INVENTORY)
     assert got.tolist() == ["industry:C26", "industry:C26", "industry:C26", "industry", "transport", "agriculture"]
+    tertiary = INVENTORY.replace({"transport": "tertiary"})  # 第三产业 published, transport not apart
+    hotel = pd.DataFrame([("qingpu", 2024, "61", "diesel")], columns=["region", "year", "division", "carrier"])
+    assert coverage.assign_sectors(hotel, tertiary).tolist() == ["tertiary"]
+    assert coverage.assign_sectors(hotel, INVENTORY).tolist() == ["services"]  # nothing published: unmatched
 
 
 def test_coverage_by_hand(sides: tuple[pd.DataFrame, pd.DataFrame]) -> None:

@@ -34,12 +34,15 @@ FIGURES = ["emissions_tco2e", "energy_tce"]
 # GB/T 4754-2017 sections outside industry (B, C, D) that are an inventory sector of their own
 SECTION_SECTOR = {"A": "agriculture", "E": "construction", "G": "transport"}
 INDUSTRY_SECTIONS = {"B", "C", "D"}
+# 第三产业 as 全社会用电量 tables publish it: transport and services together, where they are not apart
+PARENT_SECTOR = {"transport": "tertiary", "services": "tertiary"}
 
 
 def sector_candidates(divisions: pd.Series) -> pd.DataFrame:
     """For GB/T 4754 division codes (a Series of 2-digit strings), the inventory sectors each could count in, finest
-    first: columns ``division`` (``industry:C26``), ``section`` (``industry:C``) and ``sector`` (``industry``); the
-    finer ones are None outside industry, where the sector is the section's (``SECTION_SECTOR``) or ``services``."""
+    first: columns ``division`` (``industry:C26``), ``section`` (``industry:C``), ``sector`` (``industry``) and
+    ``parent`` (``tertiary`` for transport and services, else None); the finer ones are None outside industry, where
+    the sector is the section's (``SECTION_SECTOR``) or ``services``."""
     codes = divisions.astype(str)
     section = codes.map(reference.industry_divisions()["section"])
     industry = section.isin(INDUSTRY_SECTIONS)
@@ -49,6 +52,7 @@ def sector_candidates(divisions: pd.Series) -> pd.DataFrame:
             "division": np.where(industry, "industry:" + section.fillna("") + codes, None),
             "section": np.where(industry, "industry:" + section.fillna(""), None),
             "sector": sector,
+            "parent": pd.Series(sector).map(PARENT_SECTOR).to_numpy(dtype=object),
         },
         index=divisions.index,
     )
@@ -56,12 +60,14 @@ def sector_candidates(divisions: pd.Series) -> pd.DataFrame:
 
 def assign_sectors(lines: pd.DataFrame, published: pd.DataFrame) -> pd.Series:
     """The inventory sector each enterprise line counts in: the finest of ``sector_candidates`` that the statistics
-    publish for its region, year and carrier (``published``: columns region, year, sector, carrier), else its
-    broad sector (which then has no inventory line: ``unmatched``).  ``lines``: region, year, division, carrier."""
+    publish for its region, year and carrier (``published``: columns region, year, sector, carrier; a published
+    parent stands for its remainder), else its broad sector (which then has no inventory line: ``unmatched``).
+    ``lines``: region, year, division, carrier."""
     candidates = sector_candidates(lines["division"])
     have = set(map(tuple, published[KEYS].astype(str).to_numpy()))
     chosen = candidates["sector"].to_numpy(dtype=object)
-    for level in ("section", "division"):  # finer levels win where they are published
+    found = {}
+    for level in ("parent", "sector", "section", "division"):
         key = list(
             zip(
                 lines["region"].astype(str),
@@ -71,8 +77,12 @@ def assign_sectors(lines: pd.DataFrame, published: pd.DataFrame) -> pd.Series:
                 strict=True,
             )
         )
-        found = np.fromiter((k in have for k in key), dtype=bool, count=len(key))
-        chosen = np.where(found & candidates[level].notna().to_numpy(), candidates[level].to_numpy(), chosen)
+        found[level] = np.fromiter((k in have for k in key), dtype=bool, count=len(key))
+        found[level] &= candidates[level].notna().to_numpy()
+    # the broad sector unless only its parent is published; finer levels win where they are published
+    chosen = np.where(found["parent"] & ~found["sector"], candidates["parent"].to_numpy(), chosen)
+    for level in ("section", "division"):
+        chosen = np.where(found[level], candidates[level].to_numpy(), chosen)
     return pd.Series(chosen, index=lines.index, dtype=object)
 
 

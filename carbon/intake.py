@@ -22,7 +22,7 @@ from sqlalchemy import Engine, inspect
 
 from carbon import audit, grid_statements, ledger, outbox
 from carbon.access import Viewer
-from carbon.grid_statements import STATEMENT_COLUMNS, StatementReport
+from carbon.grid_statements import STATEMENT_COLUMNS, StatementReport, read_statement_file
 from carbon.ingest import FileReport, Upload, ingest_files
 from carbon.ingest.records import READING_COLUMNS, ingest_records
 from carbon.ledger import activity_years, recalc
@@ -34,6 +34,7 @@ __all__ = [
     "receive_files",
     "receive_grid_file",
     "receive_grid_statements",
+    "read_statement_file",
     "receive_records",
     "settle",
     "upload_detail",

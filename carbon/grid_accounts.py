@@ -20,11 +20,13 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from carbon import audit, codes
+from carbon import audit, codes, reference
 from carbon.access import Viewer, full_regions, require_writer
 from carbon.errors import AccessDenied, InputError, NotFoundError
 from carbon.models import Enterprise, GridAccount, GridAccountMeter, Meter
 
+# The provincial grid company serving each province of the zone (State Grid: one company per province).
+UTILITY_OF_PROVINCE = {"CN-SH": "sgcc_shanghai", "CN-JS": "sgcc_jiangsu", "CN-ZJ": "sgcc_zhejiang"}
 ACCOUNT_NO = re.compile(r"^[0-9A-Za-z-]{4,32}$")
 ACCOUNT_COLUMNS = ["account_id", "utility", "account_no", "enterprise_uscc", "registered_by", "registered_at", "meters"]
 
@@ -126,12 +128,13 @@ def add_account(
     viewer: Viewer,
     *,
     enterprise: str,
-    utility: str,
+    utility: str | None,
     account: str,
     meters: list[str],
     now: datetime | None = None,
 ) -> dict:
-    """Register ``account`` at ``utility`` (code or name) to ``enterprise`` (USCC) with the electricity meters
+    """Register ``account`` at ``utility`` (code or name; None: the grid company of the enterprise's province,
+    ``UTILITY_OF_PROVINCE``) to ``enterprise`` (USCC) with the electricity meters
     behind it (meter codes of that enterprise; unknown codes are created as electricity meters), in one transaction,
     audited as ``grid_account_add``.
 
@@ -140,7 +143,6 @@ def add_account(
     enterprise: ``double_claim``); ``AccessDenied`` unless the viewer is the enterprise or staff of its
     jurisdiction; ``NotFoundError`` for an unregistered enterprise."""
     number = normalise_account(account)
-    code = utility_code(utility)
     meter_codes = list(dict.fromkeys(str(m).strip() for m in meters if str(m).strip()))
     if not meter_codes:
         raise InputError(
@@ -157,6 +159,11 @@ def add_account(
     if ent is None:
         raise NotFoundError(f"企业 {uscc} 未登记", f"Enterprise {uscc} is not registered", value=uscc)
     _may_register(viewer, ent)
+    code = (
+        utility_code(utility)
+        if utility is not None
+        else UTILITY_OF_PROVINCE[reference.regions().loc[ent.region_id, "province"]]
+    )
     try:
         with engine.begin() as conn:
             taken = conn.execute(

@@ -308,6 +308,14 @@ def agreement_scores(engine: Engine, year: int, regions: list[str] | None = None
     its accounts, both sides counted (``no_data`` sides among ``periods_not_compared``).  ``agreement_share`` =
     periods_agreeing / periods_compared, NaN (no data) when nothing was compared; every enterprise with a
     registered account and a statement in the year has a row."""
+    _, per_meter, per_enterprise = grid_reconciliation(engine, year, regions)
+    return per_meter, per_enterprise
+
+
+def grid_reconciliation(
+    engine: Engine, year: int, regions: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``grid_comparison`` and ``agreement_scores`` from one reading: ``(comparison, per_meter, per_enterprise)``."""
     table, meters, links = _comparison_and_meters(engine, year, regions)
     long = pd.concat([table.assign(side=side, status=table[f"{side}_status"]) for side in SIDES], ignore_index=False)
     long["row"] = long.index
@@ -320,6 +328,7 @@ def agreement_scores(engine: Engine, year: int, regions: list[str] | None = None
     )
     per_meter = _score(m, ["enterprise_uscc", "region_id", "utility", "account_no", "meter_code"])
     return (
+        table[COMPARISON_COLUMNS].reset_index(drop=True),
         per_meter.reindex(columns=METER_SCORE_COLUMNS).reset_index(drop=True),
         per_enterprise.reindex(columns=ENTERPRISE_SCORE_COLUMNS).reset_index(drop=True),
     )

@@ -434,6 +434,9 @@ def store_statements(engine: Engine, ok: pd.DataFrame, source: str, now: datetim
                 )
                 m = m.drop(index=hits.unique())
         for r in m.itertuples(index=False):
+            restates = not pd.isna(r.id)
+            if restates:  # first out of the current index, then linked to what replaced it
+                conn.execute(update(GridStatement).where(GridStatement.id == int(r.id)).values(superseded_at=at))
             new_id = conn.execute(
                 insert(GridStatement).values(
                     utility=r.utility,
@@ -450,11 +453,9 @@ def store_statements(engine: Engine, ok: pd.DataFrame, source: str, now: datetim
                     source_row=int(r.source_row),
                 )
             ).inserted_primary_key[0]
-            if not pd.isna(r.id):
+            if restates:
                 conn.execute(
-                    update(GridStatement)
-                    .where(GridStatement.id == int(r.id))
-                    .values(superseded_at=at, superseded_by=int(new_id))
+                    update(GridStatement).where(GridStatement.id == int(r.id)).values(superseded_by=int(new_id))
                 )
                 report.restated += 1
             report.stored += 1

@@ -13,8 +13,9 @@ day over 29 days), March 3,100 kWh (100 a day); its IoT meter P1 sends daily rea
 
 from __future__ import annotations
 
+import itertools
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import openpyxl
 import pandas as pd
@@ -131,7 +132,7 @@ def test_a_missing_side_is_never_agreement(grid):
     assert pd.isna(other["upload_kwh"]) and pd.isna(other["metered_kwh"])
     assert (other["upload_status"], other["metered_status"]) == ("no_data", "no_data")
     assert pd.isna(other["within_tolerance"]) and not other["discrepancy"]
-    meters, ents = agreement_scores(grid, 2024)
+    _meters, ents = agreement_scores(grid, 2024)
     f = ents.set_index("enterprise_uscc").loc[F]
     assert f["periods_compared"] == 0 and f["periods_not_compared"] == 2 and pd.isna(f["agreement_share"])
 
@@ -274,14 +275,14 @@ def test_discrepancies_through_the_cli(grid, db_url):
 
 
 def test_the_grid_signal_raises_the_review_risk_score(reporting_cycle):
-    engine, ids = reporting_cycle
+    engine, _ids = reporting_cycle
     # A's meter E-1 reads 5,000 kWh every month of 2025; its utility bills 6,000 from the 10th to the 10th
     add_account(engine, ZONE, enterprise=RISK_A, utility=None, account="3100700001", meters=["E-1"])
     add_account(engine, ZONE, enterprise=RISK_B, utility=None, account="3200700002", meters=["E-1"])
     dates = [f"2025-{m:02d}-10" for m in range(1, 13)]
     rows = [
         statement(a, b, 6000, account="3100700001", issued="2026-01-05T00:00:00+08:00")
-        for a, b in zip(dates[:-1], dates[1:], strict=True)
+        for a, b in itertools.pairwise(dates)
     ]
     got = receive_grid_statements(engine, pd.DataFrame(rows), "grid-test")
     assert got.stored == 11

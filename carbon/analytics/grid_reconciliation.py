@@ -296,7 +296,11 @@ def _score(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             "periods_not_compared": g.agg(lambda s: int(s.isin(["no_data", "partial"]).sum())),
         }
     ).reset_index()
-    out["agreement_share"] = (out["periods_agreeing"] / out["periods_compared"]).where(out["periods_compared"] > 0)
+    counts = ["periods_compared", "periods_agreeing", "discrepancies", "periods_not_compared"]
+    out[counts] = out[counts].astype(int)
+    out["agreement_share"] = (out["periods_agreeing"] / out["periods_compared"].where(out["periods_compared"] > 0)).astype(
+        float
+    )
     return out
 
 
@@ -317,6 +321,12 @@ def grid_reconciliation(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``grid_comparison`` and ``agreement_scores`` from one reading: ``(comparison, per_meter, per_enterprise)``."""
     table, meters, links = _comparison_and_meters(engine, year, regions)
+    if table.empty:
+        return (
+            table.reindex(columns=COMPARISON_COLUMNS),
+            pd.DataFrame(columns=METER_SCORE_COLUMNS),
+            pd.DataFrame(columns=ENTERPRISE_SCORE_COLUMNS),
+        )
     long = pd.concat([table.assign(side=side, status=table[f"{side}_status"]) for side in SIDES], ignore_index=False)
     long["row"] = long.index
     per_enterprise = _score(long, ["enterprise_uscc", "region_id"])

@@ -298,9 +298,8 @@ def _score(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     ).reset_index()
     counts = ["periods_compared", "periods_agreeing", "discrepancies", "periods_not_compared"]
     out[counts] = out[counts].astype(int)
-    out["agreement_share"] = (out["periods_agreeing"] / out["periods_compared"].where(out["periods_compared"] > 0)).astype(
-        float
-    )
+    compared = out["periods_compared"].where(out["periods_compared"] > 0).astype(float)
+    out["agreement_share"] = out["periods_agreeing"] / compared  # NaN (no data) when nothing was compared
     return out
 
 

@@ -294,3 +294,15 @@ def test_the_grid_signal_raises_the_review_risk_score(reporting_cycle):
     weight = risk.parameters()["weight_grid"]
     without = scored.loc[RISK_A, "score"] - weight
     assert without >= 0 and scored.loc[RISK_A, "score"] == without + weight
+
+
+def test_the_documented_sample_file_is_read_exactly(grid):
+    from pathlib import Path
+
+    sample = Path(__file__).parent / "data" / "grid_statements_sample.csv"
+    got = receive_grid_file(grid, sample, "cli:test")
+    assert got.stored == 3 and got.refused.empty
+    with Session(grid) as s:
+        rows = s.exec(select(GridStatement).where(GridStatement.account_no == "3200700001")).all()
+    assert sorted(r.energy_kwh for r in rows) == [1000, 1100, 1200]
+    assert {str(r.period_start) for r in rows} == {"2024-01-05", "2024-02-05", "2024-03-05"}

@@ -336,7 +336,20 @@ def _same(a: pd.Series, b: pd.Series) -> pd.Series:
 
 
 def _refused_rows(rows: pd.DataFrame, zh: str, en: str) -> pd.DataFrame:
-    out = rows.copy()
+    """Checked rows refused while storing, in the columns they were given in (``STATEMENT_COLUMNS``)."""
+    out = pd.DataFrame(
+        {
+            "utility": rows["utility"],
+            "account": rows["account_no"],
+            "account_name": rows["account_name"],
+            "period_start": rows["period_start"].map(str),
+            "period_end": rows["period_end"].map(str),
+            "energy": rows["energy_original"],
+            "unit": rows["unit_original"],
+            "issued_at": rows["issued_at"].map(lambda t: t.isoformat()),
+            "source_row": rows["source_row"],
+        }
+    )
     out["reason"] = _reason(zh, en)
     return out
 

@@ -23,7 +23,12 @@ import pytest
 from sqlmodel import Session, select
 
 from carbon.access import Viewer
-from carbon.analytics.grid_reconciliation import agreement_scores, grid_comparison, period_overlaps
+from carbon.analytics.grid_reconciliation import (
+    agreement_scores,
+    grid_comparison,
+    period_overlaps,
+    unregistered_statements,
+)
 from carbon.enterprises import add_enterprise
 from carbon.errors import AccessDenied, InputError
 from carbon.grid_accounts import add_account
@@ -187,6 +192,8 @@ def test_unknown_accounts_are_kept_and_reported_and_bad_rows_refused_with_reason
         "grid-test",
     )
     assert got.stored == 1 and got.unknown_accounts == [{"utility": "sgcc_shanghai", "account_no": "3100999999"}]
+    (kept,) = unregistered_statements(grid, 2024).itertuples()
+    assert (kept.account_no, kept.periods, kept.utility_kwh) == ("3100999999", 1, 10)
     reasons = " | ".join(got.refused["reason"])
     for text in (
         "本次抄表日期须晚于上次抄表日期",
@@ -306,3 +313,27 @@ def test_the_documented_sample_file_is_read_exactly(grid):
         rows = s.exec(select(GridStatement).where(GridStatement.account_no == "3200700001")).all()
     assert sorted(r.energy_kwh for r in rows) == [1000, 1100, 1200]
     assert {str(r.period_start) for r in rows} == {"2024-01-05", "2024-02-05", "2024-03-05"}
+
+
+def test_two_deliveries_of_one_statement_racing_store_it_once(grid):
+    import threading
+
+    barrier = threading.Barrier(2)
+    reports = []
+    new = pd.DataFrame([statement("2024-04-16", "2024-05-16", 3000)])
+
+    def deliver() -> None:
+        barrier.wait()
+        reports.append(receive_grid_statements(grid, new, "race"))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((r.stored, r.duplicates) for r in reports) == [(0, 1), (1, 0)]
+    with Session(grid) as s:
+        assert (
+            len(s.exec(select(GridStatement).where(GridStatement.period_start == datetime(2024, 4, 16).date())).all())
+            == 1
+        )

@@ -341,3 +341,18 @@ def grid_reconciliation(
         per_meter.reindex(columns=METER_SCORE_COLUMNS).reset_index(drop=True),
         per_enterprise.reindex(columns=ENTERPRISE_SCORE_COLUMNS).reset_index(drop=True),
     )
+
+
+def unregistered_statements(engine: Engine, year: int) -> pd.DataFrame:
+    """Current statements of ``year`` (by their last day) whose account no enterprise has registered: utility,
+    account_no, account_name, periods, utility_kwh (their sum).  Energy the zone's grid billed that no monitored
+    enterprise claims (zone staff; no jurisdiction can be told from an account alone)."""
+    with engine.connect() as conn:
+        links = account_meters(conn)
+    registered = set(zip(links["utility"], links["account_no"], strict=True))
+    st = year_statements(current_statements(engine), year)
+    st = st.loc[[(u, a) not in registered for u, a in zip(st["utility"], st["account_no"], strict=True)]]
+    out = st.groupby(["utility", "account_no"], as_index=False).agg(
+        account_name=("account_name", "last"), periods=("id", "size"), utility_kwh=("energy_kwh", "sum")
+    )
+    return out.reindex(columns=["utility", "account_no", "account_name", "periods", "utility_kwh"])

@@ -83,3 +83,17 @@ def test_zone_staff_see_every_jurisdiction(grid_zone):
     agreement, discrepancies = grid_tables(at)
     assert set(agreement["enterprise_uscc"]) == {A, C}
     assert set(discrepancies["account_no"]) == {"3100800001", "3200800002"}
+
+
+def test_grid_tables_export_with_labels(grid_zone):
+    from carbon import views
+    from dashboard import labels
+
+    grid = views.grid_agreement(grid_zone, Viewer("zone1", "zone"), 2024)
+    out = labels.readable(grid["discrepancies"], "en")
+    assert set(out["utility"]) == {
+        "State Grid Shanghai Municipal Electric Power Company",
+        "State Grid Jiangsu Electric Power Co.",
+    }
+    assert set(out["upload_status"]) == {"discrepancy"} and set(out["metered_status"]) == {"no data (cannot compare)"}
+    assert set(out["discrepancy"]) == {"yes"}

@@ -257,7 +257,7 @@ def grid_account_add(ctx: click.Context, uscc: str, number: str, meters: tuple[s
     )
     click.echo(
         f"已登记 / registered: {acc['account_no']} ({codes.bilingual('utility', acc['utility'])}) -> "
-        f"{acc['enterprise_uscc']}; 电表 / meters: {', '.join(acc['meters'])}"
+        f"{acc['enterprise_uscc']}; 电表 / meters: {', '.join(acc['meter_codes'])}"
     )
 
 
@@ -278,7 +278,7 @@ def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> 
     click.echo(
         render(
             headers(
-                "utility", "account_no", "enterprise_uscc", "region_id", "meters", "registered_by", "registered_at"
+                "utility", "account_no", "enterprise_uscc", "region_id", "meter_codes", "registered_by", "registered_at"
             ),
             [
                 [
@@ -286,7 +286,7 @@ def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> 
                     r.account_no,
                     r.enterprise_uscc,
                     codes.area(r.region_id),
-                    ", ".join(r.meters),
+                    ", ".join(r.meter_codes),
                     r.registered_by,
                     beijing_time(r.registered_at),
                 ]

@@ -28,7 +28,15 @@ from carbon.models import Enterprise, GridAccount, GridAccountMeter, Meter
 # The provincial grid company serving each province of the zone (State Grid: one company per province).
 UTILITY_OF_PROVINCE = {"CN-SH": "sgcc_shanghai", "CN-JS": "sgcc_jiangsu", "CN-ZJ": "sgcc_zhejiang"}
 ACCOUNT_NO = re.compile(r"^[0-9A-Za-z-]{4,32}$")
-ACCOUNT_COLUMNS = ["account_id", "utility", "account_no", "enterprise_uscc", "registered_by", "registered_at", "meters"]
+ACCOUNT_COLUMNS = [
+    "account_id",
+    "utility",
+    "account_no",
+    "enterprise_uscc",
+    "registered_by",
+    "registered_at",
+    "meter_codes",
+]
 
 
 def normalise_account(text: object) -> str:
@@ -212,7 +220,7 @@ def add_account(
         "enterprise_uscc": uscc,
         "registered_by": viewer.username,
         "registered_at": at,
-        "meters": meter_codes,
+        "meter_codes": meter_codes,
     }
 
 
@@ -239,7 +247,7 @@ def accounts(engine: Engine, enterprises: list[str] | None = None) -> pd.DataFra
         links = account_meters(conn)
     df["registered_at"] = pd.to_datetime(df["registered_at"], utc=True, format="ISO8601")
     grouped = links.groupby("account_id")["meter_code"].agg(lambda s: sorted(s))
-    df["meters"] = [grouped.get(i, []) for i in df["account_id"]]
+    df["meter_codes"] = [grouped.get(i, []) for i in df["account_id"]]
     return df[[*ACCOUNT_COLUMNS, "region_id"]]
 
 

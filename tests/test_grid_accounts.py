@@ -36,7 +36,7 @@ def test_an_enterprise_registers_its_account_and_its_jurisdiction_sees_it(two):
     own = Viewer("a1", "enterprise", enterprise=A)
     acc = add_account(two, own, enterprise=A, utility=None, account="３１００ 123456", meters=["M1", "M2", "M1"])
     assert acc["utility"] == "sgcc_shanghai"  # the grid company of Qingpu's province
-    assert acc["account_no"] == "3100123456" and acc["meters"] == ["M1", "M2"] and acc["registered_by"] == "a1"
+    assert acc["account_no"] == "3100123456" and acc["meter_codes"] == ["M1", "M2"] and acc["registered_by"] == "a1"
     with Session(two) as s:  # the meters are the enterprise's electricity meters
         meters = s.exec(select(Meter.meter_code, Meter.carrier).where(Meter.enterprise_uscc == A)).all()
     assert sorted(meters) == [("M1", "electricity"), ("M2", "electricity")]
@@ -149,6 +149,6 @@ def test_accounts_through_the_cli(two, db_url):
     )
     assert again.returncode == 2 and "counted twice" in again.stderr
     listed = json.loads(run(db_url, "grid", "account", "list", "--json").stdout)
-    assert [(x["account_no"], x["enterprise_uscc"], x["meters"]) for x in listed] == [("3100123", A, ["M1", "M2"])]
+    assert [(x["account_no"], x["enterprise_uscc"], x["meter_codes"]) for x in listed] == [("3100123", A, ["M1", "M2"])]
     table = run(db_url, "grid", "account", "list").stdout
     assert "户号 / utility account" in table and "上海市青浦区" in table

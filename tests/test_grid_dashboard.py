@@ -66,7 +66,7 @@ def test_jurisdiction_staff_see_their_enterprises_agreement_and_discrepancies(gr
     agreement, discrepancies = grid_tables(at)
     assert list(agreement["enterprise_uscc"]) == [A]  # not C, of Wujiang
     assert agreement.iloc[0]["agreement_share"] == pytest.approx(0.5)
-    assert (agreement.iloc[0]["periods_compared"], agreement.iloc[0]["discrepancies"]) == (2, 1)
+    assert (agreement.iloc[0]["periods_compared"], agreement.iloc[0]["periods_discrepant"]) == (2, 1)
     (row,) = discrepancies.itertuples()
     assert (row.utility_kwh, row.upload_kwh) == (520_000, pytest.approx(485_000))
     assert (

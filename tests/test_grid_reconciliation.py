@@ -146,8 +146,13 @@ def test_agreement_per_meter_and_per_enterprise(grid):
     meters, ents = agreement_scores(grid, 2024)
     e = ents.set_index("enterprise_uscc").loc[E]
     # compared: upload and IoT of period 1 (agree), upload of period 2 (discrepancy); the other three sides not
-    assert (e["periods_compared"], e["periods_agreeing"], e["discrepancies"], e["periods_not_compared"]) == (3, 2, 1, 3)
-    assert e["agreement_share"] == pytest.approx(2 / 3) and e["accounts"] == 1
+    assert (e["periods_compared"], e["periods_agreeing"], e["periods_discrepant"], e["periods_not_compared"]) == (
+        3,
+        2,
+        1,
+        3,
+    )
+    assert e["agreement_share"] == pytest.approx(2 / 3) and e["grid_accounts"] == 1
     m = meters.loc[meters["enterprise_uscc"] == E].set_index("meter_code")
     assert m.loc["M1", "agreement_share"] == pytest.approx(0.5) and m.loc["M1", "periods_not_compared"] == 1
     assert m.loc["P1", "agreement_share"] == 1.0 and m.loc["P1", "periods_compared"] == 1

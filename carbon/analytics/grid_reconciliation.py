@@ -76,17 +76,17 @@ METER_SCORE_COLUMNS = [
     "meter_code",
     "periods_compared",
     "periods_agreeing",
-    "discrepancies",
+    "periods_discrepant",
     "periods_not_compared",
     "agreement_share",
 ]
 ENTERPRISE_SCORE_COLUMNS = [
     "enterprise_uscc",
     "region_id",
-    "accounts",
+    "grid_accounts",
     "periods_compared",
     "periods_agreeing",
-    "discrepancies",
+    "periods_discrepant",
     "periods_not_compared",
     "agreement_share",
 ]
@@ -292,11 +292,11 @@ def _score(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         {
             "periods_compared": g.agg(lambda s: int(s.isin(["agree", "discrepancy"]).sum())),
             "periods_agreeing": g.agg(lambda s: int((s == "agree").sum())),
-            "discrepancies": g.agg(lambda s: int((s == "discrepancy").sum())),
+            "periods_discrepant": g.agg(lambda s: int((s == "discrepancy").sum())),
             "periods_not_compared": g.agg(lambda s: int(s.isin(["no_data", "partial"]).sum())),
         }
     ).reset_index()
-    counts = ["periods_compared", "periods_agreeing", "discrepancies", "periods_not_compared"]
+    counts = ["periods_compared", "periods_agreeing", "periods_discrepant", "periods_not_compared"]
     out[counts] = out[counts].astype(int)
     compared = out["periods_compared"].where(out["periods_compared"] > 0).astype(float)
     out["agreement_share"] = out["periods_agreeing"] / compared  # NaN (no data) when nothing was compared
@@ -330,7 +330,7 @@ def grid_reconciliation(
     long["row"] = long.index
     per_enterprise = _score(long, ["enterprise_uscc", "region_id"])
     counts = table.groupby("enterprise_uscc")["account_id"].nunique()
-    per_enterprise["accounts"] = per_enterprise["enterprise_uscc"].map(counts).astype(int)
+    per_enterprise["grid_accounts"] = per_enterprise["enterprise_uscc"].map(counts).astype(int)
     m = meters.merge(long[["row", "side", "status"]], on=["row", "side"])
     m = m.merge(
         links[["meter_id", "meter_code", "utility", "account_no", "enterprise_uscc", "region_id"]], on="meter_id"

@@ -296,13 +296,13 @@ def factor_change_signal(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFram
 
 
 def grid_signal(subs: pd.DataFrame, agreement: pd.DataFrame, p: pd.Series) -> pd.DataFrame:
-    """``subs``: submission_id, enterprise_uscc; ``agreement``: enterprise_uscc, periods_compared, discrepancies,
+    """``subs``: submission_id, enterprise_uscc; ``agreement``: enterprise_uscc, periods_compared, periods_discrepant,
     agreement_share (``agreement_scores``'s per enterprise).  An enterprise whose agreement with the grid is below
     ``grid_agreement_min`` over at least ``grid_min_periods`` compared billing periods.  Pure."""
     a = subs[["submission_id", "enterprise_uscc"]].merge(agreement, on="enterprise_uscc")
     low = (a["periods_compared"] >= p["grid_min_periods"]) & (a["agreement_share"] < p["grid_agreement_min"])
     a = a.loc[low.fillna(False).astype(bool)]
-    rows = list(zip(a["discrepancies"], a["periods_compared"], a["agreement_share"], strict=True))
+    rows = list(zip(a["periods_discrepant"], a["periods_compared"], a["agreement_share"], strict=True))
     return _reasons(
         a["submission_id"],
         "grid",

@@ -127,7 +127,7 @@ def year_statements(statements: pd.DataFrame, year: int) -> pd.DataFrame:
     return statements.loc[keep].reset_index(drop=True)
 
 
-def side_figures(periods: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+def side_figures(periods: pd.DataFrame, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prorate activity rows to billing periods and sum them per period and side.
 
     ``periods``: account_id, start_utc, end_utc (one account's periods not overlapping); ``rows``: account_id,

@@ -43,6 +43,8 @@ ACTIONS = (
     "review_approve",
     "verification_draw",
     "verify",
+    "grid_account_add",
+    "grid_statements_received",
 )
 COLUMNS = ["at", "username", "role", "region", "enterprise", "action", "detail"]
 MAX_USERNAME_RECORDED = 128  # a name typed at the sign-in form is kept, cut to this length

@@ -222,6 +222,112 @@ def enterprise_list(ctx: click.Context, region: str | None, as_json: bool) -> No
     )
 
 
+@cli.group()
+def grid() -> None:
+    """电网户号与电量账单 / utility accounts (户号) and the utility's statements."""
+
+
+@grid.group("account")
+def grid_account() -> None:
+    """用电户号 / utility accounts."""
+
+
+@grid_account.command("add")
+@click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")
+@click.option("--account", "number", required=True, help="户号 / account number at the utility")
+@click.option(
+    "--meter",
+    "meters",
+    multiple=True,
+    required=True,
+    help="该户号下的电表表号，可重复 / an electricity meter behind the account (repeatable)",
+)
+@click.option(
+    "--utility",
+    help="供电单位代码或名称（默认：企业所在省的电网企业）/ utility code or name (default: the grid company of the "
+    "enterprise's province)",
+)
+@click.pass_context
+def grid_account_add(ctx: click.Context, uscc: str, number: str, meters: tuple[str, ...], utility: str | None) -> None:
+    """登记户号及其电表；一个户号只能属于一家企业 / register an account and its meters; one account, one enterprise."""
+    from carbon.grid_accounts import add_account
+
+    acc = add_account(
+        _engine(ctx), _administrator(), enterprise=uscc, utility=utility, account=number, meters=list(meters)
+    )
+    click.echo(
+        f"已登记 / registered: {acc['account_no']} ({codes.bilingual('utility', acc['utility'])}) -> "
+        f"{acc['enterprise_uscc']}; 电表 / meters: {', '.join(acc['meter_codes'])}"
+    )
+
+
+@grid_account.command("list")
+@click.option("--region", type=click.Choice(reference.JURISDICTIONS))
+@json_option
+@click.pass_context
+def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> None:
+    """列出已登记户号 / list registered accounts."""
+    from carbon.grid_accounts import accounts
+
+    df = accounts(_engine(ctx))
+    if region:
+        df = df.loc[df["region_id"] == region]
+    if as_json:
+        _print_json(df.assign(registered_at=df["registered_at"].map(lambda t: t.isoformat())).to_dict("records"))
+        return
+    click.echo(
+        render(
+            headers(
+                "utility", "account_no", "enterprise_uscc", "region_id", "meter_codes", "registered_by", "registered_at"
+            ),
+            [
+                [
+                    codes.label("utility", r.utility),
+                    r.account_no,
+                    r.enterprise_uscc,
+                    codes.area(r.region_id),
+                    ", ".join(r.meter_codes),
+                    r.registered_by,
+                    beijing_time(r.registered_at),
+                ]
+                for r in df.itertuples()
+            ],
+        )
+    )
+
+
+@grid.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--utility", help="文件无供电单位列时的供电单位代码 / utility code for a file without a utility column")
+@json_option
+@click.pass_context
+def grid_import(ctx: click.Context, file: Path, utility: str | None, as_json: bool) -> None:
+    """导入电网电量账单文件（CSV/XLSX）/ import a utility statement file (CSV/XLSX)."""
+    from carbon.grid_accounts import utility_code
+    from carbon.intake import receive_grid_file
+
+    engine = _engine(ctx)
+    report = receive_grid_file(engine, file, f"cli:{getpass.getuser()}", utility_code(utility) if utility else None)
+    d = report.as_dict()
+    if as_json:
+        _print_json(d)
+    else:
+        click.echo(
+            f"{file.name}: 收到 / received {d['received']}, 存储 / stored {d['stored']}, 重复 / duplicates "
+            f"{d['duplicates']}, 更正 / restated {d['restated']}, 较旧未存 / stale {d['stale']}, 拒绝 / refused "
+            f"{len(d['refused'])}"
+        )
+        for r in d["refused"]:
+            click.echo(f"  第{r['source_row']}行 / row {r['source_row']}: {r['reason']}")
+        for u in d["unknown_accounts"]:
+            click.echo(
+                f"  未登记户号 / unregistered account: {u['account_no']} ({codes.bilingual('utility', u['utility'])})"
+                " — 已保存，登记后参与比对 / kept; compared once registered"
+            )
+    if d["refused"]:
+        sys.exit(2)
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")
@@ -1487,6 +1593,104 @@ def report_region(ctx: click.Context, region: str, year: int, basis: str, folder
     doc = reports.summary(_engine(ctx), _administrator(), region, year, basis)
     for path in documents.write(doc, folder, f"summary-{region}-{year}"):
         click.echo(f"已生成 / written: {path}")
+
+
+@cli.group()
+def reconcile() -> None:
+    """对账：用其他来源核对企业数据 / reconciliation: enterprise data checked against other sources."""
+
+
+def _kwh(value: Any) -> str:
+    return "-" if value is None or pd.isna(value) else num(float(value), 0)
+
+
+@reconcile.command("grid")
+@click.option("--year", required=True, type=YEAR)
+@click.option(
+    "--region", type=click.Choice(reference.JURISDICTIONS), help="区县（默认全部）/ jurisdiction (default: all)"
+)
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="列出所有账期，不只是不一致的 / every billing period, not only discrepancies",
+)
+@json_option
+@click.pass_context
+def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: bool, as_json: bool) -> None:
+    """电网账单电量与企业上报、物联网计量比对 / the utility's energy per account against uploads and IoT meters.
+
+    每个户号和账期并列三个数：电网结算电量、企业上报、物联网计量（按时间折算到账期）；超出允许偏差的列为不一致。
+    For each account and billing period, three figures side by side (the utility's, the uploads', the IoT meters',
+    prorated to the billing period); differences beyond the tolerance are discrepancies.
+    """
+    from carbon.analytics.grid_reconciliation import COMPARISON_COLUMNS, grid_comparison
+
+    table = grid_comparison(_engine(ctx), year, [region] if region else None)
+    shown = table if show_all else table.loc[table["discrepancy"]]
+    if as_json:
+        rows = shown[COMPARISON_COLUMNS].astype(object).where(shown.notna(), None)
+        out = rows.assign(
+            period_start=rows["period_start"].map(str),
+            period_end=rows["period_end"].map(str),
+            within_tolerance=[None if v is None or v is pd.NA else bool(v) for v in rows["within_tolerance"]],
+        )
+        _print_json(
+            {
+                "year": year,
+                "region": region,
+                "periods": len(table),
+                "discrepancies": int(table["discrepancy"].sum()),
+                "rows": out.to_dict("records"),
+            }
+        )
+        return
+    if shown.empty:
+        click.echo(
+            f"{year}年无不一致的账期（共 {len(table)} 个账期）/ no discrepancies in {year} "
+            f"({len(table)} billing periods)"
+            if not show_all
+            else f"{year}年无电网账单 / no grid statements in {year}"
+        )
+        return
+    click.echo(
+        render(
+            headers(
+                "enterprise_uscc",
+                "utility",
+                "account_no",
+                "period_start",
+                "period_end",
+                "utility_kwh",
+                "upload_kwh",
+                "metered_kwh",
+                "tolerance_kwh",
+                "upload_status",
+                "metered_status",
+            ),
+            [
+                [
+                    r.enterprise_uscc,
+                    codes.label("utility", r.utility),
+                    r.account_no,
+                    str(r.period_start),
+                    str(r.period_end),
+                    _kwh(r.utility_kwh),
+                    _kwh(r.upload_kwh),
+                    _kwh(r.metered_kwh),
+                    _kwh(r.tolerance_kwh),
+                    codes.bilingual("grid_status", r.upload_status),
+                    codes.bilingual("grid_status", r.metered_status),
+                ]
+                for r in shown.itertuples()
+            ],
+            right=[5, 6, 7, 8],
+        )
+    )
+    click.echo(
+        f"不一致 / discrepancies: {int(table['discrepancy'].sum())} / {len(table)} 个账期 billing periods；"
+        f"“-”为无数据 / '-' is no data"
+    )
 
 
 def usage_zh(exc: click.ClickException) -> str:

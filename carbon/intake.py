@@ -20,13 +20,25 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, inspect
 
-from carbon import audit, ledger, outbox
+from carbon import audit, grid_statements, ledger, outbox
 from carbon.access import Viewer
+from carbon.grid_statements import STATEMENT_COLUMNS, StatementReport, read_statement_file
 from carbon.ingest import FileReport, Upload, ingest_files
 from carbon.ingest.records import READING_COLUMNS, ingest_records
 from carbon.ledger import activity_years, recalc
 
-__all__ = ["READING_COLUMNS", "receive_files", "receive_records", "settle", "upload_detail"]
+__all__ = [
+    "READING_COLUMNS",
+    "STATEMENT_COLUMNS",
+    "StatementReport",
+    "read_statement_file",
+    "receive_files",
+    "receive_grid_file",
+    "receive_grid_statements",
+    "receive_records",
+    "settle",
+    "upload_detail",
+]
 
 
 def receive_files(
@@ -88,6 +100,45 @@ def receive_records(
             },
         )
     return reports, refused
+
+
+def receive_grid_statements(
+    engine: Engine, statements: pd.DataFrame, source: str, now: datetime | None = None
+) -> StatementReport:
+    """Store the utility's statements per account and billing period (``STATEMENT_COLUMNS``, e.g. decoded by a
+    connector): checked (``carbon.grid_statements.check_statements``), then written in one transaction
+    (``store_statements``: duplicates once, restatements supersede, unknown accounts kept and reported), then
+    audited as ``grid_statements_received`` by ``source``.  Refused rows come back in ``report.refused`` with their
+    reasons.  Statements change no emission result (they are compared with the activity data, never counted), so
+    nothing is owed to the ledger."""
+    at = audit.as_utc(now)
+    ok, refused = grid_statements.check_statements(statements, at)
+    report = grid_statements.store_statements(engine, ok, source, at)
+    report.received = len(statements)
+    report.refused = pd.concat([refused, report.refused], ignore_index=True) if len(report.refused) else refused
+    audit.record(
+        engine,
+        source,
+        "grid_statements_received",
+        {k: v for k, v in report.as_dict().items() if k != "refused"} | {"refused": len(report.refused)},
+        region="zone",
+        now=at,
+    )
+    return report
+
+
+def receive_grid_file(
+    engine: Engine, file: Upload, source: str, utility: str | None = None, now: datetime | None = None
+) -> StatementReport:
+    """A statement file (CSV or XLSX: ``carbon.grid_statements.read_statement_file``; ``utility`` a code for a file
+    without a 供电单位 column) through ``receive_grid_statements``, its source named ``source:file name``.  Raises
+    ``InputError`` naming the file when it cannot be read at all (nothing stored)."""
+    if isinstance(file, tuple):
+        name, data = file
+    else:
+        name, data = file.name, file.read_bytes()
+    frame = grid_statements.read_statement_file(name, data, utility)
+    return receive_grid_statements(engine, frame, grid_statements.file_source(name, source), now)
 
 
 def upload_detail(reports: list[FileReport]) -> dict[str, Any]:

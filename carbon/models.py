@@ -486,3 +486,69 @@ class VerificationDraw(SQLModel, table=True):
     random_share: float
     selected_json: str
     scores_json: str
+
+
+class GridAccount(SQLModel, table=True):
+    """A utility account (户号) of an enterprise at its utility (供电单位, a ``utility`` code of ``codes.csv``).
+
+    One account belongs to one enterprise: ``uq_grid_account`` refuses a second claim of the same utility and
+    account number, also when two registrations race (a utility's energy counted for two enterprises would be
+    counted twice).  ``registered_by`` is the user (or CLI / connector name) who registered it."""
+
+    __tablename__ = "grid_account"
+    __table_args__ = (UniqueConstraint("utility", "account_no", name="uq_grid_account"),)
+    id: int | None = Field(default=None, primary_key=True)
+    utility: str = Field(max_length=32)
+    account_no: str = Field(max_length=32)
+    enterprise_uscc: str = Field(foreign_key="enterprise.uscc", max_length=18, index=True)
+    registered_by: str
+    registered_at: datetime = _tz_datetime(nullable=False)
+
+
+class GridAccountMeter(SQLModel, table=True):
+    """A meter (electricity) of the account's enterprise behind the account; a meter is behind one account only."""
+
+    __tablename__ = "grid_account_meter"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="grid_account.id", index=True)
+    meter_id: int = Field(foreign_key="meter.id", unique=True)
+
+
+class GridStatement(SQLModel, table=True):
+    """The utility's statement of one account and billing period: the settled active energy (结算电量) between the
+    previous meter-reading date (上次抄表日期, ``period_start``) and this one (本次抄表日期, ``period_end``), each
+    read at 00:00 Beijing time, so the period is ``[period_start, period_end)`` in Beijing dates.
+
+    ``account_no`` is not a foreign key: a statement of an account no enterprise has registered yet is kept (and
+    reported).  A restatement by the utility supersedes the current statement of the same account and period, which
+    stays as history (``superseded_at``, ``superseded_by``); ``uq_grid_statement_current`` keeps one current
+    statement per account and period, also when two deliveries race."""
+
+    __tablename__ = "grid_statement"
+    __table_args__ = (
+        Index(
+            "uq_grid_statement_current",
+            "utility",
+            "account_no",
+            "period_start",
+            "period_end",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    utility: str = Field(max_length=32)
+    account_no: str = Field(max_length=32, index=True)
+    account_name: str | None = None
+    period_start: date
+    period_end: date
+    energy_kwh: float
+    energy_original: float
+    unit_original: str = Field(max_length=32)
+    issued_at: datetime = _tz_datetime(nullable=False)  # when the utility issued (or restated) it
+    received_at: datetime = _tz_datetime(nullable=False)
+    source: str  # the connector, or the file it came in
+    source_row: int
+    superseded_at: datetime | None = _tz_datetime(nullable=True)
+    superseded_by: int | None = Field(default=None, foreign_key="grid_statement.id")

@@ -36,6 +36,7 @@ from carbon.analytics.cube import keep_results as keep_read_results
 from carbon.analytics.decompose import decompose_region
 from carbon.analytics.disclosure import suppression
 from carbon.analytics.grades import grade_year
+from carbon.analytics.grid_reconciliation import grid_reconciliation
 from carbon.analytics.peak import estimate
 from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_title: for the pages)
     HEADLINE_FIGURES,
@@ -445,6 +446,29 @@ def completeness_summary(engine: Engine, viewer: Viewer, year: int) -> pd.DataFr
             }
         )
     return pd.DataFrame(rows, columns=["region", "registered_enterprises", "complete_enterprises", *months])
+
+
+def grid_agreement(engine: Engine, viewer: Viewer, year: int) -> dict[str, pd.DataFrame]:
+    """Grid data against enterprise data for the enterprises the viewer may see one by one (staff: their
+    jurisdictions'; an enterprise: itself; a display account: refused): ``enterprises`` (agreement per enterprise,
+    with its name), ``meters`` (agreement per meter) and ``discrepancies`` (the billing periods beyond the tolerance
+    with the three figures), as ``carbon.analytics.grid_reconciliation`` computes them from the stored rows."""
+    if viewer.role != "enterprise":
+        require_staff(viewer)
+    regions = full_regions(viewer) if viewer.role != "enterprise" else None
+    table, per_meter, per_enterprise = grid_reconciliation(engine, year, regions)
+    if viewer.role == "enterprise":
+        own = viewer.enterprise
+        table, per_meter, per_enterprise = (
+            df.loc[df["enterprise_uscc"] == own].reset_index(drop=True) for df in (table, per_meter, per_enterprise)
+        )
+    names = list_enterprises(engine).set_index("uscc")["name"]
+    per_enterprise.insert(1, "name", per_enterprise["enterprise_uscc"].map(names))
+    return {
+        "enterprises": per_enterprise.sort_values(["agreement_share", "enterprise_uscc"], na_position="last"),
+        "meters": per_meter,
+        "discrepancies": table.loc[table["discrepancy"]].reset_index(drop=True),
+    }
 
 
 def simulated(engine: Engine, viewer: Viewer) -> bool:

@@ -33,6 +33,8 @@ class Fetched:
     watermark: str | None = None
     acknowledge: list[object] = field(default_factory=list)  # what to confirm to the source once stored
     files: list[tuple[Path, str]] = field(default_factory=list)  # (file, enterprise) for the file importer
+    # grid statements (``carbon.intake.STATEMENT_COLUMNS``): (source, statements, the file they came in or None)
+    statements: list[tuple[str, pd.DataFrame, Path | None]] = field(default_factory=list)
     more: bool = False  # the source has more right now: store this batch, acknowledge it, fetch again
 
 

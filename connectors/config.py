@@ -14,7 +14,7 @@ from typing import Any
 
 from carbon.errors import InputError
 
-KINDS = ("file_drop", "http_api", "mqtt", "modbus_tcp")
+KINDS = ("file_drop", "http_api", "mqtt", "modbus_tcp", "grid_statements")
 
 
 class Secret:

@@ -8,6 +8,7 @@ duplicates: no gap, nothing twice.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
@@ -50,6 +51,10 @@ def build(config: ConnectorConfig):
         from connectors.http_api import HttpApi
 
         return HttpApi(config)
+    if config.kind == "grid_statements":
+        from connectors.grid import build_grid
+
+        return build_grid(config)
     if config.kind == "mqtt":
         from connectors.mqtt import MqttMeters
 
@@ -99,6 +104,9 @@ def run_once(
                 ]
                 ends = pd.to_datetime(fetched.records["end"], utc=True, errors="coerce").max()
                 newest = ends if newest is None or (pd.notna(ends) and ends > newest) else newest
+            for source, statements, path in fetched.statements:
+                issued = _store_statements(engine, connector, source, statements, path, fetched, result, now())
+                newest = issued if newest is None or (pd.notna(issued) and issued > newest) else newest
             state.quarantine(engine, config.name, fetched.quarantined, now())
             result.quarantined += len(fetched.quarantined)
             connector.acknowledge(fetched.acknowledge)
@@ -168,3 +176,24 @@ def _store_files(engine: Engine, connector, config: ConnectorConfig, files: list
             result.reports.append(report)
             result.stored += report.readings
             result.duplicates += report.rows_duplicate
+
+
+def _store_statements(
+    engine: Engine, connector, source: str, statements: pd.DataFrame, path, fetched: Fetched, result: RunResult, at
+) -> pd.Timestamp:
+    """Grid statements through the intake; a file is archived with its report, refused statements of an HTTP
+    source quarantined with their reasons.  Returns the newest issue time stored (NaT without)."""
+    report = intake.receive_grid_statements(engine, statements, source, now=at)
+    details = report.as_dict()
+    result.stored += report.stored
+    result.duplicates += report.duplicates
+    result.details.append(details)
+    if path is not None:
+        connector.finish(path, True, details)
+        result.files += 1
+    else:
+        fetched.quarantined += [
+            (json.dumps({k: v for k, v in r.items() if k != "reason"}, ensure_ascii=False, default=str), r["reason"])
+            for r in details["refused"]
+        ]
+    return pd.to_datetime(statements["issued_at"], utc=True, errors="coerce", format="ISO8601").max()

@@ -125,6 +125,9 @@ CODED_FIELDS = {
             "kind": "connector_kind",
             "state": "submission_state",
             "scope": "cycle_scope",
+            "utility": "utility",
+            "upload_status": "grid_status",
+            "metered_status": "grid_status",
         }.items()
     },
 }

@@ -13,6 +13,9 @@ Signals (thresholds and weights: ``carbon/data/risk_parameters.csv``, project de
   period, an excess of round numbers, a series identical to another enterprise's meter.
 - ``after_deadline``: activity rows of the year received or corrected after the cycle's deadline.
 - ``factor_change``: the factor records or the basis changed against the enterprise's previous version.
+- ``grid``: the enterprise's electricity disagrees with the utility's statements of its accounts (agreement with the
+  grid, ``carbon.analytics.grid_reconciliation.agreement_scores``, below ``grid_agreement_min`` over at least
+  ``grid_min_periods`` compared billing periods of the year).
 
 The pure functions take frames; ``assess`` and ``record_draw`` read and write the database.
 """
@@ -32,6 +35,7 @@ from sqlmodel import Session
 
 from carbon import audit
 from carbon.access import Viewer, full_regions, require_staff, require_writer
+from carbon.analytics.grid_reconciliation import agreement_scores
 from carbon.enterprises import list_enterprises
 from carbon.errors import InputError
 from carbon.ledger import GWP_OF_RECORD, current_lines, year_bounds_utc
@@ -229,6 +233,7 @@ def scores(subs: pd.DataFrame, reasons: pd.DataFrame, p: pd.Series) -> pd.DataFr
             "identical",
             "after_deadline",
             "factor_change",
+            "grid",
         )
     }
     signals = reasons.drop_duplicates(["submission_id", "signal"])
@@ -287,6 +292,26 @@ def factor_change_signal(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFram
         "factor_change",
         [f"{k}行的排放因子或核算口径与上一版不同" for k in n],
         [f"{k} lines changed factor records or basis against the previous version" for k in n],
+    )
+
+
+def grid_signal(subs: pd.DataFrame, agreement: pd.DataFrame, p: pd.Series) -> pd.DataFrame:
+    """``subs``: submission_id, enterprise_uscc; ``agreement``: enterprise_uscc, periods_compared, periods_discrepant,
+    agreement_share (``agreement_scores``'s per enterprise).  An enterprise whose agreement with the grid is below
+    ``grid_agreement_min`` over at least ``grid_min_periods`` compared billing periods.  Pure."""
+    a = subs[["submission_id", "enterprise_uscc"]].merge(agreement, on="enterprise_uscc")
+    low = (a["periods_compared"] >= p["grid_min_periods"]) & (a["agreement_share"] < p["grid_agreement_min"])
+    a = a.loc[low.fillna(False).astype(bool)]
+    rows = list(zip(a["periods_discrepant"], a["periods_compared"], a["agreement_share"], strict=True))
+    return _reasons(
+        a["submission_id"],
+        "grid",
+        [f"与电网账单比对的{n}个账期中{k}个超出允许偏差（一致率{s:.0%}）" for k, n, s in rows],
+        [
+            f"{k} of {n} billing periods compared with the utility's statements beyond the tolerance "
+            f"(agreement {s:.0%})"
+            for k, n, s in rows
+        ],
     )
 
 
@@ -406,6 +431,7 @@ def assess(engine: Engine, viewer: Viewer, year: int) -> pd.DataFrame:
             screening_signals(activity, p, visible_codes(engine, viewer)),
             after_deadline_signal(rows, cycle["deadline"]),
             factor_change_signal(newest, previous.drop(columns=["submission_id_old"])),
+            grid_signal(subs, agreement_scores(engine, year)[1], p),
         ],
         ignore_index=True,
     )

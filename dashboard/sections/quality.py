@@ -23,6 +23,7 @@ try:
         basis = views.completeness_basis(engine)
         health = views.connector_health(engine, v)
         history = views.uploads(engine, v)
+        grid = views.grid_agreement(engine, v, year)
 except CarbonError as exc:
     common.show_error(exc)
 
@@ -121,11 +122,52 @@ else:
             },
         },
     )
+st.markdown("#### " + t(f"{year}年与电网数据比对", f"Grid data against enterprise data, {year}"))
+st.caption(
+    t(
+        "按户号和账期（抄表日期之间）比对供电单位的结算电量与企业上报、物联网计量电量（均按时间折算到账期）。"
+        "一致率 = 在允许偏差内的账期 ÷ 能够比对的账期；无数据或数据不完整的账期无法比对，不计为一致。",
+        "Per utility account and billing period (between meter-reading dates), the utility's settled energy against "
+        "the enterprise's uploads and IoT meters (each prorated to the period by time). Agreement = periods within "
+        "the tolerance / periods that could be compared; a period without data or with partial data cannot be "
+        "compared and never counts as agreement.",
+    )
+)
+grid_enterprises = grid["enterprises"].assign(
+    region_id=grid["enterprises"]["region_id"].map(lambda r: labels.region(r, lang))
+)
+if grid_enterprises.empty:
+    st.info(t("尚无已登记户号的电网账单。", "No grid statements of registered accounts yet."))
+else:
+    common.dataframe(grid_enterprises, column_config=common.columns(grid_enterprises))
+    st.markdown("##### " + t("不一致的账期", "Billing periods with a discrepancy"))
+    disc = grid["discrepancies"]
+    disc = disc.assign(
+        utility=disc["utility"].map(lambda c: labels.code("utility", c, lang)),
+        region_id=disc["region_id"].map(lambda r: labels.region(r, lang)),
+        period_start=disc["period_start"].map(str),
+        period_end=disc["period_end"].map(str),
+        upload_status=disc["upload_status"].map(lambda c: labels.code("grid_status", c, lang)),
+        metered_status=disc["metered_status"].map(lambda c: labels.code("grid_status", c, lang)),
+        within_tolerance=disc["within_tolerance"].map(lambda x: labels.yes_no(x, lang)),
+        discrepancy=disc["discrepancy"].map(lambda x: labels.yes_no(x, lang)),
+    )
+    if disc.empty:
+        st.success(
+            t(
+                "所有可比对的账期均在允许偏差内。",
+                "Every billing period that could be compared is within the tolerance.",
+            )
+        )
+    else:
+        common.dataframe(disc, column_config=common.columns(disc))
 common.offer_tables(
     t("数据质量", "data quality"),
     {
         t("完整度", "completeness"): table,
         t("被拒绝的上报", "refused uploads"): common.uploads_table(bad),
         t("数据接入", "connectors"): health,
+        t("电网比对", "grid agreement"): grid["enterprises"],
+        t("电网不一致", "grid discrepancies"): grid["discrepancies"],
     },
 )

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from carbon import reference
+from carbon import codes, reference
 from carbon.accounting import apply_factors
 from carbon.factor_choice import check_choices, choice_table
 from carbon.ledger import GWP_OF_RECORD, load_factors, local_today
@@ -37,7 +37,7 @@ from carbon.regional_energy import current_figures, parent_of, weakest_status
 
 LINE_COLUMNS = [
     "region_id", "year", "sector", "carrier", "flow", "quantity_canonical", "energy_tce", "emissions_tco2e",
-    "factor_ids", "factor_reason", "status", "release_id", "source", "unit", "remainder", "in_total", "flags",
+    "factor_ids", "factor_reason", "status", "release_id", "source", "unit", "remainder", "in_total", "factor_flags",
 ]  # fmt: skip
 TOTAL_COLUMNS = [
     "region_id", "year", "emissions_tco2e", "energy_tce", "fuel_combustion_tco2e", "net_import_electricity_tco2e",
@@ -52,6 +52,20 @@ RESTATEMENT_COLUMNS = [
 NO_STATISTICS, NO_NET_IMPORT, NO_FUEL_USE, NOT_ALL_JURISDICTIONS = (
     "no_regional_statistics", "no_net_import", "no_fuel_use", "not_all_jurisdictions",
 )  # fmt: skip
+
+
+def sector_label(sector: str, lang: str = "zh", remainder: bool = False) -> str:
+    """An inventory sector as a person reads it: ``工业``, ``industry:C26`` as its GB/T 4754 division name, a
+    remainder as ``工业（其余）`` / ``industry (rest)``.  ``KeyError`` for an unknown code."""
+    code = sector.split(":", 1)[1] if ":" in sector else ""
+    if len(code) == 3:
+        name = reference.industry_divisions().loc[code[1:], "name_zh" if lang == "zh" else "name_en"]
+        label = f"{code} {name}"
+    else:
+        label = codes.label("inventory_sector", sector, lang)
+    if remainder:
+        return f"{label}（其余）" if lang == "zh" else f"{label} (rest)"
+    return label
 
 
 def method() -> pd.DataFrame:
@@ -93,7 +107,7 @@ def price_figures(figures: pd.DataFrame, factors: pd.DataFrame, year: int, basis
     priced = apply_factors(lines.rename(columns={"quantity_canonical": "quantity"}), choices)
     priced = priced.rename(columns={"quantity": "quantity_canonical"})
     flags = choices.set_index(["province", "carrier"])["flags"]
-    priced["flags"] = [list(flags[(p, c)]) for p, c in zip(priced["province"], priced["carrier"], strict=True)]
+    priced["factor_flags"] = [list(flags[(p, c)]) for p, c in zip(priced["province"], priced["carrier"], strict=True)]
     kinds = reference.carriers()["kind"]
     priced["in_total"] = (priced["flow"] == "net_import") | (priced["carrier"].map(kinds) == "fuel")
     priced["unit"] = priced["carrier"].map(reference.carriers()["canonical_unit"])
@@ -119,7 +133,7 @@ def inventory_lines(engine: Engine, year: int, basis: str, regions: list[str] | 
     ``unit``, the carrier's canonical unit), ``energy_tce``, ``emissions_tco2e``, ``factor_ids``,
     ``factor_reason``, ``status`` (provisional, final, revised), ``release_id``, ``source``, ``remainder`` (True:
     a published parent less its published children), ``in_total`` (True: counts in the inventory total; False: the
-    consumption view's electricity and heat use), ``flags`` (the factor choice's flags, a list).  No statistics: no
+    consumption view's electricity and heat use), ``factor_flags`` (the factor choice's flags, a list).  No statistics: no
     rows.  ``InputError`` for an unknown basis, year or region."""
     check_choices(basis, year)
     figures = current_figures(engine, _regions(regions), [year])
@@ -180,7 +194,7 @@ def inventory_totals(engine: Engine, year: int, basis: str, regions: list[str] |
     asked = ["qingpu", "wujiang", "jiashan", "zone"] if regions is None else list(regions)
     for r in asked:
         reference.region_ids(r)  # refuses an unknown region
-    lines = inventory_lines(engine, year, basis, None)
+    lines = inventory_lines(engine, year, basis, None if "zone" in asked else asked)
     return totals_of_lines(lines, asked, year)
 
 

@@ -179,6 +179,8 @@ def totals_of_lines(lines: pd.DataFrame, regions: list[str], year: int) -> pd.Da
         "reason": None if complete else NOT_ALL_JURISDICTIONS,
     }  # fmt: skip
     table = pd.concat([table, pd.DataFrame([zone], columns=TOTAL_COLUMNS)], ignore_index=True)
+    for c in ("status", "reason"):  # no status, no reason: None, not NaN
+        table[c] = table[c].astype(object).where(table[c].notna(), None)
     return table.loc[table["region_id"].isin(regions)].reset_index(drop=True)
 
 

@@ -635,7 +635,7 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
 def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bool) -> None:
     """双碳进展：监测企业总量与强度、地区目标及其状态、重点排放单位 / dual-carbon progress of a region."""
     from carbon import codes
-    from carbon.analytics.progress import HEADLINE_FIGURES, target_title
+    from carbon.analytics.progress import HEADLINE_FIGURES, target_state, target_title
     from carbon.analytics.progress import progress as region_progress
 
     p = region_progress(_engine(ctx), region, year, basis)
@@ -660,10 +660,24 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
     )
     click.echo()
     click.echo(
-        "地区目标需要地区排放清单，只有监测企业数据时无法评估；参考降幅为同一批监测企业单位增加值强度的变化。\n"
-        "Regional targets need a regional inventory and cannot be assessed from monitored enterprises alone; the "
+        "地区目标按地区清单（能源活动）÷ 地区生产总值评估；无地区能源统计数据时无法评估，不用监测企业的合计代替；"
+        "参考降幅为同一批监测企业单位增加值强度的变化。\n"
+        "Regional targets are assessed on the regional inventory (energy activities) over GDP; without regional "
+        "energy statistics they cannot be assessed, and the monitored enterprises' sums never stand in; the "
         "reference is the change of the same monitored enterprises' intensity per value added."
     )
+    if p["inventory_emissions_tco2e"] is not None:
+        click.echo(
+            render(
+                ["地区清单 / regional inventory", "数值 / value"],
+                [[fields.header(k), cell(k, p[k])] for k in (
+                    "inventory_emissions_tco2e", "inventory_energy_tce", "inventory_carbon_intensity_tco2e_per_10k_cny",
+                    "inventory_energy_intensity_tce_per_10k_cny")]
+                + [[fields.header("inventory_status"), _stat_status(p["inventory_status"])],
+                   [fields.header("inventory_releases"), ",".join(str(r) for r in p["inventory_releases"])]],
+                right=[1],
+            )
+        )  # fmt: skip
 
     def reference_cell(t: dict) -> str:
         if t["monitored_achieved"] is None:
@@ -673,17 +687,18 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
 
     click.echo(
         render(
-            headers("target_title", "expected", "monitored_achieved", "target_status"),
+            headers("target_title", "expected", "achieved", "monitored_achieved", "target_status"),
             [
                 [
                     target_title(t["id"], "zh"),
                     cell("expected", t["expected"]),
+                    cell("achieved", t["achieved"]),
                     reference_cell(t),
-                    codes.bilingual("target_status", t["status"]),
+                    f"{target_state(t['status'], t['reason'], 'zh')} / {target_state(t['status'], t['reason'], 'en')}",
                 ]
                 for t in p["targets"]
             ],
-            right=[1, 2],
+            right=[1, 2, 3],
         )
     )
 
@@ -756,7 +771,8 @@ def inventory(
     )
     g = method.loc["guideline"]
     click.echo(
-        f"方法 / method: 《{g['document_title']}》（{g['document_number']}）能源活动部分：各行业化石燃料燃烧 + 净调入电量 × "
+        f"方法 / method: 《{g['document_title']}》（{g['document_number']}）能源活动部分："
+        "各行业化石燃料燃烧 + 净调入电量 × "
         "电网排放因子；电力按当量值折标准煤 / fossil-fuel combustion by sector + net imported electricity x grid "
         "factor; electricity at its equivalent value (当量值)."
     )

@@ -190,71 +190,163 @@ def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
         before = len(issues)
         region = str(r["region"]).strip().lower()
         if region not in jurisdictions:
-            issues.append(_issue(row, "region", r["region"], "地区须为 qingpu、wujiang 或 jiashan（示范区为三地之和，不单独导入）",
-                                 "region must be qingpu, wujiang or jiashan (the zone is their sum, not imported)"))  # fmt: skip
+            issues.append(
+                _issue(
+                    row,
+                    "region",
+                    r["region"],
+                    "地区须为 qingpu、wujiang 或 jiashan（示范区为三地之和，不单独导入）",
+                    "region must be qingpu, wujiang or jiashan (the zone is their sum, not imported)",
+                )
+            )
         year = pd.to_numeric(r["year"], errors="coerce")
         if pd.isna(year) or year != int(year) or not earliest.year <= year < latest.year:
-            issues.append(_issue(row, "year", r["year"], f"年份须在 {earliest.year} 至 {latest.year - 1} 之间",
-                                 f"year must be a year from {earliest.year} to {latest.year - 1}, such as 2024"))  # fmt: skip
+            issues.append(
+                _issue(
+                    row,
+                    "year",
+                    r["year"],
+                    f"年份须在 {earliest.year} 至 {latest.year - 1} 之间",
+                    f"year must be a year from {earliest.year} to {latest.year - 1}, such as 2024",
+                )
+            )
         flow = FLOWS.get(_norm(r["flow"]).lower())
         if flow is None:
-            issues.append(_issue(row, "flow", r["flow"], "流向须为 final_use（终端消费）或 net_import（净调入）",
-                                 "flow must be final_use (energy consumed by the sector) or net_import "
-                                 "(net imported electricity)"))  # fmt: skip
+            issues.append(
+                _issue(
+                    row,
+                    "flow",
+                    r["flow"],
+                    "流向须为 final_use（终端消费）或 net_import（净调入）",
+                    "flow must be final_use (energy consumed by the sector) or net_import (net imported electricity)",
+                )
+            )
         carrier = _carrier(r["carrier"])
         if carrier is None:
-            issues.append(_issue(row, "carrier", r["carrier"], "未知或不适用于统计数据的能源品种（见 carriers.csv，如 电力、天然气、原煤）",
-                                 "unknown carrier, or one statistics do not publish (see carriers.csv: "
-                                 "electricity, natural gas, raw coal, ...)"))  # fmt: skip
+            issues.append(
+                _issue(
+                    row,
+                    "carrier",
+                    r["carrier"],
+                    "未知或不适用于统计数据的能源品种（见 carriers.csv，如 电力、天然气、原煤）",
+                    "unknown carrier, or one statistics do not publish (see carriers.csv: "
+                    "electricity, natural gas, raw coal, ...)",
+                )
+            )
         sector, part = None, None
         if flow == "net_import":
             if _norm(r["sector"]).lower() not in ("", ALL_SECTOR, "全社会", "合计"):
-                issues.append(_issue(row, "sector", r["sector"], "净调入电量属于整个地区：行业请填 all 或留空",
-                                     "net imported electricity belongs to the whole jurisdiction: sector all or empty"))  # fmt: skip
+                issues.append(
+                    _issue(
+                        row,
+                        "sector",
+                        r["sector"],
+                        "净调入电量属于整个地区：行业请填 all 或留空",
+                        "net imported electricity belongs to the whole jurisdiction: sector all or empty",
+                    )
+                )
             else:
                 sector = ALL_SECTOR
             if carrier is not None and carrier not in NET_IMPORT_CARRIERS:
-                issues.append(_issue(row, "carrier", r["carrier"], "净调入只适用于电力", "net_import applies to electricity only"))  # fmt: skip
+                issues.append(
+                    _issue(row, "carrier", r["carrier"], "净调入只适用于电力", "net_import applies to electricity only")
+                )
         elif flow == "final_use":
             found = sector_code(r["sector"])
             if found is None:
-                issues.append(_issue(row, "sector", r["sector"],
-                                     "未知行业：填清单行业代码（agriculture、industry、industry:C26、construction、transport、services、residential、tertiary）、GB/T 4754 门类或大类代码（如 C、C26）或年鉴行名（如 工业、居民生活）",
-                                     "unknown sector: give an inventory sector (agriculture, industry, industry:C26, "
-                                     "construction, transport, services, residential, tertiary), a GB/T 4754 section "
-                                     "or division (C, C26) or a yearbook row name (工业, 居民生活)"))  # fmt: skip
+                issues.append(
+                    _issue(
+                        row,
+                        "sector",
+                        r["sector"],
+                        "未知行业：填清单行业代码（agriculture、industry、industry:C26、construction、transport、services、"
+                        "residential、tertiary）、GB/T 4754 门类或大类代码（如 C、C26）或年鉴行名（如 工业、居民生活）",
+                        "unknown sector: give an inventory sector (agriculture, industry, industry:C26, "
+                        "construction, transport, services, residential, tertiary), a GB/T 4754 section "
+                        "or division (C, C26) or a yearbook row name (工业, 居民生活)",
+                    )
+                )
             else:
                 sector, part = found
         long = [c for c in ("unit", "source") if len(str(r[c])) > limit("max_cell_chars")]
         for c in long:
-            issues.append(_issue(row, c, str(r[c])[:40] + "…", f"超过 {limit('max_cell_chars')} 个字符，请缩短",
-                                 f"longer than {limit('max_cell_chars')} characters; shorten it"))  # fmt: skip
+            issues.append(
+                _issue(
+                    row,
+                    c,
+                    str(r[c])[:40] + "…",
+                    f"超过 {limit('max_cell_chars')} 个字符，请缩短",
+                    f"longer than {limit('max_cell_chars')} characters; shorten it",
+                )
+            )
         value = values[n]
         if pd.isna(value) or (flow != "net_import" and value < 0):
-            issues.append(_issue(row, "value", r["value"], "数值须为有限的数（终端消费不可为负）",
-                                 "value must be a finite number (final use not below zero)"))  # fmt: skip
+            issues.append(
+                _issue(
+                    row,
+                    "value",
+                    r["value"],
+                    "数值须为有限的数（终端消费不可为负）",
+                    "value must be a finite number (final use not below zero)",
+                )
+            )
         factor = None
         if carrier is not None and "unit" not in long:
             canonical = carriers.loc[carrier, "canonical_unit"]
             factor, why = _unit_factor(str(r["unit"]), canonical)
             if why == "coal_equivalent":
-                issues.append(_issue(row, "unit", r["unit"], f"标准煤不是能源品种的实物量：请填{carriers.loc[carrier, 'name_zh']}的实物量（如 {canonical}）",
-                                     f"standard coal is not a quantity of the carrier: give the physical quantity "
-                                     f"of {carriers.loc[carrier, 'name_en']} (e.g. in {canonical})"))  # fmt: skip
+                issues.append(
+                    _issue(
+                        row,
+                        "unit",
+                        r["unit"],
+                        f"标准煤不是能源品种的实物量：请填{carriers.loc[carrier, 'name_zh']}的实物量（如 {canonical}）",
+                        f"standard coal is not a quantity of the carrier: give the physical quantity "
+                        f"of {carriers.loc[carrier, 'name_en']} (e.g. in {canonical})",
+                    )
+                )
             elif why:
-                issues.append(_issue(row, "unit", r["unit"], f"单位不能换算为{carriers.loc[carrier, 'name_zh']}的计量单位 {canonical}",
-                                     f"unit does not convert to {canonical}, the unit of "
-                                     f"{carriers.loc[carrier, 'name_en']} (e.g. 万kWh, 亿千瓦时, 万吨, 万立方米)"))  # fmt: skip
+                issues.append(
+                    _issue(
+                        row,
+                        "unit",
+                        r["unit"],
+                        f"单位不能换算为{carriers.loc[carrier, 'name_zh']}的计量单位 {canonical}",
+                        f"unit does not convert to {canonical}, the unit of "
+                        f"{carriers.loc[carrier, 'name_en']} (e.g. 万kWh, 亿千瓦时, 万吨, 万立方米)",
+                    )
+                )
             elif not pd.isna(value) and overflows(value * factor):
-                issues.append(_issue(row, "value", r["value"], "换算后超出可表示范围，请核对数值和单位",
-                                     "too large once converted; check the value and its unit"))  # fmt: skip
+                issues.append(
+                    _issue(
+                        row,
+                        "value",
+                        r["value"],
+                        "换算后超出可表示范围，请核对数值和单位",
+                        "too large once converted; check the value and its unit",
+                    )
+                )
         status = STATUSES.get(_norm(r["status"]).lower())
         if status is None:
-            issues.append(_issue(row, "status", r["status"], "状态须为 快报（初步）、最终 或 修订",
-                                 "status must be provisional (快报), final (最终) or revised (修订)"))  # fmt: skip
+            issues.append(
+                _issue(
+                    row,
+                    "status",
+                    r["status"],
+                    "状态须为 快报（初步）、最终 或 修订",
+                    "status must be provisional (快报), final (最终) or revised (修订)",
+                )
+            )
         if not str(r["source"]).strip():
-            issues.append(_issue(row, "source", r["source"], "请注明数据来源（如 统计年鉴的表名）",
-                                 "give the source (e.g. the statistical yearbook table)"))  # fmt: skip
+            issues.append(
+                _issue(
+                    row,
+                    "source",
+                    r["source"],
+                    "请注明数据来源（如 统计年鉴的表名）",
+                    "give the source (e.g. the statistical yearbook table)",
+                )
+            )
         if len(issues) == before:
             rows.append({
                 "row": row, "region_id": region, "year": int(year), "sector": sector, "part": part,
@@ -281,12 +373,16 @@ def _duplicates(parsed: pd.DataFrame) -> list[RowIssue]:
         if len(group) > 1 and (any(whole) or len(sections) != len(set(sections))):
             rows = ", ".join(str(r) for r in group["row"])
             for r in group.itertuples():
-                issues.append(_issue(
-                    int(r.row), "sector", r.sector,
-                    f"同一数字在本文件中出现多次（第 {rows} 行：同一地区、年份、行业、品种和流向），请只保留一行",
-                    f"the same figure is given more than once in this file (rows {rows}: same region, year, "
-                    f"sector, carrier and flow); keep one",
-                ))  # fmt: skip
+                issues.append(
+                    _issue(
+                        int(r.row),
+                        "sector",
+                        r.sector,
+                        f"同一数字在本文件中出现多次（第 {rows} 行：同一地区、年份、行业、品种和流向），请只保留一行",
+                        f"the same figure is given more than once in this file (rows {rows}: same region, year, "
+                        f"sector, carrier and flow); keep one",
+                    )
+                )
     return issues
 
 
@@ -312,7 +408,7 @@ def hierarchy_issues(figures: pd.DataFrame, rows: pd.Series | None = None) -> li
     (the figures current after an import); ``rows`` (same index) names the file row of each figure, or None for a
     stored one.  Pure."""
     issues = []
-    for (region, year, carrier, flow), g in figures.groupby(["region_id", "year", "carrier", "flow"]):
+    for (region, year, carrier, _), g in figures.groupby(["region_id", "year", "carrier", "flow"]):
         published = set(g["sector"])
         q = g.set_index("sector")["quantity_canonical"]
         children: dict[str, list[str]] = {}
@@ -323,14 +419,20 @@ def hierarchy_issues(figures: pd.DataFrame, rows: pd.Series | None = None) -> li
         for p, kids in children.items():
             total = float(q[kids].sum())
             if total > q[p] and not math.isclose(total, q[p], rel_tol=1e-9):
-                where = g.index[g["sector"] == p][0]
-                row = None if rows is None else rows.get(where)
-                issues.append(_issue(
-                    int(row) if row is not None and not pd.isna(row) else 0, "value", q[p],
-                    f"{region} {year}年 {carrier}：{p} 小于其已公布的细分行业之和（{'、'.join(sorted(kids))}：{total:g}），请核对",
-                    f"{region} {year} {carrier}: {p} is smaller than the sum of its published parts "
-                    f"({', '.join(sorted(kids))}: {total:g}); check the figures",
-                ))  # fmt: skip
+                # the parent's file row; a stored parent: the row of a child this file gives
+                involved = [g.index[g["sector"] == s][0] for s in (p, *sorted(kids))]
+                from_file = [] if rows is None else [int(rows[i]) for i in involved if not pd.isna(rows.get(i))]
+                issues.append(
+                    _issue(
+                        from_file[0] if from_file else 0,
+                        "value",
+                        q[p],
+                        f"{region} {year}年 {carrier}：{p} 小于其已公布的细分行业之和"
+                        f"（{'、'.join(sorted(kids))}：{total:g}），请核对",
+                        f"{region} {year} {carrier}: {p} is smaller than the sum of its published parts "
+                        f"({', '.join(sorted(kids))}: {total:g}); check the figures",
+                    )
+                )
     return issues
 
 
@@ -348,10 +450,19 @@ def current_figures(conn_or_engine: object, regions: list[str] | None = None, ye
     ``quantity_canonical`` (the carrier's canonical unit), ``quantity_original``, ``unit_original``, ``status``,
     ``source``."""
     stmt = select(
-        RegionalEnergy.id, RegionalEnergy.release_id, RegionalEnergy.region_id, RegionalEnergy.year,
-        RegionalEnergy.sector, RegionalEnergy.carrier, RegionalEnergy.flow, RegionalEnergy.quantity_canonical,
-        RegionalEnergy.quantity_original, RegionalEnergy.unit_original, RegionalEnergy.status, RegionalEnergy.source,
-    ).where(RegionalEnergy.superseded_at.is_(None))  # fmt: skip
+        RegionalEnergy.id,
+        RegionalEnergy.release_id,
+        RegionalEnergy.region_id,
+        RegionalEnergy.year,
+        RegionalEnergy.sector,
+        RegionalEnergy.carrier,
+        RegionalEnergy.flow,
+        RegionalEnergy.quantity_canonical,
+        RegionalEnergy.quantity_original,
+        RegionalEnergy.unit_original,
+        RegionalEnergy.status,
+        RegionalEnergy.source,
+    ).where(RegionalEnergy.superseded_at.is_(None))
     if regions is not None:
         stmt = stmt.where(RegionalEnergy.region_id.in_(regions))
     if years is not None:
@@ -411,10 +522,16 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
         )  # fmt: skip
         downgrade = merged["old_status"].isin(["final", "revised"]) & (merged["status"] == "provisional")
         for r in merged.loc[downgrade].itertuples():
-            report.errors.append(_issue(int(r.row), "status", r.status,
-                                        f"已有{r.old_status}数字，快报数不能取代它：修订请填 修订（revised）",
-                                        f"a {r.old_status} figure is stored; a provisional one cannot replace it: "
-                                        "give a revision the status revised (修订)"))  # fmt: skip
+            report.errors.append(
+                _issue(
+                    int(r.row),
+                    "status",
+                    r.status,
+                    f"已有{r.old_status}数字，快报数不能取代它：修订请填 修订（revised）",
+                    f"a {r.old_status} figure is stored; a provisional one cannot replace it: "
+                    "give a revision the status revised (修订)",
+                )
+            )
         same = (
             merged["old_quantity"].notna()
             & (merged["old_quantity"] == merged["quantity_canonical"])
@@ -425,7 +542,7 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
             [current.loc[~current["id"].isin(merged.loc[revised, "id"])], merged.loc[~same]], ignore_index=True
         ).drop_duplicates(KEY, keep="last")
         after = after.reset_index(drop=True)
-        report.errors += hierarchy_issues(after, after["row"] if "row" in after else None)
+        report.errors += hierarchy_issues(after, after.get("row"))
         if report.errors or not (~same).any():
             transaction.rollback()
             report.unchanged = 0 if report.errors else int(same.sum())

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Row
 
-from carbon import audit, reference
+from carbon import audit, codes, fields, reference
 from carbon.access import (
     Viewer,
     aggregate_regions,
@@ -37,7 +37,7 @@ from carbon.analytics.decompose import decompose_region
 from carbon.analytics.disclosure import suppression
 from carbon.analytics.grades import grade_year
 from carbon.analytics.peak import estimate
-from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_title: for the pages)
+from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_state, target_title: for the pages)
     HEADLINE_FIGURES,
     MONITORED,
     TARGET_PATH_COLUMNS,
@@ -52,6 +52,7 @@ from carbon.analytics.progress import (  # noqa: F401  (family_title, target_reg
     target_path,
     target_progress,
     target_region,
+    target_state,
     target_title,
 )
 from carbon.enterprises import get_enterprise, list_enterprises
@@ -69,6 +70,11 @@ from carbon.stats import current_stats
 
 # the monitored-enterprise intensity that stands for each regional intensity indicator, for the pages
 MONITORED_INTENSITY = {indicator: column for indicator, (column, _) in MONITORED.items()}
+
+
+def statistics_status_label(status: str | None, lang: str = "zh") -> str:
+    """The status of regional statistics as a person reads it (快报（初步）, 最终, 修订), ``无数据`` for none."""
+    return fields.NO_DATA[lang] if status is None else codes.label("statistics_status", status, lang)
 
 
 def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
@@ -221,7 +227,8 @@ def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: 
 FIGURES_COMPARED = [*HEADLINE_FIGURES, "gdp_10k_cny"]
 TARGETS_COMPARED = [
     "region", "indicator", "target_year", "target", "target_region", "base_year", "reduction", "qualifier",
-    "target_status", "expected", "monitored_achieved", "monitored_achieved_enterprises",
+    "target_status", "reason", "assessed_on", "achieved", "expected", "monitored_achieved",
+    "monitored_achieved_enterprises",
 ]  # fmt: skip
 
 

@@ -62,7 +62,7 @@ def summary(engine, viewer: Viewer, region: str, year: int, basis: str = "locati
         {
             "目标": [views.target_title(t["id"], "zh") for t in h["targets"]],
             "按直线路径本年应降": [fmt.percent(t["expected"]) for t in h["targets"]],
-            "状态": [codes.label("target_status", t["status"], "zh") for t in h["targets"]],
+            "状态": [views.target_state(t["status"], t.get("reason"), "zh") for t in h["targets"]],
             "监测企业强度降幅（参考）": [fmt.percent(t["monitored_achieved"]) for t in h["targets"]],
         }
     )

@@ -78,7 +78,7 @@ def test_an_inventory_checked_by_hand(qingpu_2023):
 
     (total,) = inventory_totals(engine, 2023, "location", ["qingpu"]).itertuples()
     # 1e7 m3 x 0.0021622 = 21 621.9 t; 5 000 t x 3.0959 = 15 479.6 t; 8e8 kWh x 0.5737e-3 = 458 960 t
-    assert GAS_T_PER_M3 == pytest.approx(0.0021622, rel=1e-4) and DIESEL_T_PER_T == pytest.approx(3.09591, rel=1e-5)
+    assert pytest.approx(0.0021622, rel=1e-4) == GAS_T_PER_M3 and pytest.approx(3.09591, rel=1e-5) == DIESEL_T_PER_T
     assert total.emissions_tco2e == pytest.approx(1e7 * GAS_T_PER_M3 + 5_000 * DIESEL_T_PER_T + 8e8 * SH_2023)
     assert total.emissions_tco2e == pytest.approx(21_621.9 + 15_479.6 + 458_960, abs=1)
     # 1e7 m3 x 1.33 kgce = 13 300 tce; 5 000 t x 1.4571 = 7 285.5 tce; 8e8 kWh x 0.1229 kgce = 98 320 tce
@@ -118,9 +118,11 @@ def test_the_zone_is_the_sum_of_the_three(engine):
 def test_a_bad_row_is_refused_and_nothing_is_stored(engine, tmp_path, row, column):
     report = import_stats(engine, write(tmp_path / "bad.csv", QINGPU_2023[0], row))
     assert report.stored == 0 and [(e.row, e.column) for e in report.errors] == [(3, column)]
-    assert report.errors[0].zh and report.errors[0].en and report.errors[0].value == row.split(",")[
-        {"unit": 6, "sector": 2, "status": 7, "region": 0}[column]
-    ]
+    assert (
+        report.errors[0].zh
+        and report.errors[0].en
+        and report.errors[0].value == row.split(",")[{"unit": 6, "sector": 2, "status": 7, "region": 0}[column]]
+    )
     with engine.connect() as conn:
         assert conn.execute(select(RegionalEnergy.id)).first() is None
         assert conn.execute(select(StatsRelease.id)).first() is None

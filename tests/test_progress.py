@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from carbon.analytics.progress import (
+    INTENSITY_COLUMNS,
     applicable_targets,
     jurisdiction_targets,
     key_emitters,
@@ -22,7 +23,6 @@ from carbon.analytics.progress import (
     parameters,
     progress,
     regional_target,
-    INTENSITY_COLUMNS,
     target_progress,
     target_title,
     targets,

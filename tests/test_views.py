@@ -339,9 +339,10 @@ def test_no_data_is_never_graded_ranked_counted_or_on_track(zone):
     head = progress(zone, "zone", 2025)
     assert head["emissions_tco2e"] is None and head["monitored_carbon_intensity_tco2e_per_10k_cny"] is None
     assert head["enterprises"] == 0 and head["key_emitters"] == []
-    assert {t["status"] for t in head["targets"]} == {"no_data"}  # never on track with no data
+    assert {t["status"] for t in head["targets"]} == {"not_assessable"}  # never on track with no data
+    assert {t["reason"] for t in head["targets"]} == {"no_regional_statistics"}
     regions = views.compare_regions(zone, ZONE, 2025)
-    assert set(regions["targets"]["target_status"]) == {"no_data"}
+    assert set(regions["targets"]["target_status"]) == {"not_assessable"}
     assert regions["figures"]["emissions_tco2e"].isna().all()
     # 2024: B has no June, but has data; every enterprise is graded on what it has
     assert set(grade_year(zone, 2024)["uscc"]) <= {A, B, C, D}

@@ -133,8 +133,8 @@ def inventory_lines(engine: Engine, year: int, basis: str, regions: list[str] | 
     ``unit``, the carrier's canonical unit), ``energy_tce``, ``emissions_tco2e``, ``factor_ids``,
     ``factor_reason``, ``status`` (provisional, final, revised), ``release_id``, ``source``, ``remainder`` (True:
     a published parent less its published children), ``in_total`` (True: counts in the inventory total; False: the
-    consumption view's electricity and heat use), ``factor_flags`` (the factor choice's flags, a list).  No statistics: no
-    rows.  ``InputError`` for an unknown basis, year or region."""
+    consumption view's electricity and heat use), ``factor_flags`` (the factor choice's flags, a list).  No
+    statistics: no rows.  ``InputError`` for an unknown basis, year or region."""
     check_choices(basis, year)
     figures = current_figures(engine, _regions(regions), [year])
     return price_figures(figures, load_factors(engine) if len(figures) else pd.DataFrame(), year, basis)
@@ -176,7 +176,8 @@ def totals_of_lines(lines: pd.DataFrame, regions: list[str], year: int) -> pd.Da
         **{c: float(parts[c].sum()) if complete else float("nan") for c in figures},
         "status": weakest_status(parts["status"]) if complete else None,
         "releases": sorted({r for rs in parts["releases"] for r in rs}) if complete else [],
-        "reason": None if complete else NOT_ALL_JURISDICTIONS,
+        "reason": None if complete
+        else NO_STATISTICS if parts["reason"].eq(NO_STATISTICS).all() else NOT_ALL_JURISDICTIONS,
     }  # fmt: skip
     table = pd.concat([table, pd.DataFrame([zone], columns=TOTAL_COLUMNS)], ignore_index=True)
     for c in ("status", "reason"):  # no status, no reason: None, not NaN
@@ -190,7 +191,8 @@ def inventory_totals(engine: Engine, year: int, basis: str, regions: list[str] |
     combustion of all sectors + net imported electricity; NaN: no data), the two parts (``fuel_combustion_*``,
     ``net_import_electricity_*``), ``status`` (the weakest status of the figures used), ``releases`` (their release
     ids, a list), ``reason`` (None, or why there is no total: ``no_regional_statistics``, ``no_net_import``,
-    ``no_fuel_use``, for the zone ``not_all_jurisdictions``).  The zone is the sum of the three jurisdictions only
+    ``no_fuel_use``; for the zone ``no_regional_statistics`` when none of the three has statistics, else
+    ``not_all_jurisdictions``).  The zone is the sum of the three jurisdictions only
     when all three have a total."""
     check_choices(basis, year)
     asked = ["qingpu", "wujiang", "jiashan", "zone"] if regions is None else list(regions)
@@ -271,7 +273,8 @@ def inventory_restatement(
     both = both.loc[changed]
     out = pd.DataFrame({
         "region_id": region, "year": year, "sector": both["sector"], "carrier": both["carrier"], "flow": both["flow"],
-        "old_quantity_canonical": both["quantity_canonical_old"], "new_quantity_canonical": both["quantity_canonical_new"],
+        "old_quantity_canonical": both["quantity_canonical_old"],
+        "new_quantity_canonical": both["quantity_canonical_new"],
         "unit": both["unit_new"].fillna(both["unit_old"]),
         "old_emissions_tco2e": both["emissions_tco2e_old"], "new_emissions_tco2e": both["emissions_tco2e_new"],
         "difference_tco2e": both["emissions_tco2e_new"].fillna(0.0) - both["emissions_tco2e_old"].fillna(0.0),

@@ -134,6 +134,20 @@ def target_title(target_id: str, lang: str = "zh") -> str:
     return f"{where}: {what} {lead}{cut} % below {t['base_year']} by {t['target_year']}"
 
 
+def target_state(status: str, reason: str | None = None, lang: str = "zh") -> str:
+    """A target's state as a person reads it: ``进度正常`` / ``on track``, or why it cannot be assessed:
+    ``无法评估：无地区能源统计数据`` / ``cannot be assessed: no regional energy statistics``.  ``KeyError`` for an
+    unknown code."""
+    text = codes.label("target_status", status, lang)
+    if status != NOT_ASSESSABLE or not isinstance(reason, str):
+        return text
+    return (
+        f"{text}：{codes.label('inventory_missing', reason, 'zh')}"
+        if lang == "zh"
+        else (f"{text}: {codes.label('inventory_missing', reason, 'en')}")
+    )
+
+
 def family_title(indicator: str, target_year: int, lang: str = "zh") -> str:
     """Heading of a family of targets (one indicator, one target year): ``2025年能耗强度目标`` /
     ``energy-intensity targets for 2025``."""

@@ -80,7 +80,9 @@ for (indicator, by), family in targets.groupby(["indicator", "target_year"], sor
         {
             "region": family["region"].map(lambda r: labels.region(r, lang)),
             "target_title": family["target"].map(lambda i: views.target_title(i, lang)),
-            "target_status": family["target_status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
+            "target_status": [
+                views.target_state(s, r, lang) for s, r in zip(family["target_status"], family["reason"], strict=True)
+            ],
             "expected": family["expected"],
             monitored: family["region"].map(own),
             "monitored_achieved": family["monitored_achieved"],

@@ -147,7 +147,7 @@ def show_targets(o: dict, lang: str) -> None:
                 f"path expects {fmt.percent(tg['expected'])} below {tg['base_year']}",
             )
         )
-        cols[2].markdown(f"**{labels.pick(labels.STATUS[tg['status']], lang)}**")
+        cols[2].markdown(f"**{views.target_state(tg['status'], tg.get('reason'), lang)}**")
     if h["targets"]:
         st.caption(
             t(

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from carbon import views
+from carbon.access import Viewer
 from carbon.analytics.inventory import (
     consumption_view,
     inventory_lines,
@@ -30,6 +33,7 @@ from tests.test_attacks import run as attacks_run
 
 HEADER = "region,year,sector,carrier,flow,value,unit,status,source\n"
 SIM = "模拟数据（simulated）"
+ZONE = Viewer("zone1", "zone")
 
 # Factor values of factors/data used by hand below (location basis, GWP of CO2 = 1):
 # natural gas (GB/T 32151.22-2024 表C.1): NCV 389.31 GJ/10^4 Nm3, CC 15.3 tC/TJ, OF 99 %; GB/T 2589: 1.3300 kgce/m3
@@ -267,3 +271,47 @@ def test_the_cli_prints_the_inventory_and_its_restatement(qingpu_2023, db_url, t
     bad = write(tmp_path / "bad.csv", "qingpu,2023,工业,原煤,final_use,5,吨标准煤,最终,年鉴")
     refused = run("stats", "import", str(bad))
     assert refused.returncode == 2 and "第2行" in refused.stderr and "standard coal" in refused.stderr
+
+
+def test_two_imports_at_once_store_each_figure_once(engine, tmp_path):
+    """The same revision imported twice at the same moment: one stores it, the other finds it unchanged; never two
+    current figures for one line."""
+    first = write(tmp_path / "a.csv", *QINGPU_2023)
+    assert import_stats(engine, first).stored == 5
+    revision = write(tmp_path / "rev.csv", f"qingpu,2023,all,电力,net_import,9,亿千瓦时,修订,{SIM}")
+    reports: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def go() -> None:
+        barrier.wait()
+        reports.append(import_stats(engine, revision))
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((r.stored, r.unchanged) for r in reports) == [(0, 1), (1, 0)], reports
+    with engine.connect() as conn:
+        current = conn.execute(
+            select(RegionalEnergy.quantity_canonical).where(
+                RegionalEnergy.flow == "net_import", RegionalEnergy.superseded_at.is_(None)
+            )
+        ).all()
+    assert current == [(9e8,)]
+
+
+def test_the_pages_read_the_target_on_the_inventory(qingpu_years):
+    """The overview, the regions page and the targets page get the same assessment as ``carbon progress``."""
+    engine = qingpu_years
+    head = views.overview(engine, ZONE, "qingpu", 2024)["headline"]
+    energy = {t["id"]: t for t in head["targets"]}["sh-2025-energy-intensity"]
+    assert energy["status"] == "on_track" and views.target_state("on_track", None) == "进度正常"
+    assert head["inventory_energy_tce"] == pytest.approx(11_970 + 92_175)
+    compared = views.compare_regions(engine, ZONE, 2024)["targets"]
+    energy_rows = compared.loc[compared["indicator"] == "energy_intensity_tce_per_10k_cny"].set_index("region")
+    assert energy_rows.loc["qingpu", "target_status"] == "on_track"
+    assert energy_rows.loc["wujiang", "target_status"] == "not_assessable"
+    reason = energy_rows.loc["wujiang", "reason"]
+    assert views.target_state("not_assessable", reason) == "无法评估：无地区能源统计数据"
+    assert views.target_state("not_assessable", reason, "en") == "cannot be assessed: no regional energy statistics"

@@ -238,8 +238,8 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
     ``figures``: one row per jurisdiction, the monitored enterprises' totals and their intensities over their own
     value added (``FIGURES_COMPARED``, with ``key_emitter_count``).  ``targets``: per family of targets (indicator
     and target year), one row per jurisdiction with the target that applies to it (its own, else its province's,
-    else the national one: ``jurisdiction_targets``), its status (regional targets cannot be assessed without a
-    regional inventory), the reduction its path expects by the year and the monitored enterprises' own reduction
+    else the national one: ``jurisdiction_targets``), its status (on the regional inventory; ``not_assessable`` with
+    its ``reason`` without it), the reduction its path expects by the year and the monitored enterprises' own reduction
     for reference (``TARGETS_COMPARED``; ``target`` is the id, worded by ``target_title``).
     """
     check_choices(basis, year)
@@ -497,8 +497,8 @@ def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: st
 
 
 def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> dict[str, Any]:
-    """The applicable regional targets with their sources and state (``progress``: cannot be assessed without a
-    regional inventory); enterprises behind the reference path; missing submissions.
+    """The applicable regional targets with their sources and state (``progress``: on the regional inventory, not
+    assessable without it); enterprises behind the reference path; missing submissions.
 
     The reference path is the straight path of the region's nearest carbon-intensity target (the earliest target
     year; of those the most local: the region's own, its province's, the national one), ``target_used``.  An
@@ -546,8 +546,11 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     missing = missing.assign(
         missing_months=missing[reported].eq(0).apply(lambda r: ",".join(str(m) for m, v in r.items() if v), axis=1)
     )[["uscc", "name", "missing_months"]]
+    targets = pd.DataFrame(head["targets"])
+    if "inventory_releases" in targets:  # a table cell holds text: the release ids joined
+        targets["inventory_releases"] = targets["inventory_releases"].map(lambda rs: ", ".join(map(str, rs)) or None)
     return {
-        "targets": pd.DataFrame(head["targets"]),
+        "targets": targets,
         "target_used": None if target is None else target.id,
         "behind": behind,
         "missing": missing.reset_index(drop=True),

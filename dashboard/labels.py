@@ -125,6 +125,13 @@ CODED_FIELDS = {
             "kind": "connector_kind",
             "state": "submission_state",
             "scope": "cycle_scope",
+            "reason": "inventory_missing",
+            "inventory_reason": "inventory_missing",
+            "assessed_on": "assessed_on",
+            "inventory_status": "statistics_status",
+            "old_status": "statistics_status",
+            "new_status": "statistics_status",
+            "flow": "energy_flow",
         }.items()
     },
 }

@@ -68,7 +68,9 @@ def summary(engine, viewer: Viewer, region: str, year: int, basis: str = "locati
     )
     goal = Section(
         "二、目标进展",
-        ["地区目标需要地区排放清单；只有监测企业数据时无法评估，监测企业的降幅仅供参考。"],
+        [
+            "地区目标按地区温室气体清单（能源活动）除以地区生产总值评估；无地区能源统计数据时无法评估，监测企业的降幅仅供参考。"
+        ],
         [("适用的目标", targets)],
     )
     annual = o["annual"]

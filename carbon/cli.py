@@ -553,6 +553,7 @@ def stats_import(ctx: click.Context, file: Path, as_json: bool) -> None:
         click.echo(
             f"{file}: 读取/read {report.rows_read}, 新增或修订/stored {report.stored} (修订/revised "
             f"{report.revised}), 未变/unchanged {report.unchanged}"
+            + (f", 批次/release {report.release_id}" if getattr(report, "release_id", None) else "")
         )
     for e in report.errors:
         click.echo(f"{file} 第{e.row}行/row {e.row}, {e.column} = {e.value!r}: {e.message}", err=True)

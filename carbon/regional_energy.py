@@ -17,8 +17,9 @@ value, unit, status, source`` (``carbon.stats`` tells it from the economic file 
   net imported electricity, negative for a net export).
 - ``value`` and ``unit``: a physical quantity in a unit pint converts to the carrier's canonical unit (万kWh,
   亿千瓦时, 万吨, 万立方米, ...).  Standard coal (吨标准煤, tce) is refused: it is not a quantity of a carrier.
-- ``status``: provisional (快报, 初步), final (最终, 最终核实) or revised (修订).  A provisional figure never
-  replaces a final or revised one.
+- ``status``: provisional (快报, 初步), final (最终, 最终核实) or revised (修订).  A changed figure never
+  replaces one of a stronger status (provisional < final < revised): re-importing an old file cannot undo a
+  revision.
 - ``source``: where the figure was published; simulated data says so (模拟).
 
 All or nothing: any refused row and nothing is stored.  A changed figure supersedes the stored one, which stays as
@@ -58,6 +59,7 @@ STATUSES = {
 }  # fmt: skip
 # weakest first: a figure's status, and an inventory's (the weakest of the figures it used)
 STATUS_ORDER = ("provisional", "final", "revised")
+STATUS_LABELS = {"provisional": ("快报", "provisional"), "final": ("最终", "final"), "revised": ("修订", "revised")}
 FLOWS = {"final_use": "final_use", "终端消费": "final_use", "消费量": "final_use", "net_import": "net_import",
          "净调入": "net_import", "净调入电量": "net_import"}  # fmt: skip
 ROOT_SECTORS = ("agriculture", "industry", "construction", "transport", "services", "residential", "tertiary")
@@ -520,16 +522,21 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
             ),
             on=KEY, how="left",
         )  # fmt: skip
-        downgrade = merged["old_status"].isin(["final", "revised"]) & (merged["status"] == "provisional")
+        rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+        changed = merged["old_quantity"].notna() & (
+            (merged["old_quantity"] != merged["quantity_canonical"]) | (merged["old_status"] != merged["status"])
+        )
+        downgrade = changed & (merged["status"].map(rank) < merged["old_status"].map(rank))
         for r in merged.loc[downgrade].itertuples():
+            old_zh, old_en = STATUS_LABELS[r.old_status]
             report.errors.append(
                 _issue(
                     int(r.row),
                     "status",
                     r.status,
-                    f"已有{r.old_status}数字，快报数不能取代它：修订请填 修订（revised）",
-                    f"a {r.old_status} figure is stored; a provisional one cannot replace it: "
-                    "give a revision the status revised (修订)",
+                    f"已存有{old_zh}数字，{STATUS_LABELS[r.status][0]}数字不能取代它：修订请填 修订（revised）",
+                    f"a {old_en} figure is stored; a {r.status} one cannot replace it: give a revision the status "
+                    "revised (修订)",
                 )
             )
         same = (

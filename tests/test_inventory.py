@@ -185,10 +185,13 @@ def test_a_revision_supersedes_and_the_restatement_explains_it(qingpu_2023, tmp_
     assert table.loc[("industry", "natural_gas"), "new_quantity_canonical"] == pytest.approx(5e6)
     assert table["difference_tco2e"].sum() == pytest.approx(after.emissions_tco2e - before.emissions_tco2e)
 
-    # a provisional figure never replaces a revised one
+    # a provisional figure never replaces a revised one, nor does the old final file undo the revision
     late = write(tmp_path / "late.csv", f"qingpu,2023,C26,天然气,final_use,450,万立方米,快报,{SIM}")
     report = import_stats(engine, late)
     assert report.stored == 0 and report.errors[0].column == "status"
+    report = import_stats(engine, write(tmp_path / "again.csv", *QINGPU_2023))
+    assert report.stored == 0 and [(e.row, e.column) for e in report.errors] == [(3, "status"), (6, "status")]
+    assert "修订" in report.errors[0].zh and "revised" in report.errors[0].en
 
 
 @pytest.fixture

@@ -318,3 +318,34 @@ def test_the_pages_read_the_target_on_the_inventory(qingpu_years):
     reason = energy_rows.loc["wujiang", "reason"]
     assert views.target_state("not_assessable", reason) == "无法评估：无地区能源统计数据"
     assert views.target_state("not_assessable", reason, "en") == "cannot be assessed: no regional energy statistics"
+
+
+def test_the_overview_page_shows_the_inventory_and_its_assessment(tmp_path, monkeypatch):
+    """The overview of a jurisdiction with statistics reads its targets on the inventory, with the inventory's
+    figures and statistics version; the zone, with one jurisdiction of three, cannot be assessed and says why."""
+    from carbon import db
+    from tests.test_dashboard_app import open_page, sign_in, texts
+    from tests.zone_fixture import build
+
+    url = build(f"sqlite:///{tmp_path / 'zone.db'}", tmp_path)
+    monkeypatch.setenv("CARBON_DATABASE_URL", url)
+    engine = db.make_engine(url)
+    energy = write(
+        tmp_path / "energy.csv",
+        f"qingpu,2020,工业,天然气,final_use,50000,万立方米,最终,{SIM}",
+        f"qingpu,2020,all,电力,net_import,100,亿千瓦时,最终,{SIM}",
+        f"qingpu,2024,工业,天然气,final_use,48000,万立方米,快报,{SIM}",
+        f"qingpu,2024,all,电力,net_import,95,亿千瓦时,快报,{SIM}",
+    )
+    assert import_stats(engine, energy).stored == 4
+    # energy intensity: 2020 (5e8 m3 x 1.33 + 1e10 kWh x 0.1229) kgce / 1e7 x 10^4 CNY = 0.1894 tce per 10^4 CNY;
+    # 2024 (4.8e8 x 1.33 + 9.5e9 x 0.1229) / 1.2e7 = 0.150496: 20.5 % below 2020, ahead of the 11.2 % expected
+    head = views.overview(engine, ZONE, "qingpu", 2024)["headline"]
+    assert head["inventory_energy_intensity_tce_per_10k_cny"] == pytest.approx((638_400 + 1_167_550) / 1.2e7)
+    assert {t["id"]: t["status"] for t in head["targets"]}["sh-2025-energy-intensity"] == "on_track"
+    at = open_page(sign_in("qp-staff"), "overview")
+    page = texts(at)
+    assert "进度正常" in page and "地区清单排放量" in page and "统计数据快报（初步）" in page
+    assert "无法评估：无地区能源统计数据" in page  # the 2030 target: no statistics for its base year 2005
+    zone = open_page(sign_in("zone1"), "overview")
+    assert "无法评估：三地清单不全" in texts(zone) and "进度正常" not in texts(zone)

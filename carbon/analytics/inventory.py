@@ -5,7 +5,9 @@ Method (``carbon/data/inventory_method.csv``, with what could be confirmed of it
 part of 省级温室气体清单编制指南（试行）(国家发展和改革委员会办公厅, 发改办气候〔2011〕1041号) as the project reads
 it: CO2 of fossil fuels burned by sector, plus the indirect CO2 of the jurisdiction's net imported electricity
 (电力调入调出).  A revised guideline (省级温室气体清单编制指南（2025年版）, 生态环境部) is reported by reposts; its text
-was not read and the method has not been checked against it (``guideline_2025`` in the data file).  Each (jurisdiction, year, sector, carrier) figure is priced by the same engine as the enterprises:
+was not read and the method has not been checked against it (``guideline_2025`` in the data file).
+
+Each (jurisdiction, year, sector, carrier) figure is priced by the same engine as the enterprises:
 ``carbon.factor_choice.choice_table`` (factors by basis, the jurisdiction's province and grid, the data year) and
 ``carbon.accounting.apply_factors`` (quantity x tCO2e and tce per canonical unit).
 

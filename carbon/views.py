@@ -39,10 +39,12 @@ from carbon.analytics.grades import grade_year
 from carbon.analytics.peak import estimate
 from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_state, target_title: for the pages)
     HEADLINE_FIGURES,
+    INVENTORY,
     MONITORED,
     TARGET_PATH_COLUMNS,
     applicable_targets,
     family_title,
+    inventory_intensity,
     is_key_emitter,
     jurisdiction_targets,
     parameters,
@@ -153,7 +155,9 @@ def overview(
     """Headline indicators of the monitored enterprises (``progress``: totals, their intensity over their own value
     added, the state of every applicable regional target), the trend with the peak band, the monitored
     enterprises' intensity by year with each target's straight path from its base-year value as a reference, and
-    splits by jurisdiction and sector."""
+    splits by jurisdiction and sector.  ``inventory_annual``: the region's inventory and its intensities over GDP
+    by year (``carbon.analytics.progress.inventory_intensity``, NaN without statistics); ``inventory_paths``: the
+    straight path of every target assessed on the inventory, from its base-year inventory intensity."""
     check_choices(basis, year)
     require_region(viewer, region)
     cube = build_cube(engine, basis, cache=cache)
@@ -176,6 +180,17 @@ def overview(
         name = MONITORED[t["indicator"]][0]
         paths.append(target_path({**t, "indicator": name}, annual[name].get(t["base_year"])))
     paths = [p for p in paths if len(p)]
+    # the region's own intensity on its inventory, and the straight path of every target assessed on it
+    inventory = inventory_intensity(
+        engine, region, sorted({*annual.index.astype(int), *(t["base_year"] for t in head["targets"])}), basis
+    )
+    inventory_paths = [
+        target_path(
+            {**t, "indicator": INVENTORY[t["indicator"]]}, inventory[INVENTORY[t["indicator"]]].get(t["base_year"])
+        )
+        for t in head["targets"]
+        if t["assessed_on"] == "inventory"
+    ]
     year_cube = cube.sel(time=cube["time"].dt.year == year)
     by_region = year_cube.sum(["time", "division", "carrier"], min_count=1)[["emissions_tco2e", "energy_tce"]]
     by_region = by_region.to_dataframe()  # NaN: a jurisdiction without data that year
@@ -189,6 +204,12 @@ def overview(
         "headline": head,
         "annual": annual.reset_index(),
         "target_paths": pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=TARGET_PATH_COLUMNS),
+        "inventory_annual": inventory.drop(columns="inventory_releases").reset_index(),
+        "inventory_paths": (
+            pd.concat(inventory_paths, ignore_index=True)
+            if inventory_paths
+            else pd.DataFrame(columns=TARGET_PATH_COLUMNS)
+        ),
         "peak": peak,
         "by_region": by_region.reset_index(),
         "by_sector": sector,

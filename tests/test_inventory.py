@@ -307,7 +307,12 @@ def test_two_imports_at_once_store_each_figure_once(engine, tmp_path):
 def test_the_pages_read_the_target_on_the_inventory(qingpu_years):
     """The overview, the regions page and the targets page get the same assessment as ``carbon progress``."""
     engine = qingpu_years
-    head = views.overview(engine, ZONE, "qingpu", 2024)["headline"]
+    o = views.overview(engine, ZONE, "qingpu", 2024)
+    head = o["headline"]
+    paths = o["inventory_paths"].set_index(["target", "year"])["value"]
+    base = o["inventory_annual"].set_index("year")["inventory_carbon_intensity_tco2e_per_10k_cny"][2020]
+    assert paths[("cn-2025-carbon-intensity", 2020)] == pytest.approx(base)  # the path starts at the inventory
+    assert paths[("cn-2025-carbon-intensity", 2025)] == pytest.approx(base * (1 - 0.18))
     energy = {t["id"]: t for t in head["targets"]}["sh-2025-energy-intensity"]
     assert energy["status"] == "on_track" and views.target_state("on_track", None) == "进度正常"
     assert head["inventory_energy_tce"] == pytest.approx(11_970 + 92_175)
@@ -340,12 +345,18 @@ def test_the_overview_page_shows_the_inventory_and_its_assessment(tmp_path, monk
     assert import_stats(engine, energy).stored == 4
     # energy intensity: 2020 (5e8 m3 x 1.33 + 1e10 kWh x 0.1229) kgce / 1e7 x 10^4 CNY = 0.1894 tce per 10^4 CNY;
     # 2024 (4.8e8 x 1.33 + 9.5e9 x 0.1229) / 1.2e7 = 0.150496: 20.5 % below 2020, ahead of the 11.2 % expected
-    head = views.overview(engine, ZONE, "qingpu", 2024)["headline"]
+    o = views.overview(engine, ZONE, "qingpu", 2024)
+    head = o["headline"]
+    paths = o["inventory_paths"].set_index(["target", "year"])["value"]
+    base = o["inventory_annual"].set_index("year")["inventory_carbon_intensity_tco2e_per_10k_cny"][2020]
+    assert paths[("cn-2025-carbon-intensity", 2020)] == pytest.approx(base)  # the path starts at the inventory
+    assert paths[("cn-2025-carbon-intensity", 2025)] == pytest.approx(base * (1 - 0.18))
     assert head["inventory_energy_intensity_tce_per_10k_cny"] == pytest.approx((638_400 + 1_167_550) / 1.2e7)
     assert {t["id"]: t["status"] for t in head["targets"]}["sh-2025-energy-intensity"] == "on_track"
     at = open_page(sign_in("qp-staff"), "overview")
     page = texts(at)
     assert "进度正常" in page and "地区清单排放量" in page and "统计数据快报（初步）" in page
+    assert "地区碳排放强度（清单）与目标路径" in page
     assert "无法评估：无地区能源统计数据" in page  # the 2030 target: no statistics for its base year 2005
     zone = open_page(sign_in("zone1"), "overview")
     assert "无法评估：三地清单不全" in texts(zone) and "进度正常" not in texts(zone)

@@ -140,6 +140,32 @@ for tg in h["targets"]:
         )
     cols[2].markdown(f"**{status}**")
 
+if len(o["inventory_paths"]):
+    st.markdown(
+        "#### " + t("地区碳排放强度（清单）与目标路径", "Regional carbon intensity (inventory) and target paths")
+    )
+    inventory_names = {
+        tg["id"]: t(
+            f"{tg['target_year']}年目标路径 · {views.target_region(tg['region'], 'zh')}",
+            f"{tg['target_year']} target path · {views.target_region(tg['region'], 'en')}",
+        )
+        for tg in h["targets"]
+    }
+    inventory_paths = o["inventory_paths"].assign(target=o["inventory_paths"]["target"].map(inventory_names))
+    st.altair_chart(
+        charts.intensity_path(
+            o["inventory_annual"], inventory_paths, "inventory_carbon_intensity_tco2e_per_10k_cny", lang
+        ),
+        width="stretch",
+    )
+    st.caption(
+        t(
+            "地区清单排放量除以地区生产总值；目标路径从基年的清单强度出发按目标降幅直线下降。",
+            "The inventory's emissions over GDP; each target's path falls in a straight line from the base year's "
+            "inventory intensity.",
+        )
+    )
+
 left, right = st.columns(2)
 with left:
     st.markdown("#### " + t("排放趋势与达峰预测（10–90%区间）", "Emissions trend and peak projection (10–90 % band)"))

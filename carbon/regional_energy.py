@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 import pint
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlmodel import Session
 
 from carbon import reference
@@ -447,7 +447,9 @@ def read_file(path: Path) -> pd.DataFrame:
     return df
 
 
-def current_figures(conn_or_engine: object, regions: list[str] | None = None, years: list[int] | None = None):
+def current_figures(
+    conn_or_engine: Engine | Connection, regions: list[str] | None = None, years: list[int] | None = None
+) -> pd.DataFrame:
     """The current (not superseded) regional energy figures with their release: ``id``, ``release_id``, ``KEY``,
     ``quantity_canonical`` (the carrier's canonical unit), ``quantity_original``, ``unit_original``, ``status``,
     ``source``."""

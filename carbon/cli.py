@@ -659,6 +659,7 @@ def stats_import(ctx: click.Context, file: Path, as_json: bool) -> None:
         click.echo(
             f"{file}: 读取/read {report.rows_read}, 新增或修订/stored {report.stored} (修订/revised "
             f"{report.revised}), 未变/unchanged {report.unchanged}"
+            + (f", 批次/release {report.release_id}" if getattr(report, "release_id", None) else "")
         )
     for e in report.errors:
         click.echo(f"{file} 第{e.row}行/row {e.row}, {e.column} = {e.value!r}: {e.message}", err=True)
@@ -741,7 +742,7 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
 def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bool) -> None:
     """双碳进展：监测企业总量与强度、地区目标及其状态、重点排放单位 / dual-carbon progress of a region."""
     from carbon import codes
-    from carbon.analytics.progress import HEADLINE_FIGURES, target_title
+    from carbon.analytics.progress import HEADLINE_FIGURES, target_state, target_title
     from carbon.analytics.progress import progress as region_progress
 
     p = region_progress(_engine(ctx), region, year, basis)
@@ -766,10 +767,24 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
     )
     click.echo()
     click.echo(
-        "地区目标需要地区排放清单，只有监测企业数据时无法评估；参考降幅为同一批监测企业单位增加值强度的变化。\n"
-        "Regional targets need a regional inventory and cannot be assessed from monitored enterprises alone; the "
+        "地区目标按地区清单（能源活动）÷ 地区生产总值评估；无地区能源统计数据时无法评估，不用监测企业的合计代替；"
+        "参考降幅为同一批监测企业单位增加值强度的变化。\n"
+        "Regional targets are assessed on the regional inventory (energy activities) over GDP; without regional "
+        "energy statistics they cannot be assessed, and the monitored enterprises' sums never stand in; the "
         "reference is the change of the same monitored enterprises' intensity per value added."
     )
+    if p["inventory_emissions_tco2e"] is not None:
+        click.echo(
+            render(
+                ["地区清单 / regional inventory", "数值 / value"],
+                [[fields.header(k), cell(k, p[k])] for k in (
+                    "inventory_emissions_tco2e", "inventory_energy_tce", "inventory_carbon_intensity_tco2e_per_10k_cny",
+                    "inventory_energy_intensity_tce_per_10k_cny")]
+                + [[fields.header("inventory_status"), _stat_status(p["inventory_status"])],
+                   [fields.header("inventory_releases"), ",".join(str(r) for r in p["inventory_releases"])]],
+                right=[1],
+            )
+        )  # fmt: skip
 
     def reference_cell(t: dict) -> str:
         if t["monitored_achieved"] is None:
@@ -779,19 +794,157 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
 
     click.echo(
         render(
-            headers("target_title", "expected", "monitored_achieved", "target_status"),
+            headers("target_title", "expected", "achieved", "monitored_achieved", "target_status"),
             [
                 [
                     target_title(t["id"], "zh"),
                     cell("expected", t["expected"]),
+                    cell("achieved", t["achieved"]),
                     reference_cell(t),
-                    codes.bilingual("target_status", t["status"]),
+                    f"{target_state(t['status'], t['reason'], 'zh')} / {target_state(t['status'], t['reason'], 'en')}",
                 ]
                 for t in p["targets"]
             ],
-            right=[1, 2],
+            right=[1, 2, 3],
         )
     )
+
+
+@cli.command()
+@click.option("--region", required=True, type=REGIONS, help="区县或示范区 / jurisdiction or zone")
+@click.option("--year", required=True, type=YEAR, help="年份 / year")
+@basis_option
+@click.option(
+    "--restatement", is_flag=True, help="统计数据修订对清单的影响（按行业和品种）/ how a revision changed the inventory"
+)
+@click.option("--release", type=click.IntRange(1), help="与 --restatement 一起：哪一批修订（默认最新）/ which release")
+@json_option
+@click.pass_context
+def inventory(
+    ctx: click.Context, region: str, year: int, basis: str, restatement: bool, release: int | None, as_json: bool
+) -> None:
+    """地区温室气体清单（能源活动）：按行业和品种，附统计数据版本和方法 / regional inventory by sector and carrier."""
+    from carbon.analytics import inventory as inv
+
+    engine = _engine(ctx)
+    if restatement:
+        if region == "zone":
+            raise click.UsageError("修订说明按区县给出，请选 qingpu、wujiang 或 jiashan / give a jurisdiction")
+        table = inv.inventory_restatement(engine, region, year, basis, release)
+        if as_json:
+            _print_json({"region": region, "year": year, "basis": basis, "lines": _records(table)})
+            return
+        click.echo(f"{reference.regions().loc[region, 'name_zh']} {year}年 清单修订说明 / inventory restatement")
+        if table.empty:
+            click.echo("无修订 / no revision of this jurisdiction's statistics for the year")
+            return
+        click.echo(
+            render(
+                ["行业 / sector", "品种 / carrier", *headers("old_quantity_canonical", "new_quantity_canonical"),
+                 "单位 / unit", *headers("old_emissions_tco2e", "new_emissions_tco2e", "difference_tco2e"),
+                 "状态 / status", "批次 / release", "出处 / source"],
+                [
+                    [inv.sector_label(r.sector), _carrier_name(r.carrier),
+                     cell("old_quantity_canonical", r.old_quantity_canonical),
+                     cell("new_quantity_canonical", r.new_quantity_canonical), r.unit,
+                     cell("old_emissions_tco2e", r.old_emissions_tco2e),
+                     cell("new_emissions_tco2e", r.new_emissions_tco2e), cell("difference_tco2e", r.difference_tco2e),
+                     f"{_stat_status(r.old_status)} → {_stat_status(r.new_status)}",
+                     f"{_release(r.old_release_id)} → {_release(r.new_release_id)}",
+                     r.new_source if isinstance(r.new_source, str) else r.old_source]
+                    for r in table.itertuples()
+                ],
+                right=[2, 3, 5, 6, 7],
+            )
+        )  # fmt: skip
+        click.echo(f"合计变化 / total change: {cell('difference_tco2e', float(table['difference_tco2e'].sum()))} tCO2e")
+        return
+    lines = inv.inventory_lines(engine, year, basis, [region])
+    totals = inv.inventory_totals(engine, year, basis, [region])
+    method = inv.method()
+    if as_json:
+        _print_json(
+            {
+                "region": region, "year": year, "basis": basis,
+                "totals": _records(totals), "lines": _records(lines),
+                "consumption_view": _records(inv.consumption_view(lines)) if len(lines) else [],
+                "method": method.reset_index().to_dict("records"),
+            }
+        )  # fmt: skip
+        return
+    click.echo(
+        f"{reference.regions().loc[region, 'name_zh']} {year}年 地区温室气体清单（能源活动） / regional inventory "
+        f"({codes.bilingual('basis_short', basis)})"
+    )
+    g = method.loc["guideline"]
+    click.echo(
+        f"方法 / method: 《{g['document_title']}》（{g['document_number']}）能源活动部分："
+        "各行业化石燃料燃烧 + 净调入电量 × "
+        "电网排放因子；电力按当量值折标准煤 / fossil-fuel combustion by sector + net imported electricity x grid "
+        "factor; electricity at its equivalent value (当量值)."
+    )
+    if lines.empty:
+        click.echo(f"{NO_DATA}：{codes.bilingual('inventory_missing', 'no_regional_statistics')}")
+        return
+
+    def rows(part: pd.DataFrame) -> list[list[str]]:
+        return [
+            [inv.sector_label(r.sector, "zh", r.remainder), _carrier_name(r.carrier),
+             codes.label("energy_flow", r.flow), cell("quantity_canonical", r.quantity_canonical), r.unit,
+             cell("energy_tce", r.energy_tce), cell("emissions_tco2e", r.emissions_tco2e), _stat_status(r.status),
+             _release(r.release_id)]
+            for r in part.itertuples()
+        ]  # fmt: skip
+
+    head = ["行业 / sector", "品种 / carrier", "流向 / flow", *headers("quantity_canonical"), "单位 / unit",
+            *headers("energy_tce", "emissions_tco2e"), "统计状态 / status", "批次 / release"]  # fmt: skip
+    for region_id, own in lines.groupby("region_id", sort=False):
+        if region == "zone":
+            click.echo(f"\n{reference.regions().loc[region_id, 'name_zh']}")
+        click.echo("计入清单总量 / in the inventory total:")
+        click.echo(render(head, rows(own.loc[own["in_total"]]), right=[3, 5, 6]))
+        view = own.loc[~own["in_total"]]
+        if len(view):
+            click.echo(
+                "消费视角（全社会用电、用热按行业 × 因子，单独列示，不计入总量）/ consumption view (electricity and "
+                "heat use by sector x factor; shown separately, not in the total):"
+            )
+            click.echo(render(head, rows(view), right=[3, 5, 6]))
+    click.echo()
+    click.echo(
+        render(
+            ["区域 / region", *headers("emissions_tco2e", "energy_tce", "fuel_combustion_tco2e",
+                                       "net_import_electricity_tco2e"), "统计状态 / status", "批次 / releases"],
+            [
+                [reference.regions().loc[t.region_id, "name_zh"], cell("emissions_tco2e", t.emissions_tco2e),
+                 cell("energy_tce", t.energy_tce), cell("fuel_combustion_tco2e", t.fuel_combustion_tco2e),
+                 cell("net_import_electricity_tco2e", t.net_import_electricity_tco2e),
+                 _stat_status(t.status) if t.status else codes.bilingual("inventory_missing", t.reason),
+                 ",".join(str(r) for r in t.releases) or "-"]
+                for t in totals.itertuples()
+            ],
+            right=[1, 2, 3, 4],
+        )
+    )  # fmt: skip
+    sources = sorted(set(lines["source"]))
+    click.echo("统计数据出处 / statistics sources: " + "; ".join(sources))
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """A table as JSON records, no data as null."""
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+def _carrier_name(carrier: str) -> str:
+    return str(reference.carriers().loc[carrier, "name_zh"])
+
+
+def _stat_status(status: object) -> str:
+    return "-" if not isinstance(status, str) else codes.label("statistics_status", status)
+
+
+def _release(release: object) -> str:
+    return "-" if release is None or (isinstance(release, float) and math.isnan(release)) else str(int(release))
 
 
 @cli.command()

@@ -301,6 +301,40 @@ class Statistic(SQLModel, table=True):
     superseded_at: datetime | None = _tz_datetime(nullable=True)
 
 
+class StatsRelease(SQLModel, table=True):
+    """One imported file of regional energy statistics: what its figures were read from (name and SHA-256)."""
+
+    __tablename__ = "stats_release"
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str
+    sha256: str = Field(max_length=64, index=True)
+    imported_at: datetime = _tz_datetime(nullable=False)
+
+
+class RegionalEnergy(SQLModel, table=True):
+    """A jurisdiction's energy figure for a year as published: final use of a carrier by an inventory sector, or
+    its net imported electricity (``flow`` ``net_import``, sector ``all``), in the carrier's canonical unit
+    (``quantity_canonical``) and as written (``quantity_original`` ``unit_original``).
+
+    A revised figure supersedes the stored one, which stays as history (``superseded_at``).
+    """
+
+    __tablename__ = "regional_energy"
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="stats_release.id", index=True)
+    region_id: str = Field(foreign_key="region.id", max_length=16, index=True)
+    year: int
+    sector: str = Field(max_length=16)
+    carrier: str = Field(max_length=32)
+    flow: str = Field(max_length=16)
+    quantity_canonical: float
+    quantity_original: float
+    unit_original: str = Field(max_length=24)
+    status: str = Field(max_length=16)
+    source: str
+    superseded_at: datetime | None = _tz_datetime(nullable=True)
+
+
 class UserAccount(SQLModel, table=True):
     """A dashboard user: ``role`` zone, region or enterprise with its scope; the password only as an argon2id hash."""
 

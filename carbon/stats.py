@@ -2,7 +2,8 @@
 
 ``carbon stats import FILE``: a CSV (UTF-8 or GB18030) with columns subject (region id or USCC), year, indicator
 (gdp 地区生产总值, value_added 增加值, output_value 产值), value, unit (万元, 亿元, 元, CNY, ...), status (provisional
-初步 / final 最终) and source.  All or nothing; a changed figure supersedes the stored one, which stays as history.
+初步 / final 最终 / revised 修订) and source.  A file of regional energy statistics (``carbon.regional_energy``) is
+told apart by its header.  All or nothing; a changed figure supersedes the stored one, which stays as history.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
 from carbon.limits import limit, time_limits
 from carbon.models import Enterprise, Statistic
+from carbon.regional_energy import COLUMNS as ENERGY_COLUMNS
+from carbon.regional_energy import EnergyReport, import_regional_energy
 from carbon.units import conversion_factor, finite_numbers, overflows
 
 INDICATORS = {
@@ -41,6 +44,9 @@ STATUSES = {
     "final": "final",
     "最终": "final",
     "最终核实": "final",
+    "revised": "revised",
+    "修订": "revised",
+    "修订值": "revised",
 }
 COLUMNS = ("subject", "year", "indicator", "value", "unit", "status", "source")
 
@@ -117,7 +123,13 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
         status = STATUSES.get(str(r["status"]).strip().lower())
         if status is None:
             issues.append(
-                _issue(row, "status", r["status"], "状态须为 初步 或 最终", "status must be provisional or final")
+                _issue(
+                    row,
+                    "status",
+                    r["status"],
+                    "状态须为 初步、最终 或 修订",
+                    "status must be provisional, final or revised",
+                )
             )
         year = pd.to_numeric(r["year"], errors="coerce")
         if pd.isna(year) or not earliest.year <= year < latest.year:
@@ -192,17 +204,25 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
     return pd.DataFrame(rows), issues
 
 
-def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> StatsReport:
-    """Import a statistics CSV; nothing is stored if any row is refused (the report lists every problem)."""
+def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> StatsReport | EnergyReport:
+    """Import a statistics CSV; nothing is stored if any row is refused (the report lists every problem).
+
+    The header tells the kind of file, exactly: ``COLUMNS`` (GDP, value added, output value) or
+    ``carbon.regional_energy.COLUMNS`` (regional energy statistics, ``import_regional_energy``); any other header is
+    refused, naming the columns each kind needs."""
     now = now or datetime.now(UTC)
     text, _ = decode(path.read_bytes(), path.name)
     df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     df.columns = [c.strip().lower() for c in df.columns]
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
+    header = sorted(df.columns)
+    if header == sorted(ENERGY_COLUMNS):
+        return import_regional_energy(engine, path, now)
+    if header != sorted(COLUMNS):
         raise InputError(
-            f"缺少列：{', '.join(missing)}",
-            f"Missing columns: {', '.join(missing)}; the header must be {', '.join(COLUMNS)}",
+            f"表头既不是经济统计（{', '.join(COLUMNS)}）也不是地区能源统计（{', '.join(ENERGY_COLUMNS)}）；"
+            f"本文件的表头为 {', '.join(df.columns)}",
+            f"The header is neither economic statistics ({', '.join(COLUMNS)}) nor regional energy statistics "
+            f"({', '.join(ENERGY_COLUMNS)}), exactly; this file has {', '.join(df.columns)}",
             file=path.name,
         )
     df.index = pd.RangeIndex(2, len(df) + 2)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Row
 
-from carbon import audit, reference
+from carbon import audit, codes, fields, reference
 from carbon.access import (
     Viewer,
     aggregate_regions,
@@ -38,12 +38,14 @@ from carbon.analytics.disclosure import suppression
 from carbon.analytics.grades import grade_year
 from carbon.analytics.grid_reconciliation import grid_reconciliation
 from carbon.analytics.peak import estimate
-from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_title: for the pages)
+from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_state, target_title: for the pages)
     HEADLINE_FIGURES,
+    INVENTORY,
     MONITORED,
     TARGET_PATH_COLUMNS,
     applicable_targets,
     family_title,
+    inventory_intensity,
     is_key_emitter,
     jurisdiction_targets,
     parameters,
@@ -53,6 +55,7 @@ from carbon.analytics.progress import (  # noqa: F401  (family_title, target_reg
     target_path,
     target_progress,
     target_region,
+    target_state,
     target_title,
 )
 from carbon.enterprises import get_enterprise, list_enterprises
@@ -70,6 +73,11 @@ from carbon.stats import current_stats
 
 # the monitored-enterprise intensity that stands for each regional intensity indicator, for the pages
 MONITORED_INTENSITY = {indicator: column for indicator, (column, _) in MONITORED.items()}
+
+
+def statistics_status_label(status: str | None, lang: str = "zh") -> str:
+    """The status of regional statistics as a person reads it (快报（初步）, 最终, 修订), ``无数据`` for none."""
+    return fields.NO_DATA[lang] if status is None else codes.label("statistics_status", status, lang)
 
 
 def as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
@@ -148,7 +156,9 @@ def overview(
     """Headline indicators of the monitored enterprises (``progress``: totals, their intensity over their own value
     added, the state of every applicable regional target), the trend with the peak band, the monitored
     enterprises' intensity by year with each target's straight path from its base-year value as a reference, and
-    splits by jurisdiction and sector."""
+    splits by jurisdiction and sector.  ``inventory_annual``: the region's inventory and its intensities over GDP
+    by year (``carbon.analytics.progress.inventory_intensity``, NaN without statistics); ``inventory_paths``: the
+    straight path of every target assessed on the inventory, from its base-year inventory intensity."""
     check_choices(basis, year)
     require_region(viewer, region)
     cube = build_cube(engine, basis, cache=cache)
@@ -171,6 +181,17 @@ def overview(
         name = MONITORED[t["indicator"]][0]
         paths.append(target_path({**t, "indicator": name}, annual[name].get(t["base_year"])))
     paths = [p for p in paths if len(p)]
+    # the region's own intensity on its inventory, and the straight path of every target assessed on it
+    inventory = inventory_intensity(
+        engine, region, sorted({*annual.index.astype(int), *(t["base_year"] for t in head["targets"])}), basis
+    )
+    inventory_paths = [
+        target_path(
+            {**t, "indicator": INVENTORY[t["indicator"]]}, inventory[INVENTORY[t["indicator"]]].get(t["base_year"])
+        )
+        for t in head["targets"]
+        if t["assessed_on"] == "inventory"
+    ]
     year_cube = cube.sel(time=cube["time"].dt.year == year)
     by_region = year_cube.sum(["time", "division", "carrier"], min_count=1)[["emissions_tco2e", "energy_tce"]]
     by_region = by_region.to_dataframe()  # NaN: a jurisdiction without data that year
@@ -184,6 +205,12 @@ def overview(
         "headline": head,
         "annual": annual.reset_index(),
         "target_paths": pd.concat(paths, ignore_index=True) if paths else pd.DataFrame(columns=TARGET_PATH_COLUMNS),
+        "inventory_annual": inventory.drop(columns="inventory_releases").reset_index(),
+        "inventory_paths": (
+            pd.concat(inventory_paths, ignore_index=True)
+            if inventory_paths
+            else pd.DataFrame(columns=TARGET_PATH_COLUMNS)
+        ),
         "peak": peak,
         "by_region": by_region.reset_index(),
         "by_sector": sector,
@@ -222,7 +249,8 @@ def sector_split(engine: Engine, viewer: Viewer, region: str, year: int, basis: 
 FIGURES_COMPARED = [*HEADLINE_FIGURES, "gdp_10k_cny"]
 TARGETS_COMPARED = [
     "region", "indicator", "target_year", "target", "target_region", "base_year", "reduction", "qualifier",
-    "target_status", "expected", "monitored_achieved", "monitored_achieved_enterprises",
+    "target_status", "reason", "assessed_on", "achieved", "expected", "monitored_achieved",
+    "monitored_achieved_enterprises",
 ]  # fmt: skip
 
 
@@ -232,8 +260,8 @@ def compare_regions(engine: Engine, viewer: Viewer, year: int, basis: str = "loc
     ``figures``: one row per jurisdiction, the monitored enterprises' totals and their intensities over their own
     value added (``FIGURES_COMPARED``, with ``key_emitter_count``).  ``targets``: per family of targets (indicator
     and target year), one row per jurisdiction with the target that applies to it (its own, else its province's,
-    else the national one: ``jurisdiction_targets``), its status (regional targets cannot be assessed without a
-    regional inventory), the reduction its path expects by the year and the monitored enterprises' own reduction
+    else the national one: ``jurisdiction_targets``), its status (on the regional inventory; ``not_assessable`` with
+    its ``reason`` without it), the reduction its path expects by the year and the monitored enterprises' own reduction
     for reference (``TARGETS_COMPARED``; ``target`` is the id, worded by ``target_title``).
     """
     check_choices(basis, year)
@@ -514,8 +542,8 @@ def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: st
 
 
 def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = "location") -> dict[str, Any]:
-    """The applicable regional targets with their sources and state (``progress``: cannot be assessed without a
-    regional inventory); enterprises behind the reference path; missing submissions.
+    """The applicable regional targets with their sources and state (``progress``: on the regional inventory, not
+    assessable without it); enterprises behind the reference path; missing submissions.
 
     The reference path is the straight path of the region's nearest carbon-intensity target (the earliest target
     year; of those the most local: the region's own, its province's, the national one), ``target_used``.  An
@@ -563,8 +591,11 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     missing = missing.assign(
         missing_months=missing[reported].eq(0).apply(lambda r: ",".join(str(m) for m, v in r.items() if v), axis=1)
     )[["uscc", "name", "missing_months"]]
+    targets = pd.DataFrame(head["targets"])
+    if "inventory_releases" in targets:  # a table cell holds text: the release ids joined
+        targets["inventory_releases"] = targets["inventory_releases"].map(lambda rs: ", ".join(map(str, rs)) or None)
     return {
-        "targets": pd.DataFrame(head["targets"]),
+        "targets": targets,
         "target_used": None if target is None else target.id,
         "behind": behind,
         "missing": missing.reset_index(drop=True),

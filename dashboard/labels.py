@@ -128,6 +128,13 @@ CODED_FIELDS = {
             "utility": "utility",
             "upload_status": "grid_status",
             "metered_status": "grid_status",
+            "reason": "inventory_missing",
+            "inventory_reason": "inventory_missing",
+            "assessed_on": "assessed_on",
+            "inventory_status": "statistics_status",
+            "old_status": "statistics_status",
+            "new_status": "statistics_status",
+            "flow": "energy_flow",
         }.items()
     },
 }

@@ -62,13 +62,15 @@ def summary(engine, viewer: Viewer, region: str, year: int, basis: str = "locati
         {
             "目标": [views.target_title(t["id"], "zh") for t in h["targets"]],
             "按直线路径本年应降": [fmt.percent(t["expected"]) for t in h["targets"]],
-            "状态": [codes.label("target_status", t["status"], "zh") for t in h["targets"]],
+            "状态": [views.target_state(t["status"], t.get("reason"), "zh") for t in h["targets"]],
             "监测企业强度降幅（参考）": [fmt.percent(t["monitored_achieved"]) for t in h["targets"]],
         }
     )
     goal = Section(
         "二、目标进展",
-        ["地区目标需要地区排放清单；只有监测企业数据时无法评估，监测企业的降幅仅供参考。"],
+        [
+            "地区目标按地区温室气体清单（能源活动）除以地区生产总值评估；无地区能源统计数据时无法评估，监测企业的降幅仅供参考。"
+        ],
         [("适用的目标", targets)],
     )
     annual = o["annual"]

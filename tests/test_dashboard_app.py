@@ -112,7 +112,7 @@ def test_overview_words_targets_as_published_and_never_assesses_them_from_monito
     ):
         assert title in page, title
     assert "下降14%" not in page and "进度正常" not in page
-    assert page.count("无法评估：无地区排放清单") == 5  # the five applicable targets
+    assert page.count("无法评估：无地区能源统计数据") == 5  # the five applicable targets
     metrics = {m.label: m.value for m in at.metric}
     # the intensity says what it covers: the monitored enterprises' emissions over their own value added
     expected = views.overview(zone_db, ZONE, "zone", 2024)["headline"]
@@ -125,7 +125,7 @@ def test_overview_words_targets_as_published_and_never_assesses_them_from_monito
     assert "China: energy intensity 13.5 % below 2020 by 2025" in page
     assert "energy intensity about 15 % below 2020 by 2025" in page
     assert "carbon intensity more than 20 % below 2020 by 2025" in page
-    assert "on track" not in page and "cannot be assessed: no regional inventory" in page
+    assert "on track" not in page and "cannot be assessed: no regional energy statistics" in page
 
 
 def test_regions_page_compares_one_indicator_and_year_at_a_time(zone_db):
@@ -135,7 +135,7 @@ def test_regions_page_compares_one_indicator_and_year_at_a_time(zone_db):
     tables = [df.value for df in at.dataframe[: len(headings)]]
     for table in tables:
         assert table["region"].tolist() == ["上海市青浦区", "江苏省苏州市吴江区", "浙江省嘉兴市嘉善县"]
-        assert set(table["target_status"]) == {"无法评估：无地区排放清单（监测企业只覆盖部分排放）"}
+        assert set(table["target_status"]) == {"无法评估：无地区能源统计数据"}
     energy, carbon_2025 = tables[0], tables[1]
     assert energy["target_title"].tolist() == [
         "上海市：2025年能耗强度较2020年下降14%",

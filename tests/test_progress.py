@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from carbon.analytics.progress import (
+    INTENSITY_COLUMNS,
     applicable_targets,
     jurisdiction_targets,
     key_emitters,
@@ -194,14 +195,15 @@ def test_progress_divides_like_by_like_and_never_assesses_a_regional_target(engi
     # the monitored enterprise's energy intensity fell 18.2 % against -11.2 % expected by 2024: ahead of the path,
     # and still not "on track": one enterprise is not the region
     energy = t["sh-2025-energy-intensity"]
-    assert energy["status"] == "no_inventory" and energy["expected"] == pytest.approx(0.14 * 4 / 5)
+    assert energy["status"] == "not_assessable" and energy["expected"] == pytest.approx(0.14 * 4 / 5)
     assert energy["monitored_achieved"] == pytest.approx(1 - (110.61 / 1100) / (122.9 / 1000))
-    assert energy["monitored_achieved_enterprises"] == 1 and "achieved" not in energy
+    assert energy["monitored_achieved_enterprises"] == 1 and energy["achieved"] is None
+    assert energy["reason"] == "no_regional_statistics" and energy["assessed_on"] is None
     # carbon intensity, 2020 at the 2021 vintage (0.5834) and 2024 at 2023's (0.5737)
     assert t["cn-2025-carbon-intensity"]["monitored_achieved"] == pytest.approx(1 - (516.33 / 1100) / (583.4 / 1000))
     assert t["cn-2030-carbon-intensity"]["monitored_achieved"] is None  # no data for 2005
     assert t["cn-2030-carbon-intensity"]["monitored_achieved_enterprises"] == 0
-    assert {x["status"] for x in p["targets"]} == {"no_inventory"}
+    assert {x["status"] for x in p["targets"]} == {"not_assessable"}
     assert p["key_emitters"] == []
 
 
@@ -221,15 +223,16 @@ def test_without_value_added_there_is_no_intensity_and_still_no_assessment(engin
     assert p["emissions_tco2e"] > 0 and p["gdp_10k_cny"] == 110_000  # emissions and GDP are there ...
     assert p["monitored_carbon_intensity_tco2e_per_10k_cny"] is None  # ... but are never divided into each other
     assert p["enterprises_with_value_added"] == 0
-    assert {t["status"] for t in p["targets"]} == {"no_inventory"}
+    assert {t["status"] for t in p["targets"]} == {"not_assessable"}
     assert all(t["monitored_achieved"] is None for t in p["targets"])
 
 
-def test_a_year_without_results_reads_no_data():
+def test_a_year_without_an_inventory_is_not_assessable():
     empty = pd.DataFrame(columns=["enterprise_uscc", "emissions_tco2e"])
     (t,) = targets().loc[targets()["id"] == "cn-2025-carbon-intensity"].itertuples(index=False)
-    out = regional_target(t, 2024, {2020: empty, 2024: empty}, {})
-    assert out["status"] == "no_data" and out["monitored_achieved"] is None
+    out = regional_target(t, 2024, {2020: empty, 2024: empty}, {}, pd.DataFrame(columns=INTENSITY_COLUMNS[1:]))
+    assert out["status"] == "not_assessable" and out["reason"] == "no_regional_statistics"
+    assert out["monitored_achieved"] is None and out["achieved"] is None
 
 
 def test_the_panel_reduction_compares_the_same_enterprises():

@@ -148,14 +148,14 @@ def test_monitored_enterprises_never_put_a_regional_target_on_track(zone):
     for region in ("zone", "qingpu", "wujiang", "jiashan"):
         head = views.overview(zone, ZONE, region, YEAR)["headline"]
         assert head["emissions_tco2e"] > 0
-        assert {t["status"] for t in head["targets"]} == {"no_inventory"}, region
+        assert {t["status"] for t in head["targets"]} == {"not_assessable"}, region
     zone_targets = {t["id"]: t for t in views.overview(zone, ZONE, "zone", YEAR)["headline"]["targets"]}
     carbon = zone_targets["zone-2025-carbon-intensity"]
     annual = views.overview(zone, ZONE, "zone", YEAR)["annual"].set_index("year")
     intensity = annual["monitored_carbon_intensity_tco2e_per_10k_cny"]
     assert carbon["monitored_achieved"] == pytest.approx(1 - intensity[YEAR] / intensity[2020])
     assert carbon["monitored_achieved_enterprises"] == 4 and carbon["expected"] == pytest.approx(0.16)
-    assert views.alerts(zone, ZONE, "zone", YEAR)["targets"]["status"].eq("no_inventory").all()
+    assert views.alerts(zone, ZONE, "zone", YEAR)["targets"]["status"].eq("not_assessable").all()
 
 
 def test_regions_compare_one_family_of_targets_at_a_time(zone):
@@ -182,7 +182,7 @@ def test_regions_compare_one_family_of_targets_at_a_time(zone):
         "jiashan": "zj-2025-energy-intensity",
     }
     assert energy["reduction"].tolist() == pytest.approx([0.14, 0.135, 0.145])
-    assert set(targets["target_status"]) == {"no_inventory"}
+    assert set(targets["target_status"]) == {"not_assessable"}
 
 
 def test_decomposition_effects_add_up(zone):
@@ -339,9 +339,10 @@ def test_no_data_is_never_graded_ranked_counted_or_on_track(zone):
     head = progress(zone, "zone", 2025)
     assert head["emissions_tco2e"] is None and head["monitored_carbon_intensity_tco2e_per_10k_cny"] is None
     assert head["enterprises"] == 0 and head["key_emitters"] == []
-    assert {t["status"] for t in head["targets"]} == {"no_data"}  # never on track with no data
+    assert {t["status"] for t in head["targets"]} == {"not_assessable"}  # never on track with no data
+    assert {t["reason"] for t in head["targets"]} == {"no_regional_statistics"}
     regions = views.compare_regions(zone, ZONE, 2025)
-    assert set(regions["targets"]["target_status"]) == {"no_data"}
+    assert set(regions["targets"]["target_status"]) == {"not_assessable"}
     assert regions["figures"]["emissions_tco2e"].isna().all()
     # 2024: B has no June, but has data; every enterprise is graded on what it has
     assert set(grade_year(zone, 2024)["uscc"]) <= {A, B, C, D}

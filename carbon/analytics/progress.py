@@ -9,12 +9,16 @@ without value added for the year are left out of both).  Regional GDP is given a
 the monitored enterprises' emissions.
 
 Targets (``carbon/data/targets.csv``) are regional: the zone's, a province's or the country's intensity per unit
-of GDP.  Whether a region is on track needs the region's own emissions and energy (a regional inventory), which the
-system does not hold yet, so every regional target reads ``no_inventory`` (cannot be assessed), or ``no_data`` when
-the monitored enterprises have no results at all for the year; never "on track".  Beside the status each target
-gives the reduction its straight path expects by the year (``expected``) and, for reference only, how much the
-monitored enterprises' own intensity fell since the base year (``monitored_achieved``, over the enterprises with
-results and value added in both years).  ``target_title`` words a target as published ("下降15%左右").
+of GDP.  A region is assessed on its regional inventory (``carbon.analytics.inventory``: energy-activity emissions
+and energy from the regional energy statistics) over its GDP, ``inventory_intensity``: where the inventory and the
+GDP exist for the target's base year and the year, the status is ``on_track``, ``at_risk`` or ``off_track``
+(``assessed_on`` ``inventory``); where they do not, ``not_assessable`` (无法评估 / cannot be assessed) with the
+``reason`` (``no_regional_statistics``, ``no_net_import``, ``no_fuel_use``, ``not_all_jurisdictions``, ``no_gdp``).
+Never "on track" from the monitored enterprises' sums.  Beside the status each target gives the reduction its
+straight path expects by the year (``expected``) and, for reference only, how much the monitored enterprises' own
+intensity fell since the base year (``monitored_achieved``, over the enterprises with results and value added in
+both years).  ``target_title`` words a target as published ("下降15%左右").  The inventory's figures and the
+assessment are made in one place, ``inventory_intensity`` and ``assess_target``, where a band can be attached.
 
 ``target_progress`` measures one intensity series against a target's straight path (``on_track`` at or ahead of
 the path, ``at_risk`` when at least ``at_risk_share`` of the expected reduction is achieved, else ``off_track``;
@@ -36,11 +40,24 @@ from sqlalchemy import Engine
 
 from carbon import codes, fields, reference, sources
 from carbon.analytics.cube import enterprise_results
+from carbon.analytics.inventory import inventory_totals
 from carbon.analytics.precision import at_precision
+from carbon.regional_energy import weakest_status
 from carbon.stats import current_stats
 
-# the status of a regional target while the system holds no regional inventory (only monitored enterprises)
-NO_INVENTORY = "no_inventory"
+# the status of a regional target without the region's inventory and GDP for the year and its base year
+NOT_ASSESSABLE = "not_assessable"
+NO_GDP = "no_gdp"
+# a target's indicator -> the inventory intensity of the same kind
+INVENTORY = {
+    "carbon_intensity_tco2e_per_10k_cny": "inventory_carbon_intensity_tco2e_per_10k_cny",
+    "energy_intensity_tce_per_10k_cny": "inventory_energy_intensity_tce_per_10k_cny",
+}
+INTENSITY_COLUMNS = [
+    "year", "inventory_emissions_tco2e", "inventory_energy_tce", "gdp_10k_cny",
+    "inventory_carbon_intensity_tco2e_per_10k_cny", "inventory_energy_intensity_tce_per_10k_cny",
+    "inventory_status", "inventory_releases", "inventory_reason",
+]  # fmt: skip
 # a target's indicator -> the monitored enterprises' intensity of the same kind and the figure it divides
 MONITORED = {
     "carbon_intensity_tco2e_per_10k_cny": ("monitored_carbon_intensity_tco2e_per_10k_cny", "emissions_tco2e"),
@@ -115,6 +132,20 @@ def target_title(target_id: str, lang: str = "zh") -> str:
         return f"{where}：{t['target_year']}年{what}较{t['base_year']}年下降{cut}%{tail}"
     lead = "" if q == "exact" else codes.label("qualifier", q, "en") + " "
     return f"{where}: {what} {lead}{cut} % below {t['base_year']} by {t['target_year']}"
+
+
+def target_state(status: str, reason: str | None = None, lang: str = "zh") -> str:
+    """A target's state as a person reads it: ``进度正常`` / ``on track``, or why it cannot be assessed:
+    ``无法评估：无地区能源统计数据`` / ``cannot be assessed: no regional energy statistics``.  ``KeyError`` for an
+    unknown code."""
+    text = codes.label("target_status", status, lang)
+    if status != NOT_ASSESSABLE or not isinstance(reason, str):
+        return text
+    return (
+        f"{text}：{codes.label('inventory_missing', reason, 'zh')}"
+        if lang == "zh"
+        else (f"{text}: {codes.label('inventory_missing', reason, 'en')}")
+    )
 
 
 def family_title(indicator: str, target_year: int, lang: str = "zh") -> str:
@@ -333,13 +364,67 @@ def key_emitters(lines: pd.DataFrame) -> pd.DataFrame:
     return hit.sort_values("emissions_tco2e", ascending=False).reset_index()
 
 
+def inventory_intensity(engine: Engine, region: str, years: list[int], basis: str = "location") -> pd.DataFrame:
+    """The region's inventory and its intensities over its GDP, per year (index; ``INTENSITY_COLUMNS``):
+    ``inventory_emissions_tco2e``, ``inventory_energy_tce`` (``carbon.analytics.inventory.inventory_totals``),
+    ``gdp_10k_cny`` (``region_gdp``), ``inventory_carbon_intensity_tco2e_per_10k_cny``,
+    ``inventory_energy_intensity_tce_per_10k_cny``, ``inventory_status`` (the weakest status of the statistics
+    used), ``inventory_releases`` (their release ids) and ``inventory_reason`` (None, or why there is no intensity:
+    the inventory's reason, else ``no_gdp``).  No inventory or no GDP: NaN, never 0.  The one place the regional
+    figures a target is assessed on are made."""
+    rows = []
+    for y in sorted(set(years)):
+        total = inventory_totals(engine, y, basis, [region]).iloc[0]
+        gdp = region_gdp(engine, region, y)
+        reason = total["reason"] or (NO_GDP if gdp is None or not gdp > 0 else None)
+        em, en = float(total["emissions_tco2e"]), float(total["energy_tce"])
+        rows.append({
+            "year": y, "inventory_emissions_tco2e": em, "inventory_energy_tce": en, "gdp_10k_cny": gdp,
+            "inventory_carbon_intensity_tco2e_per_10k_cny": float("nan") if reason else em / gdp,
+            "inventory_energy_intensity_tce_per_10k_cny": float("nan") if reason else en / gdp,
+            "inventory_status": total["status"], "inventory_releases": total["releases"], "inventory_reason": reason,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=INTENSITY_COLUMNS).set_index("year")
+
+
+def assess_target(t: Any, year: int, intensity: pd.DataFrame) -> dict[str, Any]:
+    """A regional target (a row of ``targets()``) assessed on the region's inventory intensity (``inventory_intensity``
+    with the base year and ``year``): ``status`` (``target_progress``'s, or ``not_assessable``), ``reason`` (None,
+    or why it cannot be assessed: the reason of the year, else of the base year), ``assessed_on`` (``inventory`` or
+    None), ``achieved``, ``needed_per_year``, the intensities used and the statistics' weakest status and
+    releases.  Pure."""
+    base, by, cut = int(t.base_year), int(t.target_year), float(t.reduction_percent) / 100
+    column = INVENTORY[t.indicator]
+    series = intensity[column] if column in intensity else pd.Series(dtype=float)
+    missing = [y for y in (year, base) if y not in intensity.index or pd.isna(series.get(y))]
+    out: dict[str, Any] = {
+        "assessed_on": None, "achieved": None, "needed_per_year": None,
+        "inventory_status": None, "inventory_releases": [],
+    }  # fmt: skip
+    if missing:
+        reason = intensity["inventory_reason"].get(missing[0]) if missing[0] in intensity.index else None
+        return {**out, "status": NOT_ASSESSABLE, "reason": reason or "no_regional_statistics"}
+    tp = target_progress(series, base, by, cut, year, parameters()["at_risk_share"])
+    used = intensity.loc[[base, year]]
+    return {
+        **out,
+        "status": tp["status"],
+        "reason": None,
+        "assessed_on": "inventory",
+        "achieved": tp["achieved"],
+        "needed_per_year": tp["needed_per_year"],
+        "inventory_status": weakest_status(used["inventory_status"]),
+        "inventory_releases": sorted({r for rs in used["inventory_releases"] for r in rs}),
+    }
+
+
 def regional_target(
-    t: Any, year: int, lines: dict[int, pd.DataFrame], value_added: dict[int, pd.Series]
+    t: Any, year: int, lines: dict[int, pd.DataFrame], value_added: dict[int, pd.Series], intensity: pd.DataFrame
 ) -> dict[str, Any]:
-    """The state of one regional target (a row of ``targets()``) for ``year``: ``no_data`` when the monitored
-    enterprises have no results for the year, else ``no_inventory`` (a regional target needs the region's own
-    emissions and energy); the reduction its straight path expects by the year; the monitored enterprises' own
-    reduction since the base year for reference (``panel_reduction``).  Pure."""
+    """The state of one regional target (a row of ``targets()``) for ``year``, assessed on the region's inventory
+    (``assess_target`` over ``inventory_intensity``; ``not_assessable`` without it); the reduction its straight path
+    expects by the year; the monitored enterprises' own reduction since the base year for reference
+    (``panel_reduction``).  Pure."""
     base, by, cut = int(t.base_year), int(t.target_year), float(t.reduction_percent) / 100
     column = MONITORED[t.indicator][1]
     empty = pd.DataFrame(columns=["enterprise_uscc", column])
@@ -359,8 +444,8 @@ def regional_target(
         "reduction": cut,
         "qualifier": t.qualifier,
         **target_source(t._asdict()),
-        "status": "no_data" if lines.get(year, empty).empty else NO_INVENTORY,
         "expected": float(expected_reduction(cut, base, by, year)),
+        **assess_target(t, year, intensity),
         "monitored_achieved": ref,
         "monitored_achieved_enterprises": n,
     }
@@ -383,6 +468,8 @@ def progress_with_totals(
     every = sorted({year, year - 1, *wanted["base_year"].astype(int), *years})
     lines, va = yearly_inputs(engine, region, every, basis)
     totals = totals_of(lines, va)
+    intensity = inventory_intensity(engine, region, [year, *wanted["base_year"].astype(int)], basis)
+    inventory = intensity.loc[year]
     now = totals.loc[year]
     change, compared = panel_change(lines[year - 1], lines[year], "emissions_tco2e")
 
@@ -408,7 +495,16 @@ def progress_with_totals(
         "monitored_energy_intensity_tce_per_10k_cny": figure(now["monitored_energy_intensity_tce_per_10k_cny"]),
         "electricity_share_of_energy": share(now["electricity_tce"], now["energy_tce"]),
         "green_share_of_electricity": share(now["green_electricity_kwh"], now["electricity_kwh"]),
-        "targets": [regional_target(t, year, lines, va) for t in wanted.itertuples(index=False)],
+        "inventory_emissions_tco2e": figure(inventory["inventory_emissions_tco2e"]),
+        "inventory_energy_tce": figure(inventory["inventory_energy_tce"]),
+        "inventory_carbon_intensity_tco2e_per_10k_cny": figure(
+            inventory["inventory_carbon_intensity_tco2e_per_10k_cny"]
+        ),
+        "inventory_energy_intensity_tce_per_10k_cny": figure(inventory["inventory_energy_intensity_tce_per_10k_cny"]),
+        "inventory_status": inventory["inventory_status"],
+        "inventory_releases": list(inventory["inventory_releases"]),
+        "inventory_reason": inventory["inventory_reason"],
+        "targets": [regional_target(t, year, lines, va, intensity) for t in wanted.itertuples(index=False)],
         "key_emitters": key_emitters(lines[year]).to_dict("records"),
     }
     head["key_emitter_count"] = None if lines[year].empty else len(head["key_emitters"])  # no data is not none

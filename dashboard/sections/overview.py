@@ -82,18 +82,36 @@ c[3].metric(
 st.markdown("#### " + t("适用的地区目标", "Regional targets that apply"))
 st.info(
     t(
-        "地区目标考核的是全地区单位GDP的能耗和碳排放，需要地区能源消费统计和排放清单；本系统目前只有监测企业的数据，"
-        "只覆盖地区排放的一部分，因此不评估地区目标的进度。“参考”一栏是监测企业自身单位增加值强度的变化，"
-        "不能代替地区目标的完成情况。",
-        "Regional targets measure the whole region's energy and emissions per unit of GDP, which needs regional "
-        "energy statistics and an emissions inventory. The system holds only the monitored enterprises' data, which "
-        "cover part of the region's emissions, so it does not assess progress against regional targets. The "
+        "地区目标考核的是全地区单位GDP的能耗和碳排放：有地区能源统计数据时，按地区温室气体清单（能源活动）除以地区生产总值"
+        "评估；没有时无法评估，不用监测企业的合计代替。“参考”一栏是监测企业自身单位增加值强度的变化，不能代替地区目标的"
+        "完成情况。",
+        "Regional targets measure the whole region's energy and emissions per unit of GDP: where regional energy "
+        "statistics exist they are assessed on the regional inventory (energy activities) over GDP; where they do "
+        "not, the target cannot be assessed, and the monitored enterprises' sums never stand in for it. The "
         "reference is the change of the monitored enterprises' own intensity per value added; it does not stand in "
         "for the region's progress.",
     )
 )
+if h["inventory_emissions_tco2e"] is not None:
+    c = st.columns(4)
+    for col, name in zip(
+        c,
+        ("inventory_emissions_tco2e", "inventory_energy_tce", "inventory_carbon_intensity_tco2e_per_10k_cny",
+         "inventory_energy_intensity_tce_per_10k_cny"),
+        strict=True,
+    ):  # fmt: skip
+        digits = 4 if "intensity" in name else 0
+        col.metric(fields.title(name, lang), fmt.number(h[name], digits), help=fields.description(name, lang))
+    st.caption(
+        t(
+            f"地区清单：统计数据{views.statistics_status_label(h['inventory_status'], 'zh')}，批次 "
+            f"{', '.join(str(r) for r in h['inventory_releases'])}；电力按当量值折标准煤。",
+            f"Regional inventory: statistics {views.statistics_status_label(h['inventory_status'], 'en')}, releases "
+            f"{', '.join(str(r) for r in h['inventory_releases'])}; electricity at its equivalent value.",
+        )
+    )
 for tg in h["targets"]:
-    status = labels.pick(labels.STATUS[tg["status"]], lang)
+    status = views.target_state(tg["status"], tg.get("reason"), lang)
     what, base = fields.label(tg["indicator"], lang), tg["base_year"]
     cols = st.columns([4, 4, 3])
     cols[0].markdown(f"**{views.target_title(tg['id'], lang)}**")
@@ -121,6 +139,32 @@ for tg in h["targets"]:
             )
         )
     cols[2].markdown(f"**{status}**")
+
+if len(o["inventory_paths"]):
+    st.markdown(
+        "#### " + t("地区碳排放强度（清单）与目标路径", "Regional carbon intensity (inventory) and target paths")
+    )
+    inventory_names = {
+        tg["id"]: t(
+            f"{tg['target_year']}年目标路径 · {views.target_region(tg['region'], 'zh')}",
+            f"{tg['target_year']} target path · {views.target_region(tg['region'], 'en')}",
+        )
+        for tg in h["targets"]
+    }
+    inventory_paths = o["inventory_paths"].assign(target=o["inventory_paths"]["target"].map(inventory_names))
+    st.altair_chart(
+        charts.intensity_path(
+            o["inventory_annual"], inventory_paths, "inventory_carbon_intensity_tco2e_per_10k_cny", lang
+        ),
+        width="stretch",
+    )
+    st.caption(
+        t(
+            "地区清单排放量除以地区生产总值；目标路径从基年的清单强度出发按目标降幅直线下降。",
+            "The inventory's emissions over GDP; each target's path falls in a straight line from the base year's "
+            "inventory intensity.",
+        )
+    )
 
 left, right = st.columns(2)
 with left:
@@ -177,7 +221,7 @@ target_table = pd.DataFrame(
     [
         {
             "target_title": views.target_title(tg["id"], lang),
-            "target_status": labels.pick(labels.STATUS[tg["status"]], lang),
+            "target_status": views.target_state(tg["status"], tg.get("reason"), lang),
             "expected": tg["expected"],
             "monitored_achieved": tg["monitored_achieved"],
             "monitored_achieved_enterprises": tg["monitored_achieved_enterprises"],

@@ -61,13 +61,13 @@ st.markdown("#### " + t("各区县适用的目标：同一指标、同一目标�
 st.info(
     t(
         "每个区县取自身、所在省市或全国的目标（按原文表述）。这些都是地区目标，考核全地区单位GDP的能耗或碳排放，"
-        "需要地区排放清单；本系统只有监测企业的数据，因此目标状态为“无法评估”。参考列是监测企业自身单位增加值强度"
-        "较基年的降幅，不是目标完成情况。",
+        "按地区温室气体清单除以地区生产总值评估；没有地区能源统计数据的区县“无法评估”，不用监测企业的合计代替。"
+        "参考列是监测企业自身单位增加值强度较基年的降幅，不是目标完成情况。",
         "Each jurisdiction's own target, else its province's, else the national one, as published. They are "
-        "regional targets on the whole region's energy or emissions per unit of GDP and need a regional inventory; "
-        "the system holds only the monitored enterprises' data, so they cannot be assessed. The reference columns "
-        "are the monitored enterprises' own intensity per value added and its fall since the base year, not "
-        "progress against the target.",
+        "regional targets on the whole region's energy or emissions per unit of GDP, assessed on the regional "
+        "inventory over GDP; a jurisdiction without regional energy statistics cannot be assessed, and the monitored "
+        "enterprises' sums never stand in. The reference columns are the monitored enterprises' own intensity per "
+        "value added and its fall since the base year, not progress against the target.",
     )
 )
 shown = {}
@@ -80,7 +80,9 @@ for (indicator, by), family in targets.groupby(["indicator", "target_year"], sor
         {
             "region": family["region"].map(lambda r: labels.region(r, lang)),
             "target_title": family["target"].map(lambda i: views.target_title(i, lang)),
-            "target_status": family["target_status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
+            "target_status": [
+                views.target_state(s, r, lang) for s, r in zip(family["target_status"], family["reason"], strict=True)
+            ],
             "expected": family["expected"],
             monitored: family["region"].map(own),
             "monitored_achieved": family["monitored_achieved"],

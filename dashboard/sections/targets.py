@@ -27,19 +27,20 @@ common.basis_caption(basis, a["as_of"])
 st.markdown("#### " + t("适用的地区目标（按原文，含出处）", "Regional targets that apply, as published, with sources"))
 st.caption(
     t(
-        "地区目标考核全地区单位GDP的能耗或碳排放，需要地区排放清单；本系统只有监测企业的数据（只覆盖地区排放的一部分），"
-        "因此不评估地区目标进度。参考降幅是同一批监测企业单位增加值强度较基年的变化，不是目标完成情况。",
-        "Regional targets measure the whole region's energy or emissions per unit of GDP and need a regional "
-        "inventory; the system holds only the monitored enterprises' data (part of the region's emissions), so it "
-        "does not assess them. The reference is how the same monitored enterprises' intensity per value added fell "
-        "since the base year, not progress against the target.",
+        "地区目标考核全地区单位GDP的能耗或碳排放，按地区温室气体清单（能源活动）除以地区生产总值评估；没有地区能源统计数据"
+        "时无法评估，不用监测企业的合计代替。参考降幅是同一批监测企业单位增加值强度较基年的变化，不是目标完成情况。",
+        "Regional targets measure the whole region's energy or emissions per unit of GDP and are assessed on the "
+        "regional inventory (energy activities) over GDP; without regional energy statistics they cannot be "
+        "assessed, and the monitored enterprises' sums never stand in for it. The reference is how the same "
+        "monitored enterprises' intensity per value added fell since the base year, not progress against the "
+        "target.",
     )
 )
 raw = sources.table(a["targets"], lang)
 targets = pd.DataFrame(
     {
         "target_title": raw["id"].map(lambda i: views.target_title(i, lang)),
-        "target_status": raw["status"].map(lambda s: labels.pick(labels.STATUS[s], lang)),
+        "target_status": [views.target_state(s, r, lang) for s, r in zip(raw["status"], raw["reason"], strict=True)],
         "expected": raw["expected"],
         "monitored_achieved": raw["monitored_achieved"],
         "monitored_achieved_enterprises": raw["monitored_achieved_enterprises"],

@@ -147,13 +147,13 @@ def show_targets(o: dict, lang: str) -> None:
                 f"path expects {fmt.percent(tg['expected'])} below {tg['base_year']}",
             )
         )
-        cols[2].markdown(f"**{labels.pick(labels.STATUS[tg['status']], lang)}**")
+        cols[2].markdown(f"**{views.target_state(tg['status'], tg.get('reason'), lang)}**")
     if h["targets"]:
         st.caption(
             t(
-                "地区目标需要地区排放清单才能评估；监测企业数据只覆盖地区排放的一部分。",
-                "Regional targets need a regional inventory to be assessed; monitored enterprises cover only part of "
-                "the region's emissions.",
+                "地区目标按地区温室气体清单评估，无地区能源统计数据时无法评估；监测企业数据只覆盖地区排放的一部分。",
+                "Regional targets are assessed on the regional inventory and cannot be without regional energy "
+                "statistics; monitored enterprises cover only part of the region's emissions.",
             )
         )
     if not h["targets"]:

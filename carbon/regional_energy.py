@@ -1,0 +1,572 @@
+"""Regional energy statistics: a jurisdiction's energy use by inventory sector and carrier, and its net imported
+electricity, as published (statistical yearbook tables 分行业能源消费量, 全社会用电量, 净调入电量), with sources
+and versions.
+
+``carbon stats import FILE`` reads a CSV (UTF-8 or GB18030) with the header ``region, year, sector, carrier, flow,
+value, unit, status, source`` (``carbon.stats`` tells it from the economic file by its header):
+
+- ``region``: ``qingpu``, ``wujiang`` or ``jiashan`` (a jurisdiction, never the zone: the zone is their sum).
+- ``sector``: an inventory sector code (``agriculture``, ``industry``, ``industry:C``, ``industry:C26``,
+  ``construction``, ``transport``, ``services``, ``residential``, ``tertiary`` = 第三产业 = transport and
+  services), a GB/T 4754 section or division (``C``, ``C26``) or a yearbook row name (``工业``, ``居民生活``,
+  ``批发和零售业、住宿和餐饮业``, ``其他``, ...; ``SECTOR_NAMES``).  Rows that are parts of services (a section
+  such as ``F``, ``批发和零售业、住宿和餐饮业``, ``其他``) are added up into ``services``; a part given twice, or
+  services given whole and in parts, is refused.  ``all`` (or empty) for net imported electricity.
+- ``carrier``: a carrier of ``carbon/data/carriers.csv`` by id, name or alias (electricity, heat or a fuel).
+- ``flow``: ``final_use`` (终端消费: energy consumed by the sector) or ``net_import`` (净调入: the jurisdiction's
+  net imported electricity, negative for a net export).
+- ``value`` and ``unit``: a physical quantity in a unit pint converts to the carrier's canonical unit (万kWh,
+  亿千瓦时, 万吨, 万立方米, ...).  Standard coal (吨标准煤, tce) is refused: it is not a quantity of a carrier.
+- ``status``: provisional (快报, 初步), final (最终, 最终核实) or revised (修订).  A changed figure never
+  replaces one of a stronger status (provisional < final < revised): re-importing an old file cannot undo a
+  revision.
+- ``source``: where the figure was published; simulated data says so (模拟).
+
+All or nothing: any refused row and nothing is stored.  A changed figure supersedes the stored one, which stays as
+history.  A section and some of its divisions may both be published (``industry`` and ``industry:C26``; the
+tertiary total and transport): the parent must be at least the sum of its published children, checked on the
+figures current after the import; the inventory then counts the children and the remainder of the parent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pint
+from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlmodel import Session
+
+from carbon import reference
+from carbon.encoding import decode
+from carbon.errors import InputError, RowIssue
+from carbon.limits import limit, time_limits
+from carbon.models import RegionalEnergy, StatsRelease
+from carbon.units import conversion_factor, finite_numbers, overflows, parse_unit
+
+COLUMNS = ("region", "year", "sector", "carrier", "flow", "value", "unit", "status", "source")
+KEY = ["region_id", "year", "sector", "carrier", "flow"]
+STATUSES = {
+    "provisional": "provisional", "快报": "provisional", "初步": "provisional", "初步核算": "provisional",
+    "final": "final", "最终": "final", "最终核实": "final",
+    "revised": "revised", "修订": "revised", "修订值": "revised",
+}  # fmt: skip
+# weakest first: a figure's status, and an inventory's (the weakest of the figures it used)
+STATUS_ORDER = ("provisional", "final", "revised")
+STATUS_LABELS = {"provisional": ("快报", "provisional"), "final": ("最终", "final"), "revised": ("修订", "revised")}
+FLOWS = {"final_use": "final_use", "终端消费": "final_use", "消费量": "final_use", "net_import": "net_import",
+         "净调入": "net_import", "净调入电量": "net_import"}  # fmt: skip
+ROOT_SECTORS = ("agriculture", "industry", "construction", "transport", "services", "residential", "tertiary")
+SERVICE_SECTIONS = tuple("FHIJKLMNOPQRST")
+INDUSTRY_SECTIONS = ("B", "C", "D")
+# yearbook row names (NFKC-normalised, spaces removed) -> (sector, the services sections a part covers or None)
+SECTOR_NAMES: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "农、林、牧、渔业": ("agriculture", None), "农林牧渔业": ("agriculture", None), "第一产业": ("agriculture", None),
+    "工业": ("industry", None), "采矿业": ("industry:B", None), "制造业": ("industry:C", None),
+    "电力、热力、燃气及水生产和供应业": ("industry:D", None), "建筑业": ("construction", None),
+    "交通运输、仓储和邮政业": ("transport", None), "交通运输仓储和邮政业": ("transport", None),
+    "第三产业": ("tertiary", None),
+    "批发和零售业、住宿和餐饮业": ("services", ("F", "H")), "批发、零售业和住宿、餐饮业": ("services", ("F", "H")),
+    "批发和零售业": ("services", ("F",)), "住宿和餐饮业": ("services", ("H",)),
+    "其他": ("services", tuple(s for s in SERVICE_SECTIONS if s not in "FH")),
+    "其他行业": ("services", tuple(s for s in SERVICE_SECTIONS if s not in "FH")),
+    "居民生活": ("residential", None), "城乡居民生活": ("residential", None),
+    "城乡居民生活用电": ("residential", None), "生活消费": ("residential", None),
+}  # fmt: skip
+ALL_SECTOR = "all"
+NET_IMPORT_CARRIERS = ("electricity",)
+STATISTICS_CARRIERS_EXCLUDED = ("green_electricity", "electricity_exported", "electricity_generated")
+
+
+@dataclass
+class EnergyReport:
+    """What an import of regional energy statistics did."""
+
+    file: str
+    rows_read: int = 0
+    stored: int = 0
+    revised: int = 0
+    unchanged: int = 0
+    release_id: int | None = None
+    errors: list[RowIssue] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "kind": "regional_energy",
+            "rows_read": self.rows_read,
+            "stored": self.stored,
+            "revised": self.revised,
+            "unchanged": self.unchanged,
+            "release_id": self.release_id,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+def _issue(row: int, column: str, value: object, zh: str, en: str) -> RowIssue:
+    return RowIssue(row, column, value, zh, en, code="regional_energy")
+
+
+def _norm(text_: object) -> str:
+    return unicodedata.normalize("NFKC", str(text_)).replace(" ", "").strip()
+
+
+def parent_of(sector: str, published: set[str]) -> str | None:
+    """The nearest published sector that contains ``sector`` (``industry:C26`` in ``industry:C``, else in
+    ``industry``; transport and services in ``tertiary``), or None.  Pure."""
+    if sector.startswith("industry:"):
+        code = sector.split(":", 1)[1]
+        if len(code) > 1 and f"industry:{code[0]}" in published:
+            return f"industry:{code[0]}"
+        return "industry" if "industry" in published else None
+    if sector in ("transport", "services"):
+        return "tertiary" if "tertiary" in published else None
+    return None
+
+
+def sector_code(raw: object) -> tuple[str, tuple[str, ...] | None] | None:
+    """The inventory sector of a published row (and, for a part of services, the GB/T 4754 sections it covers), or
+    None for a row that is no inventory sector.  Pure."""
+    s = _norm(raw)
+    if s.lower() in ROOT_SECTORS:
+        return s.lower(), None
+    if s in SECTOR_NAMES:
+        return SECTOR_NAMES[s]
+    code = s.upper().removeprefix("INDUSTRY:")
+    explicit = s.lower().startswith("industry:")
+    if not code or not code[0].isalpha() or not (len(code) == 1 or (len(code) == 3 and code[1:].isdigit())):
+        return None
+    section = code[0]
+    if len(code) == 3:
+        divisions = reference.industry_divisions()
+        if code[1:] not in divisions.index or divisions.loc[code[1:], "section"] != section:
+            return None
+    if section in INDUSTRY_SECTIONS:
+        return f"industry:{code}", None
+    if explicit:
+        return None
+    if section == "A":
+        return "agriculture", None
+    if section == "E":
+        return "construction", None
+    if section == "G":
+        return "transport", None
+    if section in SERVICE_SECTIONS:
+        return "services", (section,)
+    return None
+
+
+def _carrier(raw: object) -> str | None:
+    found = reference.carrier_lookup().get(str(raw).strip().lower())
+    return None if found in STATISTICS_CARRIERS_EXCLUDED else found
+
+
+def _unit_factor(unit: str, canonical: str) -> tuple[float | None, str | None]:
+    """(factor to the canonical unit, None) or (None, why not: ``coal_equivalent`` or ``not_a_unit``)."""
+    try:
+        if parse_unit(unit) in {parse_unit(u) for u in ("tce", "kgce", "wan_tce")}:
+            return None, "coal_equivalent"
+        return conversion_factor(unit, canonical), None
+    except (ValueError, pint.errors.DimensionalityError):
+        return None, "not_a_unit"
+
+
+def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
+    """Rows of a regional energy file (index = file row numbers) as figures (``KEY``, quantities, status, source,
+    ``rows``: the file rows a figure was read from) and every problem found.  Parts of services are added up.
+    Pure (reads the reference tables)."""
+    issues: list[RowIssue] = []
+    rows = []
+    values = finite_numbers(df["value"].astype(str).str.replace(",", "", regex=False))
+    earliest, latest = time_limits()
+    carriers = reference.carriers()
+    jurisdictions = set(reference.JURISDICTIONS)
+    for n, r in df.iterrows():
+        row = int(n)
+        before = len(issues)
+        region = str(r["region"]).strip().lower()
+        if region not in jurisdictions:
+            issues.append(
+                _issue(
+                    row,
+                    "region",
+                    r["region"],
+                    "地区须为 qingpu、wujiang 或 jiashan（示范区为三地之和，不单独导入）",
+                    "region must be qingpu, wujiang or jiashan (the zone is their sum, not imported)",
+                )
+            )
+        year = pd.to_numeric(r["year"], errors="coerce")
+        if pd.isna(year) or year != int(year) or not earliest.year <= year < latest.year:
+            issues.append(
+                _issue(
+                    row,
+                    "year",
+                    r["year"],
+                    f"年份须在 {earliest.year} 至 {latest.year - 1} 之间",
+                    f"year must be a year from {earliest.year} to {latest.year - 1}, such as 2024",
+                )
+            )
+        flow = FLOWS.get(_norm(r["flow"]).lower())
+        if flow is None:
+            issues.append(
+                _issue(
+                    row,
+                    "flow",
+                    r["flow"],
+                    "流向须为 final_use（终端消费）或 net_import（净调入）",
+                    "flow must be final_use (energy consumed by the sector) or net_import (net imported electricity)",
+                )
+            )
+        carrier = _carrier(r["carrier"])
+        if carrier is None:
+            issues.append(
+                _issue(
+                    row,
+                    "carrier",
+                    r["carrier"],
+                    "未知或不适用于统计数据的能源品种（见 carriers.csv，如 电力、天然气、原煤）",
+                    "unknown carrier, or one statistics do not publish (see carriers.csv: "
+                    "electricity, natural gas, raw coal, ...)",
+                )
+            )
+        sector, part = None, None
+        if flow == "net_import":
+            if _norm(r["sector"]).lower() not in ("", ALL_SECTOR, "全社会", "合计"):
+                issues.append(
+                    _issue(
+                        row,
+                        "sector",
+                        r["sector"],
+                        "净调入电量属于整个地区：行业请填 all 或留空",
+                        "net imported electricity belongs to the whole jurisdiction: sector all or empty",
+                    )
+                )
+            else:
+                sector = ALL_SECTOR
+            if carrier is not None and carrier not in NET_IMPORT_CARRIERS:
+                issues.append(
+                    _issue(row, "carrier", r["carrier"], "净调入只适用于电力", "net_import applies to electricity only")
+                )
+        elif flow == "final_use":
+            found = sector_code(r["sector"])
+            if found is None:
+                issues.append(
+                    _issue(
+                        row,
+                        "sector",
+                        r["sector"],
+                        "未知行业：填清单行业代码（agriculture、industry、industry:C26、construction、transport、services、"
+                        "residential、tertiary）、GB/T 4754 门类或大类代码（如 C、C26）或年鉴行名（如 工业、居民生活）",
+                        "unknown sector: give an inventory sector (agriculture, industry, industry:C26, "
+                        "construction, transport, services, residential, tertiary), a GB/T 4754 section "
+                        "or division (C, C26) or a yearbook row name (工业, 居民生活)",
+                    )
+                )
+            else:
+                sector, part = found
+        long = [c for c in ("unit", "source") if len(str(r[c])) > limit("max_cell_chars")]
+        for c in long:
+            issues.append(
+                _issue(
+                    row,
+                    c,
+                    str(r[c])[:40] + "…",
+                    f"超过 {limit('max_cell_chars')} 个字符，请缩短",
+                    f"longer than {limit('max_cell_chars')} characters; shorten it",
+                )
+            )
+        value = values[n]
+        if pd.isna(value) or (flow != "net_import" and value < 0):
+            issues.append(
+                _issue(
+                    row,
+                    "value",
+                    r["value"],
+                    "数值须为有限的数（终端消费不可为负）",
+                    "value must be a finite number (final use not below zero)",
+                )
+            )
+        factor = None
+        if carrier is not None and "unit" not in long:
+            canonical = carriers.loc[carrier, "canonical_unit"]
+            factor, why = _unit_factor(str(r["unit"]), canonical)
+            if why == "coal_equivalent":
+                issues.append(
+                    _issue(
+                        row,
+                        "unit",
+                        r["unit"],
+                        f"标准煤不是能源品种的实物量：请填{carriers.loc[carrier, 'name_zh']}的实物量（如 {canonical}）",
+                        f"standard coal is not a quantity of the carrier: give the physical quantity "
+                        f"of {carriers.loc[carrier, 'name_en']} (e.g. in {canonical})",
+                    )
+                )
+            elif why:
+                issues.append(
+                    _issue(
+                        row,
+                        "unit",
+                        r["unit"],
+                        f"单位不能换算为{carriers.loc[carrier, 'name_zh']}的计量单位 {canonical}",
+                        f"unit does not convert to {canonical}, the unit of "
+                        f"{carriers.loc[carrier, 'name_en']} (e.g. 万kWh, 亿千瓦时, 万吨, 万立方米)",
+                    )
+                )
+            elif not pd.isna(value) and overflows(value * factor):
+                issues.append(
+                    _issue(
+                        row,
+                        "value",
+                        r["value"],
+                        "换算后超出可表示范围，请核对数值和单位",
+                        "too large once converted; check the value and its unit",
+                    )
+                )
+        status = STATUSES.get(_norm(r["status"]).lower())
+        if status is None:
+            issues.append(
+                _issue(
+                    row,
+                    "status",
+                    r["status"],
+                    "状态须为 快报（初步）、最终 或 修订",
+                    "status must be provisional (快报), final (最终) or revised (修订)",
+                )
+            )
+        if not str(r["source"]).strip():
+            issues.append(
+                _issue(
+                    row,
+                    "source",
+                    r["source"],
+                    "请注明数据来源（如 统计年鉴的表名）",
+                    "give the source (e.g. the statistical yearbook table)",
+                )
+            )
+        if len(issues) == before:
+            rows.append({
+                "row": row, "region_id": region, "year": int(year), "sector": sector, "part": part,
+                "carrier": carrier, "flow": flow, "quantity_canonical": float(value) * factor,
+                "quantity_original": float(value), "unit_original": str(r["unit"]).strip(), "status": status,
+                "source": str(r["source"]).strip(),
+            })  # fmt: skip
+    parsed = pd.DataFrame(rows, columns=["row", *KEY, "part", "quantity_canonical", "quantity_original",
+                                         "unit_original", "status", "source"])  # fmt: skip
+    issues += _duplicates(parsed)
+    if issues:
+        return parsed.iloc[0:0], issues
+    return _add_parts(parsed), issues
+
+
+def _duplicates(parsed: pd.DataFrame) -> list[RowIssue]:
+    """A figure given twice in one file (the same line, or overlapping parts of services, or services whole and in
+    parts): every row involved is named."""
+    issues = []
+    for _, group in parsed.groupby(KEY, sort=False):
+        parts = list(group["part"])
+        whole = [p is None for p in parts]
+        sections = [s for p in parts if p is not None for s in p]
+        if len(group) > 1 and (any(whole) or len(sections) != len(set(sections))):
+            rows = ", ".join(str(r) for r in group["row"])
+            for r in group.itertuples():
+                issues.append(
+                    _issue(
+                        int(r.row),
+                        "sector",
+                        r.sector,
+                        f"同一数字在本文件中出现多次（第 {rows} 行：同一地区、年份、行业、品种和流向），请只保留一行",
+                        f"the same figure is given more than once in this file (rows {rows}: same region, year, "
+                        f"sector, carrier and flow); keep one",
+                    )
+                )
+    return issues
+
+
+def _add_parts(parsed: pd.DataFrame) -> pd.DataFrame:
+    """Parts of services added up into one figure per ``KEY`` (the original quantity too when the unit is the same;
+    else the canonical quantity and unit).  The statuses must agree; the sources are joined."""
+    agg = parsed.groupby(KEY, sort=False, as_index=False).agg(
+        row=("row", "min"), quantity_canonical=("quantity_canonical", "sum"),
+        quantity_original=("quantity_original", "sum"), units=("unit_original", "nunique"),
+        unit_original=("unit_original", "first"), status=("status", lambda s: min(s, key=STATUS_ORDER.index)),
+        source=("source", lambda s: "; ".join(dict.fromkeys(s))),
+    )  # fmt: skip
+    mixed = agg["units"] > 1
+    canonical = agg["carrier"].map(reference.carriers()["canonical_unit"])
+    agg.loc[mixed, "quantity_original"] = agg.loc[mixed, "quantity_canonical"]
+    agg.loc[mixed, "unit_original"] = canonical[mixed]
+    return agg.drop(columns="units")
+
+
+def hierarchy_issues(figures: pd.DataFrame, rows: pd.Series | None = None) -> list[RowIssue]:
+    """Where a published parent (``industry``, ``industry:C``, ``tertiary``) is smaller than the sum of its
+    published children, per region, year, carrier and flow.  ``figures`` has ``KEY`` and ``quantity_canonical``
+    (the figures current after an import); ``rows`` (same index) names the file row of each figure, or None for a
+    stored one.  Pure."""
+    issues = []
+    for (region, year, carrier, _), g in figures.groupby(["region_id", "year", "carrier", "flow"]):
+        published = set(g["sector"])
+        q = g.set_index("sector")["quantity_canonical"]
+        children: dict[str, list[str]] = {}
+        for s in published:
+            p = parent_of(s, published)
+            if p is not None:
+                children.setdefault(p, []).append(s)
+        for p, kids in children.items():
+            total = float(q[kids].sum())
+            if total > q[p] and not math.isclose(total, q[p], rel_tol=1e-9):
+                # the parent's file row; a stored parent: the row of a child this file gives
+                involved = [g.index[g["sector"] == s][0] for s in (p, *sorted(kids))]
+                from_file = [] if rows is None else [int(rows[i]) for i in involved if not pd.isna(rows.get(i))]
+                issues.append(
+                    _issue(
+                        from_file[0] if from_file else 0,
+                        "value",
+                        q[p],
+                        f"{region} {year}年 {carrier}：{p} 小于其已公布的细分行业之和"
+                        f"（{'、'.join(sorted(kids))}：{total:g}），请核对",
+                        f"{region} {year} {carrier}: {p} is smaller than the sum of its published parts "
+                        f"({', '.join(sorted(kids))}: {total:g}); check the figures",
+                    )
+                )
+    return issues
+
+
+def read_file(path: Path) -> pd.DataFrame:
+    """The file's rows as text, indexed by file row (header = row 1)."""
+    text_, _ = decode(path.read_bytes(), path.name)
+    df = pd.read_csv(io.StringIO(text_), dtype=str, keep_default_na=False)
+    df.columns = [c.strip().lower() for c in df.columns]
+    df.index = pd.RangeIndex(2, len(df) + 2)
+    return df
+
+
+def current_figures(
+    conn_or_engine: Engine | Connection, regions: list[str] | None = None, years: list[int] | None = None
+) -> pd.DataFrame:
+    """The current (not superseded) regional energy figures with their release: ``id``, ``release_id``, ``KEY``,
+    ``quantity_canonical`` (the carrier's canonical unit), ``quantity_original``, ``unit_original``, ``status``,
+    ``source``."""
+    stmt = select(
+        RegionalEnergy.id,
+        RegionalEnergy.release_id,
+        RegionalEnergy.region_id,
+        RegionalEnergy.year,
+        RegionalEnergy.sector,
+        RegionalEnergy.carrier,
+        RegionalEnergy.flow,
+        RegionalEnergy.quantity_canonical,
+        RegionalEnergy.quantity_original,
+        RegionalEnergy.unit_original,
+        RegionalEnergy.status,
+        RegionalEnergy.source,
+    ).where(RegionalEnergy.superseded_at.is_(None))
+    if regions is not None:
+        stmt = stmt.where(RegionalEnergy.region_id.in_(regions))
+    if years is not None:
+        stmt = stmt.where(RegionalEnergy.year.in_(years))
+    if isinstance(conn_or_engine, Engine):
+        with conn_or_engine.connect() as conn:
+            return pd.read_sql(stmt, conn)
+    return pd.read_sql(stmt, conn_or_engine)
+
+
+def figure_history(engine: Engine, region: str, year: int) -> pd.DataFrame:
+    """Every stored figure of a jurisdiction and year, current and superseded, with its release (``KEY``,
+    quantities, ``status``, ``source``, ``release_id``, ``imported_at``, ``superseded_at``), oldest first."""
+    stmt = (
+        select(RegionalEnergy, StatsRelease.imported_at, StatsRelease.file_name)
+        .join(StatsRelease, StatsRelease.id == RegionalEnergy.release_id)
+        .where(RegionalEnergy.region_id == region, RegionalEnergy.year == year)
+        .order_by(RegionalEnergy.id)
+    )
+    with Session(engine) as session:
+        rows = session.exec(stmt).all()
+    out = pd.DataFrame(
+        [{**r[0].model_dump(), "imported_at": r[1], "file_name": r[2]} for r in rows],
+        columns=["id", "release_id", *KEY, "quantity_canonical", "quantity_original", "unit_original", "status",
+                 "source", "superseded_at", "imported_at", "file_name"],
+    )  # fmt: skip
+    return out
+
+
+def import_regional_energy(engine: Engine, path: Path, now: datetime | None = None) -> EnergyReport:
+    """Import a regional energy file (header ``COLUMNS``); nothing is stored if any row is refused (the report
+    lists every problem).  New and changed figures are stored under one new release (``stats_release``: the file's
+    name and SHA-256); a changed figure supersedes the stored one.  Serialised against another import (PostgreSQL:
+    an advisory lock; SQLite: the write lock the release row takes), so two imports never both store a figure."""
+    now = now or datetime.now(UTC)
+    data = path.read_bytes()
+    df = read_file(path)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"缺少列：{', '.join(missing)}", f"Missing columns: {', '.join(missing)}", file=path.name)
+    report = EnergyReport(file=str(path), rows_read=len(df))
+    parsed, report.errors = parse_rows(df)
+    if report.errors:
+        return report
+    with engine.connect() as conn, conn.begin() as transaction:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('regional_energy'))"))
+        release_id = conn.execute(
+            insert(StatsRelease).values(file_name=path.name, sha256=hashlib.sha256(data).hexdigest(), imported_at=now)
+        ).inserted_primary_key[0]
+        current = current_figures(conn, sorted(set(parsed["region_id"])), sorted(set(parsed["year"])))
+        merged = parsed.merge(
+            current[["id", *KEY, "quantity_canonical", "status"]].rename(
+                columns={"quantity_canonical": "old_quantity", "status": "old_status"}
+            ),
+            on=KEY, how="left",
+        )  # fmt: skip
+        rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+        changed = merged["old_quantity"].notna() & (
+            (merged["old_quantity"] != merged["quantity_canonical"]) | (merged["old_status"] != merged["status"])
+        )
+        downgrade = changed & (merged["status"].map(rank) < merged["old_status"].map(rank))
+        for r in merged.loc[downgrade].itertuples():
+            old_zh, old_en = STATUS_LABELS[r.old_status]
+            report.errors.append(
+                _issue(
+                    int(r.row),
+                    "status",
+                    r.status,
+                    f"已存有{old_zh}数字，{STATUS_LABELS[r.status][0]}数字不能取代它：修订请填 修订（revised）",
+                    f"a {old_en} figure is stored; a {r.status} one cannot replace it: give a revision the status "
+                    "revised (修订)",
+                )
+            )
+        same = (
+            merged["old_quantity"].notna()
+            & (merged["old_quantity"] == merged["quantity_canonical"])
+            & (merged["old_status"] == merged["status"])
+        )
+        revised = merged["old_quantity"].notna() & ~same
+        after = pd.concat(
+            [current.loc[~current["id"].isin(merged.loc[revised, "id"])], merged.loc[~same]], ignore_index=True
+        ).drop_duplicates(KEY, keep="last")
+        after = after.reset_index(drop=True)
+        report.errors += hierarchy_issues(after, after.get("row"))
+        if report.errors or not (~same).any():
+            transaction.rollback()
+            report.unchanged = 0 if report.errors else int(same.sum())
+            return report
+        ids = merged.loc[revised, "id"].astype(int).tolist()
+        if ids:
+            conn.execute(update(RegionalEnergy).where(RegionalEnergy.id.in_(ids)).values(superseded_at=now))
+        new = merged.loc[~same, [*KEY, "quantity_canonical", "quantity_original", "unit_original", "status", "source"]]
+        conn.execute(insert(RegionalEnergy), new.assign(release_id=release_id).to_dict("records"))
+    report.stored, report.revised, report.unchanged = len(new), int(revised.sum()), int(same.sum())
+    report.release_id = int(release_id)
+    return report
+
+
+def weakest_status(statuses: pd.Series | list[str]) -> str | None:
+    """The weakest of figures' statuses (provisional < final < revised), None for none.  Pure."""
+    known = [s for s in statuses if s in STATUS_ORDER]
+    return min(known, key=STATUS_ORDER.index) if known else None

@@ -56,6 +56,8 @@ def test_parameters_carry_their_precision():
         "disclosure_dominance_n": 0,
         "disclosure_dominance_k": 3,
         "bill_overdue_after_days": 0,
+        "coverage_exceed_tolerance": 3,
+        "coverage_drop_points": 3,
     }
     with open(Path(__file__).parents[1] / "carbon" / "data" / "analytics_parameters.csv", encoding="utf-8") as f:
         table = pd.read_csv(f).set_index("name")

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from carbon import reference
-from carbon.analytics.progress import parameters
+from carbon.analytics.precision import at_precision
+from carbon.analytics.progress import parameter_decimals, parameters
 
 KEYS = ["region", "year", "sector", "carrier"]
 FIGURES = ["emissions_tco2e", "energy_tce"]
@@ -149,8 +150,9 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
     dict with kind (exceeds, drop, unmatched), region, sector, carrier, the figures of the line, the gap in tCO2e
     (enterprises minus inventory for exceeds; the drop's shortfall against the historical coverage for drop) and
     ``movers`` (enterprise_uscc, change_tco2e)."""
-    p = parameters()
+    p, d = parameters(), parameter_decimals()
     tolerance, drop = float(p["coverage_exceed_tolerance"]), float(p["coverage_drop_points"])
+    decimals = int(d["coverage_drop_points"])  # coverage is compared at a tenth of a percentage point
     now = table[table["year"] == year]
     earlier = table[(table["year"] < year) & table["coverage_emissions"].notna()]
     history = (
@@ -168,9 +170,13 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
         kind, gap = None, None
         if pd.isna(inventory) and monitored and monitored > 0:
             kind, gap = "unmatched", float(monitored)
-        elif coverage is not None and coverage > 1 + tolerance:
+        elif coverage is not None and at_precision(coverage - 1, decimals) > tolerance:
             kind, gap = "exceeds", float(monitored - inventory)
-        elif coverage is not None and pd.notna(r.historical_coverage) and coverage <= r.historical_coverage - drop:
+        elif (
+            coverage is not None
+            and pd.notna(r.historical_coverage)
+            and at_precision(r.historical_coverage - coverage, decimals) >= drop
+        ):
             kind, gap = "drop", float((r.historical_coverage - coverage) * inventory)
         if kind is None:
             continue

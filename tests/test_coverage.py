@@ -6,6 +6,11 @@ import pandas as pd
 import pytest
 
 from carbon.analytics import coverage
+from carbon.enterprises import add_enterprise
+from carbon.intake import receive_files
+from carbon.stats import import_stats
+from tests.helpers import uscc, write_template
+from tests.test_inventory import DIESEL_T_PER_T, GAS_T_PER_M3, QINGPU_2023, SH_2023, write
 
 INVENTORY = pd.DataFrame(
     [  # region, year, sector, carrier, emissions_tco2e, energy_tce: the final-use lines of two years
@@ -90,3 +95,56 @@ def test_no_inventory_means_no_coverage() -> None:
     ents = coverage.enterprise_side(RESULTS, INVENTORY.iloc[0:0])
     table = coverage.coverage_table(INVENTORY.iloc[0:0], ents)
     assert table["coverage_emissions"].isna().all() and table["inventory_tco2e"].isna().all()
+
+
+# --- on stored statistics and results (SQLite and PostgreSQL) ----------------------------------------------------
+
+
+@pytest.fixture
+def monitored_qingpu(engine, tmp_path):
+    """Qingpu's 2023 inventory of tests/test_inventory.py (gas of C26 4e6 m3 and of the rest of industry 6e6 m3;
+    industry's electricity 1e9 kWh) and one monitored enterprise of C26 using 1.2e6 m3 of gas and 1.2e7 kWh in 2023,
+    and 2.4e6 m3 and 1.2e7 kWh in 2022 (no statistics that year)."""
+    assert not import_stats(engine, write(tmp_path / "qp.csv", *QINGPU_2023)).errors
+    code = uscc(151)
+    add_enterprise(engine, code=code, name="青浦化工", region="qingpu", industry="2614")
+    rows = [
+        "G-01,天然气,2022-01-01,2023-01-01,2400000,m3",
+        "G-01,天然气,2023-01-01,2024-01-01,1200000,m3",
+        "E-01,电力,2022-01-01,2023-01-01,12000000,kWh",
+        "E-01,电力,2023-01-01,2024-01-01,12000000,kWh",
+    ]
+    receive_files(engine, [write_template(tmp_path / "e.csv", rows)], code, actor="test")
+    return engine, code
+
+
+def test_coverage_of_a_stored_inventory_by_hand(monitored_qingpu) -> None:
+    engine, _ = monitored_qingpu
+    got = coverage.reconciliation(engine, 2023, "location", ["qingpu"])
+    table = got["coverage"].set_index(coverage.KEYS)
+    gas = table.loc[("qingpu", 2023, "industry:C26", "natural_gas")]
+    assert gas["coverage_emissions"] == pytest.approx(1.2e6 / 4e6) and gas["enterprises"] == 1
+    assert gas["coverage_energy"] == pytest.approx(1.2e6 / 4e6)  # the same coefficient on both sides
+    rest = table.loc[("qingpu", 2023, "industry", "natural_gas")]  # the rest of industry: no enterprise of it
+    assert rest["coverage_emissions"] == 0 and rest["inventory_tco2e"] == pytest.approx(6e6 * GAS_T_PER_M3)
+    power = table.loc[("qingpu", 2023, "industry", "electricity")]  # electricity is published for industry only
+    assert power["coverage_emissions"] == pytest.approx(1.2e7 / 1e9)
+    # 2022 has results but no statistics: its lines have no inventory figure and no coverage
+    assert table.xs(2022, level="year")["coverage_emissions"].isna().all()
+    totals = got["totals"].set_index(["region", "year"])
+    both = 1.2e6 * GAS_T_PER_M3 + 1.2e7 * SH_2023
+    assert totals.loc[("qingpu", 2023), "monitored_tco2e"] == pytest.approx(both)
+    assert totals.loc[("qingpu", 2023), "coverage_emissions"] == pytest.approx(
+        both / (1e7 * GAS_T_PER_M3 + 5_000 * DIESEL_T_PER_T + 1e9 * SH_2023)
+    )
+    assert got["alerts"] == []  # no earlier year with statistics to drop from, and nothing above its line
+
+
+def test_an_enterprise_above_its_inventory_line_is_an_alert(monitored_qingpu, tmp_path) -> None:
+    engine, code = monitored_qingpu
+    more = ["G-02,天然气,2023-01-01,2024-01-01,3000000,m3"]  # 4.2e6 m3 in C26 against 4e6 in the statistics
+    receive_files(engine, [write_template(tmp_path / "more.csv", more)], code, actor="test")
+    (alert,) = coverage.reconciliation(engine, 2023, "location", ["qingpu"])["alerts"]
+    assert (alert["kind"], alert["sector"], alert["carrier"]) == ("exceeds", "industry:C26", "natural_gas")
+    assert alert["gap_tco2e"] == pytest.approx(0.2e6 * GAS_T_PER_M3)
+    assert alert["movers"] == [{"enterprise_uscc": code, "change_tco2e": pytest.approx(1.8e6 * GAS_T_PER_M3)}]

@@ -25,8 +25,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Engine
 
 from carbon import reference
+from carbon.analytics.cube import enterprise_results
+from carbon.analytics.inventory import inventory_lines
 from carbon.analytics.precision import at_precision
 from carbon.analytics.progress import parameter_decimals, parameters
 
@@ -94,10 +97,10 @@ def physical(carrier: pd.Series) -> pd.Series:
 
 def enterprise_side(results: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     """Enterprise result lines (region, year, division, carrier, enterprise_uscc, emissions_tco2e, energy_tce) summed
-    per enterprise and inventory line (``KEYS`` + enterprise_uscc)."""
+    per enterprise and inventory line: ``KEYS`` + enterprise_uscc, division and the figures."""
     lines = results.assign(carrier=physical(results["carrier"]))
     lines["sector"] = assign_sectors(lines, published)
-    return lines.groupby([*KEYS, "enterprise_uscc"], as_index=False)[FIGURES].sum()
+    return lines.groupby([*KEYS, "enterprise_uscc", "division"], as_index=False)[FIGURES].sum()
 
 
 def coverage_table(inventory: pd.DataFrame, enterprises: pd.DataFrame) -> pd.DataFrame:
@@ -130,15 +133,18 @@ def coverage_table(inventory: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Dat
     return table.sort_values(KEYS).reset_index(drop=True)
 
 
-def movers(enterprises: pd.DataFrame, year: int, count: int = 3) -> pd.DataFrame:
+def movers(enterprises: pd.DataFrame, table: pd.DataFrame, year: int, count: int = 3) -> pd.DataFrame:
     """Per inventory line of ``year``: the ``count`` enterprises whose emissions moved most against ``year - 1``
-    (``KEYS`` + enterprise_uscc, change_tco2e; an enterprise new in the line moves by all of its emissions)."""
+    (``KEYS`` + enterprise_uscc, change_tco2e; an enterprise new in the line moves by all of its emissions).  The
+    year before is put in the lines the statistics publish for ``year`` (``table``: a ``coverage_table``), so an
+    enterprise is compared with itself in the same line even where the two years' statistics differ in detail."""
     now = enterprises[enterprises["year"] == year]
     before = enterprises[enterprises["year"] == year - 1].assign(year=year)
+    published = table.loc[(table["year"] == year) & table["inventory_tco2e"].notna(), KEYS]
+    before = before.assign(sector=assign_sectors(before, published))
     keys = [*KEYS, "enterprise_uscc"]
-    both = now[[*keys, "emissions_tco2e"]].merge(
-        before[[*keys, "emissions_tco2e"]], on=keys, how="outer", suffixes=("", "_before")
-    )
+    now, before = (f.groupby(keys, as_index=False)["emissions_tco2e"].sum() for f in (now, before))
+    both = now.merge(before, on=keys, how="outer", suffixes=("", "_before"))
     both["change_tco2e"] = both["emissions_tco2e"].fillna(0) - both["emissions_tco2e_before"].fillna(0)
     both["size"] = both["change_tco2e"].abs()
     top = both.sort_values("size", ascending=False, kind="stable").groupby(KEYS).head(count)
@@ -162,7 +168,7 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
         .rename("historical_coverage")
     )
     now = now.join(history, on=["region", "sector", "carrier"])
-    moved = movers(enterprises, year)
+    moved = movers(enterprises, table, year)
     alerts = []
     for r in now.itertuples(index=False):
         inventory, monitored = r.inventory_tco2e, r.monitored_tco2e
@@ -197,3 +203,41 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
             }
         )
     return alerts
+
+
+def reconciliation(
+    engine: Engine, year: int, basis: str = "location", regions: list[str] | None = None, history: int = 3
+) -> dict[str, Any]:
+    """Coverage of ``year`` and the ``history`` years before it, and the alerts of ``year``, for ``regions``
+    (jurisdictions; None: all three), on ``basis``.
+
+    Returns ``coverage`` (``coverage_table`` of those years), ``alerts`` (``coverage_alerts`` of ``year``) and
+    ``totals``: per region and year, the inventory's consumption view and the monitored enterprises' sum of all
+    carriers with their coverage (the same columns as ``coverage``, without sector and carrier).  Reads the inventory
+    (``carbon.analytics.inventory``) and the result ledger (``enterprise_results``); computes nothing else."""
+    regions = list(regions or reference.JURISDICTIONS)
+    years = list(range(year - history, year + 1))
+    frames = [inventory_lines(engine, y, basis, regions) for y in years]
+    inventory = pd.concat([f for f in frames if len(f)] or [frames[-1]], ignore_index=True)
+    inventory = inventory.loc[inventory["flow"] == "final_use"].rename(columns={"region_id": "region"})
+    results = enterprise_results(engine, basis, years=years)
+    results = results.loc[results["region"].isin(regions)]
+    enterprises = enterprise_side(results, inventory)
+    table = coverage_table(inventory, enterprises)
+    return {
+        "coverage": table,
+        "alerts": coverage_alerts(table, enterprises, year),
+        "totals": coverage_totals(table),
+    }
+
+
+def coverage_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """A ``coverage_table`` summed per region and year over the lines that have both sides (a line without an
+    inventory figure is left out: there is nothing to cover), with its coverage."""
+    both = table.loc[table["inventory_tco2e"].notna()]
+    sums = both.groupby(["region", "year"], as_index=False)[
+        ["inventory_tco2e", "inventory_tce", "monitored_tco2e", "monitored_tce"]
+    ].sum(min_count=1)
+    sums["coverage_emissions"] = sums["monitored_tco2e"] / sums["inventory_tco2e"].where(sums["inventory_tco2e"] > 0)
+    sums["coverage_energy"] = sums["monitored_tce"] / sums["inventory_tce"].where(sums["inventory_tce"] > 0)
+    return sums

@@ -30,6 +30,7 @@ from carbon.access import (
 from carbon.accounting import LOCAL_TZ
 from carbon.analytics.completeness import completeness as enterprise_completeness
 from carbon.analytics.completeness import coverage, data_as_of, overdue_after
+from carbon.analytics.coverage import reconciliation as reconcile_coverage
 from carbon.analytics.cube import build_cube, enterprise_results
 from carbon.analytics.cube import data_version as inputs_version
 from carbon.analytics.cube import keep_results as keep_read_results
@@ -497,6 +498,23 @@ def grid_agreement(engine: Engine, viewer: Viewer, year: int) -> dict[str, pd.Da
         "meters": per_meter,
         "discrepancies": table.loc[table["discrepancy"]].reset_index(drop=True),
     }
+
+
+def reconciliation(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> dict[str, Any]:
+    """Top-down against bottom-up for the jurisdictions the viewer sees in full (staff only): ``coverage`` (per
+    jurisdiction, year, inventory sector and carrier: the inventory's final use, the monitored enterprises' sum and
+    the coverage of emissions and energy, for ``year`` and the three years before), ``totals`` (the same per
+    jurisdiction and year) and ``alerts`` of ``year`` (exceeds, drop, unmatched; each with the enterprises that moved
+    most in its line, by code and name), as ``carbon.analytics.coverage.reconciliation`` computes them."""
+    require_staff(viewer)
+    check_choices(basis, year)
+    regions = [r for r in full_regions(viewer) if r in reference.JURISDICTIONS]
+    got = reconcile_coverage(engine, year, basis, regions)
+    names = list_enterprises(engine).set_index("uscc")["name"]
+    for alert in got["alerts"]:
+        for mover in alert["movers"]:
+            mover["name"] = names.get(mover["enterprise_uscc"])
+    return got
 
 
 def simulated(engine: Engine, viewer: Viewer) -> bool:

@@ -416,11 +416,15 @@ class Submission(SQLModel, table=True):
 
 
 class SubmissionLine(SQLModel, table=True):
-    """A result line of a submission (carrier and month), as stored when it was submitted."""
+    """A result line of a submission (site, carrier and month), as stored when it was submitted: ``site_id`` the
+    site of its meters (None: none), ``region_id`` the jurisdiction it counted in (None: a version submitted before
+    sites, counted where the enterprise was, its manifest's ``place``)."""
 
     __tablename__ = "submission_line"
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submission.id", index=True)
+    site_id: int | None = None
+    region_id: str | None = Field(default=None, max_length=16)
     carrier: str = Field(max_length=32)
     month: int
     quantity_canonical: float
@@ -431,7 +435,9 @@ class SubmissionLine(SQLModel, table=True):
 
 
 class SubmissionActivity(SQLModel, table=True):
-    """An activity row a submission rests on, copied when it was submitted (the file it came from by SHA-256)."""
+    """An activity row a submission rests on, copied when it was submitted (the file it came from by SHA-256), with
+    the site of its meter then (``site_id``, None: none) and the jurisdiction it counted in (``region_id``; None: a
+    version submitted before sites, its manifest's ``place``)."""
 
     __tablename__ = "submission_activity"
     id: int | None = Field(default=None, primary_key=True)
@@ -440,6 +446,8 @@ class SubmissionActivity(SQLModel, table=True):
     batch_id: int
     file_sha256: str = Field(max_length=64)
     meter_code: str = Field(max_length=64)
+    site_id: int | None = None
+    region_id: str | None = Field(default=None, max_length=16)
     carrier: str = Field(max_length=32)
     period_start: datetime = _tz_datetime(nullable=False)
     period_end: datetime = _tz_datetime(nullable=False)

@@ -1,5 +1,5 @@
 """sites (厂区) between enterprise and meter, each in its own jurisdiction; a result line carries the jurisdiction
-it counts in
+it counts in, and so does a frozen submission's line and activity row
 
 Revision ID: 0011
 Revises: 0008
@@ -55,8 +55,18 @@ def upgrade() -> None:
     with op.batch_alter_table("emission_result", schema=None) as batch_op:
         batch_op.alter_column("region_id", existing_type=sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False)
 
+    # a frozen version keeps the site and jurisdiction of its lines and activity rows (None: submitted before sites)
+    for table in ("submission_line", "submission_activity"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("site_id", sa.Integer(), nullable=True))
+            batch_op.add_column(sa.Column("region_id", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
+
 
 def downgrade() -> None:
+    for table in ("submission_activity", "submission_line"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("region_id")
+            batch_op.drop_column("site_id")
     with op.batch_alter_table("emission_result", schema=None) as batch_op:
         batch_op.drop_column("region_id")
         batch_op.drop_column("site_id")

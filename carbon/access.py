@@ -105,3 +105,20 @@ def require_enterprise(viewer: Viewer, enterprise: str, enterprise_region: str) 
     own = viewer.enterprise == enterprise if viewer.role == "enterprise" else enterprise_region in full_regions(viewer)
     if not own:
         raise AccessDenied("无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username)
+
+
+def line_regions(viewer: Viewer, enterprise: str, enterprise_region: str, site_regions: list[str]) -> list[str] | None:
+    """The jurisdictions whose result lines of an enterprise the viewer may see: None for all of them (its own
+    users; zone staff; staff of the jurisdiction it is registered in, who review its report, which covers every
+    site), else the jurisdictions of the viewer's scope among its sites' (``site_regions``): staff of another
+    jurisdiction see the lines of its sites there and nothing of the rest.  ``AccessDenied`` when neither."""
+    if viewer.role == "enterprise":
+        if viewer.enterprise == enterprise:
+            return None
+    elif enterprise_region in full_regions(viewer):
+        return None
+    else:
+        mine = [r for r in full_regions(viewer) if r in set(site_regions)]
+        if mine:
+            return mine
+    raise AccessDenied("无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username)

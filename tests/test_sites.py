@@ -13,16 +13,17 @@ The Qingpu enterprise E uses 100,000 kWh at its Qingpu plant (meter QP-E1) and 2
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from carbon import outbox, views
 from carbon.access import Viewer
 from carbon.analytics.cube import build_cube
-from carbon.cli import cli
 from carbon.enterprises import add_enterprise
 from carbon.errors import AccessDenied, InputError, NotFoundError
 from carbon.intake import receive_files, settle
@@ -31,6 +32,7 @@ from carbon.reporting import cycles, evidence, submissions
 from carbon.sites import add_site, assign_meter, list_sites, update_site
 from tests.helpers import uscc, write_template
 
+ROOT = Path(__file__).resolve().parent.parent
 E = uscc(1, "310118")  # registered in Qingpu
 W = uscc(2, "320509")  # registered in Wujiang
 ZONE = Viewer("zone1", "zone")
@@ -80,16 +82,16 @@ def test_wujiang_site_priced_at_jiangsu_and_counted_in_wujiang(zone):
     assert total(engine, region="zone") == pytest.approx(QP_LOCATION + WJ_LOCATION + W_LOCATION, rel=REL)
 
     lines = current_lines(engine, "location", years=[2023], enterprises=[E]).set_index("region_id")
-    assert lines.loc["wujiang", "factor_ids"] == "mee-2023-elec-location-cn-js"
-    assert lines.loc["qingpu", "factor_ids"] == "mee-2023-elec-location-cn-sh"
+    assert "mee-2023-elec-location-cn-js" in lines.loc["wujiang", "factor_ids"].split(",")
+    assert "mee-2023-elec-location-cn-sh" in lines.loc["qingpu", "factor_ids"].split(",")
     assert lines.loc["wujiang", "site_id"] == site and pd.isna(lines.loc["qingpu", "site_id"])
     assert lines.loc["wujiang", "emissions_tco2e"] == pytest.approx(WJ_LOCATION, rel=REL)
 
     # Shanghai's own rule (local basis) applies to the Qingpu plant only; Jiangsu has none: the MEE average
     local = current_lines(engine, "local", years=[2023], enterprises=[E]).set_index("region_id")
-    assert local.loc["qingpu", "factor_ids"] == "sh-2022-elec-local-cn-sh"
+    assert "sh-2022-elec-local-cn-sh" in local.loc["qingpu", "factor_ids"].split(",")
     assert local.loc["qingpu", "emissions_tco2e"] == pytest.approx(QP_LOCAL, rel=REL)
-    assert local.loc["wujiang", "factor_ids"] == "mee-2023-elec-location-cn-js"
+    assert "mee-2023-elec-location-cn-js" in local.loc["wujiang", "factor_ids"].split(",")
     assert total(engine, "local", enterprise=E) == pytest.approx(QP_LOCAL + WJ_LOCATION, rel=REL)  # 158.54
     assert total(engine, "local", region="wujiang") == pytest.approx(WJ_LOCATION + W_LOCATION, rel=REL)
 
@@ -111,7 +113,10 @@ def test_served_equals_a_fresh_computation(zone, basis, subject):
     served = stored_result(engine, year=2023, basis=basis, **{subject[0]: subject[1]}).as_dict()
     fresh = account(engine, year=2023, basis=basis, **{subject[0]: subject[1]}).as_dict()
     for key in ("total_tco2e", "scope1_tco2e", "scope2_tco2e", "energy_tce"):
-        assert served[key] == pytest.approx(fresh[key], rel=REL)
+        if fresh[key] is None:  # no data on both sides (Jiashan), never 0
+            assert served[key] is None, key
+        else:
+            assert served[key] == pytest.approx(fresh[key], rel=REL), key
     assert served["flags"] == fresh["flags"]
 
 
@@ -182,7 +187,8 @@ def test_wujiang_staff_see_the_wujiang_site_and_nothing_else_of_it(zone):
     assert list(detail["sites"]["site_id"]) == [site]
     assert list(detail["meters"]["meter_code"]) == ["WJ-E1"]  # not the Qingpu meter
     assert detail["uploads"].empty  # files of the whole enterprise
-    assert list(views.factors_used(engine, WJ, E, 2023)["factor_ids"]) == ["mee-2023-elec-location-cn-js"]
+    used = views.factors_used(engine, WJ, E, 2023)["factor_ids"]
+    assert len(used) == 1 and "mee-2023-elec-location-cn-js" in used.iloc[0].split(",")
     for refused in (views.uploads, views.completeness):  # whole-enterprise data stays with Qingpu
         if refused is views.uploads:
             with pytest.raises(AccessDenied):
@@ -229,26 +235,35 @@ def test_the_report_freezes_each_site_on_its_own_province(zone):
     assert frozen.basis == "local"  # Qingpu's basis of record: Shanghai's rule, for its Qingpu plant only
     assert frozen.total_tco2e == pytest.approx(QP_LOCAL + WJ_LOCATION, rel=REL)
     lines = submissions.submission_lines(engine, ENT_E, sub).set_index("region_id")
-    assert lines.loc["wujiang", "factor_ids"] == "mee-2023-elec-location-cn-js"
+    assert "mee-2023-elec-location-cn-js" in lines.loc["wujiang", "factor_ids"].split(",")  # no Jiangsu rule
     assert lines.loc["wujiang", "site_id"] == site and pd.isna(lines.loc["qingpu", "site_id"])
-    assert lines.loc["qingpu", "factor_ids"] == "sh-2022-elec-local-cn-sh"
+    assert "sh-2022-elec-local-cn-sh" in lines.loc["qingpu", "factor_ids"].split(",")
     assert evidence.check(engine, ENT_E, sub)["ok"]  # the recomputation prices each row at its site's province
+
+
+def carbon(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``carbon`` command of this checkout, in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "carbon.cli", "--db", db_url, *args], capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+    )  # fmt: skip
 
 
 def test_cli_site_commands(zone, db_url):
     engine, site = zone
-    run = CliRunner().invoke
-    out = run(cli, ["--db", db_url, "site", "add", "--enterprise", E, "--name", "嘉善厂区", "--region", "jiashan",
-                    "--json"])  # fmt: skip
-    assert out.exit_code == 0, out.output
-    new = json.loads(out.output)["site_id"]
-    listed = json.loads(run(cli, ["--db", db_url, "site", "list", "--enterprise", E, "--json"]).output)
+    out = carbon(db_url, "site", "add", "--enterprise", E, "--name", "嘉善厂区", "--region", "jiashan", "--json")
+    assert out.returncode == 0, out.stderr
+    new = json.loads(out.stdout)["site_id"]
+    listed = json.loads(carbon(db_url, "site", "list", "--enterprise", E, "--json").stdout)
     assert [(s["name"], s["region_id"]) for s in listed] == [("吴江厂区", "wujiang"), ("嘉善厂区", "jiashan")]
-    out = run(cli, ["--db", db_url, "site", "assign", "--enterprise", E, "--meter", "WJ-E1", "--site", str(new)])
-    assert out.exit_code == 0, out.output
+    out = carbon(db_url, "site", "assign", "--enterprise", E, "--meter", "WJ-E1", "--site", str(new))
+    assert out.returncode == 0, out.stderr
     assert total(engine, region="jiashan") == pytest.approx(JIASHAN_LOCATION, rel=REL)  # settled by the command
-    refused = run(cli, ["--db", db_url, "site", "assign", "--enterprise", W, "--meter", "W-E1", "--site", str(new)])
-    assert refused.exit_code == 2 and "不属于企业" in refused.output
-    neither = run(cli, ["--db", db_url, "site", "assign", "--enterprise", E, "--meter", "WJ-E1"])
-    assert neither.exit_code == 2
-    assert run(cli, ["--db", db_url, "site", "list"]).output.count("厂区") >= 2
+    refused = carbon(db_url, "site", "assign", "--enterprise", W, "--meter", "W-E1", "--site", str(new))
+    assert refused.returncode == 2 and "不属于企业" in refused.stderr
+    assert carbon(db_url, "site", "assign", "--enterprise", E, "--meter", "WJ-E1").returncode == 2  # no --site
+    moved = carbon(db_url, "site", "update", "--site", str(new), "--region", "wujiang")
+    assert moved.returncode == 0, moved.stderr
+    assert total(engine, region="jiashan") is None  # no data left there, not 0
+    table = carbon(db_url, "site", "list", "--region", "wujiang").stdout
+    assert "嘉善厂区" in table and "吴江区" in table and "青浦区" in table  # labels, not codes

@@ -346,8 +346,8 @@ def account(
 ) -> AccountResult:
     """Compute the emissions of an enterprise (all its sites) or region (the activity that counts there: of the
     sites in it and of the meters without a site of the enterprises registered in it) for ``year`` now, from the
-    stored activity and factors.  A region's flags are those of the enterprises present in it (registered there or
-    with a site there), as its stored result has them.
+    stored activity and factors.  A region's flags are those of the enterprises with lines in it (each
+    enterprise's flags, of all its sites), as its stored result has them.
 
     Nothing is stored: the stored results (``stored_result``) are kept current by ``recalc``.
     """
@@ -359,11 +359,21 @@ def account(
         kind, subject = "region", str(region)
         parts = reference.region_ids(subject)
         activity = load_activity(engine, year, enterprises=present_enterprises(engine, parts))
-    lines, flags = compute(
-        activity, load_factors(engine), year=year, basis=basis, gwp_set=gwp_set, as_of=as_of or local_today()
+    if kind == "enterprise":
+        lines, flags = compute(
+            activity, load_factors(engine), year=year, basis=basis, gwp_set=gwp_set, as_of=as_of or local_today()
+        )
+        return AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
+    lines, by_enterprise = price(
+        month_pieces(activity, year),
+        load_factors(engine),
+        year=year,
+        basis=basis,
+        gwp_set=gwp_set,
+        as_of=as_of or local_today(),
     )
-    if kind == "region":  # the lines that count in the region; the flags are those of the enterprises present
-        lines = lines.loc[lines["region_id"].isin(parts)].reset_index(drop=True)
+    lines = lines.loc[lines["region_id"].isin(parts)].reset_index(drop=True)  # the lines that count in the region
+    flags = merge_flags([by_enterprise[e] for e in sorted(set(lines["enterprise_uscc"]))])
     return AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
 
 
@@ -459,7 +469,7 @@ def stored_result(
     """The stored figures of an enterprise (all its sites) or region (the lines that count in it, whichever
     jurisdiction their enterprise is registered in) for ``year`` (what the dashboard serves), as an
     ``AccountResult`` with the run ids and the as-of time of the newest run behind it: for a region, the runs of
-    the enterprises registered in it or with a site in it."""
+    the enterprises registered in it or with a site in it, and the flags of those with lines in it."""
     parts: list[str] | None = None
     if enterprise:
         kind, subject = "enterprise", get_enterprise(engine, enterprise).uscc
@@ -470,6 +480,7 @@ def stored_result(
         codes = present_enterprises(engine, parts)
     runs = current_runs(engine, basis, gwp_set, [year], codes)
     lines = current_lines(engine, basis, gwp_set, [year], codes, regions=parts)
+    flagged = runs if kind == "enterprise" else runs.loc[runs["enterprise_uscc"].isin(lines["enterprise_uscc"])]
     computed_at = runs["computed_at"].max() if len(runs) else None
     result = AccountResult(
         kind,
@@ -479,7 +490,7 @@ def stored_result(
         gwp_set,
         computed_at.to_pydatetime() if computed_at is not None else None,
         lines[LINE_COLUMNS].reset_index(drop=True),
-        merge_flags(list(runs["flags"])),
+        merge_flags(list(flagged["flags"])),
         run_id=int(runs["run_id"].iloc[0]) if kind == "enterprise" and len(runs) else None,
     )
     result.run_ids = sorted(int(i) for i in runs["run_id"])

@@ -104,7 +104,8 @@ if d["sites_only"] is not None:  # staff of a jurisdiction where the enterprise 
             "are shown here (their emissions count where they are, at that province's factors).",
         )
     )
-official = verification.official_figure(engine, v, year, uscc)
+# the reported figures are of the whole enterprise: for the staff of the jurisdiction it is registered in
+official = verification.official_figure(engine, v, year, uscc) if d["sites_only"] is None else None
 if official is not None:  # the year's reporting cycle: which figure is official
     status = codes.label("verification_status", official["status"], lang)
     st.caption(

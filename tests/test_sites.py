@@ -265,3 +265,49 @@ def test_cli_site_commands(zone, db_url):
     assert total(engine, region="jiashan") is None  # no data left there, not 0
     table = carbon(db_url, "site", "list", "--region", "wujiang").stdout
     assert "嘉善厂区" in table and "吴江区" in table and "青浦区" in table  # labels, not codes
+
+
+def test_migration_keeps_stored_lines_where_they_counted(db_url):
+    """Lines stored before sites counted where their enterprise was registered: the migration says so; and it can
+    be undone."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from carbon import db
+
+    engine = db.make_engine(db_url)
+    cfg = db.alembic_config(engine)
+    command.upgrade(cfg, "0008")
+    db.seed_reference(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO enterprise (uscc, name, region_id, industry_code, division_code, created_at) "
+                "VALUES (:u, '吴江迁移测试', 'wujiang', '2614', '26', :t)"
+            ),
+            {"u": W, "t": datetime(2024, 1, 1, tzinfo=UTC)},
+        )
+        run = conn.execute(
+            text(
+                "INSERT INTO accounting_run (subject_kind, subject_id, year, basis, gwp_set, computed_at, total_tco2e, "
+                "scope1_tco2e, scope2_tco2e, energy_tce, flags_json) VALUES ('enterprise', :u, 2023, 'location', "
+                "'AR5', :t, 1.5, 0, 1.5, 0.2, '[]') RETURNING id"
+            ),
+            {"u": W, "t": datetime(2024, 1, 1, tzinfo=UTC)},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO emission_result (run_id, enterprise_uscc, carrier, month, quantity_canonical, "
+                "emissions_tco2e, energy_tce, factor_ids, factor_reason, rows_split) "
+                "VALUES (:r, :u, 'electricity', 3, 2574.2, 1.5, 0.2, 'x', 'y', 0)"
+            ),
+            {"r": run, "u": W},
+        )
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT region_id, site_id FROM emission_result")).one()
+    assert tuple(row) == ("wujiang", None)
+    assert stored_result(engine, year=2023, region="wujiang").total_tco2e == pytest.approx(1.5)
+    command.downgrade(cfg, "0008")
+    command.upgrade(cfg, "head")
+    engine.dispose()

@@ -2,6 +2,9 @@
 
 - ``zone`` staff (示范区执委会) see everything.
 - ``region`` staff (qingpu, wujiang, jiashan) see their own jurisdiction in full and the others only as aggregates.
+  Their own jurisdiction's enterprises are seen with every site (they review the enterprise's report, which covers
+  all of them); an enterprise registered elsewhere with a site (厂区) in their jurisdiction is seen through that
+  site only: its lines there, never its files, reports or whole-enterprise figures (``line_regions``).
 - ``enterprise`` users see their own enterprise only.
 - ``display`` accounts (大屏展示) drive a wall screen: scoped to the zone or one jurisdiction (``region`` is
   ``zone`` or a jurisdiction), they see the aggregates staff of that scope see and nothing of single enterprises

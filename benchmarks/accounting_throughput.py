@@ -45,6 +45,8 @@ def make_activity(n: int, seed: int = 0) -> pd.DataFrame:
         {
             "enterprise_uscc": pd.Categorical.from_codes(ent, [f"E{i:05d}" for i in range(5000)]),
             "carrier": pd.Categorical.from_codes(rng.integers(0, len(CARRIERS), n), CARRIERS),
+            "site_id": np.nan,  # meters on no site: each counts where its enterprise is registered
+            "region_id": pd.Categorical.from_codes(prov, ["qingpu", "wujiang", "jiashan"]),
             "province": pd.Categorical.from_codes(prov, [p for p, _ in PROVINCES]),
             "grid": "CN-GRID-EAST",
             "start_local": start,

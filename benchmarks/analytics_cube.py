@@ -95,6 +95,7 @@ def seed(engine, n: int) -> int:
     lines["factor_ids"] = "benchmark"
     lines["factor_reason"] = "benchmark"
     lines["rows_split"] = 0
+    lines["region_id"] = lines["enterprise_uscc"].map({e["uscc"]: e["region_id"] for e in ents})  # no sites here
     with engine.begin() as conn:
         for lo in range(0, len(lines), 200_000):
             conn.execute(insert(EmissionResult), lines.iloc[lo : lo + 200_000].to_dict("records"))

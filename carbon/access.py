@@ -2,6 +2,9 @@
 
 - ``zone`` staff (示范区执委会) see everything.
 - ``region`` staff (qingpu, wujiang, jiashan) see their own jurisdiction in full and the others only as aggregates.
+  Their own jurisdiction's enterprises are seen with every site (they review the enterprise's report, which covers
+  all of them); an enterprise registered elsewhere with a site (厂区) in their jurisdiction is seen through that
+  site only: its lines there, never its files, reports or whole-enterprise figures (``line_regions``).
 - ``enterprise`` users see their own enterprise only.
 - ``display`` accounts (大屏展示) drive a wall screen: scoped to the zone or one jurisdiction (``region`` is
   ``zone`` or a jurisdiction), they see the aggregates staff of that scope see and nothing of single enterprises
@@ -105,3 +108,20 @@ def require_enterprise(viewer: Viewer, enterprise: str, enterprise_region: str) 
     own = viewer.enterprise == enterprise if viewer.role == "enterprise" else enterprise_region in full_regions(viewer)
     if not own:
         raise AccessDenied("无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username)
+
+
+def line_regions(viewer: Viewer, enterprise: str, enterprise_region: str, site_regions: list[str]) -> list[str] | None:
+    """The jurisdictions whose result lines of an enterprise the viewer may see: None for all of them (its own
+    users; zone staff; staff of the jurisdiction it is registered in, who review its report, which covers every
+    site), else the jurisdictions of the viewer's scope among its sites' (``site_regions``): staff of another
+    jurisdiction see the lines of its sites there and nothing of the rest.  ``AccessDenied`` when neither."""
+    if viewer.role == "enterprise":
+        if viewer.enterprise == enterprise:
+            return None
+    elif enterprise_region in full_regions(viewer):
+        return None
+    else:
+        mine = [r for r in full_regions(viewer) if r in set(site_regions)]
+        if mine:
+            return mine
+    raise AccessDenied("无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username)

@@ -328,6 +328,103 @@ def grid_import(ctx: click.Context, file: Path, utility: str | None, as_json: bo
         sys.exit(2)
 
 
+@cli.group()
+def site() -> None:
+    """企业厂区（可跨区域）/ enterprise sites, also in another jurisdiction."""
+
+
+@site.command("add")
+@click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")
+@click.option("--name", required=True, help="厂区名称 / site name")
+@click.option("--region", required=True, type=click.Choice(reference.JURISDICTIONS), help="厂区所在区县 / jurisdiction")
+@json_option
+@click.pass_context
+def site_add(ctx: click.Context, uscc: str, name: str, region: str, as_json: bool) -> None:
+    """登记企业厂区 / register a site of an enterprise."""
+    from carbon import audit
+    from carbon.sites import add_site
+
+    engine = _engine(ctx)
+    s = add_site(engine, enterprise=uscc, name=name, region=region)
+    audit.record(
+        engine, f"cli:{getpass.getuser()}", "site_add", {"site": s.id, "name": s.name, "region": region},
+        enterprise=s.enterprise_uscc,
+    )  # fmt: skip
+    if as_json:
+        _print_json({"site_id": s.id, "enterprise_uscc": s.enterprise_uscc, "name": s.name, "region_id": region})
+        return
+    click.echo(f"已登记厂区 / site registered: {s.id} {s.name} ({codes.area(region, 'zh')}; {s.enterprise_uscc})")
+
+
+@site.command("update")
+@click.option("--site", "site_id", required=True, type=int, help="厂区编号 / site id")
+@click.option("--name", help="新名称 / new name")
+@click.option("--region", type=click.Choice(reference.JURISDICTIONS), help="新所在区县 / new jurisdiction")
+@click.pass_context
+def site_update(ctx: click.Context, site_id: int, name: str | None, region: str | None) -> None:
+    """更改厂区名称或所在区县，结果随之更新 / rename a site or change its jurisdiction; results follow."""
+    from carbon import audit
+    from carbon.intake import settle
+    from carbon.sites import update_site
+
+    engine = _engine(ctx)
+    s = update_site(engine, site_id, name=name, region=region)
+    settle(engine)
+    audit.record(
+        engine, f"cli:{getpass.getuser()}", "site_update", {"site": s.id, "name": name, "region": region},
+        enterprise=s.enterprise_uscc,
+    )  # fmt: skip
+    click.echo(f"已更新厂区 / site updated: {s.id} {s.name} ({codes.area(s.region_id, 'zh')}; {s.enterprise_uscc})")
+
+
+@site.command("list")
+@click.option("--enterprise", "uscc", help="统一社会信用代码 / USCC")
+@click.option("--region", type=click.Choice(reference.JURISDICTIONS), help="厂区所在区县 / site jurisdiction")
+@json_option
+@click.pass_context
+def site_list(ctx: click.Context, uscc: str | None, region: str | None, as_json: bool) -> None:
+    """列出厂区 / list sites."""
+    from carbon.sites import list_sites
+
+    df = list_sites(_engine(ctx), enterprise=uscc, regions=[region] if region else None)
+    if as_json:
+        _print_json(df.assign(created_at=df["created_at"].map(lambda t: t.isoformat())).to_dict("records"))
+        return
+    names = ("site_id", "site_name", "site_region_id", "uscc", "enterprise_name", "registered_region_id", "meters")
+    rows = [
+        [r.site_id, r.name, codes.area(r.region_id, "zh"), r.enterprise_uscc, r.enterprise_name,
+         codes.area(r.registered_region_id, "zh"), r.meters]
+        for r in df.itertuples()
+    ]  # fmt: skip
+    click.echo(render(headers(*names), rows))
+
+
+@site.command("assign")
+@click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")
+@click.option("--meter", required=True, help="表号 / meter code")
+@click.option("--site", "site_id", type=int, help="厂区编号 / site id")
+@click.option("--no-site", is_flag=True, help="移出厂区，计入登记区县 / off its site (counts where registered)")
+@json_option
+@click.pass_context
+def site_assign(ctx: click.Context, uscc: str, meter: str, site_id: int | None, no_site: bool, as_json: bool) -> None:
+    """将计量表归入本企业的厂区，结果随之更新 / put a meter on one of its enterprise's sites; results follow."""
+    from carbon import audit
+    from carbon.intake import settle
+    from carbon.sites import assign_meter
+
+    if (site_id is None) == (not no_site):
+        raise InputError("请给出 --site 厂区编号或 --no-site（二者选一）", "Give --site ID or --no-site (one of them)")
+    engine = _engine(ctx)
+    moved = assign_meter(engine, enterprise=uscc, meter=meter, site_id=site_id)
+    settle(engine)
+    audit.record(engine, f"cli:{getpass.getuser()}", "site_assign", moved, enterprise=moved["enterprise_uscc"])
+    if as_json:
+        _print_json(moved)
+        return
+    where = "无厂区 / no site" if site_id is None else str(site_id)
+    click.echo(f"已归入 / assigned: {moved['enterprise_uscc']} {moved['meter']} -> {where}")
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--enterprise", "uscc", required=True, help="统一社会信用代码 / USCC")

@@ -13,20 +13,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Select, String, func, insert, select, type_coerce
+from sqlalchemy import ColumnElement, Engine, Select, String, func, insert, or_, select, type_coerce
 
 from carbon import reference
 from carbon.accounting import LOCAL_TZ, allocate_to_months, apply_factors, to_local_naive
 from carbon.enterprises import get_enterprise
 from carbon.factor_choice import BASES, choice_table
-from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, Factor, Region
+from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, Factor, Meter, Region, Site
 
 # The GWP set the ledger keeps current on every basis (project default: IPCC AR5, the set of the current national
 # guidelines' GWP table); ``carbon account --gwp`` computes the others on request without storing them.
 GWP_OF_RECORD = "AR5"
 
-# a result line's figures, and the whole line as stored (with the factor records it used and why)
-FIGURE_COLUMNS = ["enterprise_uscc", "carrier", "month", "quantity_canonical", "emissions_tco2e", "energy_tce"]
+# a result line's figures, and the whole line as stored (with the factor records it used and why): ``site_id`` is
+# the site of its meters (NaN: meters without a site), ``region_id`` the jurisdiction the line counts in (the site's,
+# else the enterprise's registered one)
+FIGURE_COLUMNS = [
+    "enterprise_uscc", "site_id", "region_id", "carrier", "month", "quantity_canonical", "emissions_tco2e",
+    "energy_tce",
+]  # fmt: skip
+LINE_KEY = ["site_id", "region_id", "carrier", "month"]  # what tells an enterprise's lines of a run apart
 LINE_COLUMNS = [*FIGURE_COLUMNS, "factor_ids", "factor_reason", "rows_split"]
 
 
@@ -175,10 +181,13 @@ def enterprise_runs(engine: Engine, basis: str = "location", gwp_set: str = "AR5
 
 
 def result_lines(engine: Engine, run_ids: list[int] | None = None) -> pd.DataFrame:
-    """Stored monthly result lines (run, enterprise, carrier, month, quantity, tCO2e, tce), of some runs or all."""
+    """Stored monthly result lines (run, enterprise, site (NaN: none), jurisdiction counted in, carrier, month,
+    quantity, tCO2e, tce), of some runs or all."""
     stmt = select(
         EmissionResult.run_id,
         EmissionResult.enterprise_uscc,
+        EmissionResult.site_id,
+        EmissionResult.region_id,
         EmissionResult.carrier,
         EmissionResult.month,
         EmissionResult.quantity_canonical,
@@ -188,7 +197,15 @@ def result_lines(engine: Engine, run_ids: list[int] | None = None) -> pd.DataFra
     if run_ids is not None:
         stmt = stmt.where(EmissionResult.run_id.in_(run_ids))
     with engine.connect() as conn:
-        return pd.read_sql(stmt, conn)
+        return _site_ids(pd.read_sql(stmt, conn))
+
+
+def _site_ids(lines: pd.DataFrame) -> pd.DataFrame:
+    """``site_id`` as read (int, float with NaN, or all None) as float64 with NaN for "no site": one dtype to
+    compare and group by."""
+    if "site_id" in lines.columns:
+        lines["site_id"] = lines["site_id"].astype("float64")
+    return lines
 
 
 def year_bounds_utc(year: int) -> tuple[datetime, datetime]:
@@ -206,12 +223,16 @@ def load_activity(
     regions: list[str] | None = None,
     enterprises: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Current activity rows touching ``year`` for one enterprise, some enterprises or some jurisdictions, with
-    province and grid."""
+    """Current activity rows touching ``year`` for one enterprise, some enterprises or (``regions``) the rows that
+    count in some jurisdictions, each with ``region_id``, the jurisdiction it counts in (its meter's site's; for a
+    meter without a site the enterprise's registered one), and that jurisdiction's province and grid."""
     start, end = year_bounds_utc(year)
+    counts_in = line_jurisdiction()
     stmt = (
         select(
             Activity.enterprise_uscc,
+            Meter.site_id,
+            counts_in.label("region_id"),
             Activity.carrier,
             # raw text (SQLite) or datetimes (PostgreSQL), parsed below for whole columns at once
             type_coerce(Activity.period_start, String).label("period_start"),
@@ -221,7 +242,9 @@ def load_activity(
             Region.grid,
         )
         .join(Enterprise, Enterprise.uscc == Activity.enterprise_uscc)
-        .join(Region, Region.id == Enterprise.region_id)
+        .join(Meter, Meter.id == Activity.meter_id)
+        .outerjoin(Site, Site.id == Meter.site_id)
+        .join(Region, Region.id == counts_in)
         .where(Activity.period_end > start, Activity.period_start < end, Activity.superseded_at.is_(None))
     )
     if enterprise:
@@ -229,9 +252,15 @@ def load_activity(
     elif enterprises is not None:
         stmt = stmt.where(Activity.enterprise_uscc.in_(enterprises))
     else:
-        stmt = stmt.where(Enterprise.region_id.in_(regions or []))
+        stmt = stmt.where(counts_in.in_(regions or []))
     with engine.connect() as conn:
-        return read_periods(pd.read_sql(stmt, conn))
+        return _site_ids(read_periods(pd.read_sql(stmt, conn)))
+
+
+def line_jurisdiction() -> ColumnElement[str]:
+    """The jurisdiction a meter's activity counts in, as a SQL expression over ``site`` (outer-joined on the meter)
+    and ``enterprise``: its site's, else the enterprise's registered one."""
+    return func.coalesce(Site.region_id, Enterprise.region_id)
 
 
 def read_periods(df: pd.DataFrame) -> pd.DataFrame:
@@ -247,7 +276,8 @@ def read_periods(df: pd.DataFrame) -> pd.DataFrame:
 def compute(
     activity: pd.DataFrame, factors: pd.DataFrame, *, year: int, basis: str, gwp_set: str, as_of: date
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Monthly emissions per enterprise and carrier (``LINE_COLUMNS``) and the flags of all of them."""
+    """Monthly emissions per enterprise, jurisdiction counted in and carrier (``LINE_COLUMNS``) and the flags of all
+    of them."""
     lines, flags = price(month_pieces(activity, year), factors, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)
     return lines, merge_flags(list(flags.values()))
 
@@ -266,20 +296,24 @@ def merge_flags(flag_lists: list[list[str]]) -> list[str]:
 
 def month_pieces(activity: pd.DataFrame, year: int) -> pd.DataFrame:
     """Activity rows (as ``load_activity`` gives them) split over the local calendar months of ``year``."""
-    needed = ["enterprise_uscc", "carrier", "province", "grid", "start_local", "end_local", "quantity"]
+    needed = [
+        "enterprise_uscc", "site_id", "region_id", "carrier", "province", "grid", "start_local", "end_local",
+        "quantity",
+    ]  # fmt: skip
     return allocate_to_months(activity[needed], year)
 
 
 def price(
     pieces: pd.DataFrame, factors: pd.DataFrame, *, year: int, basis: str, gwp_set: str, as_of: date
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Monthly lines (``LINE_COLUMNS``) of month pieces on a basis, and each enterprise's flags: those of the factor
-    choices it used and ``period_split:N`` (its rows spread over more than one month)."""
+    """Monthly lines (``LINE_COLUMNS``: one per enterprise, site, carrier and month, counted in the site's
+    jurisdiction and priced at its province) of month pieces on a basis, and each enterprise's flags: those of the
+    factor choices it used and ``period_split:N`` (its rows spread over more than one month)."""
     if pieces.empty:
         return pd.DataFrame(columns=LINE_COLUMNS), {}
     choices = choice_table(factors, pieces, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)
     priced = apply_factors(pieces, choices)
-    lines = priced.groupby(["enterprise_uscc", "carrier", "month"], as_index=False, observed=True).agg(
+    lines = priced.groupby(["enterprise_uscc", *LINE_KEY], as_index=False, observed=True, dropna=False).agg(
         quantity_canonical=("quantity", "sum"),
         emissions_tco2e=("emissions_tco2e", "sum"),
         energy_tce=("energy_tce", "sum"),
@@ -287,8 +321,8 @@ def price(
         factor_reason=("factor_reason", "first"),
         rows_split=("split", "sum"),
     )
-    lines["enterprise_uscc"] = lines["enterprise_uscc"].astype(str)
-    lines["carrier"] = lines["carrier"].astype(str)
+    for col in ("enterprise_uscc", "region_id", "carrier"):
+        lines[col] = lines[col].astype(str)
     choice_flags = choices.set_index(["province", "carrier"])["flags"]
     used = pieces[["enterprise_uscc", "province", "carrier"]].drop_duplicates().astype(str)
     used["flags"] = choice_flags.reindex(pd.MultiIndex.from_frame(used[["province", "carrier"]])).to_numpy()
@@ -310,7 +344,10 @@ def account(
     gwp_set: str = GWP_OF_RECORD,
     as_of: date | None = None,
 ) -> AccountResult:
-    """Compute the emissions of an enterprise or region for ``year`` now, from the stored activity and factors.
+    """Compute the emissions of an enterprise (all its sites) or region (the activity that counts there: of the
+    sites in it and of the meters without a site of the enterprises registered in it) for ``year`` now, from the
+    stored activity and factors.  A region's flags are those of the enterprises with lines in it (each
+    enterprise's flags, of all its sites), as its stored result has them.
 
     Nothing is stored: the stored results (``stored_result``) are kept current by ``recalc``.
     """
@@ -320,10 +357,23 @@ def account(
         activity = load_activity(engine, year, enterprise=subject)
     else:
         kind, subject = "region", str(region)
-        activity = load_activity(engine, year, regions=reference.region_ids(subject))
-    lines, flags = compute(
-        activity, load_factors(engine), year=year, basis=basis, gwp_set=gwp_set, as_of=as_of or local_today()
+        parts = reference.region_ids(subject)
+        activity = load_activity(engine, year, enterprises=present_enterprises(engine, parts))
+    if kind == "enterprise":
+        lines, flags = compute(
+            activity, load_factors(engine), year=year, basis=basis, gwp_set=gwp_set, as_of=as_of or local_today()
+        )
+        return AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
+    lines, by_enterprise = price(
+        month_pieces(activity, year),
+        load_factors(engine),
+        year=year,
+        basis=basis,
+        gwp_set=gwp_set,
+        as_of=as_of or local_today(),
     )
+    lines = lines.loc[lines["region_id"].isin(parts)].reset_index(drop=True)  # the lines that count in the region
+    flags = merge_flags([by_enterprise[e] for e in sorted(set(lines["enterprise_uscc"]))])
     return AccountResult(kind, subject, year, basis, gwp_set, now, lines, flags)
 
 
@@ -371,16 +421,20 @@ def current_lines(
     years: list[int] | None = None,
     enterprises: list[str] | None = None,
     columns: list[str] = LINE_COLUMNS,
+    regions: list[str] | None = None,
 ) -> pd.DataFrame:
     """Monthly result lines (``run_id``, ``year`` and ``columns``, by default ``LINE_COLUMNS``) of the newest stored
-    run of each enterprise and year: the figures every view serves.  One query; only the newest runs are read."""
+    run of each enterprise and year: the figures every view serves; of the lines that count in ``regions``
+    (jurisdictions) only, if given.  One query; only the newest runs are read."""
     stmt = (
         select(EmissionResult.run_id, AccountingRun.year, *(getattr(EmissionResult, c) for c in columns))
         .join(AccountingRun, AccountingRun.id == EmissionResult.run_id)
         .where(EmissionResult.run_id.in_(_newest_runs(basis, gwp_set, years, enterprises)))
     )
+    if regions is not None:
+        stmt = stmt.where(EmissionResult.region_id.in_(regions))
     with engine.connect() as conn:
-        return pd.read_sql(stmt, conn)
+        return _site_ids(pd.read_sql(stmt, conn))
 
 
 def newest_as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:
@@ -412,21 +466,21 @@ def stored_result(
     basis: str = "location",
     gwp_set: str = GWP_OF_RECORD,
 ) -> AccountResult:
-    """The stored figures of an enterprise or region for ``year`` (what the dashboard serves), as an
-    ``AccountResult`` with the run ids and the as-of time of the newest run behind it."""
+    """The stored figures of an enterprise (all its sites) or region (the lines that count in it, whichever
+    jurisdiction their enterprise is registered in) for ``year`` (what the dashboard serves), as an
+    ``AccountResult`` with the run ids and the as-of time of the newest run behind it: for a region, the runs of
+    the enterprises registered in it or with a site in it, and the flags of those with lines in it."""
+    parts: list[str] | None = None
     if enterprise:
         kind, subject = "enterprise", get_enterprise(engine, enterprise).uscc
         codes = [subject]
     else:
         kind, subject = "region", str(region)
-        with engine.connect() as conn:
-            codes = list(
-                conn.execute(
-                    select(Enterprise.uscc).where(Enterprise.region_id.in_(reference.region_ids(subject)))
-                ).scalars()
-            )
+        parts = reference.region_ids(subject)
+        codes = present_enterprises(engine, parts)
     runs = current_runs(engine, basis, gwp_set, [year], codes)
-    lines = current_lines(engine, basis, gwp_set, [year], codes)
+    lines = current_lines(engine, basis, gwp_set, [year], codes, regions=parts)
+    flagged = runs if kind == "enterprise" else runs.loc[runs["enterprise_uscc"].isin(lines["enterprise_uscc"])]
     computed_at = runs["computed_at"].max() if len(runs) else None
     result = AccountResult(
         kind,
@@ -436,11 +490,24 @@ def stored_result(
         gwp_set,
         computed_at.to_pydatetime() if computed_at is not None else None,
         lines[LINE_COLUMNS].reset_index(drop=True),
-        merge_flags(list(runs["flags"])),
+        merge_flags(list(flagged["flags"])),
         run_id=int(runs["run_id"].iloc[0]) if kind == "enterprise" and len(runs) else None,
     )
     result.run_ids = sorted(int(i) for i in runs["run_id"])
     return result
+
+
+def present_enterprises(engine: Engine, regions: list[str]) -> list[str]:
+    """USCCs of the enterprises present in some jurisdictions: registered there or with a site there."""
+    sited = select(Site.enterprise_uscc).where(Site.region_id.in_(regions))
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(Enterprise.uscc)
+                .where(or_(Enterprise.region_id.in_(regions), Enterprise.uscc.in_(sited)))
+                .order_by(Enterprise.uscc)
+            ).scalars()
+        )
 
 
 def store_runs(engine: Engine, results: list[AccountResult], trigger: str | None = None) -> list[int]:
@@ -470,7 +537,10 @@ def store_runs(engine: Engine, results: list[AccountResult], trigger: str | None
         ]
         lines = [r.lines.assign(run_id=i) for r, i in zip(results, ids, strict=True) if len(r.lines)]
         if lines:
-            conn.execute(insert(EmissionResult), pd.concat(lines, ignore_index=True).to_dict("records"))
+            records = pd.concat(lines, ignore_index=True)
+            site = records["site_id"].astype("float64").astype("Int64")
+            records["site_id"] = site.astype(object).where(site.notna(), None)  # NULL: meters without a site
+            conn.execute(insert(EmissionResult), records.to_dict("records"))
     for r, i in zip(results, ids, strict=True):
         r.run_id = i
     return ids
@@ -502,12 +572,13 @@ def activity_years(engine: Engine, enterprises: list[str] | None = None) -> list
 
 
 def same_lines(old: pd.DataFrame, new: pd.DataFrame) -> bool:
-    """True when two sets of an enterprise's lines give the same figures with the same factors.  Pure."""
+    """True when two sets of an enterprise's lines (``LINE_COLUMNS``) give the same figures with the same factors,
+    counted in the same jurisdictions.  Pure."""
     if len(old) != len(new):
         return False
     if not len(old):
         return True
-    key = ["carrier", "month"]
+    key = LINE_KEY
     both = old.merge(new, on=key, how="outer", suffixes=("_old", "_new"), indicator=True)
     if (both["_merge"] != "both").any():
         return False

@@ -47,14 +47,28 @@ class Enterprise(SQLModel, table=True):
     updated_at: datetime | None = _tz_datetime(nullable=True)  # last change of name, region or industry
 
 
+class Site(SQLModel, table=True):
+    """A site (厂区) of an enterprise, in one jurisdiction (``region_id``), which may differ from the jurisdiction
+    the enterprise is registered in: the emissions of its meters count there, at its province's factors."""
+
+    __table_args__ = (UniqueConstraint("enterprise_uscc", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_uscc: str = Field(foreign_key="enterprise.uscc", max_length=18, index=True)
+    name: str = Field(max_length=128)
+    region_id: str = Field(foreign_key="region.id", max_length=16, index=True)
+    created_at: datetime = _tz_datetime(nullable=False)
+
+
 class Meter(SQLModel, table=True):
-    """A meter of one enterprise measuring one energy carrier."""
+    """A meter of one enterprise measuring one energy carrier; ``site_id`` its site, None: a meter at the
+    enterprise's registered jurisdiction (no site given)."""
 
     __table_args__ = (UniqueConstraint("enterprise_uscc", "meter_code"),)
     id: int | None = Field(default=None, primary_key=True)
     enterprise_uscc: str = Field(foreign_key="enterprise.uscc", max_length=18)
     meter_code: str = Field(max_length=64)
     carrier: str = Field(max_length=32)
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
 
 
 class FileArchive(SQLModel, table=True):
@@ -221,12 +235,18 @@ class AccountingRun(SQLModel, table=True):
 
 
 class EmissionResult(SQLModel, table=True):
-    """Emissions of one enterprise, carrier and month within a run, with the factors it used."""
+    """Emissions of one enterprise, site, carrier and month within a run, with the factors it used.
+
+    ``site_id`` is the site of the meters behind the line (None: meters without a site); ``region_id`` the
+    jurisdiction the line counts in: the site's, or the enterprise's registered jurisdiction for meters without a
+    site, as it was when the run was computed; its province chose the factors."""
 
     __tablename__ = "emission_result"
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="accounting_run.id", index=True)
     enterprise_uscc: str = Field(max_length=18)
+    site_id: int | None = None  # the site of its meters; None: meters without a site
+    region_id: str = Field(max_length=16)
     carrier: str = Field(max_length=32)
     month: int
     quantity_canonical: float
@@ -430,11 +450,15 @@ class Submission(SQLModel, table=True):
 
 
 class SubmissionLine(SQLModel, table=True):
-    """A result line of a submission (carrier and month), as stored when it was submitted."""
+    """A result line of a submission (site, carrier and month), as stored when it was submitted: ``site_id`` the
+    site of its meters (None: none), ``region_id`` the jurisdiction it counted in (None: a version submitted before
+    sites, counted where the enterprise was, its manifest's ``place``)."""
 
     __tablename__ = "submission_line"
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submission.id", index=True)
+    site_id: int | None = None
+    region_id: str | None = Field(default=None, max_length=16)
     carrier: str = Field(max_length=32)
     month: int
     quantity_canonical: float
@@ -445,7 +469,9 @@ class SubmissionLine(SQLModel, table=True):
 
 
 class SubmissionActivity(SQLModel, table=True):
-    """An activity row a submission rests on, copied when it was submitted (the file it came from by SHA-256)."""
+    """An activity row a submission rests on, copied when it was submitted (the file it came from by SHA-256), with
+    the site of its meter then (``site_id``, None: none) and the jurisdiction it counted in (``region_id``; None: a
+    version submitted before sites, its manifest's ``place``)."""
 
     __tablename__ = "submission_activity"
     id: int | None = Field(default=None, primary_key=True)
@@ -454,6 +480,8 @@ class SubmissionActivity(SQLModel, table=True):
     batch_id: int
     file_sha256: str = Field(max_length=64)
     meter_code: str = Field(max_length=64)
+    site_id: int | None = None
+    region_id: str | None = Field(default=None, max_length=16)
     carrier: str = Field(max_length=32)
     period_start: datetime = _tz_datetime(nullable=False)
     period_end: datetime = _tz_datetime(nullable=False)

@@ -20,6 +20,7 @@ from carbon.access import (
     Viewer,
     aggregate_regions,
     full_regions,
+    line_regions,
     require_enterprise,
     require_export,
     require_region,
@@ -70,6 +71,7 @@ from carbon.intake import receive_files, upload_detail
 from carbon.ledger import current_lines, load_factors, newest_as_of
 from carbon.ledger import result_years as stored_years
 from carbon.models import Enterprise
+from carbon.sites import list_sites, meter_sites
 from carbon.stats import current_stats
 
 # the monitored-enterprise intensity that stands for each regional intensity indicator, for the pages
@@ -119,6 +121,21 @@ def _enterprise(engine: Engine, viewer: Viewer, uscc: str) -> Enterprise:
     return ent
 
 
+def _enterprise_lines(engine: Engine, viewer: Viewer, uscc: str) -> tuple[Enterprise, list[str] | None]:
+    """The enterprise and the jurisdictions whose lines of it the viewer may see (None: all; ``line_regions``):
+    staff of a jurisdiction where it only has a site see that site's lines.  Refused (and audited) like
+    ``_enterprise`` otherwise."""
+    try:
+        ent = get_enterprise(engine, uscc)
+        sited = list(list_sites(engine, enterprise=ent.uscc)["region_id"])
+        return ent, line_regions(viewer, ent.uscc, ent.region_id, sited)
+    except (NotFoundError, AccessDenied):
+        audit.record_denied(engine, viewer, "enterprise", uscc)
+        raise AccessDenied(
+            "无权查看该企业的数据", "Not allowed to see this enterprise's data", user=viewer.username
+        ) from None
+
+
 def default_year(engine: Engine, basis: str = "location", cache: dict | None = None) -> int | None:
     """The newest year with results in all twelve months (else the newest with any): what a page opens on, so a
     few early uploads for a new year do not replace the last complete year."""
@@ -137,6 +154,33 @@ def visible_enterprises(engine: Engine, viewer: Viewer) -> pd.DataFrame:
     if viewer.role == "enterprise":
         return ents.loc[ents["uscc"] == viewer.enterprise].reset_index(drop=True)
     return ents.loc[ents["region_id"].isin(full_regions(viewer))].reset_index(drop=True)
+
+
+def site_enterprises(engine: Engine, viewer: Viewer) -> pd.DataFrame:
+    """Enterprises registered in another jurisdiction that the viewer (staff of a jurisdiction) sees only through
+    their sites in its scope: the columns of ``visible_enterprises`` and ``site_regions``, the jurisdictions of the
+    viewer's scope they have sites in (the only ones whose lines it sees).  Empty for zone staff (who see every
+    enterprise in full), enterprise users and display accounts."""
+    regions = full_regions(viewer)
+    ents = list_enterprises(engine)
+    sites = list_sites(engine, regions=regions)
+    sites = sites.loc[~sites["registered_region_id"].isin(regions)]
+    where = sites.groupby("enterprise_uscc")["region_id"].agg(lambda r: sorted(set(r)))
+    out = ents.loc[ents["uscc"].isin(where.index)].reset_index(drop=True)
+    out["site_regions"] = out["uscc"].map(where)
+    return out
+
+
+def visible_sites(engine: Engine, viewer: Viewer, uscc: str | None = None) -> pd.DataFrame:
+    """Sites the viewer may see (``carbon.sites.SITE_COLUMNS``), of one enterprise or all: an enterprise user its
+    own; staff every site in their jurisdictions and every site of the enterprises registered there; zone staff
+    all."""
+    sites = list_sites(engine, enterprise=uscc)
+    if viewer.role == "enterprise":
+        return sites.loc[sites["enterprise_uscc"] == viewer.enterprise].reset_index(drop=True)
+    regions = full_regions(viewer)
+    seen = sites["region_id"].isin(regions) | sites["registered_region_id"].isin(regions)
+    return sites.loc[seen].reset_index(drop=True)
 
 
 # --- overview and regions -------------------------------------------------------------------------------------
@@ -307,13 +351,23 @@ def decomposition(
 def enterprise_table(
     engine: Engine, viewer: Viewer, year: int, basis: str = "location", region: str | None = None
 ) -> pd.DataFrame:
-    """Visible enterprises with emissions, energy, intensity, grade, key-emitter mark and data completeness."""
+    """Visible enterprises with emissions, energy, intensity, grade, key-emitter mark and data completeness.
+
+    For staff of a jurisdiction, the enterprises registered elsewhere with a site in it follow (``sites_only``
+    True): their emissions and energy are those of their sites in the viewer's jurisdictions only, and their
+    whole-enterprise figures (value added, intensity, grade, key-emitter mark, completeness) are not shown (NaN)."""
     check_choices(basis, year)
-    ents = visible_enterprises(engine, viewer)
+    ents = visible_enterprises(engine, viewer).assign(sites_only=False)
+    regions = full_regions(viewer)
     if region and region != "zone":
         ents = ents.loc[ents["region_id"] == region]
+    if not region or region == "zone" or region in regions:
+        partial = site_enterprises(engine, viewer)
+        ents = pd.concat([ents, partial.drop(columns="site_regions").assign(sites_only=True)], ignore_index=True)
     res = enterprise_results(engine, basis, years=[year])
     res = res.loc[res["enterprise_uscc"].isin(ents["uscc"])]
+    only = set(ents.loc[ents["sites_only"], "uscc"])
+    res = res.loc[~res["enterprise_uscc"].isin(only) | res["region"].isin(regions)]  # their sites here only
     totals = res.groupby("enterprise_uscc")[["emissions_tco2e", "energy_tce"]].sum()
     va = current_stats(engine, "value_added", year).set_index("subject_id")["value_10k_cny"]
     grades = grade_year(engine, year, basis).set_index("uscc")
@@ -330,18 +384,35 @@ def enterprise_table(
         is_key_emitter(out["emissions_tco2e"], out["energy_tce"]).astype("boolean").where(out["has_results"])
     )
     out["completeness"] = cov.reindex(out.index).mean(axis=1).fillna(0.0)
+    out["sites_only"] = ents.set_index("uscc")["sites_only"].reindex(out.index).astype(bool)
+    whole = ["value_added_10k_cny", "carbon_intensity_tco2e_per_10k_cny", "grade", "key_emitter", "completeness"]
+    for col in whole:  # figures of the whole enterprise: not for staff who see only its sites in their jurisdiction
+        out[col] = out[col].where(~out["sites_only"])
     return out.sort_values("emissions_tco2e", ascending=False).rename_axis("uscc").reset_index()
 
 
 def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> dict[str, Any]:
-    """One enterprise: monthly emissions by carrier, its meters, its uploads and their reports."""
+    """One enterprise: monthly emissions by carrier, its sites with their figures, its meters (with their site),
+    its uploads and their reports, and the factors used.
+
+    ``sites_only`` is a list of jurisdictions when the viewer (staff of a jurisdiction where the enterprise is not
+    registered) sees only its sites there: then every figure is of those sites' lines, its meters are those
+    sites', and its uploads (files of the whole enterprise) are not shown; None when the viewer sees it all."""
     check_choices(basis, year)
-    ent = _enterprise(engine, viewer, uscc)
+    ent, regions = _enterprise_lines(engine, viewer, uscc)
     res = enterprise_results(engine, basis, years=[year])
     res = res.loc[res["enterprise_uscc"] == ent.uscc]
+    if regions is not None:
+        res = res.loc[res["region"].isin(regions)]
     monthly = res.pivot_table(index="month", columns="carrier", values="emissions_tco2e", aggfunc="sum").reindex(
         range(1, 13)
     )
+    meters = history.meters(engine, ent.uscc).merge(
+        meter_sites(engine, ent.uscc)[["meter_code", "site_id", "site_name", "region_id"]], on="meter_code", how="left"
+    )
+    if regions is not None:
+        meters = meters.loc[meters["region_id"].isin(regions) & meters["site_id"].notna()].reset_index(drop=True)
+    files = uploads(engine, viewer, ent.uscc) if regions is None else history.batches(engine, []).iloc[0:0]
     return {
         "uscc": ent.uscc,
         "name": ent.name,
@@ -350,11 +421,36 @@ def enterprise_detail(engine: Engine, viewer: Viewer, uscc: str, year: int, basi
         "basis": basis,
         "year": year,
         "as_of": as_of(engine, basis),
+        "sites_only": regions,
         "monthly": monthly,
-        "meters": history.meters(engine, ent.uscc),
-        "uploads": uploads(engine, viewer, ent.uscc),
+        "sites": site_figures(ent, visible_sites(engine, viewer, ent.uscc), res, regions),
+        "meters": meters,
+        "uploads": files,
         "factors": factors_used(engine, viewer, ent.uscc, year, basis),
     }
+
+
+SITE_FIGURE_COLUMNS = ["site_id", "site_name", "region_id", "meters", "emissions_tco2e", "energy_tce"]
+
+
+def site_figures(ent: Enterprise, sites: pd.DataFrame, lines: pd.DataFrame, regions: list[str] | None) -> pd.DataFrame:
+    """Per site of an enterprise (``SITE_FIGURE_COLUMNS``), and a row with ``site_id`` NaN and ``site_name`` None
+    for its meters on no site (counted where it is registered) when it has lines of them: tCO2e and tce of
+    ``lines`` (its result lines of a year, already scoped), NaN for a site without results (no data, not 0).
+    ``regions``: the jurisdictions the viewer sees its sites in (None: all).  Pure."""
+    if regions is not None:
+        sites = sites.loc[sites["region_id"].isin(regions)]
+    sums = lines.groupby("site_id", dropna=False)[["emissions_tco2e", "energy_tce"]].sum()
+    out = sites.rename(columns={"name": "site_name"})[["site_id", "site_name", "region_id", "meters"]]
+    out = out.astype({"site_id": "float64"})
+    if sums.index.isna().any():
+        none = pd.DataFrame([{"site_id": float("nan"), "site_name": None, "region_id": ent.region_id, "meters": pd.NA}])
+        out = pd.concat([out, none], ignore_index=True) if len(out) else none
+    out["emissions_tco2e"] = out["site_id"].map(sums["emissions_tco2e"]).astype(float)
+    out["energy_tce"] = out["site_id"].map(sums["energy_tce"]).astype(float)
+    if sums.index.isna().any():
+        out.loc[out["site_id"].isna(), ["emissions_tco2e", "energy_tce"]] = sums.loc[sums.index.isna()].to_numpy()
+    return out[SITE_FIGURE_COLUMNS].reset_index(drop=True)
 
 
 def uploads(engine: Engine, viewer: Viewer, enterprise: str | None = None) -> pd.DataFrame:
@@ -545,10 +641,11 @@ def factor_library(engine: Engine) -> pd.DataFrame:
 
 
 def factors_used(engine: Engine, viewer: Viewer, uscc: str, year: int, basis: str = "location") -> pd.DataFrame:
-    """Per carrier, the factor records the newest result of an enterprise and year used, and why."""
+    """Per carrier, the factor records the newest result of an enterprise and year used, and why (of its sites in
+    the viewer's jurisdictions only, for staff who see it only through them)."""
     check_choices(basis, year)
-    uscc = _enterprise(engine, viewer, uscc).uscc
-    lines = current_lines(engine, basis, years=[year], enterprises=[uscc])
+    ent, regions = _enterprise_lines(engine, viewer, uscc)
+    lines = current_lines(engine, basis, years=[year], enterprises=[ent.uscc], regions=regions)
     if lines.empty:
         return pd.DataFrame(columns=["carrier", "factor_ids", "factor_reason", "months"])
     return (
@@ -579,6 +676,7 @@ def alerts(engine: Engine, viewer: Viewer, region: str, year: int, basis: str = 
     carbon = carbon.loc[carbon["indicator"] == "carbon_intensity_tco2e_per_10k_cny"]
     target = min(carbon.itertuples(), key=lambda t: (int(t.target_year), rank.get(t.region, 3)), default=None)
     behind = pd.DataFrame(columns=["uscc", "achieved", "expected", "status", "name", "region_id"])
+    table = table.loc[~table["sites_only"]]  # an enterprise's own intensity: of those seen in full only
     if target is not None and len(table):
         base = int(target.base_year)
         res = enterprise_results(engine, basis, years=[base, year])

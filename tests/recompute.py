@@ -1,6 +1,7 @@
 """A from-scratch recomputation of every enterprise and region, in a process of its own: ``python -m
 tests.recompute URL YEAR...`` prints, per basis, year and subject, what ``carbon account`` gives from the stored
-activity and factors (JSON).  It reads nothing from the result ledger and settles nothing."""
+activity and factors (JSON), and per enterprise the tCO2e of each of its sites (``none``: meters on no site).  It
+reads nothing from the result ledger and settles nothing."""
 
 from __future__ import annotations
 
@@ -36,9 +37,12 @@ def recompute(url: str, years: list[int]) -> dict[str, dict]:
     for basis in BASES:
         for year in years:
             for code in codes:
-                out[f"{basis}|{year}|{code}"] = figures(
-                    account(engine, year=year, enterprise=code, basis=basis).as_dict()
-                )
+                result = account(engine, year=year, enterprise=code, basis=basis)
+                out[f"{basis}|{year}|{code}"] = figures(result.as_dict())
+                sites = result.lines.groupby(result.lines["site_id"].fillna(-1))["emissions_tco2e"].sum()
+                out[f"{basis}|{year}|{code}|sites"] = {
+                    ("none" if s < 0 else str(int(s))): float(v) for s, v in sites.items()
+                }
             for region in ("zone", *reference.JURISDICTIONS):
                 out[f"{basis}|{year}|{region}"] = figures(
                     account(engine, year=year, region=region, basis=basis).as_dict()

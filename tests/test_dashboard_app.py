@@ -344,3 +344,37 @@ def test_an_enterprise_without_data_reads_no_data_not_zero(tmp_path, monkeypatch
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["碳排放量"] == "无数据" and metrics["综合能耗"] == "无数据", metrics
     assert any("无数据不是零排放" in i.value for i in at.info)
+
+
+def test_enterprise_page_lists_sites_and_wujiang_staff_see_only_the_wujiang_site(tmp_path, monkeypatch):
+    """A Qingpu enterprise's gas meter on its Wujiang site: the page lists its sites with their jurisdiction and
+    figures; Wujiang staff find the enterprise through that site and see only its figures and meter."""
+    from carbon.intake import settle
+    from carbon.sites import add_site, assign_meter
+
+    url = build(f"sqlite:///{tmp_path / 'zone.db'}", tmp_path)
+    monkeypatch.setenv("CARBON_DATABASE_URL", url)
+    engine = db.make_engine(url)
+    site = add_site(engine, enterprise=A, name="吴江燃气厂区", region="wujiang")
+    assign_meter(engine, enterprise=A, meter="G-01", site_id=site.id)
+    settle(engine)
+    wj = Viewer("wj-staff", "region", region="wujiang")
+    expected = views.enterprise_detail(engine, wj, A, 2024)["sites"]["emissions_tco2e"].iloc[0]
+
+    at = open_page(sign_in("wj-staff"), "enterprises")
+    table = at.dataframe[0].value.set_index("uscc")
+    assert table.loc[A, "sites_only"] == "是" and table.loc[A, "emissions_tco2e"] == pytest.approx(expected)
+    at.selectbox(key="ent_detail").select(A).run()
+    assert not at.exception
+    assert any("仅显示其位于江苏省苏州市吴江区的厂区" in i.value for i in at.info)
+    sites = next(d.value for d in at.dataframe if "site_name" in d.value.columns)
+    assert sites[["site_name", "site_region_id"]].values.tolist() == [["吴江燃气厂区", "江苏省苏州市吴江区"]]
+    meters = next(d.value for d in at.dataframe if "meter_code" in d.value.columns)
+    assert list(meters["meter_code"]) == ["G-01"]  # not the Qingpu electricity meter
+    assert "wujiang" not in texts(at) and "qingpu" not in texts(at)  # labels, never codes
+
+    at = open_page(sign_in("qp-staff"), "enterprises")
+    at.selectbox(key="ent_detail").select(A).run()
+    sites = next(d.value for d in at.dataframe if "site_name" in d.value.columns)
+    assert sites["site_region_id"].tolist() == ["江苏省苏州市吴江区", "上海市青浦区"]
+    assert sites["site_name"].tolist() == ["吴江燃气厂区", "未归入厂区（计入登记区县）"]

@@ -30,13 +30,14 @@ from carbon.factor_choice import BASES
 from carbon.factor_release import import_release
 from carbon.intake import receive_files, receive_records, settle
 from carbon.ledger import account, stored_result
+from carbon.sites import add_site, assign_meter, list_sites, update_site
 from carbon.stats import current_stats, import_stats
 from factors.loader import COLUMNS
 from tests.conftest import PG_SKIP, PG_URL, pg_schema
 from tests.helpers import uscc, write_template
 
 ROOT = Path(__file__).resolve().parent.parent
-CARBON = str(Path(sys.executable).parent / "carbon")
+CARBON = [sys.executable, "-m", "carbon.cli"]  # this checkout's command (run with cwd=ROOT), in a process of its own
 YEARS = (2023, 2024)
 ADMIN = {"qingpu": "310118", "wujiang": "320509", "jiashan": "330421"}
 PROVINCE = {"qingpu": "CN-SH", "wujiang": "CN-JS", "jiashan": "CN-ZJ"}
@@ -66,7 +67,16 @@ stats = st.tuples(st.just("stats"), st.integers(-1, 9), st.sampled_from(YEARS), 
 add = st.tuples(st.just("add"), regions, st.sampled_from(["2614", "3982", "7010"]))
 move = st.tuples(st.just("move"), st.integers(0, 9), regions)
 industry = st.tuples(st.just("industry"), st.integers(0, 9), st.sampled_from(["2614", "3982", "5430"]))
-OPERATIONS = st.lists(st.one_of(upload, crash, records, release, stats, add, move, industry), min_size=1, max_size=6)
+site = st.tuples(st.just("site"), st.integers(0, 9), regions)  # a site of an enterprise, maybe in another jurisdiction
+assign = st.tuples(  # a meter put on one of its enterprise's sites (-1: on none); its recalculation left owed
+    st.just("assign"), st.integers(0, 9), st.sampled_from(["M1", "M2", "IOT-1"]), st.integers(-1, 3)
+)
+site_move = st.tuples(st.just("site_move"), st.integers(0, 9), regions)  # a site moved to another jurisdiction
+OPERATIONS = st.lists(
+    st.one_of(upload, crash, records, release, stats, add, move, industry, site, assign, site_move),
+    min_size=1,
+    max_size=8,
+)
 
 
 def same(served: float | None, fresh: float | None) -> bool:
@@ -166,6 +176,18 @@ def apply(engine, op: tuple, folder: Path, n: int) -> None:
             settle(engine)  # what carbon enterprise update does
         elif kind == "industry":
             update_enterprise(engine, codes[op[1] % len(codes)], industry=op[2])
+        elif kind == "site":
+            add_site(engine, enterprise=codes[op[1] % len(codes)], name=f"厂区{n}", region=op[2])
+        elif kind == "assign":
+            _, who, meter, pick = op
+            code = codes[who % len(codes)]
+            sites = list(list_sites(engine, enterprise=code)["site_id"])
+            chosen = None if pick < 0 or not sites else int(sites[pick % len(sites)])
+            assign_meter(engine, enterprise=code, meter=meter, site_id=chosen)  # settled by the next command only
+        elif kind == "site_move":
+            sites = list(list_sites(engine)["site_id"])
+            if sites:
+                update_site(engine, int(sites[op[1] % len(sites)]), region=op[2])
     except CarbonError:
         pass  # refused input changes nothing
 
@@ -234,10 +256,18 @@ def check(engine, url: str) -> None:
                 with_data[code] = f["total_tco2e"]
                 assert math.isclose(row["emissions_tco2e"], f["total_tco2e"], rel_tol=REL, abs_tol=1e-9), where
                 assert math.isclose(row["energy_tce"], f["energy_tce"], rel_tol=REL, abs_tol=1e-9), where
-                detail = views.enterprise_detail(engine, ZONE, code, year, basis)["monthly"].sum(axis=1, min_count=1)
-                assert all(same(None if pd.isna(a) else a, b) for a, b in zip(detail, f["by_month"], strict=True)), (
+                detail = views.enterprise_detail(engine, ZONE, code, year, basis)
+                monthly = detail["monthly"].sum(axis=1, min_count=1)
+                assert all(same(None if pd.isna(a) else a, b) for a, b in zip(monthly, f["by_month"], strict=True)), (
                     where
                 )
+                # each site's figure (and that of the meters on no site) as a fresh computation gives it
+                shown = detail["sites"].dropna(subset=["emissions_tco2e"])
+                per_site = {
+                    ("none" if pd.isna(s) else str(int(s))): v
+                    for s, v in zip(shown["site_id"], shown["emissions_tco2e"], strict=True)
+                }
+                assert per_site == pytest.approx(fresh[f"{basis}|{year}|{code}|sites"], rel=REL), where
             # grades from the fresh emissions and the stored value added
             ents = views.visible_enterprises(engine, ZONE)
             totals = pd.Series(with_data, dtype=float, name="emissions_tco2e").rename_axis("uscc").reset_index()
@@ -250,6 +280,12 @@ def check(engine, url: str) -> None:
             for code in expected.index:
                 assert math.isclose(grades.loc[code, "k"], expected.loc[code, "k"], rel_tol=REL), (basis, year, code)
                 assert grades.loc[code, "grade"] == expected.loc[code, "grade"]
+            # every line counts in exactly one jurisdiction: theirs add up to the zone's, and to all enterprises'
+            parts = [fresh[f"{basis}|{year}|{r}"]["total_tco2e"] for r in reference.JURISDICTIONS]
+            zone_total = fresh[f"{basis}|{year}|zone"]["total_tco2e"]
+            assert same(sum(p for p in parts if p is not None) if any(p is not None for p in parts) else None,
+                        zone_total), (basis, year)  # fmt: skip
+            assert same(sum(with_data.values()) if with_data else None, zone_total), (basis, year)
             for region in ("zone", *reference.JURISDICTIONS):
                 f = fresh[f"{basis}|{year}|{region}"]
                 served = stored_result(engine, year=year, region=region, basis=basis).as_dict()
@@ -353,15 +389,20 @@ def test_killed_after_commit_nothing_stays_stale(engine, db_url, tmp_path):
     assert died.returncode == -signal.SIGKILL
     assert stored_result(engine, year=2024, enterprise=code).total_tco2e is None  # the readings are in, results owed
     again = subprocess.run(
-        [CARBON, "--db", db_url, "ingest", "--enterprise", code, str(path)], capture_output=True, text=True, timeout=300
+        [*CARBON, "--db", db_url, "ingest", "--enterprise", code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert again.returncode == 0 and "duplicate file" in again.stdout  # nothing stored twice ...
     for basis in BASES:  # ... and the next command paid what was owed
         out = subprocess.run(
-            [CARBON, "--db", db_url, "results", "--enterprise", code, "--year", "2024", "--basis", basis, "--json"],
+            [*CARBON, "--db", db_url, "results", "--enterprise", code, "--year", "2024", "--basis", basis, "--json"],
             capture_output=True,
             text=True,
             timeout=300,
+            cwd=ROOT,
         )
         assert out.returncode == 0, out.stderr
         served = json.loads(out.stdout)
@@ -440,10 +481,11 @@ def test_no_data_reads_as_no_data_not_zero(engine, tmp_path):
     assert pd.isna(by_region.get("jiashan")) and by_region["wujiang"] == pytest.approx(d["total_tco2e"], rel=REL)
     for args in (["results"], ["account"]):
         text = subprocess.run(
-            [CARBON, "--db", str(engine.url), *args, "--enterprise", code, "--year", "2023"],
+            [*CARBON, "--db", str(engine.url), *args, "--enterprise", code, "--year", "2023"],
             capture_output=True,
             text=True,
             timeout=300,
+            cwd=ROOT,
         )
         assert text.returncode == 0, text.stderr
         assert "无数据 / no data" in text.stdout and "该年度无活动数据" in text.stdout and "0.00" not in text.stdout

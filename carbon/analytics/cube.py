@@ -69,8 +69,9 @@ def keep_results(store: dict) -> None:
 def enterprise_results(
     engine: Engine, basis: str = "location", gwp_set: str = GWP_OF_RECORD, years: list[int] | None = None
 ) -> pd.DataFrame:
-    """Monthly results per enterprise and carrier from the newest runs (the result ledger), with year, time,
-    region, division and sector as the enterprise register has them now; of ``years`` (None: every year).  Within
+    """Monthly results per enterprise, jurisdiction counted in (``region``: the line's, its site's) and carrier from
+    the newest runs (the result ledger), with year, time, and division and sector as the enterprise register has
+    them now; of ``years`` (None: every year).  Within
     ``keep_results``, years already read at the current ledger version are not read again, and the rows come in
     year order (each year's as read); otherwise in the database's order."""
     store = _KEPT.get()
@@ -96,14 +97,11 @@ def enterprise_results(
 def _read_results(engine: Engine, basis: str, gwp_set: str, years: list[int] | None) -> pd.DataFrame:
     """``enterprise_results`` read from the database (two queries)."""
     lines = current_lines(engine, basis, gwp_set, years, columns=FIGURE_COLUMNS)  # the figures, not the factor ids
+    # a line counts in its own jurisdiction (its site's), not necessarily where its enterprise is registered
+    lines = lines.rename(columns={"region_id": "region"})
     with engine.connect() as conn:
         ents = pd.read_sql(
-            select(
-                Enterprise.uscc.label("enterprise_uscc"),
-                Enterprise.region_id.label("region"),
-                Enterprise.division_code.label("division"),
-            ),
-            conn,
+            select(Enterprise.uscc.label("enterprise_uscc"), Enterprise.division_code.label("division")), conn
         )
     lines = lines.merge(ents, on="enterprise_uscc")
     lines["time"] = pd.to_datetime({"year": lines["year"], "month": lines["month"], "day": 1})

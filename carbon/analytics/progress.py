@@ -36,12 +36,13 @@ from importlib import resources
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from carbon import codes, fields, reference, sources
 from carbon.analytics.cube import enterprise_results
 from carbon.analytics.inventory import inventory_totals
 from carbon.analytics.precision import at_precision
+from carbon.models import Enterprise
 from carbon.regional_energy import weakest_status
 from carbon.stats import current_stats
 
@@ -282,26 +283,41 @@ def target_path(target: dict[str, Any], base_value: float | None) -> pd.DataFram
 
 def yearly_inputs(
     engine: Engine, region: str, years: list[int], basis: str = "location"
-) -> tuple[dict[int, pd.DataFrame], dict[int, pd.Series]]:
-    """Per year, the region's result lines (stored results) and the current value added of enterprises (10^4 CNY
-    by USCC; an empty series for a year without results)."""
+) -> tuple[dict[int, pd.DataFrame], dict[int, pd.Series], dict[int, pd.DataFrame]]:
+    """Per year, the result lines that count in the region (stored results; a line counts where its site is), the
+    current value added of enterprises (10^4 CNY by USCC; an empty series for a year without results), and the
+    whole lines (every site) of the enterprises registered in the region: what an enterprise's own figures
+    (intensity over its value added, key-emitter status) rest on, since its value added is not split by site."""
+    parts = reference.region_ids(region)
     res = enterprise_results(engine, basis, years=years)
-    res = res.loc[res["region"].isin(reference.region_ids(region))]
-    lines = {y: res.loc[res["year"] == y] for y in years}
+    with engine.connect() as conn:
+        registered = set(conn.execute(select(Enterprise.uscc).where(Enterprise.region_id.in_(parts))).scalars())
+    inside, theirs = res.loc[res["region"].isin(parts)], res.loc[res["enterprise_uscc"].isin(registered)]
+    lines = {y: inside.loc[inside["year"] == y] for y in years}
+    own = {y: theirs.loc[theirs["year"] == y] for y in years}
     empty = pd.Series(dtype=float)
     va = {
         y: (
-            current_stats(engine, "value_added", y).set_index("subject_id")["value_10k_cny"] if len(lines[y]) else empty
+            current_stats(engine, "value_added", y).set_index("subject_id")["value_10k_cny"]
+            if len(lines[y]) or len(own[y])
+            else empty
         )
         for y in years
     }
-    return lines, va
+    return lines, va, own
 
 
-def totals_of(lines: dict[int, pd.DataFrame], value_added: dict[int, pd.Series]) -> pd.DataFrame:
+def totals_of(
+    lines: dict[int, pd.DataFrame],
+    value_added: dict[int, pd.Series],
+    own: dict[int, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Per year (index): tCO2e, tce, electricity (tce and kWh) and green electricity (kWh) of the monitored
-    enterprises, ``enterprises`` with results, and their intensities over their own value added
-    (``monitored_intensity``); a year without any result is NaN (no data), never 0.  Pure."""
+    enterprises' ``lines`` (those that count in the region), ``enterprises`` with results there, and the
+    intensities over their own value added (``monitored_intensity``) of the enterprises in ``own`` (the whole lines
+    of those registered in the region; by default ``lines``); a year without any result is NaN (no data), never 0.
+    Pure."""
+    own = lines if own is None else own
     rows = []
     for y, year_lines in lines.items():
         if year_lines.empty:
@@ -318,7 +334,7 @@ def totals_of(lines: dict[int, pd.DataFrame], value_added: dict[int, pd.Series])
                 "electricity_kwh": float(year_lines.loc[electric, "quantity_canonical"].sum()),
                 "green_electricity_kwh": float(year_lines.loc[green, "quantity_canonical"].sum()),
                 "enterprises": int(year_lines["enterprise_uscc"].nunique()),
-                **monitored_intensity(year_lines, value_added[y]),
+                **monitored_intensity(own[y], value_added[y]),
             }
         )
     out = pd.DataFrame(rows, columns=TOTALS_COLUMNS).set_index("year")
@@ -332,10 +348,10 @@ def annual_totals(
 ) -> pd.DataFrame:
     """``totals_of`` the region's stored results for ``years``.  ``keep`` (a dict), if given, receives each year's
     lines."""
-    lines, va = yearly_inputs(engine, region, years, basis)
+    lines, va, own = yearly_inputs(engine, region, years, basis)
     if keep is not None:
         keep.update(lines)
-    return totals_of(lines, va)
+    return totals_of(lines, va, own)
 
 
 def region_gdp(engine: Engine, region: str, year: int) -> float | None:
@@ -419,18 +435,25 @@ def assess_target(t: Any, year: int, intensity: pd.DataFrame) -> dict[str, Any]:
 
 
 def regional_target(
-    t: Any, year: int, lines: dict[int, pd.DataFrame], value_added: dict[int, pd.Series], intensity: pd.DataFrame
+    t: Any,
+    year: int,
+    lines: dict[int, pd.DataFrame],
+    value_added: dict[int, pd.Series],
+    intensity: pd.DataFrame,
+    own: dict[int, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """The state of one regional target (a row of ``targets()``) for ``year``, assessed on the region's inventory
     (``assess_target`` over ``inventory_intensity``; ``not_assessable`` without it); the reduction its straight path
     expects by the year; the monitored enterprises' own reduction since the base year for reference
-    (``panel_reduction``).  Pure."""
+    (``panel_reduction`` over ``own``, the whole lines of the enterprises registered in the region; by default
+    ``lines``).  Pure."""
+    own = lines if own is None else own
     base, by, cut = int(t.base_year), int(t.target_year), float(t.reduction_percent) / 100
     column = MONITORED[t.indicator][1]
     empty = pd.DataFrame(columns=["enterprise_uscc", column])
     ref, n = panel_reduction(
-        lines.get(base, empty),
-        lines.get(year, empty),
+        own.get(base, empty),
+        own.get(year, empty),
         value_added.get(base, pd.Series(dtype=float)),
         value_added.get(year, pd.Series(dtype=float)),
         column,
@@ -466,8 +489,8 @@ def progress_with_totals(
     years and ``years``: one read of the stored results for a page that also draws the history."""
     wanted = applicable_targets(region)
     every = sorted({year, year - 1, *wanted["base_year"].astype(int), *years})
-    lines, va = yearly_inputs(engine, region, every, basis)
-    totals = totals_of(lines, va)
+    lines, va, own = yearly_inputs(engine, region, every, basis)
+    totals = totals_of(lines, va, own)
     intensity = inventory_intensity(engine, region, [year, *wanted["base_year"].astype(int)], basis)
     inventory = intensity.loc[year]
     now = totals.loc[year]
@@ -504,10 +527,12 @@ def progress_with_totals(
         "inventory_status": inventory["inventory_status"],
         "inventory_releases": list(inventory["inventory_releases"]),
         "inventory_reason": inventory["inventory_reason"],
-        "targets": [regional_target(t, year, lines, va, intensity) for t in wanted.itertuples(index=False)],
-        "key_emitters": key_emitters(lines[year]).to_dict("records"),
+        # an enterprise's own reduction and key-emitter status are of the whole enterprise, in the region it is
+        # registered in (its value added and its reporting duty are not split by site)
+        "targets": [regional_target(t, year, lines, va, intensity, own) for t in wanted.itertuples(index=False)],
+        "key_emitters": key_emitters(own[year]).to_dict("records"),
     }
-    head["key_emitter_count"] = None if lines[year].empty else len(head["key_emitters"])  # no data is not none
+    head["key_emitter_count"] = None if own[year].empty else len(head["key_emitters"])  # no data is not none
     return head, totals
 
 

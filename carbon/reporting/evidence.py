@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from carbon import reference
 from carbon.access import Viewer
 from carbon.accounting import to_local_naive
 from carbon.ledger import compute, load_factors
@@ -47,16 +48,23 @@ def recompute(
     as_of: date,
 ) -> pd.DataFrame:
     """The result lines the engine gives now for frozen activity rows (``submission_activity``) of an enterprise
-    that was in ``place`` (province and grid).  Pure."""
+    that was in ``place`` (region, province and grid): a row kept with its site's jurisdiction (``region_id``) is
+    priced at that jurisdiction's province and grid, one without (frozen before sites) at ``place``'s.  Pure."""
+    regions = reference.regions()
+    region = activity["region_id"] if "region_id" in activity.columns else pd.Series(None, index=activity.index)
+    region = region.where(region.notna(), place["region"]).astype(str)
+    site = activity["site_id"] if "site_id" in activity.columns else pd.Series(float("nan"), index=activity.index)
     rows = pd.DataFrame(
         {
             "enterprise_uscc": uscc,
+            "site_id": site.astype("float64").to_numpy(),
+            "region_id": region.to_numpy(),
             "carrier": activity["carrier"].to_numpy(),
             "period_start": pd.to_datetime(activity["period_start"], utc=True, format="ISO8601"),
             "period_end": pd.to_datetime(activity["period_end"], utc=True, format="ISO8601"),
             "quantity": activity["quantity_canonical"].astype(float).to_numpy(),
-            "province": place["province"],
-            "grid": place["grid"],
+            "province": regions["province"].reindex(region).to_numpy(),
+            "grid": regions["grid"].reindex(region).to_numpy(),
         }
     )
     rows["start_local"] = to_local_naive(rows["period_start"])

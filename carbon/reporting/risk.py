@@ -283,7 +283,7 @@ def factor_change_signal(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFram
     """``now`` and ``before``: submission_id (the version and its previous one), basis, carrier, month, factor_ids
     of the lines of each version (``before`` keyed to the later version's id).  A basis or a factor record that
     changed on a line both versions hold.  Pure."""
-    keys = ["submission_id", "carrier", "month"]
+    keys = ["submission_id", "carrier", "month", *(k for k in ("region_id", "site_id") if k in now.columns)]
     both = now.merge(before, on=keys, suffixes=("", "_before"))
     moved = both.loc[(both["factor_ids"] != both["factor_ids_before"]) | (both["basis"] != both["basis_before"])]
     n = moved.groupby("submission_id").size()
@@ -402,12 +402,15 @@ def assess(engine: Engine, viewer: Viewer, year: int) -> pd.DataFrame:
                 Submission.basis,
                 SubmissionLine.carrier,
                 SubmissionLine.month,
+                SubmissionLine.region_id,
+                SubmissionLine.site_id,
                 SubmissionLine.factor_ids,
             )
             .join(Submission, Submission.id == SubmissionLine.submission_id)
             .where(Submission.cycle_id == cycle["id"]),
             conn,
         )
+    lines["site_id"] = lines["site_id"].astype("float64")  # NaN: no site, matched as such between versions
     for frame, col in ((activity, "received_at"), (rows, "received_at"), (rows, "superseded_at")):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     activity["enterprise_uscc"] = activity["submission_id"].map(subs.set_index("submission_id")["enterprise_uscc"])

@@ -32,12 +32,14 @@ from carbon.analytics.completeness import completeness
 from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, InputError, NotFoundError
 from carbon.intake import settle
-from carbon.ledger import GWP_OF_RECORD, load_factors, local_today, stored_result, year_bounds_utc
+from carbon.ledger import GWP_OF_RECORD, line_jurisdiction, load_factors, local_today, stored_result, year_bounds_utc
 from carbon.models import (
     Activity,
     Batch,
     CycleEnterprise,
+    Enterprise,
     Meter,
+    Site,
     Submission,
     SubmissionActivity,
     SubmissionEvent,
@@ -53,6 +55,7 @@ DECLARATION = (
     "responsibility.",
 )
 LINE_FIELDS = ["carrier", "month", "quantity_canonical", "emissions_tco2e", "energy_tce", "factor_ids"]
+SITE_FIELDS = ["region_id", "site_id"]  # where a line counted and the site of its meters (None: none)
 # a new version may follow a newest version in these states
 RESUBMITTABLE = ("returned", "withdrawn", "approved")
 
@@ -70,14 +73,24 @@ ACTIVITY_FIELDS = [
 ]
 
 
+def _site_suffixes(frame: pd.DataFrame) -> list[str]:
+    """Per row, ``|region|site`` for a row of a meter on a site, else nothing: a version without sites hashes as
+    it did before sites existed.  Pure."""
+    if "site_id" not in frame.columns:
+        return [""] * len(frame)
+    site = frame["site_id"].astype("float64")
+    region = frame["region_id"] if "region_id" in frame.columns else pd.Series("", index=frame.index)
+    return ["" if pd.isna(s) else f"|{r}|{int(s)}" for s, r in zip(site, region.fillna("").astype(str), strict=True)]
+
+
 def activity_hash(activity: pd.DataFrame) -> str:
-    """SHA-256 of frozen activity rows (``ACTIVITY_FIELDS``) in activity-id order, times as UTC ISO text and
-    quantities to the last bit.  Pure."""
+    """SHA-256 of frozen activity rows (``ACTIVITY_FIELDS``, and for a row of a meter on a site its jurisdiction
+    and site) in activity-id order, times as UTC ISO text and quantities to the last bit.  Pure."""
     a = activity.sort_values("activity_id")
     starts, ends = (pd.to_datetime(a[c], utc=True, format="ISO8601") for c in ("period_start", "period_end"))
     text = "\n".join(
-        f"{int(i)}|{f}|{m}|{c}|{s.isoformat()}|{e.isoformat()}|{float(q).hex()}|{float(o).hex()}|{u}"
-        for i, f, m, c, s, e, q, o, u in zip(
+        f"{int(i)}|{f}|{m}|{c}|{s.isoformat()}|{e.isoformat()}|{float(q).hex()}|{float(o).hex()}|{u}{w}"
+        for i, f, m, c, s, e, q, o, u, w in zip(
             a["activity_id"],
             a["file_sha256"],
             a["meter_code"],
@@ -87,6 +100,7 @@ def activity_hash(activity: pd.DataFrame) -> str:
             a["quantity_canonical"],
             a["quantity_original"],
             a["unit_original"],
+            _site_suffixes(a),
             strict=True,
         )
     )
@@ -94,12 +108,14 @@ def activity_hash(activity: pd.DataFrame) -> str:
 
 
 def line_hash(lines: pd.DataFrame) -> str:
-    """SHA-256 of result lines (``LINE_FIELDS``), in carrier and month order, every figure to the last bit
-    (``float.hex``): the same lines give the same hash on any machine and database.  Pure."""
-    rows = lines[LINE_FIELDS].sort_values(["carrier", "month"]).itertuples(index=False)
+    """SHA-256 of result lines (``LINE_FIELDS``, and for a line of meters on a site its jurisdiction and site), in
+    carrier, month and site order, every figure to the last bit (``float.hex``): the same lines give the same hash
+    on any machine and database.  Pure."""
+    frame = lines[LINE_FIELDS].assign(where_=_site_suffixes(lines))
+    rows = frame.sort_values(["carrier", "month", "where_"]).itertuples(index=False)
     text = "\n".join(
         f"{r.carrier}|{int(r.month)}|{float(r.quantity_canonical).hex()}|{float(r.emissions_tco2e).hex()}|"
-        f"{float(r.energy_tce).hex()}|{r.factor_ids}"
+        f"{float(r.energy_tce).hex()}|{r.factor_ids}{r.where_}"
         for r in rows
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -124,8 +140,9 @@ def data_versions() -> dict[str, str]:
 
 
 def activity_rows(engine: Engine, uscc: str, year: int) -> pd.DataFrame:
-    """The enterprise's current activity rows overlapping the (Beijing) year, with their meter code and the
-    SHA-256 of the file each came from."""
+    """The enterprise's current activity rows overlapping the (Beijing) year, with their meter code, the SHA-256
+    of the file each came from, the site of its meter (``site_id``, NaN: none) and the jurisdiction it counts in
+    (``region_id``)."""
     start, end = year_bounds_utc(year)
     stmt = (
         select(
@@ -133,6 +150,8 @@ def activity_rows(engine: Engine, uscc: str, year: int) -> pd.DataFrame:
             Activity.batch_id,
             Batch.sha256.label("file_sha256"),
             Meter.meter_code,
+            Meter.site_id,
+            line_jurisdiction().label("region_id"),
             Activity.carrier,
             Activity.period_start,
             Activity.period_end,
@@ -141,6 +160,8 @@ def activity_rows(engine: Engine, uscc: str, year: int) -> pd.DataFrame:
             Activity.unit_original,
         )
         .join(Meter, Meter.id == Activity.meter_id)
+        .join(Enterprise, Enterprise.uscc == Activity.enterprise_uscc)
+        .outerjoin(Site, Site.id == Meter.site_id)
         .join(Batch, Batch.id == Activity.batch_id)
         .where(
             Activity.enterprise_uscc == uscc,
@@ -151,7 +172,9 @@ def activity_rows(engine: Engine, uscc: str, year: int) -> pd.DataFrame:
         .order_by(Activity.id)
     )
     with engine.connect() as conn:
-        return pd.read_sql(stmt, conn)
+        rows = pd.read_sql(stmt, conn)
+    rows["site_id"] = rows["site_id"].astype("float64")
+    return rows
 
 
 def quality_summary(engine: Engine, uscc: str, year: int) -> dict[str, Any]:
@@ -328,7 +351,11 @@ def submit(
 def _records(df: pd.DataFrame, model: type) -> list[dict[str, Any]]:
     """Rows of ``df`` as keyword arguments of ``model`` (its columns but ``id`` and ``submission_id``)."""
     cols = [c for c in model.model_fields if c not in ("id", "submission_id")]
-    return df[cols].astype(object).to_dict("records")  # Python numbers, which every database driver takes
+    out = df[cols].astype(object)
+    if "site_id" in cols:  # NULL for a meter on no site, else the id as an integer
+        site = df["site_id"].astype("float64").astype("Int64")
+        out["site_id"] = site.astype(object).where(site.notna(), None)
+    return out.to_dict("records")  # Python numbers, which every database driver takes
 
 
 def _blocked(last: Submission) -> tuple[str, str]:
@@ -477,16 +504,20 @@ def submissions(engine: Engine, viewer: Viewer, year: int, uscc: str | None = No
 
 
 def submission_lines(engine: Engine, viewer: Viewer, submission_id: int) -> pd.DataFrame:
-    """The frozen result lines of a version (carrier, month, quantity, tCO2e, tce, factor ids and reason)."""
+    """The frozen result lines of a version (carrier, month, quantity, tCO2e, tce, factor ids and reason, the
+    jurisdiction each counted in and its site: ``region_id`` None and ``site_id`` NaN for a version from before
+    sites), one per site, carrier and month."""
     sub = get_submission(engine, submission_id)
     _owned(engine, viewer, sub.enterprise_uscc, write=False)
     with engine.connect() as conn:
-        return pd.read_sql(
-            select(*(getattr(SubmissionLine, c) for c in [*LINE_FIELDS, "factor_reason"]))
+        lines = pd.read_sql(
+            select(*(getattr(SubmissionLine, c) for c in [*LINE_FIELDS, "factor_reason", *SITE_FIELDS]))
             .where(SubmissionLine.submission_id == submission_id)
-            .order_by(SubmissionLine.carrier, SubmissionLine.month),
+            .order_by(SubmissionLine.carrier, SubmissionLine.month, SubmissionLine.region_id, SubmissionLine.site_id),
             conn,
         )
+    lines["site_id"] = lines["site_id"].astype("float64")
+    return lines
 
 
 def submission_meters(engine: Engine, viewer: Viewer, submission_id: int) -> pd.DataFrame:
@@ -520,8 +551,9 @@ def difference(engine: Engine, viewer: Viewer, old_id: int, new_id: int) -> pd.D
         )
     keys = ["carrier", "month"]
     cols = ["quantity_canonical", "emissions_tco2e"]
-    old = submission_lines(engine, viewer, old_id).set_index(keys)[cols]
-    new = submission_lines(engine, viewer, new_id).set_index(keys)[cols]
+    # the lines of an enterprise's sites add up per carrier and month, as the report states them
+    old = submission_lines(engine, viewer, old_id).groupby(keys)[cols].sum()
+    new = submission_lines(engine, viewer, new_id).groupby(keys)[cols].sum()
     out = old.merge(new, how="outer", left_index=True, right_index=True, suffixes=("_old", "_new"))
     # a line in one version only changes the report by all of itself (the other side shows no line, not 0)
     out["change_quantity"] = out["quantity_canonical_new"].fillna(0) - out["quantity_canonical_old"].fillna(0)

@@ -1,4 +1,6 @@
-"""企业 Enterprises: searchable table with grade, key-emitter mark and completeness; a detail view per enterprise.
+"""企业 Enterprises: searchable table with grade, key-emitter mark and completeness; a detail view per enterprise,
+with its sites (厂区) and their jurisdictions and figures.  Staff of a jurisdiction also see the enterprises
+registered elsewhere with a site in theirs, with the figures of those sites only.
 
 The detail view opens from the table or from the URL (``?uscc=...``); the access rules in ``carbon.views`` decide
 whether it may be shown.
@@ -41,6 +43,7 @@ if v.is_staff:
         sector_zh=shown["division_code"].map(lambda d: labels.division_sector(d, lang)),
         division_name=shown["division_code"].map(lambda d: labels.division(d, lang)),
         key_emitter=shown["key_emitter"].map(lambda k: labels.yes_no(k, lang)),  # no data for the year: 无数据
+        sites_only=shown["sites_only"].map(lambda k: labels.yes_no(k, lang)),
     )[
         [
             "uscc",
@@ -54,6 +57,7 @@ if v.is_staff:
             "grade",
             "key_emitter",
             "completeness",
+            "sites_only",
         ]
     ]
     common.dataframe(
@@ -89,7 +93,19 @@ except CarbonError as exc:
     common.show_error(exc)
 st.query_params["uscc"] = uscc
 st.subheader(fmt.plain(f"{d['name']}（{d['uscc']}）"))
-official = verification.official_figure(engine, v, year, uscc)
+if d["sites_only"] is not None:  # staff of a jurisdiction where the enterprise only has sites
+    here = "、".join(labels.region(r, "zh") for r in d["sites_only"])
+    here_en = ", ".join(labels.region(r, "en") for r in d["sites_only"])
+    st.info(
+        t(
+            f"该企业登记在{labels.region(d['region'], 'zh')}；此处仅显示其位于{here}的厂区的数据"
+            "（排放计入厂区所在区县，并采用该区县所在省份的因子）。",
+            f"This enterprise is registered in {labels.region(d['region'], 'en')}; only its sites in {here_en} "
+            "are shown here (their emissions count where they are, at that province's factors).",
+        )
+    )
+# the reported figures are of the whole enterprise: for the staff of the jurisdiction it is registered in
+official = verification.official_figure(engine, v, year, uscc) if d["sites_only"] is None else None
 if official is not None:  # the year's reporting cycle: which figure is official
     status = codes.label("verification_status", official["status"], lang)
     st.caption(
@@ -122,14 +138,37 @@ if len(row):
         )
 st.markdown("#### " + t(f"{year}年逐月排放（按能源品种）", f"Monthly emissions {year} by carrier"))
 st.altair_chart(charts.monthly_by_carrier(d["monthly"], lang), width="stretch")
-tabs = st.tabs([t("计量表", "meters"), t("上报记录", "uploads"), t("所用因子", "factors used")])
+tabs = st.tabs([t("厂区", "sites"), t("计量表", "meters"), t("上报记录", "uploads"), t("所用因子", "factors used")])
+no_site = t("未归入厂区（计入登记区县）", "on no site (counts where registered)")
 with tabs[0]:
-    meters = d["meters"].assign(carrier=d["meters"]["carrier"].map(lambda c: labels.carrier(c, lang)))
-    common.dataframe(meters, hide_index=True, width="stretch", column_config=common.columns(meters))
+    sites = d["sites"].rename(columns={"region_id": "site_region_id"})
+    sites = sites.assign(
+        site_name=[no_site if labels.missing(n) else n for n in sites["site_name"]],
+        site_region_id=sites["site_region_id"].map(lambda r: labels.region(r, lang)),
+    )
+    if sites.empty:
+        st.caption(
+            t("该企业未登记厂区：全部计量表计入其登记区县。", "No sites: every meter counts where it is registered.")
+        )
+    else:
+        common.dataframe(sites, hide_index=True, width="stretch", column_config=common.columns(sites))
 with tabs[1]:
+    meters = d["meters"].rename(columns={"region_id": "site_region_id"})
+    meters = meters.assign(
+        carrier=meters["carrier"].map(lambda c: labels.carrier(c, lang)),
+        site_name=[no_site if labels.missing(n) else n for n in meters["site_name"]],
+        site_region_id=meters["site_region_id"].map(lambda r: labels.region(r, lang)),
+    )
+    common.dataframe(meters, hide_index=True, width="stretch", column_config=common.columns(meters))
+with tabs[2]:
+    if d["sites_only"] is not None:
+        st.caption(
+            t("上报文件属于整个企业，仅企业登记区县的工作人员可见。", "Uploaded files cover the whole enterprise: "
+              "staff of the jurisdiction it is registered in see them.")
+        )  # fmt: skip
     common.dataframe(common.uploads_table(d["uploads"]), column_config=common.columns(d["uploads"]))
     common.show_batch(v, d["uploads"]["batch_id"].tolist(), "ent")
-with tabs[2]:
+with tabs[3]:
     used = common.factors_used_table(d["factors"])
     common.dataframe(used, column_config=common.columns(used))
 common.offer_tables(
@@ -137,6 +176,7 @@ common.offer_tables(
     {
         t("企业列表", "enterprises"): table,
         t("逐月排放", "monthly"): d["monthly"].rename(columns=lambda c: labels.carrier(c, lang)).reset_index(),
+        t("厂区", "sites"): d["sites"],
         t("计量表", "meters"): d["meters"],
         t("上报记录", "uploads"): d["uploads"],
     },

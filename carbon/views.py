@@ -41,6 +41,8 @@ from carbon.analytics.grades import grade_year
 from carbon.analytics.grid_reconciliation import grid_reconciliation
 from carbon.analytics.peak import estimate
 from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_state, target_title: for the pages)
+    BAND,
+    BAND_FIGURES,
     HEADLINE_FIGURES,
     INVENTORY,
     MONITORED,
@@ -74,6 +76,8 @@ from carbon.models import Enterprise
 from carbon.sites import list_sites, meter_sites
 from carbon.stats import current_stats
 
+# the ends of each inventory intensity's 95 % band, for the pages' charts
+INTENSITY_BAND = BAND
 # the monitored-enterprise intensity that stands for each regional intensity indicator, for the pages
 MONITORED_INTENSITY = {indicator: column for indicator, (column, _) in MONITORED.items()}
 

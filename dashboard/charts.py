@@ -27,6 +27,7 @@ LANGS = ("zh", "en")
 TOTAL = {"zh": "合计变化", "en": "total change"}
 ACTUAL = {"zh": "实际", "en": "actual"}
 SERIES = {"zh": "系列", "en": "series"}
+BAND = {"zh": "95%不确定性区间", "en": "95 % uncertainty band"}
 
 
 def _lang(lang: str) -> str:
@@ -155,21 +156,25 @@ def trend(annual: pd.DataFrame, projection: pd.DataFrame, lang: str, scale: Scal
     return alt.layer(bars, band, line).properties(height=320)
 
 
-def intensity_path(annual: pd.DataFrame, paths: pd.DataFrame, indicator: str, lang: str) -> alt.Chart:
+def intensity_path(
+    annual: pd.DataFrame, paths: pd.DataFrame, indicator: str, lang: str, band: tuple[str, str] | None = None
+) -> alt.Chart:
     """An intensity series (solid) against the straight target path(s) (dashed); ``indicator`` is the field of the
-    targets' indicator (e.g. ``carbon_intensity_tco2e_per_10k_cny``), a column of ``annual``.  The axis and
-    tooltips carry the field's unit and digits, as the page's metrics do."""
+    targets' indicator (e.g. ``carbon_intensity_tco2e_per_10k_cny``), a column of ``annual``.  ``band``: the
+    columns of ``annual`` with the lower and upper ends of the series' 95 % uncertainty band, drawn as a shaded area
+    around it.  The axis and tooltips carry the field's unit and digits, as the page's metrics do."""
     actual = annual[["year", indicator]].rename(columns={indicator: "value"}).dropna()
     actual["series"] = ACTUAL[_lang(lang)]
     path = paths.loc[paths["indicator"] == indicator, ["year", "value", "target"]].rename(columns={"target": "series"})
     data = pd.concat([actual, path], ignore_index=True)
     title = fields.title(indicator, lang)
     digits = fields.digits(indicator)
-    return (
+    x = alt.X("year:O", title=None, axis=_year_axis(lang))
+    lines = (
         alt.Chart(data)
         .mark_line(point=True)
         .encode(
-            x=alt.X("year:O", title=None, axis=_year_axis(lang)),
+            x=x,
             y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
             color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=320, columns=2)),
             strokeDash=alt.condition(alt.datum.series == ACTUAL[lang], alt.value([1, 0]), alt.value([6, 3])),
@@ -179,8 +184,25 @@ def intensity_path(annual: pd.DataFrame, paths: pd.DataFrame, indicator: str, la
                 alt.Tooltip("value:Q", format=f",.{digits}f", title=title),
             ],
         )
-        .properties(height=280)
     )
+    if band is None:
+        return lines.properties(height=280)
+    ranges = annual[["year", *band]].dropna().set_axis(["year", "lower", "upper"], axis=1)
+    shade = (
+        alt.Chart(ranges)
+        .mark_area(opacity=0.18, color="#546e7a")
+        .encode(
+            x=x,
+            y=alt.Y("lower:Q", title=title),
+            y2="upper:Q",
+            tooltip=[
+                alt.Tooltip("year:O", title=fields.label("year", lang)),
+                alt.Tooltip("lower:Q", format=f",.{digits}f", title=f"{BAND[lang]} ↓"),
+                alt.Tooltip("upper:Q", format=f",.{digits}f", title=f"{BAND[lang]} ↑"),
+            ],
+        )
+    )
+    return alt.layer(shade, lines).properties(height=280)
 
 
 def share_bars(df: pd.DataFrame, label: str, value: str, lang: str, scale: Scale, by: str) -> alt.Chart:

@@ -238,6 +238,19 @@ def test_targets_are_assessed_on_the_inventory_or_not_at_all(qingpu_years):
     assert p["inventory_carbon_intensity_tco2e_per_10k_cny"] == pytest.approx(carbon_2024)
     cn = {t["id"]: t for t in p["targets"]}["cn-2025-carbon-intensity"]
     assert cn["achieved"] == pytest.approx(1 - carbon_2024 / carbon_2020)
+    # the point is ahead of the path (16.3 % against 18 % x 4/5 = 14.4 %) but the 95 % band straddles it: activity
+    # data of statistics ±5 %, the gas factor ±5 % and the grid factor ±10 % (carbon/data/uncertainty.csv, eq. 3.1
+    # per source, 3.2 over sources): half-width sqrt((19 459.8 x 7.071 %)^2 + (430 275 x 11.180 %)^2) = 48 126 t
+    gas, power = 9e6 * GAS_T_PER_M3, 7.5e8 * SH_2023
+    half = ((gas * (5**2 + 5**2) ** 0.5 / 100) ** 2 + (power * (5**2 + 10**2) ** 0.5 / 100) ** 2) ** 0.5
+    assert half == pytest.approx(48_126, abs=1)
+    assert cn["intensity_upper"] == pytest.approx((gas + power + half) / 110_000)
+    assert cn["intensity_lower"] == pytest.approx((gas + power - half) / 110_000)
+    assert cn["path_intensity"] == pytest.approx(carbon_2020 * (1 - 0.144))
+    assert cn["intensity_lower"] < cn["path_intensity"] < cn["intensity_upper"] and cn["status"] == "cannot_tell"
+    # energy: half-width sqrt((11 970 x 5 %)^2 + (92 175 x 5 %)^2) = 4 647.4 tce; the whole band is below the path
+    assert energy["intensity_upper"] == pytest.approx((104_145 + 4_647.4) / 110_000, rel=1e-5)
+    assert energy["intensity_upper"] < energy["path_intensity"] == pytest.approx(111_620 / 100_000 * (1 - 0.112))
     # 2005 has no statistics: that target cannot be assessed, whatever 2024 shows
     assert {t["id"]: t for t in p["targets"]}["cn-2030-carbon-intensity"]["status"] == "not_assessable"
 

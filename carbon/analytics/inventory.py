@@ -33,6 +33,7 @@ from sqlalchemy import Engine, select
 
 from carbon import codes, reference
 from carbon.accounting import apply_factors
+from carbon.analytics.uncertainty import activity_half_widths, line_band, sum_band
 from carbon.factor_choice import check_choices, choice_table
 from carbon.ledger import GWP_OF_RECORD, load_factors, local_today
 from carbon.models import RegionalEnergy, StatsRelease
@@ -45,7 +46,11 @@ LINE_COLUMNS = [
 TOTAL_COLUMNS = [
     "region_id", "year", "emissions_tco2e", "energy_tce", "fuel_combustion_tco2e", "net_import_electricity_tco2e",
     "fuel_combustion_tce", "net_import_electricity_tce", "status", "releases", "reason",
+    "emissions_lower_tco2e", "emissions_upper_tco2e", "energy_lower_tce", "energy_upper_tce",
 ]  # fmt: skip
+BAND_MISSING = dict.fromkeys(
+    ["emissions_lower_tco2e", "emissions_upper_tco2e", "energy_lower_tce", "energy_upper_tce"], float("nan")
+)
 RESTATEMENT_COLUMNS = [
     "region_id", "year", "sector", "carrier", "flow", "old_quantity_canonical", "new_quantity_canonical", "unit",
     "old_emissions_tco2e", "new_emissions_tco2e", "difference_tco2e", "old_energy_tce", "new_energy_tce",
@@ -143,10 +148,28 @@ def inventory_lines(engine: Engine, year: int, basis: str, regions: list[str] | 
     return price_figures(figures, load_factors(engine) if len(figures) else pd.DataFrame(), year, basis)
 
 
+def total_band(lines: pd.DataFrame) -> dict[str, float]:
+    """The 95 % band of the emissions (tCO2e) and energy (tce) of inventory lines that count in a total: activity
+    data of the ``statistics`` tier and each carrier's factor uncertainty combined by IPCC 2006 Vol. 1 Ch. 3
+    Approach 1 (``carbon.analytics.uncertainty.line_band``; energy: the activity data's alone, the standard-coal
+    coefficients taken as exact).  Columns ``emissions_lower_tco2e``, ``emissions_upper_tco2e``, ``energy_lower_tce``,
+    ``energy_upper_tce``.  Pure."""
+    emissions = line_band(lines.assign(tier="statistics"))
+    statistics = float(activity_half_widths()["statistics"])
+    energy = sum_band(lines["energy_tce"].to_numpy(dtype=float), np.full(len(lines), statistics))
+    return {
+        "emissions_lower_tco2e": emissions.lower,
+        "emissions_upper_tco2e": emissions.upper,
+        "energy_lower_tce": energy.lower,
+        "energy_upper_tce": energy.upper,
+    }
+
+
 def totals_of_lines(lines: pd.DataFrame, regions: list[str], year: int) -> pd.DataFrame:
     """Per region (a jurisdiction, or ``zone``: the sum of the three only when all three have a total) the
-    inventory total (``TOTAL_COLUMNS``) of inventory lines.  A jurisdiction without statistics, or without its net
-    imported electricity or any fuel use, has no total (NaN, ``reason`` says why).  Pure."""
+    inventory total (``TOTAL_COLUMNS``) of inventory lines, with its 95 % band (``total_band``; the zone's from the
+    lines of all three, so a factor they share is not averaged away).  A jurisdiction without statistics, or without
+    its net imported electricity or any fuel use, has no total (NaN, ``reason`` says why).  Pure."""
     rows = []
     for region in reference.JURISDICTIONS:
         own = lines.loc[(lines["region_id"] == region) & lines["in_total"].astype(bool)]
@@ -168,6 +191,7 @@ def totals_of_lines(lines: pd.DataFrame, regions: list[str], year: int) -> pd.Da
             "status": None if reason else weakest_status(own["status"]),
             "releases": [] if reason else sorted({int(r) for r in own["release_id"]}),
             "reason": reason,
+            **(BAND_MISSING if reason else total_band(own)),
         })  # fmt: skip
     table = pd.DataFrame(rows, columns=TOTAL_COLUMNS)
     parts = table.set_index("region_id")
@@ -181,6 +205,7 @@ def totals_of_lines(lines: pd.DataFrame, regions: list[str], year: int) -> pd.Da
         "releases": sorted({r for rs in parts["releases"] for r in rs}) if complete else [],
         "reason": None if complete
         else NO_STATISTICS if parts["reason"].eq(NO_STATISTICS).all() else NOT_ALL_JURISDICTIONS,
+        **(total_band(lines.loc[lines["in_total"].astype(bool)]) if complete else BAND_MISSING),
     }  # fmt: skip
     table = pd.concat([table, pd.DataFrame([zone], columns=TOTAL_COLUMNS)], ignore_index=True)
     for c in ("status", "reason"):  # no status, no reason: None, not NaN

@@ -39,6 +39,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from carbon import codes, fields, reference, sources
+from carbon.analytics import uncertainty
 from carbon.analytics.cube import enterprise_results
 from carbon.analytics.inventory import inventory_totals
 from carbon.analytics.precision import at_precision
@@ -49,6 +50,8 @@ from carbon.stats import current_stats
 # the status of a regional target without the region's inventory and GDP for the year and its base year
 NOT_ASSESSABLE = "not_assessable"
 NO_GDP = "no_gdp"
+# the status of a regional target whose band straddles its path: neither on track nor off it, as far as we know
+CANNOT_TELL = "cannot_tell"
 # a target's indicator -> the inventory intensity of the same kind
 INVENTORY = {
     "carbon_intensity_tco2e_per_10k_cny": "inventory_carbon_intensity_tco2e_per_10k_cny",
@@ -58,7 +61,27 @@ INTENSITY_COLUMNS = [
     "year", "inventory_emissions_tco2e", "inventory_energy_tce", "gdp_10k_cny",
     "inventory_carbon_intensity_tco2e_per_10k_cny", "inventory_energy_intensity_tce_per_10k_cny",
     "inventory_status", "inventory_releases", "inventory_reason",
+    "inventory_carbon_intensity_lower_tco2e_per_10k_cny", "inventory_carbon_intensity_upper_tco2e_per_10k_cny",
+    "inventory_energy_intensity_lower_tce_per_10k_cny", "inventory_energy_intensity_upper_tce_per_10k_cny",
+    "inventory_emissions_lower_tco2e", "inventory_emissions_upper_tco2e", "inventory_energy_lower_tce",
+    "inventory_energy_upper_tce",
 ]  # fmt: skip
+# the ends of the 95 % bands of the inventory's figures, in ``progress``
+BAND_FIGURES = [
+    "inventory_emissions_lower_tco2e", "inventory_emissions_upper_tco2e", "inventory_energy_lower_tce",
+    "inventory_energy_upper_tce",
+    "inventory_carbon_intensity_lower_tco2e_per_10k_cny", "inventory_carbon_intensity_upper_tco2e_per_10k_cny",
+    "inventory_energy_intensity_lower_tce_per_10k_cny", "inventory_energy_intensity_upper_tce_per_10k_cny",
+]  # fmt: skip
+# an inventory intensity -> the lower and upper ends of its 95 % band
+BAND = {
+    "inventory_carbon_intensity_tco2e_per_10k_cny": (
+        "inventory_carbon_intensity_lower_tco2e_per_10k_cny", "inventory_carbon_intensity_upper_tco2e_per_10k_cny"
+    ),
+    "inventory_energy_intensity_tce_per_10k_cny": (
+        "inventory_energy_intensity_lower_tce_per_10k_cny", "inventory_energy_intensity_upper_tce_per_10k_cny"
+    ),
+}  # fmt: skip
 # a target's indicator -> the monitored enterprises' intensity of the same kind and the figure it divides
 MONITORED = {
     "carbon_intensity_tco2e_per_10k_cny": ("monitored_carbon_intensity_tco2e_per_10k_cny", "emissions_tco2e"),
@@ -386,49 +409,75 @@ def inventory_intensity(engine: Engine, region: str, years: list[int], basis: st
     ``gdp_10k_cny`` (``region_gdp``), ``inventory_carbon_intensity_tco2e_per_10k_cny``,
     ``inventory_energy_intensity_tce_per_10k_cny``, ``inventory_status`` (the weakest status of the statistics
     used), ``inventory_releases`` (their release ids) and ``inventory_reason`` (None, or why there is no intensity:
-    the inventory's reason, else ``no_gdp``).  No inventory or no GDP: NaN, never 0.  The one place the regional
-    figures a target is assessed on are made."""
+    the inventory's reason, else ``no_gdp``), and the ends of the 95 % bands (``BAND_FIGURES``;
+    ``carbon.analytics.inventory.total_band``, GDP taken as exact).  No inventory or no GDP: NaN, never 0.  The one
+    place the regional figures a target is assessed on are made."""
     rows = []
     for y in sorted(set(years)):
         total = inventory_totals(engine, y, basis, [region]).iloc[0]
         gdp = region_gdp(engine, region, y)
         reason = total["reason"] or (NO_GDP if gdp is None or not gdp > 0 else None)
         em, en = float(total["emissions_tco2e"]), float(total["energy_tce"])
+        divisor = float("nan") if reason else float(gdp)  # no intensity (NaN) without an inventory or GDP
+
+        def per_gdp(x: float, divisor: float = divisor) -> float:
+            return float(x) / divisor
+
         rows.append({
             "year": y, "inventory_emissions_tco2e": em, "inventory_energy_tce": en, "gdp_10k_cny": gdp,
-            "inventory_carbon_intensity_tco2e_per_10k_cny": float("nan") if reason else em / gdp,
-            "inventory_energy_intensity_tce_per_10k_cny": float("nan") if reason else en / gdp,
+            "inventory_carbon_intensity_tco2e_per_10k_cny": per_gdp(em),
+            "inventory_energy_intensity_tce_per_10k_cny": per_gdp(en),
             "inventory_status": total["status"], "inventory_releases": total["releases"], "inventory_reason": reason,
+            "inventory_carbon_intensity_lower_tco2e_per_10k_cny": per_gdp(total["emissions_lower_tco2e"]),
+            "inventory_carbon_intensity_upper_tco2e_per_10k_cny": per_gdp(total["emissions_upper_tco2e"]),
+            "inventory_energy_intensity_lower_tce_per_10k_cny": per_gdp(total["energy_lower_tce"]),
+            "inventory_energy_intensity_upper_tce_per_10k_cny": per_gdp(total["energy_upper_tce"]),
+            "inventory_emissions_lower_tco2e": total["emissions_lower_tco2e"],
+            "inventory_emissions_upper_tco2e": total["emissions_upper_tco2e"],
+            "inventory_energy_lower_tce": total["energy_lower_tce"],
+            "inventory_energy_upper_tce": total["energy_upper_tce"],
         })  # fmt: skip
     return pd.DataFrame(rows, columns=INTENSITY_COLUMNS).set_index("year")
 
 
 def assess_target(t: Any, year: int, intensity: pd.DataFrame) -> dict[str, Any]:
     """A regional target (a row of ``targets()``) assessed on the region's inventory intensity (``inventory_intensity``
-    with the base year and ``year``): ``status`` (``target_progress``'s, or ``not_assessable``), ``reason`` (None,
+    with the base year and ``year``), with the 95 % band of the year's intensity: ``status`` is ``on_track`` only
+    when the whole band is at or below the target's straight path for the year (drawn from the base year's figure,
+    the target's own reference); ``off_track`` or ``at_risk`` (``target_progress``'s) when the whole band is above
+    it; ``cannot_tell`` when the band straddles it; ``not_assessable`` without an inventory.  Also ``reason`` (None,
     or why it cannot be assessed: the reason of the year, else of the base year), ``assessed_on`` (``inventory`` or
-    None), ``achieved``, ``needed_per_year``, the intensities used and the statistics' weakest status and
-    releases.  Pure."""
+    None), ``achieved``, ``needed_per_year``, ``intensity`` with ``intensity_lower`` and ``intensity_upper`` (the
+    band), ``path_intensity`` (the path's value for the year), and the statistics' weakest status and releases.
+    Pure."""
     base, by, cut = int(t.base_year), int(t.target_year), float(t.reduction_percent) / 100
     column = INVENTORY[t.indicator]
     series = intensity[column] if column in intensity else pd.Series(dtype=float)
     missing = [y for y in (year, base) if y not in intensity.index or pd.isna(series.get(y))]
     out: dict[str, Any] = {
-        "assessed_on": None, "achieved": None, "needed_per_year": None,
-        "inventory_status": None, "inventory_releases": [],
+        "assessed_on": None, "achieved": None, "needed_per_year": None, "intensity": None, "intensity_lower": None,
+        "intensity_upper": None, "path_intensity": None, "inventory_status": None, "inventory_releases": [],
     }  # fmt: skip
     if missing:
         reason = intensity["inventory_reason"].get(missing[0]) if missing[0] in intensity.index else None
         return {**out, "status": NOT_ASSESSABLE, "reason": reason or "no_regional_statistics"}
     tp = target_progress(series, base, by, cut, year, parameters()["at_risk_share"])
+    value = float(series[year])
+    lower, upper = (float(intensity.loc[year, c]) for c in BAND[column])
+    path = float(series[base]) * (1 - expected_reduction(cut, base, by, year))
+    state = uncertainty.assess(uncertainty.Band(value, 100 * (upper - lower) / 2 / abs(value), lower, upper), path)
     used = intensity.loc[[base, year]]
     return {
         **out,
-        "status": tp["status"],
+        "status": "on_track" if state == "on_track" else tp["status"] if state == "off_track" else CANNOT_TELL,
         "reason": None,
         "assessed_on": "inventory",
         "achieved": tp["achieved"],
         "needed_per_year": tp["needed_per_year"],
+        "intensity": value,
+        "intensity_lower": lower,
+        "intensity_upper": upper,
+        "path_intensity": path,
         "inventory_status": weakest_status(used["inventory_status"]),
         "inventory_releases": sorted({r for rs in used["inventory_releases"] for r in rs}),
     }
@@ -524,6 +573,7 @@ def progress_with_totals(
             inventory["inventory_carbon_intensity_tco2e_per_10k_cny"]
         ),
         "inventory_energy_intensity_tce_per_10k_cny": figure(inventory["inventory_energy_intensity_tce_per_10k_cny"]),
+        **{c: figure(inventory[c]) for c in BAND_FIGURES},
         "inventory_status": inventory["inventory_status"],
         "inventory_releases": list(inventory["inventory_releases"]),
         "inventory_reason": inventory["inventory_reason"],

@@ -93,15 +93,14 @@ st.info(
     )
 )
 if h["inventory_emissions_tco2e"] is not None:
-    c = st.columns(4)
-    for col, name in zip(
-        c,
-        ("inventory_emissions_tco2e", "inventory_energy_tce", "inventory_carbon_intensity_tco2e_per_10k_cny",
-         "inventory_energy_intensity_tce_per_10k_cny"),
-        strict=True,
-    ):  # fmt: skip
+    figures = ("inventory_emissions_tco2e", "inventory_energy_tce", "inventory_carbon_intensity_tco2e_per_10k_cny",
+               "inventory_energy_intensity_tce_per_10k_cny")  # fmt: skip
+    bands = zip(views.BAND_FIGURES[::2], views.BAND_FIGURES[1::2], strict=True)  # the ends of each one's 95 % band
+    for col, name, (low, high) in zip(st.columns(4), figures, bands, strict=True):
         digits = 4 if "intensity" in name else 0
         col.metric(fields.title(name, lang), fmt.number(h[name], digits), help=fields.description(name, lang))
+        band = f"{fmt.number(h[low], digits)}–{fmt.number(h[high], digits)}"
+        col.caption(t(f"95%区间 {band}", f"95 % band {band}"))
     st.caption(
         t(
             f"地区清单：统计数据{views.statistics_status_label(h['inventory_status'], 'zh')}，批次 "
@@ -139,6 +138,18 @@ for tg in h["targets"]:
             )
         )
     cols[2].markdown(f"**{status}**")
+    if tg["intensity"] is not None:
+        digits = fields.digits(tg["indicator"])
+        cols[2].caption(
+            t(
+                f"{year}年清单强度 {fmt.number(tg['intensity'], digits)}（95%区间 "
+                f"{fmt.number(tg['intensity_lower'], digits)}–{fmt.number(tg['intensity_upper'], digits)}），"
+                f"目标路径 {fmt.number(tg['path_intensity'], digits)}；整个区间在路径以下才算达标。",
+                f"{year} inventory intensity {fmt.number(tg['intensity'], digits)} (95 % band "
+                f"{fmt.number(tg['intensity_lower'], digits)}–{fmt.number(tg['intensity_upper'], digits)}), path "
+                f"{fmt.number(tg['path_intensity'], digits)}; on track only when the whole band is at or below it.",
+            )
+        )
 
 if len(o["inventory_paths"]):
     st.markdown(
@@ -154,15 +165,21 @@ if len(o["inventory_paths"]):
     inventory_paths = o["inventory_paths"].assign(target=o["inventory_paths"]["target"].map(inventory_names))
     st.altair_chart(
         charts.intensity_path(
-            o["inventory_annual"], inventory_paths, "inventory_carbon_intensity_tco2e_per_10k_cny", lang
+            o["inventory_annual"],
+            inventory_paths,
+            "inventory_carbon_intensity_tco2e_per_10k_cny",
+            lang,
+            band=views.INTENSITY_BAND["inventory_carbon_intensity_tco2e_per_10k_cny"],
         ),
         width="stretch",
     )
     st.caption(
         t(
-            "地区清单排放量除以地区生产总值；目标路径从基年的清单强度出发按目标降幅直线下降。",
-            "The inventory's emissions over GDP; each target's path falls in a straight line from the base year's "
-            "inventory intensity.",
+            "地区清单排放量除以地区生产总值；阴影为95%不确定性区间（统计数据与排放因子的不确定性按"
+            "IPCC 2006第1卷第3章方法1合成）；目标路径从基年的清单强度出发按目标降幅直线下降。",
+            "The inventory's emissions over GDP; the shade is the 95 % uncertainty band (statistics and emission "
+            "factors combined by IPCC 2006 Vol. 1 Ch. 3, Approach 1); each target's path falls in a straight line "
+            "from the base year's inventory intensity.",
         )
     )
 

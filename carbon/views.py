@@ -39,6 +39,7 @@ from carbon.analytics.decompose import decompose_region
 from carbon.analytics.disclosure import suppression
 from carbon.analytics.grades import grade_year
 from carbon.analytics.grid_reconciliation import grid_reconciliation
+from carbon.analytics.inventory import sector_label  # noqa: F401  (for the pages)
 from carbon.analytics.peak import estimate
 from carbon.analytics.progress import (  # noqa: F401  (family_title, target_region, target_state, target_title: for the pages)
     BAND,
@@ -76,6 +77,11 @@ from carbon.models import Enterprise
 from carbon.sites import list_sites, meter_sites
 from carbon.stats import current_stats
 
+# a site in another jurisdiction than its enterprise's registration, as ``cross_sites`` gives it
+CROSS_SITE_COLUMNS = [
+    "site_id", "site_name", "enterprise_uscc", "enterprise_name", "registered_region_id", "site_region_id", "meters",
+    "emissions_tco2e", "energy_tce", "factor_ids",
+]  # fmt: skip
 # the ends of each inventory intensity's 95 % band, for the pages' charts
 INTENSITY_BAND = BAND
 # the monitored-enterprise intensity that stands for each regional intensity indicator, for the pages
@@ -615,6 +621,30 @@ def reconciliation(engine: Engine, viewer: Viewer, year: int, basis: str = "loca
         for mover in alert["movers"]:
             mover["name"] = names.get(mover["enterprise_uscc"])
     return got
+
+
+def cross_sites(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> pd.DataFrame:
+    """Sites in another jurisdiction than their enterprise's registration (跨区域厂区) that the viewer sees (staff
+    only; ``visible_sites``), with the year's figures that count where each site is: ``site_id``, ``site_name``,
+    ``enterprise_uscc``, ``enterprise_name``, ``registered_region_id``, ``site_region_id``, ``meters``,
+    ``emissions_tco2e``, ``energy_tce`` (NaN without results: no data) and ``factor_ids`` (the factor records its
+    lines used, by province)."""
+    require_staff(viewer)
+    check_choices(basis, year)
+    sites = visible_sites(engine, viewer)
+    sites = sites.loc[sites["region_id"] != sites["registered_region_id"]]
+    columns = ["site_id", "emissions_tco2e", "energy_tce", "factor_ids"]
+    owners = sorted(set(sites["enterprise_uscc"]))
+    lines = current_lines(engine, basis, years=[year], enterprises=owners, columns=columns)
+    sums = lines.groupby("site_id")[["emissions_tco2e", "energy_tce"]].sum()
+    used = lines.groupby("site_id")["factor_ids"].agg(lambda ids: "; ".join(sorted(set(ids))))
+    out = sites.rename(columns={"name": "site_name", "region_id": "site_region_id"})
+    out = out.assign(
+        emissions_tco2e=out["site_id"].map(sums["emissions_tco2e"]).astype(float),
+        energy_tce=out["site_id"].map(sums["energy_tce"]).astype(float),
+        factor_ids=out["site_id"].map(used),
+    )
+    return out[CROSS_SITE_COLUMNS].reset_index(drop=True)
 
 
 def simulated(engine: Engine, viewer: Viewer) -> bool:

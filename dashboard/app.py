@@ -35,6 +35,7 @@ staff = [
     page("enterprises", "企业", "Enterprises", ":material/factory:"),
     page("upload", "数据上报", "Upload", ":material/upload_file:"),
     page("quality", "数据质量", "Data quality", ":material/fact_check:"),
+    page("reconcile", "对账", "Reconciliation", ":material/balance:"),
     page("factors", "排放因子", "Factors", ":material/menu_book:"),
     page("targets", "目标与预警", "Targets and alerts", ":material/flag:"),
     page("reporting", "年度报送", "Annual reporting", ":material/assignment:"),

@@ -333,3 +333,27 @@ def monthly_by_carrier(monthly: pd.DataFrame, lang: str, scale: Scale | None = N
         )
         .properties(height=300)
     )
+
+
+def coverage_bars(sectors: pd.DataFrame, lang: str) -> alt.Chart:
+    """Coverage of emissions per inventory sector (``label``) and jurisdiction (``region_label``): horizontal bars
+    from 0 to the coverage (``coverage_emissions``, a share), a rule at 100 % past which a sum is impossible."""
+    name = fields.title("coverage_emissions", lang)
+    data = sectors.dropna(subset=["coverage_emissions"])
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=240)),
+            yOffset=alt.YOffset("region_label:N"),
+            x=alt.X("coverage_emissions:Q", title=name, axis=alt.Axis(format="%")),
+            color=alt.Color("region_label:N", title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=[
+                alt.Tooltip("region_label:N", title=fields.label("region", lang)),
+                alt.Tooltip("label:N", title=fields.label("sector", lang)),
+                alt.Tooltip("coverage_emissions:Q", format=".1%", title=name),
+            ],
+        )
+    )
+    full = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 3], color="#b71c1c").encode(x="x:Q")
+    return alt.layer(bars, full).properties(height=max(160, 28 * len(data)))

@@ -305,6 +305,26 @@ def uploads_table(history: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def grid_table(df: pd.DataFrame) -> pd.DataFrame:
+    """A grid comparison or agreement table (``views.grid_agreement``) as shown: utility, jurisdiction and each
+    side's status by their labels, billing dates as dates, yes/no as words; columns it lacks are left alone."""
+    language = lang()
+    coded = {"utility": "utility", "upload_status": "grid_status", "metered_status": "grid_status"}
+    out = df.copy()
+    for col, kind in coded.items():
+        if col in out:
+            out[col] = out[col].map(lambda c, kind=kind: labels.code(kind, c, language))
+    if "region_id" in out:
+        out["region_id"] = out["region_id"].map(lambda r: labels.region(r, language))
+    for col in ("period_start", "period_end"):
+        if col in out:
+            out[col] = out[col].map(str)
+    for col in ("within_tolerance", "discrepancy"):
+        if col in out:
+            out[col] = out[col].map(lambda x: labels.yes_no(x, language))
+    return out
+
+
 def factors_used_table(used: pd.DataFrame) -> pd.DataFrame:
     """The factors a result used (``views.factors_used``) as shown: the carrier by name, each record described
     from the library (what it is, its value and unit, area, year, basis and document) and the months as ranges."""

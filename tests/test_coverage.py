@@ -148,3 +148,12 @@ def test_an_enterprise_above_its_inventory_line_is_an_alert(monitored_qingpu, tm
     assert (alert["kind"], alert["sector"], alert["carrier"]) == ("exceeds", "industry:C26", "natural_gas")
     assert alert["gap_tco2e"] == pytest.approx(0.2e6 * GAS_T_PER_M3)
     assert alert["movers"] == [{"enterprise_uscc": code, "change_tco2e": pytest.approx(1.8e6 * GAS_T_PER_M3)}]
+
+
+def test_a_jurisdiction_without_statistics_has_no_coverage_and_no_alerts() -> None:
+    wujiang = RESULTS.assign(region="wujiang")  # the same enterprises, in a jurisdiction with no statistics
+    ents = coverage.enterprise_side(pd.concat([RESULTS, wujiang]), INVENTORY)
+    table = coverage.coverage_table(INVENTORY, ents)
+    assert table.loc[table["region"] == "wujiang", "coverage_emissions"].isna().all()
+    alerts = coverage.coverage_alerts(table, ents, 2024)
+    assert {a["region"] for a in alerts} == {"qingpu"}

@@ -13,7 +13,8 @@ Coverage is ``enterprises / inventory`` of emissions (tCO2e) and of energy (tce)
 * ``exceeds``: the enterprises' sum is above the inventory by more than ``coverage_exceed_tolerance`` (impossible:
   the statistics or an enterprise's data are wrong, or a line counts in the wrong sector or jurisdiction);
 * ``drop``: coverage fell by at least ``coverage_drop_points`` against the mean of the earlier years with both sides;
-* ``unmatched``: enterprises report a carrier in a sector the statistics have no line for (nothing to compare).
+* ``unmatched``: enterprises report a carrier in a sector the statistics of their jurisdiction have no line for
+  (nothing to compare); a jurisdiction without any statistics for the year has no coverage and no alerts.
 
 Each alert names the enterprises whose emissions in that line moved most against the year before.  No inventory
 line means no coverage (None), never 0 or full.
@@ -107,7 +108,8 @@ def coverage_table(inventory: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Dat
     """Coverage per region, year, sector and carrier.
 
     ``inventory``: the inventory's final-use lines (``KEYS`` + emissions_tco2e, energy_tce); ``enterprises``: from
-    ``enterprise_side``.  Returns ``KEYS`` + inventory_tco2e, inventory_tce, monitored_tco2e, monitored_tce,
+    ``enterprise_side``.  Returns ``KEYS`` + inventory_tco2e, inventory_tce, remainder (the line is a published total
+    less its parts published apart; False without the column), monitored_tco2e, monitored_tce,
     enterprises (count), coverage_emissions, coverage_energy (fractions; None without an inventory line or with an
     inventory line of zero).  A line of the statistics no enterprise reports in has monitored figures 0 (the
     enterprises report, none is in that line) and coverage 0; a line enterprises report without a statistics line
@@ -117,9 +119,18 @@ def coverage_table(inventory: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Dat
         monitored_tce=("energy_tce", "sum"),
         enterprises=("enterprise_uscc", "nunique"),
     )
-    inv = inventory.groupby(KEYS, as_index=False)[FIGURES].sum()
-    inv = inv.rename(columns={"emissions_tco2e": "inventory_tco2e", "energy_tce": "inventory_tce"})
+    flagged = inventory if "remainder" in inventory else inventory.assign(remainder=False)
+    inv = (
+        flagged.astype({"remainder": bool})
+        .groupby(KEYS, as_index=False)
+        .agg(
+            inventory_tco2e=("emissions_tco2e", "sum"),
+            inventory_tce=("energy_tce", "sum"),
+            remainder=("remainder", "any"),
+        )
+    )
     table = inv.merge(ent, on=KEYS, how="outer")
+    table["remainder"] = table["remainder"].astype("boolean").fillna(False).astype(bool)
     years_with_results = set(ent["year"])
     reported = table["year"].isin(years_with_results)
     for col in ("monitored_tco2e", "monitored_tce", "enterprises"):
@@ -160,6 +171,7 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
     tolerance, drop = float(p["coverage_exceed_tolerance"]), float(p["coverage_drop_points"])
     decimals = int(d["coverage_drop_points"])  # coverage is compared at a tenth of a percentage point
     now = table[table["year"] == year]
+    inventoried = set(now.loc[now["inventory_tco2e"].notna(), "region"])  # jurisdictions with statistics that year
     earlier = table[(table["year"] < year) & table["coverage_emissions"].notna()]
     history = (
         earlier.assign(c=earlier["coverage_emissions"].astype(float))
@@ -174,7 +186,7 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
         inventory, monitored = r.inventory_tco2e, r.monitored_tco2e
         coverage = None if r.coverage_emissions is None else float(r.coverage_emissions)
         kind, gap = None, None
-        if pd.isna(inventory) and monitored and monitored > 0:
+        if pd.isna(inventory) and r.region in inventoried and monitored and monitored > 0:
             kind, gap = "unmatched", float(monitored)
         elif coverage is not None and at_precision(coverage - 1, decimals) > tolerance:
             kind, gap = "exceeds", float(monitored - inventory)
@@ -211,10 +223,11 @@ def reconciliation(
     """Coverage of ``year`` and the ``history`` years before it, and the alerts of ``year``, for ``regions``
     (jurisdictions; None: all three), on ``basis``.
 
-    Returns ``coverage`` (``coverage_table`` of those years), ``alerts`` (``coverage_alerts`` of ``year``) and
-    ``totals``: per region and year, the inventory's consumption view and the monitored enterprises' sum of all
-    carriers with their coverage (the same columns as ``coverage``, without sector and carrier).  Reads the inventory
-    (``carbon.analytics.inventory``) and the result ledger (``enterprise_results``); computes nothing else."""
+    Returns ``coverage`` (``coverage_table`` of those years), ``alerts`` (``coverage_alerts`` of ``year``),
+    ``totals`` (per region and year, the inventory's consumption view and the monitored enterprises' sum of all
+    carriers with their coverage: ``coverage_totals``) and ``sectors`` (the same per region, year and sector).
+    Reads the inventory (``carbon.analytics.inventory``) and the result ledger (``enterprise_results``); computes
+    nothing else."""
     regions = list(regions or reference.JURISDICTIONS)
     years = list(range(year - history, year + 1))
     frames = [inventory_lines(engine, y, basis, regions) for y in years]
@@ -228,14 +241,15 @@ def reconciliation(
         "coverage": table,
         "alerts": coverage_alerts(table, enterprises, year),
         "totals": coverage_totals(table),
+        "sectors": coverage_totals(table, ("region", "year", "sector")),
     }
 
 
-def coverage_totals(table: pd.DataFrame) -> pd.DataFrame:
-    """A ``coverage_table`` summed per region and year over the lines that have both sides (a line without an
-    inventory figure is left out: there is nothing to cover), with its coverage."""
+def coverage_totals(table: pd.DataFrame, by: tuple[str, ...] = ("region", "year")) -> pd.DataFrame:
+    """A ``coverage_table`` summed per ``by`` (region and year, or with sector) over the lines that have an inventory
+    figure (a line without one is left out: there is nothing to cover), with its coverage."""
     both = table.loc[table["inventory_tco2e"].notna()]
-    sums = both.groupby(["region", "year"], as_index=False)[
+    sums = both.groupby(list(by), as_index=False)[
         ["inventory_tco2e", "inventory_tce", "monitored_tco2e", "monitored_tce"]
     ].sum(min_count=1)
     sums["coverage_emissions"] = sums["monitored_tco2e"] / sums["inventory_tco2e"].where(sums["inventory_tco2e"] > 0)

@@ -133,25 +133,13 @@ st.caption(
         "compared and never counts as agreement.",
     )
 )
-grid_enterprises = grid["enterprises"].assign(
-    region_id=grid["enterprises"]["region_id"].map(lambda r: labels.region(r, lang))
-)
+grid_enterprises = common.grid_table(grid["enterprises"])
 if grid_enterprises.empty:
     st.info(t("尚无已登记户号的电网账单。", "No grid statements of registered accounts yet."))
 else:
     common.dataframe(grid_enterprises, column_config=common.columns(grid_enterprises))
     st.markdown("##### " + t("不一致的账期", "Billing periods with a discrepancy"))
-    disc = grid["discrepancies"]
-    disc = disc.assign(
-        utility=disc["utility"].map(lambda c: labels.code("utility", c, lang)),
-        region_id=disc["region_id"].map(lambda r: labels.region(r, lang)),
-        period_start=disc["period_start"].map(str),
-        period_end=disc["period_end"].map(str),
-        upload_status=disc["upload_status"].map(lambda c: labels.code("grid_status", c, lang)),
-        metered_status=disc["metered_status"].map(lambda c: labels.code("grid_status", c, lang)),
-        within_tolerance=disc["within_tolerance"].map(lambda x: labels.yes_no(x, lang)),
-        discrepancy=disc["discrepancy"].map(lambda x: labels.yes_no(x, lang)),
-    )
+    disc = common.grid_table(grid["discrepancies"])
     if disc.empty:
         st.success(
             t(

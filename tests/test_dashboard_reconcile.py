@@ -1,0 +1,84 @@
+"""The 对账 (reconciliation) page: coverage of the regional inventory, alerts, grid figures beside the enterprises'
+and sites across jurisdictions, as zone and jurisdiction staff see them (Streamlit AppTest on a small zone)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from carbon import db, views
+from carbon.access import Viewer
+from carbon.grid_accounts import add_account
+from carbon.intake import receive_grid_statements, settle
+from carbon.sites import add_site, assign_meter
+from carbon.stats import import_stats
+from tests.test_dashboard_app import open_page, sign_in, texts
+from tests.test_inventory import SIM, write
+from tests.zone_fixture import A, B, C, build
+
+ZONE = Viewer("zone1", "zone")
+
+
+@pytest.fixture
+def reconciled(tmp_path, monkeypatch):
+    """The dashboard zone with Qingpu's statistics for 2023 and 2024 (A's gas in C26 above the 2024 statistics),
+    B's electricity meter on a site in Wujiang, and C's electricity account with one month 8 % above its upload."""
+    url = build(f"sqlite:///{tmp_path / 'zone.db'}", tmp_path)
+    monkeypatch.setenv("CARBON_DATABASE_URL", url)
+    engine = db.make_engine(url)
+    energy = write(
+        tmp_path / "energy.csv",
+        *(
+            f"qingpu,{y},{sector},{carrier},final_use,{value},{unit},最终,{SIM}"
+            for y, gas in ((2023, 30), (2024, 20))  # 万立方米 of C26: A uses 24 and 22.8
+            for sector, carrier, value, unit in (
+                ("工业", "天然气", 100, "万立方米"),
+                ("C26", "天然气", gas, "万立方米"),
+                ("工业", "电力", 0.5, "亿千瓦时"),
+                ("居民生活", "天然气", 400, "万立方米"),
+            )
+        ),
+        f"qingpu,2023,all,电力,net_import,2,亿千瓦时,最终,{SIM}",
+        f"qingpu,2024,all,电力,net_import,2,亿千瓦时,最终,{SIM}",
+    )
+    assert import_stats(engine, energy).stored == 10
+    site = add_site(engine, enterprise=B, name="吴江分厂", region="wujiang")
+    assign_meter(engine, enterprise=B, meter="E-01", site_id=site.id)
+    settle(engine)
+    add_account(engine, ZONE, enterprise=C, utility="sgcc_jiangsu", account="3205000001", meters=["E-01"])
+    statements = pd.DataFrame(
+        [
+            {"utility": "sgcc_jiangsu", "account": "3205000001", "account_name": "吴江丙化工", "period_start": start,
+             "period_end": end, "energy": kwh, "unit": "kWh", "issued_at": "2024-04-20T10:00:00+08:00"}
+            for start, end, kwh in (("2024-01-01", "2024-02-01", 388_000), ("2024-02-01", "2024-03-01", 419_040))
+        ]
+    )  # fmt: skip
+    assert receive_grid_statements(engine, statements, "grid-test").stored == 2
+    return engine
+
+
+def test_the_page_shows_coverage_alerts_grid_and_sites_to_zone_staff(reconciled):
+    got = views.reconciliation(reconciled, ZONE, 2024, "location")
+    (alert,) = got["alerts"]
+    assert (alert["kind"], alert["sector"], alert["carrier"]) == ("exceeds", "industry:C26", "natural_gas")
+    assert alert["movers"][0]["enterprise_uscc"] == A and alert["movers"][0]["name"] == "青浦甲化工有限公司"
+    at = open_page(sign_in("zone1"), "reconcile")
+    assert not at.exception
+    page = texts(at)
+    assert "排放覆盖率" in page and "监测企业之和超过清单" in page and "青浦甲化工有限公司" in page
+    assert "居民生活" in page  # a line no enterprise reports in: covered by none
+    assert "不一致" in page and "419,040" in page.replace("419040", "419,040")  # the utility's figure beside the upload
+    assert "吴江分厂" in page and "mee-2023-elec-location-cn-js" in page  # the site at Jiangsu's factor
+    assert "None" not in page and "nan" not in page
+
+
+def test_jurisdiction_staff_reconcile_their_own_jurisdiction(reconciled):
+    qp = Viewer("qp-staff", "region", region="qingpu")
+    got = views.reconciliation(reconciled, qp, 2024, "location")
+    assert set(got["coverage"]["region"]) == {"qingpu"}
+    assert views.grid_agreement(reconciled, qp, 2024)["discrepancies"].empty  # C's account is Wujiang's
+    wj = Viewer("wj-staff", "region", region="wujiang")
+    sites = views.cross_sites(reconciled, wj, 2024, "location")
+    assert sites["site_name"].tolist() == ["吴江分厂"] and sites["emissions_tco2e"].iloc[0] > 0
+    at = open_page(sign_in("qp-staff"), "reconcile")
+    assert not at.exception and "吴江丙化工" not in texts(at)

@@ -1990,5 +1990,116 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
+def _coverage_of(ctx: click.Context, year: int, region: str | None, basis: str) -> dict[str, Any]:
+    from carbon.analytics.coverage import reconciliation
+
+    return reconciliation(_engine(ctx), year, basis, [region] if region else None)
+
+
+def _sector_name(sector: str, remainder: bool = False) -> str:
+    from carbon.analytics.inventory import sector_label
+
+    return sector_label(sector, "zh", remainder=bool(remainder))
+
+
+@cli.command()
+@click.option("--year", required=True, type=YEAR)
+@click.option(
+    "--region", type=click.Choice(reference.JURISDICTIONS), help="区县（默认全部）/ jurisdiction (default: all)"
+)
+@basis_option
+@json_option
+@click.pass_context
+def coverage(ctx: click.Context, year: int, region: str | None, basis: str, as_json: bool) -> None:
+    """监测企业对地区清单的覆盖率 / coverage of the regional inventory by the monitored enterprises.
+
+    按区县、行业和能源品种：清单终端消费排放与能耗、监测企业之和及其比例；清单无此行时无覆盖率。
+    Per jurisdiction, sector and carrier: the inventory's final use, the monitored enterprises' sum and its share;
+    no coverage without an inventory line.
+    """
+    got = _coverage_of(ctx, year, region, basis)
+    lines = got["coverage"].loc[got["coverage"]["year"] == year]
+    totals = got["totals"].loc[got["totals"]["year"] == year]
+    if as_json:
+        _print_json(
+            {"year": year, "basis": basis, "region": region, "totals": _records(totals), "lines": _records(lines)}
+        )
+        return
+    if totals.empty:
+        click.echo(
+            f"{year}年无地区能源统计数据，无法计算覆盖率 / no regional energy statistics for {year}: no coverage"
+        )
+        return
+    figures = (
+        "inventory_tco2e",
+        "monitored_tco2e",
+        "coverage_emissions",
+        "inventory_tce",
+        "monitored_tce",
+        "coverage_energy",
+    )
+    click.echo(
+        render(
+            ["区县 / jurisdiction", *headers(*figures)],
+            [
+                [reference.regions().loc[r.region, "name_zh"], *(cell(f, getattr(r, f)) for f in figures)]
+                for r in totals.itertuples()
+            ],
+            right=[1, 2, 3, 4, 5, 6],
+        )
+    )
+    click.echo(
+        render(
+            ["区县 / jurisdiction", "行业 / sector", "品种 / carrier", *headers(*figures), *headers("enterprises")],
+            [
+                [
+                    reference.regions().loc[r.region, "name_zh"],
+                    _sector_name(r.sector, r.remainder),
+                    _carrier_name(r.carrier),
+                    *(cell(f, getattr(r, f)) for f in figures),
+                    cell("enterprises", r.enterprises),
+                ]
+                for r in lines.itertuples()
+            ],
+            right=[3, 4, 5, 6, 7, 8, 9],
+        )
+    )
+
+
+@reconcile.command("topdown")
+@click.option("--year", required=True, type=YEAR)
+@click.option(
+    "--region", type=click.Choice(reference.JURISDICTIONS), help="区县（默认全部）/ jurisdiction (default: all)"
+)
+@basis_option
+@json_option
+@click.pass_context
+def reconcile_topdown(ctx: click.Context, year: int, region: str | None, basis: str, as_json: bool) -> None:
+    """地区清单（自上而下）与监测企业（自下而上）比对的预警 / alerts of the inventory against the enterprises.
+
+    企业之和超过清单（不可能）、覆盖率较历史明显下降、统计数据无此行；每条列出差额和变化最大的企业。
+    The enterprises' sum above the inventory (impossible), coverage well below its history, or no line in the
+    statistics; each with the gap and the enterprises that moved most.
+    """
+    alerts = _coverage_of(ctx, year, region, basis)["alerts"]
+    if as_json:
+        _print_json({"year": year, "basis": basis, "region": region, "alerts": alerts})
+        return
+    if not alerts:
+        click.echo(f"{year}年无预警 / no alerts for {year}")
+        return
+    for a in alerts:
+        movers = "；".join(f"{m['enterprise_uscc']} {cell('change_tco2e', m['change_tco2e'])} t" for m in a["movers"])
+        click.echo(
+            f"[{codes.bilingual('coverage_alert', a['kind'])}] {reference.regions().loc[a['region'], 'name_zh']} · "
+            f"{_sector_name(a['sector'])} · {_carrier_name(a['carrier'])}: "
+            f"{fields.header('inventory_tco2e')} {cell('inventory_tco2e', a['inventory_tco2e'])}, "
+            f"{fields.header('monitored_tco2e')} {cell('monitored_tco2e', a['monitored_tco2e'])}, "
+            f"{fields.header('coverage_emissions')} {cell('coverage_emissions', a['coverage_emissions'])}, "
+            f"{fields.header('gap_tco2e')} {cell('gap_tco2e', a['gap_tco2e'])}\n"
+            f"    {fields.header('movers')}: {movers or '-'}"
+        )
+
+
 if __name__ == "__main__":
     main()

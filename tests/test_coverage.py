@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -10,6 +12,7 @@ from carbon.enterprises import add_enterprise
 from carbon.intake import receive_files
 from carbon.stats import import_stats
 from tests.helpers import uscc, write_template
+from tests.test_attacks import run
 from tests.test_inventory import DIESEL_T_PER_T, GAS_T_PER_M3, QINGPU_2023, SH_2023, write
 
 INVENTORY = pd.DataFrame(
@@ -157,3 +160,25 @@ def test_a_jurisdiction_without_statistics_has_no_coverage_and_no_alerts() -> No
     assert table.loc[table["region"] == "wujiang", "coverage_emissions"].isna().all()
     alerts = coverage.coverage_alerts(table, ents, 2024)
     assert {a["region"] for a in alerts} == {"qingpu"}
+
+
+def test_the_cli_prints_coverage_and_alerts(monitored_qingpu, db_url, tmp_path) -> None:
+    engine, code = monitored_qingpu
+    got = run(db_url, "coverage", "--year", "2023", "--region", "qingpu", "--json")
+    assert got.returncode == 0, got.stderr
+    out = json.loads(got.stdout)
+    lines = {(r["sector"], r["carrier"]): r for r in out["lines"]}
+    assert lines[("industry:C26", "natural_gas")]["coverage_emissions"] == pytest.approx(0.3)
+    assert lines[("industry", "natural_gas")]["remainder"] is True
+    text = run(db_url, "coverage", "--year", "2023")
+    assert text.returncode == 0 and "排放覆盖率" in text.stdout and "30.0%" in text.stdout
+    assert "无数据" not in text.stdout.split("\n")[0]
+    more = ["G-02,天然气,2023-01-01,2024-01-01,3000000,m3"]
+    receive_files(engine, [write_template(tmp_path / "more.csv", more)], code, actor="test")
+    alerts = run(db_url, "reconcile", "topdown", "--year", "2023", "--json")
+    assert alerts.returncode == 0, alerts.stderr
+    (alert,) = json.loads(alerts.stdout)["alerts"]
+    assert alert["kind"] == "exceeds" and alert["movers"][0]["enterprise_uscc"] == code
+    printed = run(db_url, "reconcile", "topdown", "--year", "2023")
+    assert "监测企业之和超过清单" in printed.stdout and code in printed.stdout
+    assert run(db_url, "coverage", "--year", "2022").stdout.startswith("2022年无地区能源统计数据")

@@ -584,20 +584,29 @@ def completeness_summary(engine: Engine, viewer: Viewer, year: int) -> pd.DataFr
 
 
 def grid_agreement(engine: Engine, viewer: Viewer, year: int) -> dict[str, pd.DataFrame]:
-    """Grid data against enterprise data for the enterprises the viewer may see one by one (staff: their
-    jurisdictions'; an enterprise: itself; a display account: refused): ``enterprises`` (agreement per enterprise,
+    """Grid data against enterprise data for the accounts the viewer may see (staff: those counting in their
+    jurisdictions, where the account's meters are, and those of the enterprises registered there; an enterprise:
+    its own; a display account: refused): ``enterprises`` (agreement per enterprise and jurisdiction,
     with its name), ``meters`` (agreement per meter) and ``discrepancies`` (the billing periods beyond the tolerance
     with the three figures), as ``carbon.analytics.grid_reconciliation`` computes them from the stored rows."""
     if viewer.role != "enterprise":
         require_staff(viewer)
-    regions = full_regions(viewer) if viewer.role != "enterprise" else None
-    table, per_meter, per_enterprise = grid_reconciliation(engine, year, regions)
-    if viewer.role == "enterprise":
-        own = viewer.enterprise
-        table, per_meter, per_enterprise = (
-            df.loc[df["enterprise_uscc"] == own].reset_index(drop=True) for df in (table, per_meter, per_enterprise)
-        )
-    names = list_enterprises(engine).set_index("uscc")["name"]
+    table, per_meter, per_enterprise = grid_reconciliation(engine, year)
+    ents = list_enterprises(engine).set_index("uscc")
+    regions = full_regions(viewer)
+    registered = ents.index[ents["region_id"].isin(regions)]
+
+    def visible(df: pd.DataFrame) -> pd.DataFrame:
+        """An enterprise its own; staff, as with sites, the accounts that count in their jurisdictions and those of
+        the enterprises registered there."""
+        if viewer.role == "enterprise":
+            keep = df["enterprise_uscc"] == viewer.enterprise
+        else:
+            keep = df["enterprise_uscc"].isin(registered) | df["region_id"].isin(regions)
+        return df.loc[keep].reset_index(drop=True)
+
+    table, per_meter, per_enterprise = (visible(df) for df in (table, per_meter, per_enterprise))
+    names = ents["name"]
     per_enterprise.insert(1, "name", per_enterprise["enterprise_uscc"].map(names))
     return {
         "enterprises": per_enterprise.sort_values(["agreement_share", "enterprise_uscc"], na_position="last"),

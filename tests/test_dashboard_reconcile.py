@@ -48,11 +48,19 @@ def reconciled(tmp_path, monkeypatch):
     add_account(engine, ZONE, enterprise=C, utility="sgcc_jiangsu", account="3205000001", meters=["E-01"])
     statements = pd.DataFrame(
         [
-            {"utility": "sgcc_jiangsu", "account": "3205000001", "account_name": "吴江丙化工", "period_start": start,
-             "period_end": end, "energy": kwh, "unit": "kWh", "issued_at": "2024-04-20T10:00:00+08:00"}
+            {
+                "utility": "sgcc_jiangsu",
+                "account": "3205000001",
+                "account_name": "吴江丙化工",
+                "period_start": start,
+                "period_end": end,
+                "energy": kwh,
+                "unit": "kWh",
+                "issued_at": "2024-04-20T10:00:00+08:00",
+            }
             for start, end, kwh in (("2024-01-01", "2024-02-01", 388_000), ("2024-02-01", "2024-03-01", 419_040))
         ]
-    )  # fmt: skip
+    )
     assert receive_grid_statements(engine, statements, "grid-test").stored == 2
     return engine
 
@@ -82,3 +90,25 @@ def test_jurisdiction_staff_reconcile_their_own_jurisdiction(reconciled):
     assert sites["site_name"].tolist() == ["吴江分厂"] and sites["emissions_tco2e"].iloc[0] > 0
     at = open_page(sign_in("qp-staff"), "reconcile")
     assert not at.exception and "吴江丙化工" not in texts(at)
+
+
+def test_an_account_counts_where_its_meters_site_is(reconciled):
+    """B's electricity meter is on its Wujiang site: its account counts in Wujiang, whose staff see it."""
+    add_account(reconciled, ZONE, enterprise=B, utility="sgcc_jiangsu", account="3205000002", meters=["E-01"])
+    row = {
+        "utility": "sgcc_jiangsu",
+        "account": "3205000002",
+        "account_name": "青浦乙吴江分厂",
+        "period_start": "2024-01-01",
+        "period_end": "2024-02-01",
+        "energy": 250_000,
+        "unit": "kWh",
+        "issued_at": "2024-04-20T10:00:00+08:00",
+    }
+    assert receive_grid_statements(reconciled, pd.DataFrame([row]), "grid-test").stored == 1
+    wj = views.grid_agreement(reconciled, Viewer("wj-staff", "region", region="wujiang"), 2024)["discrepancies"]
+    assert set(wj["account_no"]) == {"3205000001", "3205000002"}
+    assert set(wj.loc[wj["account_no"] == "3205000002", "region_id"]) == {"wujiang"}
+    # Qingpu's staff see it too: B is registered in Qingpu (as they see its Wujiang site), but not C's account
+    qp = views.grid_agreement(reconciled, Viewer("qp-staff", "region", region="qingpu"), 2024)["discrepancies"]
+    assert set(qp["account_no"]) == {"3205000002"}

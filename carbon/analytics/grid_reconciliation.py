@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from carbon.enterprises import list_enterprises
 from carbon.grid_accounts import account_meters
 from carbon.grid_statements import current_statements, parameters
-from carbon.models import Activity, Batch
+from carbon.ledger import line_jurisdiction
+from carbon.models import Activity, Batch, Enterprise, Meter, Site
 
 LOCAL_TZ = "Asia/Shanghai"
 CONNECTOR_SHAPE = "records"  # the batch shape of readings stored from connectors (carbon.ingest.records)
@@ -211,13 +211,29 @@ def compare(table: pd.DataFrame, p: pd.Series) -> pd.DataFrame:
     return t
 
 
+def account_jurisdiction(links: pd.DataFrame, meter_region: dict[int, str]) -> pd.Series:
+    """The jurisdiction each account (a row of ``links``: account_id, meter_id) counts in: where its meters count
+    (``meter_region``: a meter's site's jurisdiction, else its enterprise's), the first of them by meter id if an
+    account's meters lie in two.  Pure."""
+    ordered = links.assign(region=links["meter_id"].astype(int).map(meter_region)).sort_values("meter_id")
+    return links["account_id"].map(ordered.groupby("account_id")["region"].first())
+
+
 def _inputs(engine: Engine, year: int, regions: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The year's statements of registered accounts (with enterprise and region), the account meters, and the
-    activity rows on those meters around the billing periods (with their side)."""
-    ents = list_enterprises(engine).set_index("uscc")
+    """The year's statements of registered accounts (with enterprise and the jurisdiction the account's meters count
+    in: a site's in another jurisdiction is that one's), the account meters, and the activity rows on those meters
+    around the billing periods (with their side)."""
     with engine.connect() as conn:
         links = account_meters(conn)
-    links["region_id"] = links["enterprise_uscc"].map(ents["region_id"])
+        where = dict(
+            conn.execute(
+                select(Meter.id, line_jurisdiction())
+                .join(Enterprise, Enterprise.uscc == Meter.enterprise_uscc)
+                .outerjoin(Site, Site.id == Meter.site_id)
+                .where(Meter.id.in_([int(i) for i in links["meter_id"]]))
+            ).all()
+        )
+    links["region_id"] = account_jurisdiction(links, where)
     if regions is not None:
         links = links.loc[links["region_id"].isin(regions)]
     accounts = links.drop_duplicates("account_id")[

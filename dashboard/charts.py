@@ -336,16 +336,15 @@ def monthly_by_carrier(monthly: pd.DataFrame, lang: str, scale: Scale | None = N
 
 
 def coverage_bars(sectors: pd.DataFrame, lang: str) -> alt.Chart:
-    """Coverage of emissions per inventory sector (``label``) and jurisdiction (``region_label``): horizontal bars
-    from 0 to the coverage (``coverage_emissions``, a share), a rule at 100 % past which a sum is impossible."""
+    """Coverage of emissions per jurisdiction (``region_label``) and inventory sector (``label``): one horizontal bar
+    each from 0 to the coverage (``coverage_emissions``, a share), a rule at 100 % past which a sum is impossible."""
     name = fields.title("coverage_emissions", lang)
-    data = sectors.dropna(subset=["coverage_emissions"])
+    data = sectors.dropna(subset=["coverage_emissions"]).assign(row=lambda d: d["region_label"] + " · " + d["label"])
     bars = (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=240)),
-            yOffset=alt.YOffset("region_label:N"),
+            y=alt.Y("row:N", title=None, sort=None, axis=alt.Axis(labelLimit=360)),
             x=alt.X("coverage_emissions:Q", title=name, axis=alt.Axis(format="%")),
             color=alt.Color("region_label:N", title=None, legend=alt.Legend(orient="bottom")),
             tooltip=[
@@ -356,4 +355,4 @@ def coverage_bars(sectors: pd.DataFrame, lang: str) -> alt.Chart:
         )
     )
     full = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(strokeDash=[4, 3], color="#b71c1c").encode(x="x:Q")
-    return alt.layer(bars, full).properties(height=max(160, 28 * len(data)))
+    return alt.layer(bars, full).properties(height=alt.Step(32))

@@ -36,6 +36,7 @@ PAGES = {  # sidebar title -> url path
     "企业": "enterprises",
     "数据上报": "upload",
     "数据质量": "quality",
+    "对账": "reconcile",
     "排放因子": "factors",
     "目标与预警": "targets",
     "年度报送": "reporting",

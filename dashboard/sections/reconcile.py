@@ -31,11 +31,12 @@ def sector_text(sector: str, remainder: bool = False) -> str:
 
 def readable_lines(df: pd.DataFrame) -> pd.DataFrame:
     """Coverage lines as a person reads them: jurisdiction, sector and carrier by name."""
-    return df.assign(
+    named = df.assign(
         region=df["region"].map(lambda r: labels.region(r, lang)),
         sector=[sector_text(s, r) for s, r in zip(df["sector"], df["remainder"], strict=True)],
         carrier=df["carrier"].map(lambda c: labels.carrier(c, lang)),
-    ).drop(columns=["remainder"])
+    )
+    return named.drop(columns=["remainder"]).rename(columns={"sector": "inventory_sector"})
 
 
 def alert_text(a: dict) -> str:

@@ -19,7 +19,6 @@ The connector only fetches and decodes; the statements are stored by ``carbon.in
 from __future__ import annotations
 
 import json
-import urllib.parse
 from typing import Any
 
 import pandas as pd
@@ -29,7 +28,7 @@ from carbon.intake import STATEMENT_COLUMNS, read_statement_file
 from connectors.base import Connector, Fetched
 from connectors.decoding import DecodeError, load_json
 from connectors.file_drop import FileDrop, settled
-from connectors.http_api import MAX_PAGE_BYTES, HttpApi, check_origin
+from connectors.http_api import MAX_PAGE_BYTES, HttpApi
 
 REQUIRED = ("utility", "account", "period_start", "period_end", "energy", "unit", "issued_at")
 
@@ -87,25 +86,7 @@ class GridHttp(HttpApi):
     """Statements polled from a grid company's data-sharing API."""
 
     def fetch(self, watermark: str | None) -> Fetched:
-        token = self.config.secret("token")
-        base = self.config.options["base_url"].rstrip("/") + self.config.options.get("path", "/statements")
-        url: str | None = base + ("?" + urllib.parse.urlencode({"since": watermark}) if watermark else "")
-        items: list[dict] = []
-        out = Fetched()
-        pages = 0
-        while url and pages < int(self.config.options.get("max_pages", 1000)):
-            body = self._get(url, token.reveal() if token else None)
-            pages += 1
-            try:
-                good, bad, nxt = decode_statement_page(body)
-            except ValueError as exc:
-                out.quarantined.append((body[:10_000].decode("utf-8", "replace"), f"page {url}: {exc}"))
-                break
-            items += good
-            out.quarantined += bad
-            url = urllib.parse.urljoin(base, nxt) if nxt else None
-            if url:
-                check_origin(url, base, ("下一页链接", "the next-page link"))
+        items, out = self.pages(watermark, "/statements", decode_statement_page)
         frame = pd.DataFrame(items, columns=STATEMENT_COLUMNS)
         if len(frame):
             out.statements.append((self.config.name, frame, None))

@@ -17,6 +17,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -29,7 +30,11 @@ REQUIRED = ("enterprise", "meter", "carrier", "kind", "end", "value", "unit")
 MAX_PAGE_BYTES = 50_000_000  # project default: one page of readings
 
 
-def decode_page(body: bytes) -> tuple[list[dict[str, Any]], list[tuple[str, str]], str | None]:
+# a decoded page: its good items, its unusable items (payload, reason) and the next page's URL
+Page = tuple[list[dict[str, Any]], list[tuple[str, str]], str | None]
+
+
+def decode_page(body: bytes) -> Page:
     """A page's good items, its unusable items (payload, reason) and the next page URL.  Pure.
 
     Raises ``DecodeError`` (a ``ValueError``) for a page that is not a JSON object with an ``items`` list; an item
@@ -122,9 +127,12 @@ class HttpApi(Connector):
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise TransientError(f"cannot reach the platform: {getattr(exc, 'reason', exc)}") from None
 
-    def fetch(self, watermark: str | None) -> Fetched:
+    def pages(self, watermark: str | None, default_path: str, decode: Callable[[bytes], Page]) -> tuple[list, Fetched]:
+        """Every page since ``watermark`` (``?since=``), following next-page links on the same origin, up to
+        ``max_pages``: the items ``decode`` found, and a ``Fetched`` holding what it quarantined (a page it cannot
+        read ends the run there)."""
         token = self.config.secret("token")
-        base = self.config.options["base_url"].rstrip("/") + self.config.options.get("path", "/readings")
+        base = self.config.options["base_url"].rstrip("/") + self.config.options.get("path", default_path)
         url: str | None = base + ("?" + urllib.parse.urlencode({"since": watermark}) if watermark else "")
         items: list[dict] = []
         out = Fetched()
@@ -133,7 +141,7 @@ class HttpApi(Connector):
             body = self._get(url, token.reveal() if token else None)
             pages += 1
             try:
-                good, bad, nxt = decode_page(body)
+                good, bad, nxt = decode(body)
             except ValueError as exc:
                 out.quarantined.append((body[:10_000].decode("utf-8", "replace"), f"page {url}: {exc}"))
                 break
@@ -142,6 +150,10 @@ class HttpApi(Connector):
             url = urllib.parse.urljoin(base, nxt) if nxt else None
             if url:
                 check_origin(url, base, ("下一页链接", "the next-page link"))
+        return items, out
+
+    def fetch(self, watermark: str | None) -> Fetched:
+        items, out = self.pages(watermark, "/readings", decode_page)
         out.records = records_frame(items)
         ends = pd.to_datetime(out.records["end"], utc=True, errors="coerce").dropna()
         if len(ends):  # never beyond now: a reading dated in the future (refused) must not hide later ones

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from carbon import db
 from factors import load_library
+from tests.chromium import browser  # noqa: F401  (a fixture for the browser tests)
 from tests.mqtt_broker import broker  # noqa: F401  (a fixture for the connector tests)
 from tests.platform_server import platform  # noqa: F401  (a fixture for the connector tests)
 from tests.reporting_fixture import reporting_cycle  # noqa: F401  (a fixture for the reporting tests)

@@ -13,12 +13,11 @@ from carbon import db
 from carbon.enterprises import add_enterprise
 from carbon.intake import receive_files
 from carbon.users import add_user
+from tests.chromium import MARKS
 from tests.helpers import uscc, write_template
-from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
+from tests.test_dashboard_browser import (
     ENTERPRISE_PAGES,
     PAGES,
-    browser,
     new_page,
     no_exception,
     open_page,
@@ -27,10 +26,7 @@ from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
 )
 from tests.zone_fixture import PASSWORD, build
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = MARKS
 
 REMOTE = "198.51.100.7"  # TEST-NET-2: never a real host; any request to it is the attack working
 HOSTILE_NAME = (
@@ -74,7 +70,7 @@ def hostile_url(hostile_zone: str):
     ("user", "pages"),
     [("zone1", list(PAGES)), ("qp-staff", list(PAGES)), ("wj-staff", list(PAGES)), ("ent-x", ENTERPRISE_PAGES)],
 )
-def test_hostile_text_is_shown_as_written_and_fetches_nothing(browser, hostile_url, user, pages):  # noqa: F811
+def test_hostile_text_is_shown_as_written_and_fetches_nothing(browser, hostile_url, user, pages):
     server = urlsplit(hostile_url).netloc
     with new_page(browser) as page:
         outside: list[str] = []

@@ -18,14 +18,11 @@ from carbon import db, views
 from carbon.access import Viewer
 from dashboard import format as fmt
 from dashboard import server, wallscreen
+from tests.chromium import MARKS
 from tests.helpers import HEADER_ZH
 from tests.zone_fixture import ENTERPRISES, PASSWORD, A, C, build
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = MARKS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -77,17 +74,6 @@ def serving(database_url: str) -> Iterator[str]:
 def base_url(zone: str) -> Iterator[str]:
     with serving(zone) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
-        yield b
-        b.close()
 
 
 @contextmanager

@@ -13,10 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.chromium import MARKS
 from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
     PAGES,
-    browser,
     new_page,
     no_exception,
     open_page,
@@ -26,10 +25,7 @@ from tests.test_dashboard_browser import (  # noqa: F401  (fixtures)
 )
 from tests.zone_fixture import A
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = MARKS
 
 LOCAL = {"127.0.0.1", "localhost"}
 FILES = ("document", "script", "stylesheet", "font", "image", "media")  # what a page is drawn from
@@ -84,7 +80,7 @@ def base_url(zone: str):  # noqa: F811
         yield url
 
 
-def test_every_page_renders_with_no_network(browser, base_url):  # noqa: F811
+def test_every_page_renders_with_no_network(browser, base_url):
     traffic = Traffic()
     with new_page(browser) as page:
         page.context.route("**/*", traffic.route)

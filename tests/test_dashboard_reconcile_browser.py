@@ -11,8 +11,8 @@ from carbon import db
 from carbon.intake import settle as settle_owed
 from carbon.sites import add_site, assign_meter
 from carbon.stats import import_stats
+from tests.chromium import MARKS
 from tests.test_dashboard_browser import (
-    CHROMIUM,
     SHOTS,
     frame_with,
     no_exception,
@@ -24,10 +24,7 @@ from tests.test_dashboard_browser import (
 from tests.test_inventory import SIM, write
 from tests.zone_fixture import B, build
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +51,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine.dispose()
     with serving(url) as served:
         yield served
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -12,13 +12,11 @@ import pytest
 from carbon import db
 from carbon.access import Viewer
 from carbon.reporting import cycles, submissions
-from tests.test_dashboard_browser import CHROMIUM, SHOTS, new_page, no_exception, serving, settle, sign_in
+from tests.chromium import MARKS
+from tests.test_dashboard_browser import SHOTS, new_page, no_exception, serving, settle, sign_in
 from tests.zone_fixture import A, build
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +27,6 @@ def zone(tmp_path_factory) -> str:
     cycles.open_cycle(engine, Viewer("zone1", "zone"), 2024, date(2025, 3, 31))
     engine.dispose()
     return url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
-        yield b
-        b.close()
 
 
 def state_of(url: str) -> tuple[int, str]:

@@ -14,13 +14,10 @@ from carbon import db, views
 from carbon.access import Viewer
 from dashboard import format as fmt
 from dashboard import server
+from tests.chromium import MARKS, launched
 from tests.zone_fixture import ENTERPRISES, PASSWORD, build
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = MARKS
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 REFRESH = 5  # seconds: the shortest interval the wall accepts (carbon/data/wall_settings.csv)
 TITLE = "[data-testid='stHeading'] h1"
@@ -35,15 +32,10 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def wall(zone: str):
     """(base URL of a dashboard server on the zone, a Chromium page at 1920x1080)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with server.running(zone) as base_url, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
+    with server.running(zone) as base_url, launched() as browser:
         context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
         context.set_default_timeout(60_000)  # a cold server imports the whole engine on its first run
         yield base_url, context.new_page()
-        browser.close()
 
 
 def title(page) -> str:

@@ -63,6 +63,12 @@ def basis_option(f: Callable) -> Callable:
     return click.option("--basis", type=choice, default="location", show_default=True, help="核算口径 / basis")(f)
 
 
+def jurisdiction_option(f: Callable) -> Callable:
+    """``--region``: one jurisdiction, or all three when not given."""
+    choice = click.Choice(reference.JURISDICTIONS)
+    return click.option("--region", type=choice, help="区县（默认全部）/ jurisdiction (default: all)")(f)
+
+
 def json_option(f: Callable) -> Callable:
     """``--json``: machine-readable output."""
     return click.option("--json", "as_json", is_flag=True, help="输出JSON / print JSON")(f)
@@ -1856,9 +1862,7 @@ def _kwh(value: Any) -> str:
 
 @reconcile.command("grid")
 @click.option("--year", required=True, type=YEAR)
-@click.option(
-    "--region", type=click.Choice(reference.JURISDICTIONS), help="区县（默认全部）/ jurisdiction (default: all)"
-)
+@jurisdiction_option
 @click.option(
     "--all",
     "show_all",
@@ -2004,9 +2008,7 @@ def _sector_name(sector: str, remainder: bool = False) -> str:
 
 @cli.command()
 @click.option("--year", required=True, type=YEAR)
-@click.option(
-    "--region", type=click.Choice(reference.JURISDICTIONS), help="区县（默认全部）/ jurisdiction (default: all)"
-)
+@jurisdiction_option
 @basis_option
 @json_option
 @click.pass_context
@@ -2068,9 +2070,7 @@ def coverage(ctx: click.Context, year: int, region: str | None, basis: str, as_j
 
 @reconcile.command("topdown")
 @click.option("--year", required=True, type=YEAR)
-@click.option(
-    "--region", type=click.Choice(reference.JURISDICTIONS), help="区县（默认全部）/ jurisdiction (default: all)"
-)
+@jurisdiction_option
 @basis_option
 @json_option
 @click.pass_context

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from carbon.errors import InputError
+from carbon.errors import InputError, RowIssue
 from carbon.reference import read_data
 
 
@@ -53,3 +53,21 @@ def check_length(value: str, column: Any, label_zh: str, label_en: str, **contex
         value=shown,
         **context,
     )
+
+
+def long_cells(row: int, cells: dict[str, object], code: str) -> list[RowIssue]:
+    """A refusal for each of a row's ``cells`` (column -> value) longer than ``max_cell_chars``, quoting its first 40
+    characters, so that nothing later (pint, a parser) reads a huge cell.  Pure."""
+    n = limit("max_cell_chars")
+    return [
+        RowIssue(
+            row,
+            column,
+            str(value)[:40] + "…",
+            f"超过 {n} 个字符（max_cell_chars），请缩短",
+            f"longer than {n} characters (max_cell_chars); shorten it",
+            code=code,
+        )
+        for column, value in cells.items()
+        if len(str(value)) > n
+    ]

@@ -46,7 +46,7 @@ from sqlmodel import Session
 from carbon import reference
 from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
-from carbon.limits import limit, time_limits
+from carbon.limits import long_cells, time_limits
 from carbon.models import RegionalEnergy, StatsRelease
 from carbon.units import conversion_factor, finite_numbers, overflows, parse_unit
 
@@ -270,17 +270,9 @@ def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
                 )
             else:
                 sector, part = found
-        long = [c for c in ("unit", "source") if len(str(r[c])) > limit("max_cell_chars")]
-        for c in long:
-            issues.append(
-                _issue(
-                    row,
-                    c,
-                    str(r[c])[:40] + "…",
-                    f"超过 {limit('max_cell_chars')} 个字符，请缩短",
-                    f"longer than {limit('max_cell_chars')} characters; shorten it",
-                )
-            )
+        too_long = long_cells(row, {"unit": r["unit"], "source": r["source"]}, "regional_energy")
+        issues += too_long
+        long = {i.column for i in too_long}
         value = values[n]
         if pd.isna(value) or (flow != "net_import" and value < 0):
             issues.append(

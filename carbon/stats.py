@@ -21,7 +21,7 @@ from sqlmodel import Session
 from carbon import reference
 from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
-from carbon.limits import limit, time_limits
+from carbon.limits import long_cells, time_limits
 from carbon.models import Enterprise, Statistic
 from carbon.regional_energy import COLUMNS as ENERGY_COLUMNS
 from carbon.regional_energy import EnergyReport, import_regional_energy
@@ -142,17 +142,9 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
                     f"year must be a year from {earliest.year} to {latest.year - 1}, such as 2024",
                 )
             )
-        long = [c for c in ("unit", "source") if len(str(r[c])) > limit("max_cell_chars")]
-        for c in long:  # before pint sees the unit
-            issues.append(
-                _issue(
-                    row,
-                    c,
-                    str(r[c])[:40] + "…",
-                    f"超过 {limit('max_cell_chars')} 个字符（max_cell_chars），请缩短",
-                    f"longer than {limit('max_cell_chars')} characters (max_cell_chars); shorten it",
-                )
-            )
+        too_long = long_cells(row, {"unit": r["unit"], "source": r["source"]}, "stats")  # before pint sees the unit
+        issues += too_long
+        long = {i.column for i in too_long}
         value = values[n]
         if pd.isna(value) or value <= 0:
             issues.append(

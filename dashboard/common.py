@@ -325,6 +325,20 @@ def grid_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def grid_discrepancies(discrepancies: pd.DataFrame) -> None:
+    """The billing periods beyond the tolerance (``views.grid_agreement``), or a word that there are none."""
+    disc = grid_table(discrepancies)
+    if disc.empty:
+        st.success(
+            t(
+                "所有可比对的账期均在允许偏差内。",
+                "Every billing period that could be compared is within the tolerance.",
+            )
+        )
+    else:
+        dataframe(disc, column_config=columns(disc))
+
+
 def factors_used_table(used: pd.DataFrame) -> pd.DataFrame:
     """The factors a result used (``views.factors_used``) as shown: the carrier by name, each record described
     from the library (what it is, its value and unit, area, year, basis and document) and the months as ranges."""

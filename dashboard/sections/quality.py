@@ -139,16 +139,7 @@ if grid_enterprises.empty:
 else:
     common.dataframe(grid_enterprises, column_config=common.columns(grid_enterprises))
     st.markdown("##### " + t("不一致的账期", "Billing periods with a discrepancy"))
-    disc = common.grid_table(grid["discrepancies"])
-    if disc.empty:
-        st.success(
-            t(
-                "所有可比对的账期均在允许偏差内。",
-                "Every billing period that could be compared is within the tolerance.",
-            )
-        )
-    else:
-        common.dataframe(disc, column_config=common.columns(disc))
+    common.grid_discrepancies(grid["discrepancies"])
 common.offer_tables(
     t("数据质量", "data quality"),
     {

@@ -129,16 +129,7 @@ with grid_tab:
             "beyond the tolerance (carbon/data/reconciliation_parameters.csv, a project default) are discrepancies.",
         )
     )
-    disc = common.grid_table(grid["discrepancies"])
-    if disc.empty:
-        st.success(
-            t(
-                "所有可比对的账期均在允许偏差内。",
-                "Every billing period that could be compared is within the tolerance.",
-            )
-        )
-    else:
-        common.dataframe(disc, column_config=common.columns(disc))
+    common.grid_discrepancies(grid["discrepancies"])
     st.markdown("#### " + t("各企业一致率", "Agreement by enterprise"))
     agree = common.grid_table(grid["enterprises"])
     common.dataframe(agree, column_config=common.columns(agree))

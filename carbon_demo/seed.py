@@ -10,7 +10,17 @@ What it holds (``per_region`` enterprises in each jurisdiction, 100 by default):
 - one month (2025-11, local time) of 15-minute electricity on a second meter ``E-02`` of six enterprises;
 - data-quality problems to find, all through the real importer (``demo_problems`` lists them): missing months,
   uploads with refused rows stored with ``accept_valid``, a correction, a spike, a gap in 15-minute data,
-  enterprises with no 2025 submission, and an unhealthy connector.
+  enterprises with no 2025 submission, and an unhealthy connector;
+- a cross-jurisdiction site: ``SITE_AT`` (a Qingpu enterprise) has a plant ``SITE_NAME`` in Wujiang with its own
+  meter ``SITE_METER`` (``demo_site``), so that electricity counts in Wujiang at Jiangsu's factor;
+- grid accounts of the ``carbon_demo.grid.GRID_AT`` enterprises and the utility's 2025 statements from their true
+  electricity (``true_electricity``), with planted discrepancies and a missing statement;
+- simulated regional energy statistics built from the settled results (``carbon_demo.regional``), with a revision
+  and two planted reconciliation alerts, so that the regional targets are assessed on the inventory with its band.
+
+``run_demo`` returns the summary (``format_summary`` prints it): figures by jurisdiction and sector, the targets of
+the zone and the jurisdictions on the inventory (status, intensity with its 95 % band, the path), the
+reconciliation alerts, the grid discrepancies and agreement, the site, the grades, the problems and the accounts.
 
 Every enterprise's data comes from its own seeded generator, so the first enterprises of a small demo are the
 same as those of a large one and a second run stores nothing new.

@@ -627,6 +627,7 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
     )
     zone_progress = progress(engine, "zone", year)
     grades = grade_year(engine, year)
+    names = {e.code: e.name for e in demo_enterprises(per_region)}
     keep = ("id", "status", "expected", "monitored_achieved", "assessed_on", "reason", "achieved", "intensity",
             "intensity_lower", "intensity_upper", "path_intensity", "inventory_status")  # fmt: skip
     targets = [{"region": "zone", **{k: t[k] for k in keep}} for t in zone_progress["targets"]]
@@ -635,8 +636,8 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
         targets += [{"region": region, **{k: t[k] for k in keep}} for t in own]
     return {
         "progress": targets,
-        "alerts": demo_alerts(engine, year),
-        "grid": demo_grid_findings(engine, year),
+        "alerts": demo_alerts(engine, year, names),
+        "grid": demo_grid_findings(engine, year, names),
         "site": demo_site_summary(engine, per_region, year),
         "grades": {int(g): int(n) for g, n in grades["grade"].value_counts().sort_index().items()},
         "key_emitters": len(zone_progress["key_emitters"]),
@@ -657,20 +658,25 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
     }
 
 
-def demo_alerts(engine: Engine, year: int) -> list[dict[str, Any]]:
+def demo_alerts(engine: Engine, year: int, names: dict[str, str]) -> list[dict[str, Any]]:
     """The reconciliation's alerts of ``year`` (location basis): kind, region, sector, carrier, coverage now and
-    before, the gap (tCO2e) and the enterprises that moved most."""
+    before, the gap (tCO2e) and the enterprises that moved most (``movers``: USCCs; ``mover_names`` by ``names``)."""
     keys = ("kind", "region", "sector", "carrier", "coverage_emissions", "historical_coverage", "inventory_tco2e",
             "monitored_tco2e", "gap_tco2e")  # fmt: skip
     return [
-        {**{k: a[k] for k in keys}, "movers": [m["enterprise_uscc"] for m in a["movers"]]}
+        {
+            **{k: a[k] for k in keys},
+            "movers": [m["enterprise_uscc"] for m in a["movers"]],
+            "mover_names": [names.get(m["enterprise_uscc"], m["enterprise_uscc"]) for m in a["movers"]],
+        }
         for a in reconciliation(engine, year, "location")["alerts"]
     ]
 
 
-def demo_grid_findings(engine: Engine, year: int) -> dict[str, Any]:
-    """The grid reconciliation of ``year``: the discrepancies (enterprise, account, billing period, the utility's
-    and the upload's kWh) and the enterprises' agreement scores (None where nothing could be compared)."""
+def demo_grid_findings(engine: Engine, year: int, names: dict[str, str]) -> dict[str, Any]:
+    """The grid reconciliation of ``year``: the discrepancies (enterprise and its name from ``names``, account,
+    billing period, the utility's and the upload's kWh) and the enterprises' agreement scores (None where nothing
+    could be compared), with ``below`` the names of those agreeing less than fully."""
     comparison, _per_meter, per_enterprise = grid_reconciliation(engine, year)
     found = comparison.loc[comparison["discrepancy"].astype(bool)]
     return {
@@ -679,6 +685,7 @@ def demo_grid_findings(engine: Engine, year: int) -> dict[str, Any]:
         "discrepancies": [
             {
                 "enterprise": r.enterprise_uscc,
+                "enterprise_name": names.get(r.enterprise_uscc, r.enterprise_uscc),
                 "account": r.account_no,
                 "period_start": str(r.period_start),
                 "period_end": str(r.period_end),
@@ -690,6 +697,11 @@ def demo_grid_findings(engine: Engine, year: int) -> dict[str, Any]:
         "agreement": {
             r.enterprise_uscc: None if pd.isna(r.agreement_share) else float(r.agreement_share)
             for r in per_enterprise.itertuples()
+        },
+        "below": {
+            names.get(r.enterprise_uscc, r.enterprise_uscc): float(r.agreement_share)
+            for r in per_enterprise.itertuples()
+            if pd.notna(r.agreement_share) and r.agreement_share < 1
         },
     }
 
@@ -780,12 +792,12 @@ def format_summary(s: dict[str, Any]) -> str:
     alerts = "\n".join(f"  - {_alert(a)}" for a in s.get("alerts", [])) or "  -"
     grid = s.get("grid", {})
     found = "\n".join(
-        f"  - {d['enterprise']} 户号 / account {d['account']} {d['period_start']}–{d['period_end']}："
+        f"  - {d['enterprise_name']} 户号 / account {d['account']} {d['period_start']}–{d['period_end']}："
         f"电网 / utility {d['utility_kwh']:,.0f} kWh，企业上报 / upload {d['upload_kwh']:,.0f} kWh"
         f"（{d['utility_kwh'] / d['upload_kwh'] - 1:+.1%}）"
         for d in grid.get("discrepancies", [])
     )
-    below = "、".join(f"{c} {v:.0%}" for c, v in grid.get("agreement", {}).items() if v is not None and v < 1) or "-"
+    below = "、".join(f"{n} {v:.0%}" for n, v in grid.get("below", {}).items()) or "-"
     site = s.get("site")
     site_line = (
         f"  {site['enterprise_name']}（注册于 / registered in {names[site['registered_region']]}）的"
@@ -838,7 +850,7 @@ def _alert(a: dict[str, Any]) -> str:
     cover = "-" if a["coverage_emissions"] is None else f"{a['coverage_emissions']:.1%}"
     return (
         f"{what}：{names[a['region']]} {sector_label(a['sector'])} {carrier}，覆盖率 / coverage {cover}{before}，"
-        f"差额 / gap {num(a['gap_tco2e'])} tCO2e；变化最大 / moved most: {'、'.join(a['movers']) or '-'}"
+        f"差额 / gap {num(a['gap_tco2e'])} tCO2e；变化最大 / moved most: {'、'.join(a['mover_names']) or '-'}"
     )
 
 

@@ -570,7 +570,9 @@ def demo_cycle(engine: Engine, ents: list[DemoEnterprise]) -> dict[str, list[str
 
 
 def seed(url: str, per_region: int = PER_REGION) -> int:
-    """Create the demo database (idempotent) and ingest its files; returns the number of enterprises."""
+    """Create the demo database (idempotent) and ingest its files, register the cross-jurisdiction site, settle,
+    then register the grid accounts and deliver their statements and import the regional statistics built from the
+    settled results; returns the number of enterprises.  A second run stores nothing new."""
     if per_region < 1:
         raise InputError("每个区域至少1家企业", "per_region must be at least 1", value=per_region)
     engine = db.make_engine(url)

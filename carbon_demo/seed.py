@@ -10,7 +10,17 @@ What it holds (``per_region`` enterprises in each jurisdiction, 100 by default):
 - one month (2025-11, local time) of 15-minute electricity on a second meter ``E-02`` of six enterprises;
 - data-quality problems to find, all through the real importer (``demo_problems`` lists them): missing months,
   uploads with refused rows stored with ``accept_valid``, a correction, a spike, a gap in 15-minute data,
-  enterprises with no 2025 submission, and an unhealthy connector.
+  enterprises with no 2025 submission, and an unhealthy connector;
+- a cross-jurisdiction site: ``SITE_AT`` (a Qingpu enterprise) has a plant ``SITE_NAME`` in Wujiang with its own
+  meter ``SITE_METER`` (``demo_site``), so that electricity counts in Wujiang at Jiangsu's factor;
+- grid accounts of the ``carbon_demo.grid.GRID_AT`` enterprises and the utility's 2025 statements from their true
+  electricity (``true_electricity``), with planted discrepancies and a missing statement;
+- simulated regional energy statistics built from the settled results (``carbon_demo.regional``), with a revision
+  and two planted reconciliation alerts, so that the regional targets are assessed on the inventory with its band.
+
+``run_demo`` returns the summary (``format_summary`` prints it): figures by jurisdiction and sector, the targets of
+the zone and the jurisdictions on the inventory (status, intensity with its 95 % band, the path), the
+reconciliation alerts, the grid discrepancies and agreement, the site, the grades, the problems and the accounts.
 
 Every enterprise's data comes from its own seeded generator, so the first enterprises of a small demo are the
 same as those of a large one and a second run stores nothing new.
@@ -31,7 +41,10 @@ from sqlmodel import Session, select
 from tqdm import tqdm
 
 from carbon import codes, db, fields, reference
+from carbon.analytics.coverage import reconciliation
 from carbon.analytics.grades import grade_year
+from carbon.analytics.grid_reconciliation import grid_reconciliation
+from carbon.analytics.inventory import sector_label
 from carbon.analytics.progress import progress, target_title
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
@@ -41,10 +54,13 @@ from carbon.flags import describe
 from carbon.intake import receive_files, settle
 from carbon.ledger import stored_result
 from carbon.models import Enterprise, UserAccount
+from carbon.sites import add_site, assign_meter, list_sites
 from carbon.stats import import_stats
 from carbon.tables import num, render
 from carbon.uscc import check_character
 from carbon.users import add_user
+from carbon_demo.grid import GRID_AT, seed_grid
+from carbon_demo.regional import seed_energy_statistics
 from connectors import state as connector_state
 
 DEMO_URL = "sqlite:///carbon-demo.db"
@@ -152,6 +168,8 @@ MISSING_MONTHS = ("2025-07-01", "2025-10-01")
 NO_2025_AT = [(1, 3), (2, 3)]  # no submission for 2025 at all
 SPIKE_MONTH, SPIKE_FACTOR = "2024-08-01", 15
 CORRECTION_MONTH, CORRECTION_FACTOR = "2025-03-01", 1.08
+# the cross-jurisdiction site: a Qingpu enterprise's plant in Wujiang, with its own electricity meter
+SITE_AT, SITE_NAME, SITE_REGION, SITE_METER, SITE_SHARE = (0, 0), "吴江厂区（模拟）", "wujiang", "E-03", 0.4
 
 
 def demo_uscc(admin_code: str, serial: int) -> str:
@@ -258,6 +276,9 @@ def _files_of(e: DemoEnterprise, folder: Path, problems: dict[str, set[str]]) ->
         )
     if heat:
         parts.append(_template_rows("H-01", "热力", _monthly(rng, heat * size, trend), "GJ", False))
+    if e.code in problems["site"]:  # the plant in another jurisdiction: its own generator, the others' draws unchanged
+        site = _monthly(np.random.default_rng(5_000_000 + 1000 * e.j + e.k), kwh * size * SITE_SHARE, trend)
+        parts.append(_template_rows(SITE_METER, "电力", site, "kWh", False))
     uploads = []
     if interval:
         sub = _template_rows(INTERVAL_METER, "电力", electricity * INTERVAL_SHARE, "kWh", False)
@@ -301,6 +322,48 @@ def _files_of(e: DemoEnterprise, folder: Path, problems: dict[str, set[str]]) ->
     return uploads
 
 
+def true_electricity(e: DemoEnterprise, problems: dict[str, set[str]]) -> pd.DataFrame:
+    """What the utility's meter of an enterprise's grid account sees: the enterprise's electricity behind its
+    account (``E-01`` and, where it has one, ``E-02``; the site meter ``E-03`` is on another grid), per calendar
+    month (``start``, ``end``: local timestamps; ``kwh``), the March correction included: the same draws as
+    ``_files_of``, before the planted upload problems."""
+    kwh = PROFILES[e.profile][2]
+    rng, size, trend = _draws(e)
+    electricity = _monthly(rng, kwh * size, trend)
+    start = pd.date_range(f"{FIRST_YEAR}-01-01", periods=len(electricity), freq="MS")
+    if e.code in problems["correction"]:
+        main = 1 - INTERVAL_SHARE if e.code in problems["interval"] else 1
+        electricity = electricity + np.where(start == CORRECTION_MONTH, electricity * main * (CORRECTION_FACTOR - 1), 0)
+    return pd.DataFrame({"start": start, "end": start + pd.offsets.MonthBegin(1), "kwh": electricity})
+
+
+def grid_inputs(ents: list[DemoEnterprise], problems: dict[str, set[str]]) -> list[tuple]:
+    """(j, k, USCC, name, meters behind the account, ``true_electricity``) of the ``GRID_AT`` enterprises."""
+    return [
+        (e.j, e.k, e.code, e.name, ["E-01", *([INTERVAL_METER] if e.code in problems["interval"] else [])],
+         true_electricity(e, problems))
+        for e in _at(ents, GRID_AT)
+    ]  # fmt: skip
+
+
+def demo_site(engine: Engine, ents: list[DemoEnterprise]) -> int | None:
+    """The cross-jurisdiction site (厂区) of ``SITE_AT`` in ``SITE_REGION`` with its meter ``SITE_METER``, if the
+    enterprise exists: registered once, the meter assigned (the recalculation owed is paid by ``settle``).  Returns
+    the site's id."""
+    found = _at(ents, [SITE_AT])
+    if not found:
+        return None
+    code = found[0].code
+    sites = list_sites(engine, enterprise=code)
+    mine = sites.loc[sites["name"] == SITE_NAME, "site_id"]
+    if len(mine):
+        site_id = int(mine.iloc[0])
+    else:
+        site_id = int(add_site(engine, enterprise=code, name=SITE_NAME, region=SITE_REGION).id)
+    assign_meter(engine, enterprise=code, meter=SITE_METER, site_id=site_id)
+    return site_id
+
+
 def problem_enterprises(per_region: int = PER_REGION) -> dict[str, set[str]]:
     """USCCs of the enterprises carrying each simulated data-quality problem (and the 15-minute meters)."""
     ents = demo_enterprises(per_region)
@@ -316,6 +379,8 @@ def problem_enterprises(per_region: int = PER_REGION) -> dict[str, set[str]]:
         "rejects": pick(REJECTS_AT),
         "missing_months": pick(MISSING_MONTHS_AT),
         "no_2025": pick(NO_2025_AT),
+        "site": pick([SITE_AT]),
+        "grid": pick(GRID_AT),
     }
 
 
@@ -505,7 +570,9 @@ def demo_cycle(engine: Engine, ents: list[DemoEnterprise]) -> dict[str, list[str
 
 
 def seed(url: str, per_region: int = PER_REGION) -> int:
-    """Create the demo database (idempotent) and ingest its files; returns the number of enterprises."""
+    """Create the demo database (idempotent) and ingest its files, register the cross-jurisdiction site, settle,
+    then register the grid accounts and deliver their statements and import the regional statistics built from the
+    settled results; returns the number of enterprises.  A second run stores nothing new."""
     if per_region < 1:
         raise InputError("每个区域至少1家企业", "per_region must be at least 1", value=per_region)
     engine = db.make_engine(url)
@@ -530,9 +597,13 @@ def seed(url: str, per_region: int = PER_REGION) -> int:
         stats = Path(tmp) / "stats.csv"
         write_csv(demo_statistics(ents), stats)
         import_stats(engine, stats)
-    record_demo_connectors(engine)
-    demo_accounts(engine, ents[0].code)
-    settle(engine, progress=lambda years: tqdm(years, desc="核算 / accounting", unit="年", disable=None))
+        demo_site(engine, ents)
+        record_demo_connectors(engine)
+        demo_accounts(engine, ents[0].code)
+        settle(engine, progress=lambda years: tqdm(years, desc="核算 / accounting", unit="年", disable=None))
+        problems = problem_enterprises(per_region)
+        seed_grid(engine, grid_inputs(ents, problems))
+        seed_energy_statistics(engine, Path(tmp))  # from the settled results: after settle
     demo_cycle(engine, ents)
     return len(ents)
 
@@ -558,10 +629,18 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
     )
     zone_progress = progress(engine, "zone", year)
     grades = grade_year(engine, year)
+    names = {e.code: e.name for e in demo_enterprises(per_region)}
+    keep = ("id", "status", "expected", "monitored_achieved", "assessed_on", "reason", "achieved", "intensity",
+            "intensity_lower", "intensity_upper", "path_intensity", "inventory_status")  # fmt: skip
+    targets = [{"region": "zone", **{k: t[k] for k in keep}} for t in zone_progress["targets"]]
+    for region in reference.JURISDICTIONS:  # the jurisdictions' own and provincial targets (the national ones: zone)
+        own = [t for t in progress(engine, region, year)["targets"] if t["region"] != "CN"]
+        targets += [{"region": region, **{k: t[k] for k in keep}} for t in own]
     return {
-        "progress": [
-            {k: t[k] for k in ("id", "status", "expected", "monitored_achieved")} for t in zone_progress["targets"]
-        ],
+        "progress": targets,
+        "alerts": demo_alerts(engine, year, names),
+        "grid": demo_grid_findings(engine, year, names),
+        "site": demo_site_summary(engine, per_region, year),
         "grades": {int(g): int(n) for g, n in grades["grade"].value_counts().sort_index().items()},
         "key_emitters": len(zone_progress["key_emitters"]),
         "label": "模拟数据 / simulated data",
@@ -578,6 +657,75 @@ def run_demo(url: str = DEMO_URL, year: int | None = None, per_region: int = PER
         "password": DEMO_PASSWORD,
         "problems": demo_problems(per_region),
         "problem_enterprises": {k: sorted(v) for k, v in problem_enterprises(per_region).items()},
+    }
+
+
+def demo_alerts(engine: Engine, year: int, names: dict[str, str]) -> list[dict[str, Any]]:
+    """The reconciliation's alerts of ``year`` (location basis): kind, region, sector, carrier, coverage now and
+    before, the gap (tCO2e) and the enterprises that moved most (``movers``: USCCs; ``mover_names`` by ``names``)."""
+    keys = ("kind", "region", "sector", "carrier", "coverage_emissions", "historical_coverage", "inventory_tco2e",
+            "monitored_tco2e", "gap_tco2e")  # fmt: skip
+    return [
+        {
+            **{k: a[k] for k in keys},
+            "movers": [m["enterprise_uscc"] for m in a["movers"]],
+            "mover_names": [names.get(m["enterprise_uscc"], m["enterprise_uscc"]) for m in a["movers"]],
+        }
+        for a in reconciliation(engine, year, "location")["alerts"]
+    ]
+
+
+def demo_grid_findings(engine: Engine, year: int, names: dict[str, str]) -> dict[str, Any]:
+    """The grid reconciliation of ``year``: the discrepancies (enterprise and its name from ``names``, account,
+    billing period, the utility's and the upload's kWh) and the enterprises' agreement scores (None where nothing
+    could be compared), with ``below`` the names of those agreeing less than fully."""
+    comparison, _per_meter, per_enterprise = grid_reconciliation(engine, year)
+    found = comparison.loc[comparison["discrepancy"].astype(bool)]
+    return {
+        "accounts": int(comparison["account_no"].nunique()),
+        "periods": len(comparison),
+        "discrepancies": [
+            {
+                "enterprise": r.enterprise_uscc,
+                "enterprise_name": names.get(r.enterprise_uscc, r.enterprise_uscc),
+                "account": r.account_no,
+                "period_start": str(r.period_start),
+                "period_end": str(r.period_end),
+                "utility_kwh": float(r.utility_kwh),
+                "upload_kwh": float(r.upload_kwh),
+            }
+            for r in found.itertuples()
+        ],
+        "agreement": {
+            r.enterprise_uscc: None if pd.isna(r.agreement_share) else float(r.agreement_share)
+            for r in per_enterprise.itertuples()
+        },
+        "below": {
+            names.get(r.enterprise_uscc, r.enterprise_uscc): float(r.agreement_share)
+            for r in per_enterprise.itertuples()
+            if pd.notna(r.agreement_share) and r.agreement_share < 1
+        },
+    }
+
+
+def demo_site_summary(engine: Engine, per_region: int, year: int) -> dict[str, Any] | None:
+    """The cross-jurisdiction site: enterprise, name, jurisdiction, and its lines' emissions of ``year`` (location
+    basis, tCO2e) where they count; None without the site."""
+    found = _at(demo_enterprises(per_region), [SITE_AT])
+    if not found:
+        return None
+    sites = list_sites(engine, enterprise=found[0].code)
+    site = sites.loc[sites["name"] == SITE_NAME].iloc[0]
+    lines = stored_result(engine, region=SITE_REGION, year=year).lines
+    mine = lines.loc[lines["enterprise_uscc"] == found[0].code]  # in Wujiang: the Qingpu enterprise's site only
+    return {
+        "enterprise": found[0].code,
+        "enterprise_name": found[0].name,
+        "registered_region": found[0].region,
+        "site_id": int(site["site_id"]),
+        "name": SITE_NAME,
+        "region": SITE_REGION,
+        "emissions_tco2e": float(mine["emissions_tco2e"].sum()),
     }
 
 
@@ -619,12 +767,21 @@ def format_summary(s: dict[str, Any]) -> str:
         right=[1, 2],
     )
     targets = render(
-        [fields.header(k) for k in ("target_title", "expected", "monitored_achieved", "target_status")],
+        [
+            fields.header("region"),
+            *(fields.header(k) for k in ("target_title", "expected", "achieved")),
+            "清单强度 [95%区间] / 路径 / inventory intensity [95 % band] / path",
+            *(fields.header(k) for k in ("inventory_status", "monitored_achieved", "target_status")),
+        ],
         [
             [
+                names.get(t["region"], t["region"]),
                 target_title(t["id"], "zh"),
-                "-" if t["expected"] is None else f"{t['expected']:.1%}",
-                "-" if t["monitored_achieved"] is None else f"{t['monitored_achieved']:.1%}",
+                _share(t["expected"]),
+                _share(t["achieved"]),
+                _band(t),
+                "-" if t["inventory_status"] is None else codes.bilingual("statistics_status", t["inventory_status"]),
+                _share(t["monitored_achieved"]),
                 codes.bilingual("target_status", t["status"]),
             ]
             for t in s["progress"]
@@ -634,14 +791,68 @@ def format_summary(s: dict[str, Any]) -> str:
     flags = "\n".join(f"  - {describe(f)}" for f in s["regions"]["zone"]["location"]["flags"])
     accounts = "\n".join(f"  - {name}: {_account_scope(role, scope)}" for name, role, scope in s["accounts"])
     problems = "\n".join(f"  - {p}" for p in s.get("problems", []))
+    alerts = "\n".join(f"  - {_alert(a)}" for a in s.get("alerts", [])) or "  -"
+    grid = s.get("grid", {})
+    found = "\n".join(
+        f"  - {d['enterprise_name']} 户号 / account {d['account']} {d['period_start']}–{d['period_end']}："
+        f"电网 / utility {d['utility_kwh']:,.0f} kWh，企业上报 / upload {d['upload_kwh']:,.0f} kWh"
+        f"（{d['utility_kwh'] / d['upload_kwh'] - 1:+.1%}）"
+        for d in grid.get("discrepancies", [])
+    )
+    below = "、".join(f"{n} {v:.0%}" for n, v in grid.get("below", {}).items()) or "-"
+    site = s.get("site")
+    site_line = (
+        f"  {site['enterprise_name']}（注册于 / registered in {names[site['registered_region']]}）的"
+        f"{site['name']}在 / site in {names[site['region']]}：{num(site['emissions_tco2e'])} tCO2e，"
+        f"按所在省份电网因子计入{names[site['region']]} / counted in {site['region']} at its province's grid factor"
+        if site
+        else "  -"
+    )
     return (
         f"【{s['label']}】 {s['enterprises']} 家企业 / enterprises — {s['year']}年 — 数据库 / database "
-        f"{s['database']}\n\n{by_region}\n\n{by_sector}\n\n示范区适用的地区目标 / regional targets of the zone:\n"
-        f"{targets}\n\n碳效码 / carbon-efficiency grades: {grades}\n"
+        f"{s['database']}\n\n{by_region}\n\n{by_sector}\n\n"
+        "地区目标进度（按地区清单评估，含95%不确定性区间；统计数据为模拟）/ regional targets, assessed on the "
+        f"regional inventory with its 95 % band (simulated statistics):\n{targets}\n\n"
+        f"对账提示（{s['year']}年，模拟统计 vs 监测企业）/ reconciliation alerts (simulated statistics vs monitored "
+        f"enterprises):\n{alerts}\n\n"
+        f"电网对账（{s['year']}年，模拟账单 {grid.get('accounts', 0)} 个户号 {grid.get('periods', 0)} 个账期）/ grid "
+        f"statements vs uploads (simulated):\n{found or '  -'}\n  电网数据一致率低于100%的企业 / enterprises agreeing "
+        f"below 100 %: {below}\n\n跨区域厂区 / cross-jurisdiction site:\n{site_line}\n\n"
+        f"碳效码 / carbon-efficiency grades: {grades}\n"
         f"重点排放单位 / key emitters (≥26,000 tCO2e or ≥10,000 tce): {s.get('key_emitters', '-')}\n\n"
         f"提示 / flags (zone, {short['location']}):\n{flags}\n\n"
         f"模拟的数据质量问题 / simulated data-quality problems to find:\n{problems}\n\n"
         f"演示账号 / demo accounts (密码 / password: {s['password']}):\n{accounts}"
+    )
+
+
+def _share(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def _band(t: dict[str, Any]) -> str:
+    """A target's inventory intensity with its band and the path's value, or 无数据 / no data."""
+    if t["intensity"] is None:
+        return "无数据 / no data"
+    unit = "tCO2e/万元" if "carbon" in t["id"] else "tce/万元"
+    v, lo, hi, path = t["intensity"], t["intensity_lower"], t["intensity_upper"], t["path_intensity"]
+    return f"{v:.4f} [{lo:.4f}–{hi:.4f}] / {path:.4f} {unit}"
+
+
+def _alert(a: dict[str, Any]) -> str:
+    """One reconciliation alert, bilingual: what, where, the coverage and the gap, the enterprises that moved."""
+    names = reference.regions()["name_zh"]
+    what = {
+        "exceeds": "监测企业合计超过统计 / enterprises' sum exceeds the statistics",
+        "drop": "覆盖率下降 / coverage dropped",
+        "unmatched": "统计无此行 / no statistics line",
+    }[a["kind"]]
+    carrier = reference.carriers()["name_zh"].get(a["carrier"], a["carrier"])
+    before = "" if a["historical_coverage"] is None else f"（此前均值 / before {a['historical_coverage']:.1%}）"
+    cover = "-" if a["coverage_emissions"] is None else f"{a['coverage_emissions']:.1%}"
+    return (
+        f"{what}：{names[a['region']]} {sector_label(a['sector'])} {carrier}，覆盖率 / coverage {cover}{before}，"
+        f"差额 / gap {num(a['gap_tco2e'])} tCO2e；变化最大 / moved most: {'、'.join(a['mover_names']) or '-'}"
     )
 
 

@@ -10,18 +10,30 @@ from sqlalchemy import Engine, String, func, select, type_coerce
 
 from carbon import db
 from carbon.access import Viewer
+from carbon.analytics.coverage import reconciliation
+from carbon.analytics.grid_reconciliation import grid_reconciliation
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError
+from carbon.grid_accounts import accounts
+from carbon.grid_statements import current_statements
 from carbon.ingest.rejects import REASON_COLUMN, rejected_rows
-from carbon.models import Activity, Batch, Meter, RejectedRow
+from carbon.ledger import stored_result
+from carbon.models import Activity, Batch, Meter, RejectedRow, StatsRelease
+from carbon.regional_energy import current_figures, figure_history
 from carbon.reporting import cycles
+from carbon.sites import list_sites
 from carbon.uscc import validate_uscc
+from carbon_demo import grid as demo_grid
+from carbon_demo import regional
 from carbon_demo.seed import (
     CORRECTION_FACTOR,
     DEMO_CONNECTOR_ERROR,
     DEMO_TAG,
     INTERVAL_METER,
     LAST_YEAR,
+    SITE_AT,
+    SITE_METER,
+    SITE_NAME,
     demo_enterprises,
     demo_files,
     format_summary,
@@ -71,6 +83,11 @@ def _counts(engine: Engine) -> dict[str, int]:
                 select(func.count(Activity.id)).where(Activity.superseded_at.is_not(None))
             ).scalar_one(),
             "rejected": conn.execute(select(func.count(RejectedRow.id))).scalar_one(),
+            "stats_releases": conn.execute(select(func.count(StatsRelease.id))).scalar_one(),
+            "regional_figures": len(current_figures(engine)),
+            "grid_accounts": len(accounts(engine)),
+            "grid_statements": len(current_statements(engine)),
+            "sites": len(list_sites(engine)),
         }
 
 
@@ -168,6 +185,101 @@ def _check_problems(engine: Engine, summary: dict, tmp_path: Path) -> None:
     assert "503" in bad["last_error"]
 
 
+def _check_statistics(engine: Engine, summary: dict) -> None:
+    """Simulated regional statistics: labelled, final to 2024 and provisional for 2025, one revision of Wujiang's
+    2024; exactly the two planted alerts; targets assessed on the inventory with a band."""
+    figures = current_figures(engine)
+    assert set(figures["region_id"]) == {"qingpu", "wujiang", "jiashan"}
+    assert set(figures["year"]) == set(range(2020, 2026))
+    assert figures["source"].str.contains("模拟").all() and figures["source"].str.contains("simulated").all()
+    assert set(figures.loc[figures["year"] == 2025, "status"]) == {"provisional"}
+    assert set(figures.loc[figures["year"] < 2024, "status"]) == {"final"}
+    wujiang_2024 = figures.loc[(figures["region_id"] == "wujiang") & (figures["year"] == 2024)]
+    assert set(wujiang_2024["status"]) == {"revised"}
+    assert set(figures.loc[(figures["region_id"] != "wujiang") & (figures["year"] == 2024), "status"]) == {"final"}
+    history = figure_history(engine, "wujiang", 2024)
+    old = history.loc[(history["sector"] == "industry") & (history["carrier"] == "electricity")]
+    assert len(old) == 2  # the final figure, superseded by the revision (+2.8 %)
+    assert old["quantity_canonical"].max() / old["quantity_canonical"].min() == pytest.approx(
+        1.028, abs=0.005
+    )  # printed to 0.01 亿kWh
+    assert {"industry:C26", "industry:C17", "residential", "tertiary", "all"} <= set(figures["sector"])
+    assert set(figures.loc[figures["sector"] == "all", "flow"]) == {"net_import"}
+
+    alerts = reconciliation(engine, 2025, "location")["alerts"]
+    planted = {(a["kind"], a["region"], a["sector"], a["carrier"]) for a in alerts}
+    assert planted == {("exceeds", *regional.EXCEEDS_LINE), ("drop", *regional.DROP_LINE)}
+    exceeds = next(a for a in alerts if a["kind"] == "exceeds")
+    assert exceeds["coverage_emissions"] == pytest.approx(regional.EXCEEDS_COVERAGE, abs=0.01)
+    drop = next(a for a in alerts if a["kind"] == "drop")
+    assert drop["historical_coverage"] - drop["coverage_emissions"] == pytest.approx(regional.DROP_POINTS, abs=0.01)
+    # the jurisdiction that sent nothing for 2025 is among the enterprises that moved most in the dropped line
+    assert set(summary["problem_enterprises"]["no_2025"]) & {m["enterprise_uscc"] for m in drop["movers"]}
+    table = reconciliation(engine, 2024, "location")["coverage"]
+    industry = table.loc[(table["sector"] == "industry") & table["monitored_tco2e"].gt(0)]
+    assert industry["coverage_emissions"].astype(float).between(0.5, 0.9).all()  # a plausible, partial coverage
+    residential = table.loc[table["sector"] == "residential"]
+    assert len(residential) and (residential["monitored_tco2e"] == 0).all()
+
+    assessed = [t for t in summary["progress"] if t["status"] != "not_assessable"]
+    assert {t["region"] for t in assessed} == {"zone", "qingpu", "jiashan"}  # Wujiang has national targets only
+    assert {t["status"] for t in assessed} <= {"on_track", "at_risk", "off_track", "cannot_tell"}
+    for t in assessed:
+        assert t["assessed_on"] == "inventory" and t["inventory_status"] == "provisional"
+        assert t["intensity_lower"] < t["intensity"] < t["intensity_upper"]
+    zone = {t["id"]: t for t in summary["progress"] if t["region"] == "zone"}
+    assert zone["zone-2025-carbon-intensity"]["status"] != "not_assessable"
+    assert zone["cn-2030-carbon-intensity"]["status"] == "not_assessable"  # no 2005 inventory
+
+
+def _check_grid(engine: Engine, summary: dict) -> None:
+    """The planted grid discrepancies are found, the other compared periods agree; a missing statement is not
+    compared; agreement below 1 for exactly the two enterprises."""
+    ents = {(e.j, e.k): e.code for e in demo_enterprises(PER_REGION)}
+    comparison, _per_meter, per_enterprise = grid_reconciliation(engine, 2025)
+    assert comparison["account_no"].nunique() == 12
+    found = comparison.loc[comparison["discrepancy"].astype(bool)]
+    expected = {(ents[at], month) for at, months in demo_grid.ABOVE.items() for month in months}
+    assert {(r.enterprise_uscc, r.period_end.month) for r in found.itertuples()} == expected
+    share = found["utility_kwh"] / found["upload_kwh"]
+    assert share.between(demo_grid.ABOVE_FACTOR - 0.01, demo_grid.ABOVE_FACTOR + 0.01).all()
+    compared = comparison.loc[comparison["upload_status"].isin(["agree", "discrepancy"])]
+    assert (compared["upload_status"] == "agree").sum() == len(compared) - len(expected) > 60
+    # billing periods from the 15th or 16th, not calendar months
+    assert {d.day for d in comparison["period_end"]} == {15, 16}
+    who, month = demo_grid.MISSING_STATEMENT
+    missing = comparison["enterprise_uscc"] == ents[who]
+    assert missing.sum() == 11 and month not in {d.month for d in comparison.loc[missing, "period_end"]}
+    scores = per_enterprise.set_index("enterprise_uscc")["agreement_share"]
+    below = set(scores.loc[scores < 1].index)
+    assert below == {ents[at] for at in demo_grid.ABOVE}
+    assert scores.loc[ents[demo_grid.MISSING_STATEMENT[0]]] == 1
+    assert {d["enterprise"] for d in summary["grid"]["discrepancies"]} == below
+
+
+def _check_site(engine: Engine, summary: dict) -> None:
+    """A Qingpu enterprise's site in Wujiang: its meter's lines count in Wujiang, at Jiangsu's factor."""
+    code = next(e.code for e in demo_enterprises(PER_REGION) if (e.j, e.k) == SITE_AT)
+    sites = list_sites(engine, enterprise=code)
+    assert len(sites) == 1 and sites["region_id"].iloc[0] == "wujiang" and sites["name"].iloc[0] == SITE_NAME
+    assert sites["registered_region_id"].iloc[0] == "qingpu" and sites["meters"].iloc[0] == 1
+    wujiang = stored_result(engine, region="wujiang", year=LAST_YEAR).lines
+    mine = wujiang.loc[wujiang["enterprise_uscc"] == code]
+    assert len(mine) and set(mine["carrier"]) == {"electricity"} and mine["emissions_tco2e"].sum() > 0
+    qingpu = stored_result(engine, region="qingpu", year=LAST_YEAR).lines
+    assert not set(mine["site_id"]) & set(qingpu.loc[qingpu["enterprise_uscc"] == code, "site_id"])
+    # Jiangsu's grid factor, not Shanghai's: the site's tCO2e per kWh is the Wujiang enterprises' own
+    per_kwh = mine["emissions_tco2e"].sum() / mine["quantity_canonical"].sum()
+    others = wujiang.loc[(wujiang["carrier"] == "electricity") & (wujiang["enterprise_uscc"] != code)]
+    assert per_kwh == pytest.approx(others["emissions_tco2e"].sum() / others["quantity_canonical"].sum(), rel=1e-6)
+    shanghai = qingpu.loc[qingpu["carrier"] == "electricity"]
+    assert per_kwh != pytest.approx(shanghai["emissions_tco2e"].sum() / shanghai["quantity_canonical"].sum(), rel=1e-3)
+    assert _rows(engine, code, SITE_METER)["quantity_canonical"].sum() > 0
+    assert summary["site"]["region"] == "wujiang" and summary["site"]["emissions_tco2e"] == pytest.approx(
+        mine["emissions_tco2e"].sum()
+    )
+
+
 def test_demo_summary_adds_up_and_is_repeatable(db_url, tmp_path):
     first = run_demo(db_url, year=2024, per_region=PER_REGION)
     assert first["enterprises"] == 3 * PER_REGION and "模拟数据" in first["label"]
@@ -182,14 +294,18 @@ def test_demo_summary_adds_up_and_is_repeatable(db_url, tmp_path):
         regions["zone"]["location"]["total_tco2e"]
     )
     assert any(f.startswith("period_split:") for f in regions["zone"]["location"]["flags"])
-    statuses = {t["id"]: t["status"] for t in first["progress"]}
-    assert "zone-2025-carbon-intensity" in statuses  # regional targets: never on track from monitored enterprises
-    assert set(statuses.values()) == {"not_assessable"}
+    statuses = {t["id"]: t["status"] for t in first["progress"] if t["region"] == "zone"}
+    assert "zone-2025-carbon-intensity" in statuses  # 2024 against 2020 on the inventory, with its band
+    assert statuses["zone-2025-carbon-intensity"] != "not_assessable"
     assert sum(first["grades"].values()) == 3 * PER_REGION and set(first["grades"]) <= {1, 2, 3, 4, 5}
 
     engine = db.make_engine(db_url)
     try:
         _check_problems(engine, first, tmp_path)
+        summary_2025 = run_demo(db_url, per_region=PER_REGION)
+        _check_statistics(engine, summary_2025)
+        _check_grid(engine, summary_2025)
+        _check_site(engine, summary_2025)
         # a reporting cycle part of the way: reports waiting, returned, approved and one verified; the rest overdue
         board = cycles.status_board(engine, Viewer("t", "zone"), LAST_YEAR)
         assert {"submitted", "returned", "approved", "verified", "not_submitted"} <= set(board["state"])
@@ -199,7 +315,7 @@ def test_demo_summary_adds_up_and_is_repeatable(db_url, tmp_path):
         assert mine == "returned"  # enterprise-demo finds a comment on its report
         before = _counts(engine)
         again = run_demo(db_url, year=2024, per_region=PER_REGION)
-        assert _counts(engine) == before  # the same files again: duplicates, nothing stored twice
+        assert _counts(engine) == before  # the same files, statistics, accounts and site again: nothing new
         states = health(engine).set_index("name")
         assert states.loc["demo-energy-platform", "consecutive_failures"] == 3
         assert not bool(states.loc["demo-energy-platform", "healthy"])
@@ -211,7 +327,11 @@ def test_demo_summary_adds_up_and_is_repeatable(db_url, tmp_path):
     text = format_summary(again)
     assert "模拟数据" in text and "上海市青浦区" in text and "demo-energy-platform" in text
     assert "全国：2025年能耗强度较2020年下降13.5%" in text and "下降15%左右" in text and "下降20%以上" in text
-    assert "zone-2025-energy-intensity" not in text and "进度正常" not in text and "无法评估" in text
+    assert "zone-2025-energy-intensity" not in text and "无法评估" in text  # the 2005-based targets
+    assert "按地区清单评估" in text and "95%" in text and "[" in text  # assessed on the inventory, with the band
+    text = format_summary(summary_2025)
+    assert "覆盖率下降" in text and "监测企业合计超过统计" in text and "模拟统计" in text
+    assert "吴江厂区（模拟）" in text and "+8" in text and "进度正常" in text
 
 
 def test_demo_enterprises_are_labelled_valid_and_varied():

@@ -842,11 +842,7 @@ def _band(t: dict[str, Any]) -> str:
 def _alert(a: dict[str, Any]) -> str:
     """One reconciliation alert, bilingual: what, where, the coverage and the gap, the enterprises that moved."""
     names = reference.regions()["name_zh"]
-    what = {
-        "exceeds": "监测企业合计超过统计 / enterprises' sum exceeds the statistics",
-        "drop": "覆盖率下降 / coverage dropped",
-        "unmatched": "统计无此行 / no statistics line",
-    }[a["kind"]]
+    what = codes.bilingual("coverage_alert", a["kind"])
     carrier = reference.carriers()["name_zh"].get(a["carrier"], a["carrier"])
     before = "" if a["historical_coverage"] is None else f"（此前均值 / before {a['historical_coverage']:.1%}）"
     cover = "-" if a["coverage_emissions"] is None else f"{a['coverage_emissions']:.1%}"

@@ -93,7 +93,9 @@ def test_jurisdiction_staff_reconcile_their_own_jurisdiction(reconciled):
 
 
 def test_an_account_counts_where_its_meters_site_is(reconciled):
-    """B's electricity meter is on its Wujiang site: its account counts in Wujiang, whose staff see it."""
+    """B's electricity meter is on its Wujiang site: its account counts in Wujiang, whose staff see it.  Each step
+    changes what the pages' cached figures are keyed on, so none is served stale."""
+    before = views.data_version(reconciled)
     add_account(reconciled, ZONE, enterprise=B, utility="sgcc_jiangsu", account="3205000002", meters=["E-01"])
     row = {
         "utility": "sgcc_jiangsu",
@@ -105,10 +107,24 @@ def test_an_account_counts_where_its_meters_site_is(reconciled):
         "unit": "kWh",
         "issued_at": "2024-04-20T10:00:00+08:00",
     }
+    registered = views.data_version(reconciled)
+    assert registered != before
     assert receive_grid_statements(reconciled, pd.DataFrame([row]), "grid-test").stored == 1
+    restated = {**row, "energy": 251_000, "issued_at": "2024-05-20T10:00:00+08:00"}
+    assert views.data_version(reconciled) != registered
+    stated = views.data_version(reconciled)
+    assert receive_grid_statements(reconciled, pd.DataFrame([restated]), "grid-test").restated == 1
+    assert views.data_version(reconciled) != stated
     wj = views.grid_agreement(reconciled, Viewer("wj-staff", "region", region="wujiang"), 2024)["discrepancies"]
     assert set(wj["account_no"]) == {"3205000001", "3205000002"}
     assert set(wj.loc[wj["account_no"] == "3205000002", "region_id"]) == {"wujiang"}
     # Qingpu's staff see it too: B is registered in Qingpu (as they see its Wujiang site), but not C's account
     qp = views.grid_agreement(reconciled, Viewer("qp-staff", "region", region="qingpu"), 2024)["discrepancies"]
     assert set(qp["account_no"]) == {"3205000002"}
+
+
+def test_a_statistics_release_changes_the_cache_key(reconciled, tmp_path):
+    before = views.data_version(reconciled)
+    revised = write(tmp_path / "revised.csv", f"qingpu,2024,居民生活,天然气,final_use,410,万立方米,修订,{SIM}")
+    assert import_stats(reconciled, revised).stored == 1
+    assert views.data_version(reconciled) != before

@@ -25,7 +25,16 @@ from sqlalchemy import Engine, func, select
 
 from carbon import reference
 from carbon.ledger import FIGURE_COLUMNS, GWP_OF_RECORD, current_lines
-from carbon.models import AccountingRun, Batch, Enterprise, Statistic
+from carbon.models import (
+    AccountingRun,
+    Batch,
+    Enterprise,
+    GridAccount,
+    GridAccountMeter,
+    GridStatement,
+    Statistic,
+    StatsRelease,
+)
 
 # Result lines a reader keeps (``keep_results``), about 140 bytes each: beyond this (about 280 MB) it reads again.
 # A project default, sized for a dashboard server beside the analytics (see the analytics benchmark in README).
@@ -120,10 +129,13 @@ def ledger_version(engine: Engine) -> tuple:
 
 
 def data_version(engine: Engine) -> tuple:
-    """The ledger version and the statistics and uploads stored (newest id and count of each, as for runs): every
-    analytic figure changes only when one of them does (a cache key)."""
+    """The ledger version and what else the analytics read: the statistics (economic, and regional energy by release),
+    uploads, grid accounts with their meters, and the utility's statements (newest id and count of each, as for
+    runs; a restated statement is a new row).  Every analytic figure changes only when one of them does (a cache
+    key)."""
+    tables = (Statistic.id, StatsRelease.id, Batch.id, GridAccount.id, GridAccountMeter.id, GridStatement.id)
     with engine.connect() as conn:
-        stored = [conn.execute(select(func.max(col), func.count(col))).one() for col in (Statistic.id, Batch.id)]
+        stored = [conn.execute(select(func.max(col), func.count(col))).one() for col in tables]
     return (*ledger_version(engine), *(int(x or 0) for row in stored for x in row))
 
 

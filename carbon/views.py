@@ -619,8 +619,8 @@ def reconciliation(engine: Engine, viewer: Viewer, year: int, basis: str = "loca
     """Top-down against bottom-up for the jurisdictions the viewer sees in full (staff only): ``coverage`` (per
     jurisdiction, year, inventory sector and carrier: the inventory's final use, the monitored enterprises' sum and
     the coverage of emissions and energy, for ``year`` and the three years before), ``totals`` (the same per
-    jurisdiction and year) and ``alerts`` of ``year`` (exceeds, drop, unmatched; each with the enterprises that moved
-    most in its line, by code and name), as ``carbon.analytics.coverage.reconciliation`` computes them."""
+    jurisdiction and year) and ``alerts`` of ``year`` (exceeds, coverage_drop, unmatched; each with the enterprises
+    that moved most in its line, by code and name), as ``carbon.analytics.coverage.reconciliation`` computes them."""
     require_staff(viewer)
     check_choices(basis, year)
     regions = [r for r in full_regions(viewer) if r in reference.JURISDICTIONS]

@@ -76,8 +76,8 @@ def test_alerts_name_the_sector_the_gap_and_the_enterprises_that_moved(
 ) -> None:
     table, ents = sides
     alerts = {(a["kind"], a["sector"]): a for a in coverage.coverage_alerts(table, ents, 2024)}
-    assert set(alerts) == {("drop", "industry:C26"), ("exceeds", "transport"), ("unmatched", "agriculture")}
-    drop = alerts[("drop", "industry:C26")]
+    assert set(alerts) == {("coverage_drop", "industry:C26"), ("exceeds", "transport"), ("unmatched", "agriculture")}
+    drop = alerts[("coverage_drop", "industry:C26")]
     assert drop["historical_coverage"] == pytest.approx(0.6)
     assert drop["gap_tco2e"] == pytest.approx((0.6 - 0.3) * 1000)
     assert drop["movers"] == [{"enterprise_uscc": "E1", "change_tco2e": pytest.approx(300 - 600)}]

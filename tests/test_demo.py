@@ -208,10 +208,10 @@ def _check_statistics(engine: Engine, summary: dict) -> None:
 
     alerts = reconciliation(engine, 2025, "location")["alerts"]
     planted = {(a["kind"], a["region"], a["sector"], a["carrier"]) for a in alerts}
-    assert planted == {("exceeds", *regional.EXCEEDS_LINE), ("drop", *regional.DROP_LINE)}
+    assert planted == {("exceeds", *regional.EXCEEDS_LINE), ("coverage_drop", *regional.DROP_LINE)}
     exceeds = next(a for a in alerts if a["kind"] == "exceeds")
     assert exceeds["coverage_emissions"] == pytest.approx(regional.EXCEEDS_COVERAGE, abs=0.01)
-    drop = next(a for a in alerts if a["kind"] == "drop")
+    drop = next(a for a in alerts if a["kind"] == "coverage_drop")
     assert drop["historical_coverage"] - drop["coverage_emissions"] == pytest.approx(regional.DROP_POINTS, abs=0.01)
     # the jurisdiction that sent nothing for 2025 is among the enterprises that moved most in the dropped line
     assert set(summary["problem_enterprises"]["no_2025"]) & {m["enterprise_uscc"] for m in drop["movers"]}

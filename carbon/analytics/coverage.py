@@ -12,7 +12,8 @@ Coverage is ``enterprises / inventory`` of emissions (tCO2e) and of energy (tce)
 
 * ``exceeds``: the enterprises' sum is above the inventory by more than ``coverage_exceed_tolerance`` (impossible:
   the statistics or an enterprise's data are wrong, or a line counts in the wrong sector or jurisdiction);
-* ``drop``: coverage fell by at least ``coverage_drop_points`` against the mean of the earlier years with both sides;
+* ``coverage_drop``: coverage fell by at least ``coverage_drop_points`` against the mean of the earlier years with
+  both sides;
 * ``unmatched``: enterprises report a carrier in a sector the statistics of their jurisdiction have no line for
   (nothing to compare); a jurisdiction without any statistics for the year has no coverage and no alerts.
 
@@ -164,8 +165,8 @@ def movers(enterprises: pd.DataFrame, table: pd.DataFrame, year: int, count: int
 
 def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -> list[dict[str, Any]]:
     """Alerts of ``year`` from a ``coverage_table`` of that year and earlier ones (see the module docstring): each a
-    dict with kind (exceeds, drop, unmatched), region, sector, carrier, the figures of the line, the gap in tCO2e
-    (enterprises minus inventory for exceeds; the drop's shortfall against the historical coverage for drop) and
+    dict with kind (exceeds, coverage_drop, unmatched), region, sector, carrier, the figures of the line, the gap in
+    tCO2e (enterprises minus inventory for exceeds; the shortfall against the historical coverage for a drop) and
     ``movers`` (enterprise_uscc, change_tco2e)."""
     p, d = parameters(), parameter_decimals()
     tolerance, drop = float(p["coverage_exceed_tolerance"]), float(p["coverage_drop_points"])
@@ -195,7 +196,7 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
             and pd.notna(r.historical_coverage)
             and at_precision(r.historical_coverage - coverage, decimals) >= drop
         ):
-            kind, gap = "drop", float((r.historical_coverage - coverage) * inventory)
+            kind, gap = "coverage_drop", float((r.historical_coverage - coverage) * inventory)
         if kind is None:
             continue
         line = moved[(moved["region"] == r.region) & (moved["sector"] == r.sector) & (moved["carrier"] == r.carrier)]

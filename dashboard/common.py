@@ -325,18 +325,30 @@ def grid_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def grid_discrepancies(discrepancies: pd.DataFrame) -> None:
-    """The billing periods beyond the tolerance (``views.grid_agreement``), or a word that there are none."""
-    disc = grid_table(discrepancies)
-    if disc.empty:
-        st.success(
+def grid_discrepancies(grid: dict[str, pd.DataFrame]) -> None:
+    """The billing periods beyond the tolerance (``views.grid_agreement``); else whether none could be compared or
+    every one compared agrees (nothing compared is not agreement)."""
+    disc = grid_table(grid["discrepancies"])
+    compared = int(grid["enterprises"]["periods_compared"].sum()) if len(grid["enterprises"]) else 0
+    if len(disc):
+        dataframe(disc, column_config=columns(disc))
+    elif grid["enterprises"].empty:
+        st.info(t("尚无已登记户号的电网账单。", "No grid statements of registered accounts yet."))
+    elif not compared:
+        st.info(
             t(
-                "所有可比对的账期均在允许偏差内。",
-                "Every billing period that could be compared is within the tolerance.",
+                "已有电网账单，但没有能够比对的账期（企业数据缺失或不完整）。",
+                "There are grid statements, but no billing period could be compared (enterprise data missing or "
+                "partial).",
             )
         )
     else:
-        dataframe(disc, column_config=columns(disc))
+        st.success(
+            t(
+                f"可比对的{compared}个账期均在允许偏差内。",
+                f"All {compared} billing periods that could be compared are within the tolerance.",
+            )
+        )
 
 
 def factors_used_table(used: pd.DataFrame) -> pd.DataFrame:

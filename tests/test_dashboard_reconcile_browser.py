@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 
 from carbon import db
+from carbon.access import Viewer
+from carbon.grid_accounts import add_account
+from carbon.intake import receive_grid_statements
 from carbon.intake import settle as settle_owed
 from carbon.sites import add_site, assign_meter
 from carbon.stats import import_stats
@@ -22,7 +26,7 @@ from tests.test_dashboard_browser import (
     table,
 )
 from tests.test_inventory import SIM, write
-from tests.zone_fixture import B, build
+from tests.zone_fixture import B, C, build
 
 pytestmark = MARKS
 
@@ -39,15 +43,37 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         for y, scale in ((2020, 1.0), (2023, 0.9), (2024, 0.85))
         for sector, carrier, value, unit in (
             ("工业", "天然气", 100, "万立方米"),
-            ("C26", "天然气", 30, "万立方米"),
             ("工业", "电力", 0.5, "亿千瓦时"),
             ("居民生活", "天然气", 400, "万立方米"),
         )
     ] + [f"qingpu,{y},all,电力,net_import,{v},亿千瓦时,最终,{SIM}" for y, v in ((2020, 2), (2023, 1.8), (2024, 1.7))]
+    # A's gas (22.8 万m3 in 2024) above C26's line: an exceeds alert
+    rows += [
+        f"qingpu,{y},C26,天然气,final_use,{v},万立方米,最终,{SIM}" for y, v in ((2020, 30), (2023, 27), (2024, 20))
+    ]
     assert not import_stats(engine, write(folder / "energy.csv", *rows)).errors
     site = add_site(engine, enterprise=B, name="吴江分厂", region="wujiang")
     assign_meter(engine, enterprise=B, meter="E-01", site_id=site.id)
     settle_owed(engine)
+    add_account(
+        engine, Viewer("zone1", "zone"), enterprise=C, utility="sgcc_jiangsu", account="3205000001", meters=["E-01"]
+    )
+    statements = pd.DataFrame(
+        [
+            {
+                "utility": "sgcc_jiangsu",
+                "account": "3205000001",
+                "account_name": "吴江丙化工",
+                "period_start": start,
+                "period_end": end,
+                "energy": kwh,
+                "unit": "kWh",
+                "issued_at": "2024-04-20T10:00:00+08:00",
+            }
+            for start, end, kwh in (("2024-01-01", "2024-02-01", 388_000), ("2024-02-01", "2024-03-01", 419_040))
+        ]
+    )  # C's upload is 388 000 kWh a month: February 8 % above it
+    assert receive_grid_statements(engine, statements, "grid-test").stored == 2
     engine.dispose()
     with serving(url) as served:
         yield served
@@ -79,6 +105,8 @@ def test_the_reconciliation_page_in_the_browser(page, base_url, language):
         no_exception(page)
         page.screenshot(path=SHOTS / f"reconcile-{language}-{name}.png", full_page=True)
     assert page.get_by_text("吴江分厂").count() >= 1  # the sites tab names the site
+    alert = "监测企业之和超过清单" if language == "zh" else "monitored enterprises exceed the inventory"
+    assert page.get_by_text(alert).count() >= 1
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

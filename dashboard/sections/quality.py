@@ -139,7 +139,7 @@ if grid_enterprises.empty:
 else:
     common.dataframe(grid_enterprises, column_config=common.columns(grid_enterprises))
     st.markdown("##### " + t("不一致的账期", "Billing periods with a discrepancy"))
-    common.grid_discrepancies(grid["discrepancies"])
+    common.grid_discrepancies(grid)
 common.offer_tables(
     t("数据质量", "data quality"),
     {

@@ -129,10 +129,11 @@ with grid_tab:
             "beyond the tolerance (carbon/data/reconciliation_parameters.csv, a project default) are discrepancies.",
         )
     )
-    common.grid_discrepancies(grid["discrepancies"])
-    st.markdown("#### " + t("各企业一致率", "Agreement by enterprise"))
+    common.grid_discrepancies(grid)
     agree = common.grid_table(grid["enterprises"])
-    common.dataframe(agree, column_config=common.columns(agree))
+    if len(agree):
+        st.markdown("#### " + t("各企业一致率", "Agreement by enterprise"))
+        common.dataframe(agree, column_config=common.columns(agree))
 
 with sites_tab:
     st.caption(

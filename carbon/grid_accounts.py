@@ -154,8 +154,8 @@ def add_account(
     meter_codes = list(dict.fromkeys(str(m).strip() for m in meters if str(m).strip()))
     if not meter_codes:
         raise InputError(
-            "请至少给出该户号下的一块电表（--meter）",
-            "Give at least one electricity meter behind the account (--meter)",
+            "请至少给出该户号下的一块电表（命令行用 --meter）",
+            "Give at least one electricity meter behind the account (--meter on the command line)",
         )
     for m in meter_codes:
         if len(m) > 64:

@@ -67,6 +67,7 @@ from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
 from carbon.factor_choice import BASES, check_choices
+from carbon.grid_accounts import UTILITY_OF_PROVINCE, add_account, visible_accounts
 from carbon.ingest import FileReport, Upload, history, read_files
 from carbon.ingest.preview import preview_rows
 from carbon.ingest.rejects import rejected_rows
@@ -613,6 +614,29 @@ def grid_agreement(engine: Engine, viewer: Viewer, year: int) -> dict[str, pd.Da
         "meters": per_meter,
         "discrepancies": table.loc[table["discrepancy"]].reset_index(drop=True),
     }
+
+
+def grid_accounts(engine: Engine, viewer: Viewer, enterprise: str) -> dict[str, Any]:
+    """An enterprise's utility accounts (户号) as the enterprise itself or staff of its jurisdiction see them
+    (``carbon.grid_accounts.ACCOUNT_COLUMNS``), its electricity meters that are behind none yet (``free_meters``)
+    and its province's grid company (``utility``, the default of a new account)."""
+    ent = _enterprise(engine, viewer, enterprise)
+    own = visible_accounts(engine, viewer)
+    own = own.loc[own["enterprise_uscc"] == ent.uscc].reset_index(drop=True)
+    meters = meter_sites(engine, ent.uscc)
+    taken = {m for ms in own["meter_codes"] for m in ms}
+    free = [m for m in meters.loc[meters["carrier"] == "electricity", "meter_code"] if m not in taken]
+    province = reference.regions().loc[ent.region_id, "province"]
+    return {"accounts": own, "free_meters": free, "utility": UTILITY_OF_PROVINCE[province]}
+
+
+def register_grid_account(
+    engine: Engine, viewer: Viewer, enterprise: str, utility: str, account: str, meters: list[str]
+) -> dict[str, Any]:
+    """Register a utility account of ``enterprise`` with the meters behind it, by the enterprise itself or staff of
+    its jurisdiction (``carbon.grid_accounts.add_account``: an account another enterprise has claimed is refused)."""
+    _enterprise(engine, viewer, enterprise)
+    return add_account(engine, viewer, enterprise=enterprise, utility=utility, account=account, meters=meters)
 
 
 def reconciliation(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> dict[str, Any]:

@@ -128,3 +128,30 @@ def test_a_statistics_release_changes_the_cache_key(reconciled, tmp_path):
     revised = write(tmp_path / "revised.csv", f"qingpu,2024,居民生活,天然气,final_use,410,万立方米,修订,{SIM}")
     assert import_stats(reconciled, revised).stored == 1
     assert views.data_version(reconciled) != before
+
+
+def test_an_enterprise_registers_its_account_and_another_cannot_claim_it(reconciled):
+    """On the upload page an enterprise registers its own account with a meter; the same account claimed for
+    another enterprise (by its staff) is refused as double counting, and nothing changes."""
+    at = open_page(sign_in("ent-a"), "upload")
+    assert not at.exception
+    form_inputs = [i for i in at.text_input if i.label == "户号"]
+    (number,) = form_inputs
+    number.set_value("3101180001")
+    (meters,) = [m for m in at.multiselect if m.label == "该户号下的电表"]
+    assert meters.options == ["E-01"]  # A's electricity meter; its gas meter is not offered
+    meters.set_value(["E-01"])
+    next(b for b in at.button if b.label == "登记户号").click().run()
+    assert not at.exception
+    assert any("已登记户号 3101180001" in s.value for s in at.success)
+    mine = views.grid_accounts(reconciled, Viewer("ent-a", "enterprise", enterprise=A), A)["accounts"]
+    assert mine["account_no"].tolist() == ["3101180001"] and mine["registered_by"].tolist() == ["ent-a"]
+    staff = open_page(sign_in("qp-staff"), "upload")
+    staff.selectbox(key="up_ent").set_value(B).run()
+    (number,) = [i for i in staff.text_input if i.label == "户号"]
+    number.set_value("3101180001")
+    (meters,) = [m for m in staff.multiselect if m.label == "该户号下的电表"]
+    meters.set_value(["E-01"])
+    next(b for b in staff.button if b.label == "登记户号").click().run()
+    assert any("已登记" in e.value or "重复" in e.value for e in staff.error), [e.value for e in staff.error]
+    assert views.grid_accounts(reconciled, Viewer("qp-staff", "region", region="qingpu"), B)["accounts"].empty

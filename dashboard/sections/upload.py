@@ -164,3 +164,42 @@ history = views.uploads(engine, v, enterprise)
 common.dataframe(common.uploads_table(history), column_config=common.columns(history))
 common.show_batch(v, history["batch_id"].tolist(), "up")
 common.offer_tables(t("数据上报", "upload"), {t("上报记录", "uploads"): history})
+
+st.markdown("#### " + t("电网户号", "Utility accounts (户号)"))
+st.caption(
+    t(
+        "登记本企业在供电单位的户号及其下的电表，电网的月度结算电量将与上报电量和物联网计量逐期比对。"
+        "一个户号只能登记给一家企业，否则就是重复计算。",
+        "Register the enterprise's accounts at the grid company and the meters behind each; the utility's monthly "
+        "settled energy is then compared with the uploads and the IoT meters, period by period. An account belongs "
+        "to one enterprise only: two would count it twice.",
+    )
+)
+held = views.grid_accounts(engine, v, enterprise)
+if len(held["accounts"]):
+    shown = common.grid_table(held["accounts"].drop(columns=["account_id", "enterprise_uscc", "region_id"]))
+    shown["meter_codes"] = shown["meter_codes"].map("、".join)
+    shown["registered_at"] = pd.to_datetime(shown["registered_at"], utc=True).dt.tz_convert("Asia/Shanghai")
+    common.dataframe(shown, column_config=common.columns(shown))
+with st.form("grid_account", clear_on_submit=True):
+    lang = common.lang()
+    utilities = codes.codes("utility")
+    cols = st.columns([2, 2, 3])
+    utility = cols[0].selectbox(
+        t("供电单位", "grid company"),
+        utilities,
+        index=utilities.index(held["utility"]),
+        format_func=lambda c: codes.label("utility", c, lang),
+    )
+    number = cols[1].text_input(t("户号", "account number"), max_chars=32)
+    meters = cols[2].multiselect(
+        t("该户号下的电表", "meters behind it"),
+        held["free_meters"],
+        placeholder=t("选择电表", "choose meters"),
+    )
+    if st.form_submit_button(t("登记户号", "register account")):
+        try:
+            done = views.register_grid_account(engine, v, enterprise, utility, number, meters)
+        except CarbonError as exc:
+            common.show_error(exc)
+        st.success(fmt.plain(t(f"已登记户号 {done['account_no']}。", f"Account {done['account_no']} registered.")))

@@ -2089,7 +2089,11 @@ def reconcile_topdown(ctx: click.Context, year: int, region: str | None, basis: 
         click.echo(f"{year}年无预警 / no alerts for {year}")
         return
     for a in alerts:
-        movers = "；".join(f"{m['enterprise_uscc']} {cell('change_tco2e', m['change_tco2e'])} t" for m in a["movers"])
+        movers = "; ".join(
+            f"{m['enterprise_uscc']} {'新进入 / new ' if m['new'] else ''}"
+            f"{cell('change_tco2e', m['change_tco2e'])} tCO2e"
+            for m in a["movers"]
+        )
         click.echo(
             f"[{codes.bilingual('coverage_alert', a['kind'])}] {reference.regions().loc[a['region'], 'name_zh']} · "
             f"{_sector_name(a['sector'])} · {_carrier_name(a['carrier'])}: "

@@ -68,6 +68,7 @@ from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
 from carbon.factor_choice import BASES, check_choices
 from carbon.grid_accounts import UTILITY_OF_PROVINCE, add_account, visible_accounts
+from carbon.grid_statements import parameters as grid_parameters
 from carbon.ingest import FileReport, Upload, history, read_files
 from carbon.ingest.preview import preview_rows
 from carbon.ingest.rejects import rejected_rows
@@ -637,6 +638,13 @@ def register_grid_account(
     its jurisdiction (``carbon.grid_accounts.add_account``: an account another enterprise has claimed is refused)."""
     _enterprise(engine, viewer, enterprise)
     return add_account(engine, viewer, enterprise=enterprise, utility=utility, account=account, meters=meters)
+
+
+def grid_tolerance() -> tuple[float, float]:
+    """The tolerance of the grid comparison (project defaults): relative to the utility's figure, and its floor in
+    kWh."""
+    p = grid_parameters()
+    return float(p["grid_relative_tolerance"]), float(p["grid_absolute_tolerance_kwh"])
 
 
 def reconciliation(engine: Engine, viewer: Viewer, year: int, basis: str = "location") -> dict[str, Any]:

@@ -80,10 +80,11 @@ def test_alerts_name_the_sector_the_gap_and_the_enterprises_that_moved(
     drop = alerts[("coverage_drop", "industry:C26")]
     assert drop["historical_coverage"] == pytest.approx(0.6)
     assert drop["gap_tco2e"] == pytest.approx((0.6 - 0.3) * 1000)
-    assert drop["movers"] == [{"enterprise_uscc": "E1", "change_tco2e": pytest.approx(300 - 600)}]
+    assert drop["movers"] == [{"enterprise_uscc": "E1", "change_tco2e": pytest.approx(300 - 600), "new": False}]
     exceeds = alerts[("exceeds", "transport")]
     assert exceeds["gap_tco2e"] == pytest.approx(50.0)
-    assert exceeds["movers"][0]["enterprise_uscc"] == "E3"
+    # E3 has no emissions in the line the year before: it is new there, and moves by all of them
+    assert exceeds["movers"] == [{"enterprise_uscc": "E3", "change_tco2e": 250.0, "new": True}]
 
 
 def test_a_coverage_within_the_rounding_of_the_statistics_is_not_an_excess() -> None:
@@ -150,7 +151,8 @@ def test_an_enterprise_above_its_inventory_line_is_an_alert(monitored_qingpu, tm
     (alert,) = coverage.reconciliation(engine, 2023, "location", ["qingpu"])["alerts"]
     assert (alert["kind"], alert["sector"], alert["carrier"]) == ("exceeds", "industry:C26", "natural_gas")
     assert alert["gap_tco2e"] == pytest.approx(0.2e6 * GAS_T_PER_M3)
-    assert alert["movers"] == [{"enterprise_uscc": code, "change_tco2e": pytest.approx(1.8e6 * GAS_T_PER_M3)}]
+    (mover,) = alert["movers"]
+    assert mover == {"enterprise_uscc": code, "change_tco2e": pytest.approx(1.8e6 * GAS_T_PER_M3), "new": False}
 
 
 def test_a_jurisdiction_without_statistics_has_no_coverage_and_no_alerts() -> None:
@@ -182,3 +184,16 @@ def test_the_cli_prints_coverage_and_alerts(monitored_qingpu, db_url, tmp_path) 
     printed = run(db_url, "reconcile", "topdown", "--year", "2023")
     assert "监测企业之和超过清单" in printed.stdout and code in printed.stdout
     assert run(db_url, "coverage", "--year", "2022").stdout.startswith("2022年无地区能源统计数据")
+
+
+def test_a_jurisdiction_whose_enterprises_reported_nothing_that_year_has_no_monitored_figure() -> None:
+    wujiang = pd.DataFrame(
+        [("wujiang", 2024, "industry", "electricity", 800.0, 90.0)], columns=[*coverage.KEYS, *coverage.FIGURES]
+    )
+    inventory = pd.concat([INVENTORY, wujiang], ignore_index=True)
+    table = coverage.coverage_table(inventory, coverage.enterprise_side(RESULTS, inventory)).set_index(coverage.KEYS)
+    line = table.loc[("wujiang", 2024, "industry", "electricity")]
+    assert pd.isna(line["monitored_tco2e"]) and line["coverage_emissions"] is None and pd.isna(line["enterprises"])
+    # Qingpu's enterprises reported: its line no enterprise is in reads 0, a count, not 0.0
+    assert table.loc[("qingpu", 2024, "industry", "electricity"), "enterprises"] == 1
+    assert str(table["enterprises"].dtype) == "Int64"

@@ -112,9 +112,9 @@ def coverage_table(inventory: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Dat
     ``enterprise_side``.  Returns ``KEYS`` + inventory_tco2e, inventory_tce, remainder (the line is a published total
     less its parts published apart; False without the column), monitored_tco2e, monitored_tce,
     enterprises (count), coverage_emissions, coverage_energy (fractions; None without an inventory line or with an
-    inventory line of zero).  A line of the statistics no enterprise reports in has monitored figures 0 (the
-    enterprises report, none is in that line) and coverage 0; a line enterprises report without a statistics line
-    has inventory figures None."""
+    inventory line of zero).  A line of the statistics no enterprise reports in has monitored figures 0 when the
+    jurisdiction's enterprises reported that year (none is in that line) and coverage 0, else no monitored figure
+    and no coverage; a line enterprises report without a statistics line has inventory figures None."""
     ent = enterprises.groupby(KEYS, as_index=False).agg(
         monitored_tco2e=("emissions_tco2e", "sum"),
         monitored_tce=("energy_tce", "sum"),
@@ -132,10 +132,14 @@ def coverage_table(inventory: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Dat
     )
     table = inv.merge(ent, on=KEYS, how="outer")
     table["remainder"] = table["remainder"].astype("boolean").fillna(False).astype(bool)
-    years_with_results = set(ent["year"])
-    reported = table["year"].isin(years_with_results)
+    # a jurisdiction whose enterprises reported that year covers its other lines by none (0); one without any
+    # result that year has no monitored figure at all (no data)
+    reported = pd.MultiIndex.from_frame(table[["region", "year"]]).isin(
+        pd.MultiIndex.from_frame(ent[["region", "year"]].drop_duplicates())
+    )
     for col in ("monitored_tco2e", "monitored_tce", "enterprises"):
         table[col] = table[col].where(table[col].notna() | ~reported, 0)
+    table["enterprises"] = table["enterprises"].astype("Int64")
     for share, num, den in (
         ("coverage_emissions", "monitored_tco2e", "inventory_tco2e"),
         ("coverage_energy", "monitored_tce", "inventory_tce"),
@@ -147,7 +151,8 @@ def coverage_table(inventory: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Dat
 
 def movers(enterprises: pd.DataFrame, table: pd.DataFrame, year: int, count: int = 3) -> pd.DataFrame:
     """Per inventory line of ``year``: the ``count`` enterprises whose emissions moved most against ``year - 1``
-    (``KEYS`` + enterprise_uscc, change_tco2e; an enterprise new in the line moves by all of its emissions).  The
+    (``KEYS`` + enterprise_uscc, change_tco2e, ``new``: True for an enterprise without emissions in the line the
+    year before, which moves by all of its emissions).  The
     year before is put in the lines the statistics publish for ``year`` (``table``: a ``coverage_table``), so an
     enterprise is compared with itself in the same line even where the two years' statistics differ in detail."""
     now = enterprises[enterprises["year"] == year]
@@ -158,16 +163,17 @@ def movers(enterprises: pd.DataFrame, table: pd.DataFrame, year: int, count: int
     now, before = (f.groupby(keys, as_index=False)["emissions_tco2e"].sum() for f in (now, before))
     both = now.merge(before, on=keys, how="outer", suffixes=("", "_before"))
     both["change_tco2e"] = both["emissions_tco2e"].fillna(0) - both["emissions_tco2e_before"].fillna(0)
+    both["new"] = both["emissions_tco2e_before"].isna()
     both["size"] = both["change_tco2e"].abs()
     top = both.sort_values("size", ascending=False, kind="stable").groupby(KEYS).head(count)
-    return top[[*keys, "change_tco2e"]].reset_index(drop=True)
+    return top[[*keys, "change_tco2e", "new"]].reset_index(drop=True)
 
 
 def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -> list[dict[str, Any]]:
     """Alerts of ``year`` from a ``coverage_table`` of that year and earlier ones (see the module docstring): each a
     dict with kind (exceeds, coverage_drop, unmatched), region, sector, carrier, the figures of the line, the gap in
     tCO2e (enterprises minus inventory for exceeds; the shortfall against the historical coverage for a drop) and
-    ``movers`` (enterprise_uscc, change_tco2e)."""
+    ``movers`` (enterprise_uscc, change_tco2e, new)."""
     p, d = parameters(), parameter_decimals()
     tolerance, drop = float(p["coverage_exceed_tolerance"]), float(p["coverage_drop_points"])
     decimals = int(d["coverage_drop_points"])  # coverage is compared at a tenth of a percentage point
@@ -200,6 +206,9 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
         if kind is None:
             continue
         line = moved[(moved["region"] == r.region) & (moved["sector"] == r.sector) & (moved["carrier"] == r.carrier)]
+        named = [
+            {**m, "new": bool(m["new"])} for m in line[["enterprise_uscc", "change_tco2e", "new"]].to_dict("records")
+        ]
         alerts.append(
             {
                 "kind": kind,
@@ -212,7 +221,7 @@ def coverage_alerts(table: pd.DataFrame, enterprises: pd.DataFrame, year: int) -
                 "coverage_emissions": coverage,
                 "historical_coverage": None if pd.isna(r.historical_coverage) else float(r.historical_coverage),
                 "gap_tco2e": gap,
-                "movers": line[["enterprise_uscc", "change_tco2e"]].to_dict("records"),
+                "movers": named,
             }
         )
     return alerts

@@ -99,8 +99,9 @@ if h["inventory_emissions_tco2e"] is not None:
     for col, name, (low, high) in zip(st.columns(4), figures, bands, strict=True):
         digits = 4 if "intensity" in name else 0
         col.metric(fields.title(name, lang), fmt.number(h[name], digits), help=fields.description(name, lang))
-        band = f"{fmt.number(h[low], digits)}–{fmt.number(h[high], digits)}"
-        col.caption(t(f"95%区间 {band}", f"95 % band {band}"))
+        if h[low] is not None and h[high] is not None:  # no band without a figure
+            band = f"{fmt.number(h[low], digits)}–{fmt.number(h[high], digits)}"
+            col.caption(t(f"95%区间 {band}", f"95 % band {band}"))
     st.caption(
         t(
             f"地区清单：统计数据{views.statistics_status_label(h['inventory_status'], 'zh')}，批次 "

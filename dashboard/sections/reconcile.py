@@ -43,14 +43,19 @@ def alert_text(a: dict) -> str:
     """An alert in one line: where, the figures, and the enterprises that moved most (names are untrusted text)."""
     tonnes = lambda x: fmt.tonnes_co2e(x, lang)  # noqa: E731
     where = f"{labels.region(a['region'], lang)} · {sector_text(a['sector'])} · {labels.carrier(a['carrier'], lang)}"
-    movers = "；".join(f"{m['name'] or m['enterprise_uscc']}（{tonnes(m['change_tco2e'])}）" for m in a["movers"])
+    new = t("新进入该行", "new in the line")
+    movers = t("；", "; ").join(
+        f"{m['name'] or m['enterprise_uscc']}{t('（', ' (')}{new + t('，', ', ') if m['new'] else ''}"
+        f"{tonnes(m['change_tco2e'])}{t('）', ')')}"
+        for m in a["movers"]
+    )
     return t(
         f"{where}：清单 {tonnes(a['inventory_tco2e'])}，监测企业 {tonnes(a['monitored_tco2e'])}，覆盖率 "
         f"{fmt.percent(a['coverage_emissions'])}（历史 {fmt.percent(a['historical_coverage'])}），差额 "
-        f"{tonnes(a['gap_tco2e'])}。变化最大的企业：{movers or '无'}",
+        f"{tonnes(a['gap_tco2e'])}。较上年变化最大的企业：{movers or '无'}",
         f"{where}: inventory {tonnes(a['inventory_tco2e'])}, monitored enterprises {tonnes(a['monitored_tco2e'])}, "
         f"coverage {fmt.percent(a['coverage_emissions'])} (history {fmt.percent(a['historical_coverage'])}), gap "
-        f"{tonnes(a['gap_tco2e'])}. Enterprises that moved most: {movers or 'none'}",
+        f"{tonnes(a['gap_tco2e'])}. Enterprises that moved most against the year before: {movers or 'none'}",
     )
 
 
@@ -120,13 +125,15 @@ with alerts_tab:
         (st.error if a["kind"] == "exceeds" else st.warning)(fmt.plain(alert_text(a)))
 
 with grid_tab:
+    relative, floor = views.grid_tolerance()
     st.caption(
         t(
             "按户号和账期（抄表日期之间）并列供电单位结算电量、企业上报电量与物联网计量电量（均按时间折算到账期）；"
-            "超出允许偏差（carbon/data/reconciliation_parameters.csv，项目默认值）的账期列为不一致。",
+            f"差额超过允许偏差（电网电量的{relative:.0%}与{floor:,.0f} kWh中较大者，项目默认值）的账期列为不一致。",
             "Per utility account and billing period (between meter-reading dates): the utility's settled energy, the "
             "enterprise's uploads and its IoT meters side by side (each prorated to the period by time); periods "
-            "beyond the tolerance (carbon/data/reconciliation_parameters.csv, a project default) are discrepancies.",
+            f"differing by more than the tolerance (the larger of {relative:.0%} of the utility's figure and "
+            f"{floor:,.0f} kWh, a project default) are discrepancies.",
         )
     )
     common.grid_discrepancies(grid)

@@ -327,3 +327,19 @@ def test_stored_lines_get_their_tier_mix_and_band(engine, tmp_path):
     # the same band from the one call the overview needs, and none for a year without data
     assert u.line_band(tiers.tiered_lines(engine, 2024, [code])) == band
     assert u.line_band(tiers.tiered_lines(engine, 2023, [code])) is None
+
+
+def test_the_uncertainty_of_a_change_lets_a_shared_factor_cancel() -> None:
+    """IPCC 2006 Vol. 1 Ch. 3 Approach 1 for a trend, by hand: activity data uncorrelated between the years, a
+    carrier's factor the same in both, so it counts only as far as the carrier's share moved."""
+    line = lambda carrier, t: {"carrier": carrier, "emissions_tco2e": t, "tier": "statistics"}  # noqa: E731
+    same_mix = u.trend_half_width(
+        pd.DataFrame([line("natural_gas", 100.0)]), pd.DataFrame([line("natural_gas", 200.0)])
+    )
+    assert same_mix == pytest.approx((5**2 + 5**2) ** 0.5)  # the gas factor's ±5 % cancels entirely
+    now = pd.DataFrame([line("natural_gas", 100.0), line("electricity", 100.0)])
+    base = pd.DataFrame([line("natural_gas", 100.0)])
+    # activity: (0.5 x 5)^2 x 2 + (1 x 5)^2 = 37.5; factors: ((0.5 - 1) x 5)^2 + ((0.5 - 0) x 10)^2 = 31.25
+    assert u.trend_half_width(now, base) == pytest.approx(68.75**0.5)
+    assert u.trend_half_width(now, base, factors=False) == pytest.approx(37.5**0.5)
+    assert u.trend_half_width(now, base.iloc[0:0]) is None  # no base year: no change to judge

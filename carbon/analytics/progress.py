@@ -41,7 +41,7 @@ from sqlalchemy import Engine, select
 from carbon import codes, fields, reference, sources
 from carbon.analytics import uncertainty
 from carbon.analytics.cube import enterprise_results
-from carbon.analytics.inventory import inventory_totals
+from carbon.analytics.inventory import inventory_lines, inventory_totals
 from carbon.analytics.precision import at_precision
 from carbon.models import Enterprise
 from carbon.regional_energy import weakest_status
@@ -440,16 +440,41 @@ def inventory_intensity(engine: Engine, region: str, years: list[int], basis: st
     return pd.DataFrame(rows, columns=INTENSITY_COLUMNS).set_index("year")
 
 
-def assess_target(t: Any, year: int, intensity: pd.DataFrame) -> dict[str, Any]:
+def inventory_trend(engine: Engine, region: str, year: int, base: int, basis: str = "location") -> dict[str, float]:
+    """The uncertainty of the change of the region's inventory from ``base`` to ``year``, per target indicator: the
+    half-width (percent) of the 95 % interval of the ratio of the two years' emissions (carbon intensity) and energy
+    (energy intensity), GDP taken as exact (``uncertainty.trend_half_width``: activity data of the ``statistics``
+    tier uncorrelated between the years, each carrier's factor correlated).  An indicator is missing where either
+    year has no inventory total."""
+
+    def total_lines(y: int) -> pd.DataFrame:
+        lines = inventory_lines(engine, y, basis, [region])
+        return lines.loc[lines["in_total"].astype(bool)].assign(tier="statistics") if len(lines) else lines
+
+    now, then = total_lines(year), total_lines(base)
+    if now.empty or then.empty:
+        return {}
+    carbon = uncertainty.trend_half_width(now, then)
+    energy = uncertainty.trend_half_width(
+        now.assign(emissions_tco2e=now["energy_tce"]), then.assign(emissions_tco2e=then["energy_tce"]), factors=False
+    )
+    found = {"carbon_intensity_tco2e_per_10k_cny": carbon, "energy_intensity_tce_per_10k_cny": energy}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def assess_target(t: Any, year: int, intensity: pd.DataFrame, trend: dict[str, float] | None = None) -> dict[str, Any]:
     """A regional target (a row of ``targets()``) assessed on the region's inventory intensity (``inventory_intensity``
-    with the base year and ``year``), with the 95 % band of the year's intensity: ``status`` is ``on_track`` only
-    when the whole band is at or below the target's straight path for the year (drawn from the base year's figure,
-    the target's own reference); ``off_track`` or ``at_risk`` (``target_progress``'s) when the whole band is above
-    it; ``cannot_tell`` when the band straddles it; ``not_assessable`` without an inventory.  Also ``reason`` (None,
-    or why it cannot be assessed: the reason of the year, else of the base year), ``assessed_on`` (``inventory`` or
-    None), ``achieved``, ``needed_per_year``, ``intensity`` with ``intensity_lower`` and ``intensity_upper`` (the
-    band), ``path_intensity`` (the path's value for the year), and the statistics' weakest status and releases.
-    Pure."""
+    with the base year and ``year``), with the 95 % band of its change since the base year: ``status`` is
+    ``on_track`` only when the whole band is at or below the target's straight path for the year (drawn from the
+    base year's figure, the target's own reference); ``off_track`` or ``at_risk`` (``target_progress``'s) when the
+    whole band is above it; ``cannot_tell`` when the band straddles it; ``not_assessable`` without an inventory.
+
+    The band is the year's intensity times (1 ± the half-width of the ratio to the base year) from ``trend``
+    (``inventory_trend``: what is uncertain about the change, a factor's shared error cancelling), else the year's
+    own level band (``BAND``).  Also ``reason`` (None, or why it cannot be assessed: the reason of the year, else of
+    the base year), ``assessed_on`` (``inventory`` or None), ``achieved``, ``needed_per_year``, ``intensity`` with
+    ``intensity_lower`` and ``intensity_upper`` (the band), ``path_intensity`` (the path's value for the year), and
+    the statistics' weakest status and releases.  Pure."""
     base, by, cut = int(t.base_year), int(t.target_year), float(t.reduction_percent) / 100
     column = INVENTORY[t.indicator]
     series = intensity[column] if column in intensity else pd.Series(dtype=float)
@@ -463,7 +488,11 @@ def assess_target(t: Any, year: int, intensity: pd.DataFrame) -> dict[str, Any]:
         return {**out, "status": NOT_ASSESSABLE, "reason": reason or "no_regional_statistics"}
     tp = target_progress(series, base, by, cut, year, parameters()["at_risk_share"])
     value = float(series[year])
-    lower, upper = (float(intensity.loc[year, c]) for c in BAND[column])
+    half = (trend or {}).get(t.indicator)
+    if half is None:
+        lower, upper = (float(intensity.loc[year, c]) for c in BAND[column])
+    else:
+        lower, upper = value * (1 - half / 100), value * (1 + half / 100)
     path = float(series[base]) * (1 - expected_reduction(cut, base, by, year))
     state = uncertainty.assess(uncertainty.Band(value, 100 * (upper - lower) / 2 / abs(value), lower, upper), path)
     used = intensity.loc[[base, year]]
@@ -490,6 +519,7 @@ def regional_target(
     value_added: dict[int, pd.Series],
     intensity: pd.DataFrame,
     own: dict[int, pd.DataFrame] | None = None,
+    trend: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The state of one regional target (a row of ``targets()``) for ``year``, assessed on the region's inventory
     (``assess_target`` over ``inventory_intensity``; ``not_assessable`` without it); the reduction its straight path
@@ -517,7 +547,7 @@ def regional_target(
         "qualifier": t.qualifier,
         **target_source(t._asdict()),
         "expected": float(expected_reduction(cut, base, by, year)),
-        **assess_target(t, year, intensity),
+        **assess_target(t, year, intensity, trend),
         "monitored_achieved": ref,
         "monitored_achieved_enterprises": n,
     }
@@ -542,6 +572,11 @@ def progress_with_totals(
     totals = totals_of(lines, va, own)
     intensity = inventory_intensity(engine, region, [year, *wanted["base_year"].astype(int)], basis)
     inventory = intensity.loc[year]
+    trends = {
+        base: inventory_trend(engine, region, year, base, basis)
+        for base in sorted(set(wanted["base_year"].astype(int)))
+        if pd.isna(intensity.loc[[year, base], "inventory_reason"]).all()
+    }
     now = totals.loc[year]
     change, compared = panel_change(lines[year - 1], lines[year], "emissions_tco2e")
 
@@ -579,7 +614,10 @@ def progress_with_totals(
         "inventory_reason": inventory["inventory_reason"],
         # an enterprise's own reduction and key-emitter status are of the whole enterprise, in the region it is
         # registered in (its value added and its reporting duty are not split by site)
-        "targets": [regional_target(t, year, lines, va, intensity, own) for t in wanted.itertuples(index=False)],
+        "targets": [
+            regional_target(t, year, lines, va, intensity, own, trends.get(int(t.base_year)))
+            for t in wanted.itertuples(index=False)
+        ],
         "key_emitters": key_emitters(own[year]).to_dict("records"),
     }
     head["key_emitter_count"] = None if own[year].empty else len(head["key_emitters"])  # no data is not none

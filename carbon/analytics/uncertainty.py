@@ -245,6 +245,35 @@ def line_band(lines: pd.DataFrame) -> Band | None:
     return sum_band(sources["emissions_tco2e"].to_numpy(), sources["half_width_pct"].to_numpy())
 
 
+def trend_half_width(now: pd.DataFrame, base: pd.DataFrame, factors: bool = True) -> float | None:
+    """Half-width (percent of the ratio) of the 95 % interval of ``total(now) / total(base)``, the uncertainty of a
+    change between two years: IPCC 2006 Vol. 1 Ch. 3 Approach 1 for a trend, to first order.  Activity data are
+    uncorrelated between the years: each line counts with its share of its own year's total.  A carrier's emission
+    factor is fully correlated between them (its error is the method's, the same in both years), so it counts only
+    as far as the carrier's share of the total changed; ``factors`` False leaves factors out (energy in tce).
+    Lines as for ``line_band`` (``emissions_tco2e`` may hold another figure, e.g. tce, with ``factors`` False).
+    None when either set is empty or has an unknown figure, or either total is zero."""
+    if now is None or base is None or now.empty or base.empty:
+        return None
+    if now["emissions_tco2e"].isna().any() or base["emissions_tco2e"].isna().any():
+        return None
+    n, b = line_half_widths(now), line_half_widths(base)
+    tn, tb = float(n["emissions_tco2e"].sum()), float(b["emissions_tco2e"].sum())
+    if tn == 0 or tb == 0:
+        return None
+    activity = float(
+        ((n["emissions_tco2e"] / tn * n["activity_pct"]) ** 2).sum()
+        + ((b["emissions_tco2e"] / tb * b["activity_pct"]) ** 2).sum()
+    )
+    shares = pd.concat(
+        [n.groupby("carrier")["emissions_tco2e"].sum() / tn, b.groupby("carrier")["emissions_tco2e"].sum() / tb],
+        axis=1,
+    ).fillna(0.0)
+    moved = shares.iloc[:, 0] - shares.iloc[:, 1]
+    factor = float(((moved * factor_half_widths().reindex(moved.index)) ** 2).sum()) if factors else 0.0
+    return float(np.sqrt(activity + factor))
+
+
 def _lognormal_multipliers(cv: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
     """``draws x len(cv)`` lognormal draws of mean 1 and coefficient of variation ``cv``."""
     sigma = np.sqrt(np.log1p(cv**2))

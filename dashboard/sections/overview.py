@@ -143,10 +143,11 @@ for tg in h["targets"]:
         digits = fields.digits(tg["indicator"])
         cols[2].caption(
             t(
-                f"{year}年清单强度 {fmt.number(tg['intensity'], digits)}（95%区间 "
+                f"{year}年清单强度 {fmt.number(tg['intensity'], digits)}（较基年变化的95%区间 "
                 f"{fmt.number(tg['intensity_lower'], digits)}–{fmt.number(tg['intensity_upper'], digits)}），"
                 f"目标路径 {fmt.number(tg['path_intensity'], digits)}；整个区间在路径以下才算达标。",
-                f"{year} inventory intensity {fmt.number(tg['intensity'], digits)} (95 % band "
+                f"{year} inventory intensity {fmt.number(tg['intensity'], digits)} (95 % band of the change since "
+                f"the base year "
                 f"{fmt.number(tg['intensity_lower'], digits)}–{fmt.number(tg['intensity_upper'], digits)}), path "
                 f"{fmt.number(tg['path_intensity'], digits)}; on track only when the whole band is at or below it.",
             )

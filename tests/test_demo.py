@@ -330,7 +330,7 @@ def test_demo_summary_adds_up_and_is_repeatable(db_url, tmp_path):
     assert "zone-2025-energy-intensity" not in text and "无法评估" in text  # the 2005-based targets
     assert "按地区清单评估" in text and "95%" in text and "[" in text  # assessed on the inventory, with the band
     text = format_summary(summary_2025)
-    assert "覆盖率下降" in text and "监测企业合计超过统计" in text and "模拟统计" in text
+    assert "覆盖率较历史明显下降" in text and "监测企业之和超过清单" in text and "模拟统计" in text
     assert "吴江厂区（模拟）" in text and "+8" in text and "进度正常" in text
 
 

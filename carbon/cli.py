@@ -845,7 +845,7 @@ def grade(ctx: click.Context, year: int, basis: str, as_json: bool) -> None:
 def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bool) -> None:
     """双碳进展：监测企业总量与强度、地区目标及其状态、重点排放单位 / dual-carbon progress of a region."""
     from carbon import codes
-    from carbon.analytics.progress import HEADLINE_FIGURES, target_state, target_title
+    from carbon.analytics.progress import BAND_FIGURES, HEADLINE_FIGURES, target_state, target_title
     from carbon.analytics.progress import progress as region_progress
 
     p = region_progress(_engine(ctx), region, year, basis)
@@ -882,7 +882,7 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
                 ["地区清单 / regional inventory", "数值 / value"],
                 [[fields.header(k), cell(k, p[k])] for k in (
                     "inventory_emissions_tco2e", "inventory_energy_tce", "inventory_carbon_intensity_tco2e_per_10k_cny",
-                    "inventory_energy_intensity_tce_per_10k_cny")]
+                    "inventory_energy_intensity_tce_per_10k_cny", *BAND_FIGURES)]
                 + [[fields.header("inventory_status"), _stat_status(p["inventory_status"])],
                    [fields.header("inventory_releases"), ",".join(str(r) for r in p["inventory_releases"])]],
                 right=[1],
@@ -895,20 +895,32 @@ def progress(ctx: click.Context, region: str, year: int, basis: str, as_json: bo
         n = t["monitored_achieved_enterprises"]
         return f"{cell('monitored_achieved', t['monitored_achieved'])} ({n}家 / {n} ent.)"
 
+    def band_cell(t: dict) -> str:
+        if t["intensity"] is None:
+            return "-"
+        digits = fields.digits(t["indicator"])
+        low, high = (f"{t[k]:.{digits}f}" for k in ("intensity_lower", "intensity_upper"))
+        return f"{t['intensity']:.{digits}f} [{low}–{high}] / {t['path_intensity']:.{digits}f}"
+
     click.echo(
         render(
-            headers("target_title", "expected", "achieved", "monitored_achieved", "target_status"),
+            [
+                *headers("target_title", "expected", "achieved"),
+                "清单强度[较基年变化的95%区间] / 路径 / inventory intensity [95 % band of the change] / path",
+                *headers("monitored_achieved", "target_status"),
+            ],
             [
                 [
                     target_title(t["id"], "zh"),
                     cell("expected", t["expected"]),
                     cell("achieved", t["achieved"]),
+                    band_cell(t),
                     reference_cell(t),
                     f"{target_state(t['status'], t['reason'], 'zh')} / {target_state(t['status'], t['reason'], 'en')}",
                 ]
                 for t in p["targets"]
             ],
-            right=[1, 2, 3],
+            right=[1, 2, 3, 4],
         )
     )
 

@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from carbon import codes, reference
+from carbon import reference
 from carbon.accounting import apply_factors
 from carbon.analytics.uncertainty import activity_half_widths, line_band, sum_band
 from carbon.factor_choice import check_choices, choice_table
 from carbon.ledger import GWP_OF_RECORD, load_factors, local_today
 from carbon.models import RegionalEnergy, StatsRelease
-from carbon.regional_energy import current_figures, parent_of, weakest_status
+from carbon.regional_energy import current_figures, merge_service_parts, parent_of, sector_name, weakest_status
 
 LINE_COLUMNS = [
     "region_id", "year", "sector", "carrier", "flow", "quantity_canonical", "energy_tce", "emissions_tco2e",
@@ -65,12 +65,7 @@ NO_STATISTICS, NO_NET_IMPORT, NO_FUEL_USE, NOT_ALL_JURISDICTIONS = (
 def sector_label(sector: str, lang: str = "zh", remainder: bool = False) -> str:
     """An inventory sector as a person reads it: ``工业``, ``industry:C26`` as its GB/T 4754 division name, a
     remainder as ``工业（其余）`` / ``industry (rest)``.  ``KeyError`` for an unknown code."""
-    code = sector.split(":", 1)[1] if ":" in sector else ""
-    if len(code) == 3:
-        name = reference.industry_divisions().loc[code[1:], "name_zh" if lang == "zh" else "name_en"]
-        label = f"{code} {name}"
-    else:
-        label = codes.label("inventory_sector", sector, lang)
+    label = sector_name(sector, lang)
     if remainder:
         return f"{label}（其余）" if lang == "zh" else f"{label} (rest)"
     return label
@@ -84,7 +79,9 @@ def method() -> pd.DataFrame:
 def expand_hierarchy(figures: pd.DataFrame) -> pd.DataFrame:
     """Figures with every published parent replaced by its remainder (the parent less its published children;
     ``remainder`` True), dropped where nothing remains.  The import refuses a parent smaller than its children; a
-    difference within floating-point rounding is 0.  Pure."""
+    difference within floating-point rounding is 0.  Published parts of services are first counted once as
+    ``services`` (``carbon.regional_energy.merge_service_parts``).  Pure."""
+    figures = merge_service_parts(figures).reset_index(drop=True)
     out = figures.copy()
     out["remainder"] = False
     if out.empty:

@@ -1,0 +1,68 @@
+"""Regional energy statistics as a user meets them: parts of services revised one at a time, restatements that say
+what changed the total, re-imported old files, yearbook units and Excel-exported files, messages that quote the file
+and ``carbon inventory`` as text; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carbon.analytics.inventory import inventory_lines, inventory_restatement, inventory_totals
+from carbon.regional_energy import current_figures
+from carbon.stats import import_stats
+
+HEADER = "region,year,sector,carrier,flow,value,unit,status,source\n"
+
+
+def write(path: Path, *rows: str, header: str = HEADER) -> Path:
+    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_a_revision_of_one_part_of_services_leaves_the_other_part(engine, tmp_path):
+    first = write(
+        tmp_path / "parts.csv",
+        "qingpu,2022,其他,天然气,final_use,600,万立方米,最终,测试",
+        "qingpu,2022,批发和零售业、住宿和餐饮业,天然气,final_use,900,万立方米,最终,测试",
+    )
+    assert import_stats(engine, first).stored == 2
+    stored = current_figures(engine, ["qingpu"], [2022]).set_index("sector")
+    assert sorted(stored.index) == ["services:FH", "services:other"]
+    assert stored.loc["services:FH", "quantity_original"] == 900
+    assert stored.loc["services:FH", "unit_original"] == "万立方米"
+    revision = write(tmp_path / "rev.csv", "qingpu,2022,其他,天然气,final_use,700,万立方米,修订,测试修订")
+    report = import_stats(engine, revision)
+    assert (report.stored, report.revised) == (1, 1)
+    lines = inventory_lines(engine, 2022, "location", ["qingpu"]).set_index(["sector", "carrier"])
+    # the inventory counts services once: the sum of its parts, 700 + 900 万m3
+    assert lines.loc[("services", "natural_gas"), "quantity_canonical"] == pytest.approx(16_000_000)
+    assert lines.loc[("services", "natural_gas"), "status"] == "final"  # the weakest of the parts
+    assert not any(s.startswith("services:") for s, _ in lines.index)
+    # the restatement explains the services line: 1 500 -> 1 600 万m3
+    table = inventory_restatement(engine, "qingpu", 2022, "location").set_index("sector")
+    assert table.loc["services", "old_quantity_canonical"] == pytest.approx(15_000_000)
+    assert table.loc["services", "new_quantity_canonical"] == pytest.approx(16_000_000)
+
+
+def test_services_whole_and_in_parts_must_agree(engine, tmp_path):
+    whole = write(
+        tmp_path / "whole.csv",
+        "wujiang,2022,services,天然气,final_use,1000,万立方米,最终,测试",
+        "wujiang,2022,K,天然气,final_use,300,万立方米,最终,测试",
+        "wujiang,2022,其他,天然气,final_use,800,万立方米,最终,测试",
+    )
+    report = import_stats(engine, whole)
+    # K lies within 其他 (overlap), and services is smaller than its parts (1 100)
+    assert report.stored == 0
+    assert any("overlap" in e.en for e in report.errors)
+    assert any("其他服务业" in e.zh and "11,000,000 m3" in e.zh for e in report.errors)
+    fine = write(
+        tmp_path / "fine.csv",
+        "wujiang,2022,services,天然气,final_use,1000,万立方米,最终,测试",
+        "wujiang,2022,其他,天然气,final_use,800,万立方米,最终,测试",
+    )
+    assert import_stats(engine, fine).stored == 2
+    lines = inventory_lines(engine, 2022, "location", ["wujiang"])
+    services = lines.loc[lines["sector"] == "services", "quantity_canonical"]
+    assert services.tolist() == [pytest.approx(10_000_000)]  # the whole, never whole + part

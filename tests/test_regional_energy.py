@@ -4,6 +4,7 @@ and ``carbon inventory`` as text; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from carbon.analytics.inventory import inventory_lines, inventory_restatement, inventory_totals
 from carbon.regional_energy import current_figures
 from carbon.stats import import_stats
+from tests.test_attacks import run
 
 HEADER = "region,year,sector,carrier,flow,value,unit,status,source\n"
 
@@ -66,3 +68,31 @@ def test_services_whole_and_in_parts_must_agree(engine, tmp_path):
     lines = inventory_lines(engine, 2022, "location", ["wujiang"])
     services = lines.loc[lines["sector"] == "services", "quantity_canonical"]
     assert services.tolist() == [pytest.approx(10_000_000)]  # the whole, never whole + part
+
+
+QINGPU_2023 = (
+    "qingpu,2023,工业,天然气,final_use,1000,万立方米,最终,年鉴",
+    "qingpu,2023,工业,电力,final_use,70,亿千瓦时,最终,年鉴 全社会用电量",
+    "qingpu,2023,all,电力,net_import,8,亿千瓦时,最终,年鉴 净调入电量",
+)
+
+
+def test_the_restatement_total_is_the_change_of_the_inventory_total(engine, db_url, tmp_path):
+    assert import_stats(engine, write(tmp_path / "qp.csv", *QINGPU_2023)).stored == 3
+    before = inventory_totals(engine, 2023, "location", ["qingpu"]).iloc[0]
+    revision = write(tmp_path / "rev.csv", "qingpu,2023,工业,电力,final_use,70.2,亿千瓦时,修订,年鉴修订")
+    assert import_stats(engine, revision).stored == 1
+    after = inventory_totals(engine, 2023, "location", ["qingpu"]).iloc[0]
+    assert after.emissions_tco2e == before.emissions_tco2e  # the consumption view's electricity only
+    rest = json.loads(
+        run(db_url, "inventory", "--region", "qingpu", "--year", "2023", "--restatement", "--json").stdout
+    )
+    (line,) = rest["lines"]
+    assert line["in_total"] is False and line["difference_tco2e"] > 0
+    text = run(db_url, "inventory", "--region", "qingpu", "--year", "2023", "--restatement")
+    assert text.returncode == 0, text.stderr
+    assert "change of the inventory total: 0.00 tCO2e" in text.stdout
+    assert "change of the consumption view" in text.stdout
+    missing = run(db_url, "inventory", "--region", "qingpu", "--year", "2023", "--restatement", "--release", "999")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "no release 999" in missing.stderr and "releases are: 1, 2" in missing.stderr

@@ -21,7 +21,9 @@ value, unit, status, source`` (``carbon.stats`` tells it from the economic file 
   亿千瓦时, 万吨, 万立方米, ...).  Standard coal (吨标准煤, tce) is refused: it is not a quantity of a carrier.
 - ``status``: provisional (快报, 初步), final (最终, 最终核实) or revised (修订).  A changed figure never
   replaces one of a stronger status (provisional < final < revised): re-importing an old file cannot undo a
-  revision.
+  revision.  A provisional figure replaces a provisional one (初步 after 快报: the later import is the later
+  publication); a file whose exact bytes (SHA-256) were imported before as a release is refused when it would
+  change any figure (it would revert those imported since), naming that release and when it was imported.
 - ``source``: where the figure was published; simulated data says so (模拟).
 
 All or nothing: any refused row and nothing is stored.  A changed figure supersedes the stored one, which stays as
@@ -50,6 +52,7 @@ from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
 from carbon.limits import long_cells, time_limits
 from carbon.models import RegionalEnergy, StatsRelease
+from carbon.tables import beijing_time
 from carbon.units import conversion_factor, finite_numbers, overflows, parse_unit
 
 COLUMNS = ("region", "year", "sector", "carrier", "flow", "value", "unit", "status", "source")
@@ -587,8 +590,9 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
     with engine.connect() as conn, conn.begin() as transaction:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('regional_energy'))"))
+        digest = hashlib.sha256(data).hexdigest()
         release_id = conn.execute(
-            insert(StatsRelease).values(file_name=path.name, sha256=hashlib.sha256(data).hexdigest(), imported_at=now)
+            insert(StatsRelease).values(file_name=path.name, sha256=digest, imported_at=now)
         ).inserted_primary_key[0]
         current = current_figures(conn, sorted(set(parsed["region_id"])), sorted(set(parsed["year"])))
         merged = parsed.merge(
@@ -625,6 +629,26 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
         ).drop_duplicates(KEY, keep="last")
         after = after.reset_index(drop=True)
         report.errors += hierarchy_issues(after, after.get("row"))
+        if not report.errors and (~same).any():
+            earlier = conn.execute(
+                select(StatsRelease.id, StatsRelease.file_name, StatsRelease.imported_at)
+                .where(StatsRelease.sha256 == digest, StatsRelease.id != release_id)
+                .order_by(StatsRelease.id)
+                .limit(1)
+            ).first()
+            if earlier is not None:
+                transaction.rollback()
+                when = beijing_time(earlier.imported_at)
+                raise InputError(
+                    f"本文件与批次 {earlier.id}（{earlier.file_name}，{when} 导入）逐字节相同（SHA-256），但再次导入会"
+                    f"改动 {int((~same).sum())} 个数字：其后导入的数字会被旧文件改回。未导入；如确需更正，请另存一份"
+                    "修订文件（状态填 修订）",
+                    f"this file is byte for byte (SHA-256) the one imported as release {earlier.id} "
+                    f"({earlier.file_name}, {when}), yet importing it again would change {int((~same).sum())} "
+                    "figure(s): figures imported since would revert to the old file's.  Nothing imported; to "
+                    "correct a figure, import a revision file (status revised, 修订)",
+                    file=path.name,
+                )
         if report.errors or not (~same).any():
             transaction.rollback()
             report.unchanged = 0 if report.errors else int(same.sum())

@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from carbon.analytics.inventory import inventory_lines, inventory_restatement, inventory_totals
+from carbon.models import StatsRelease
 from carbon.regional_energy import current_figures
 from carbon.stats import import_stats
 from tests.test_attacks import run
@@ -96,3 +98,19 @@ def test_the_restatement_total_is_the_change_of_the_inventory_total(engine, db_u
     missing = run(db_url, "inventory", "--region", "qingpu", "--year", "2023", "--restatement", "--release", "999")
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
     assert "no release 999" in missing.stderr and "releases are: 1, 2" in missing.stderr
+
+
+def test_an_old_file_imported_again_cannot_revert_a_newer_figure(engine, db_url, tmp_path):
+    flash = write(tmp_path / "pp1.csv", "jiashan,2024,工业,原煤,final_use,10,万吨,快报,统计快报")
+    preliminary = write(tmp_path / "pp2.csv", "jiashan,2024,工业,原煤,final_use,11,万吨,初步,初步核算")
+    assert import_stats(engine, flash).stored == 1
+    assert import_stats(engine, flash).unchanged == 1  # the same file again changes nothing: no error
+    # a provisional figure replaces a provisional one: the later publication wins
+    assert import_stats(engine, preliminary).revised == 1
+    again = run(db_url, "stats", "import", str(flash))
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "release 1 (pp1.csv" in again.stderr and "北京时间" in again.stderr and "SHA-256" in again.stderr
+    stored = current_figures(engine, ["jiashan"], [2024])
+    assert stored["quantity_original"].tolist() == [11]  # nothing reverted, nothing half-stored
+    with engine.connect() as conn:  # the refused import left no release behind
+        assert len(conn.execute(select(StatsRelease.id)).all()) == 2

@@ -35,7 +35,6 @@ figures current after the import; the inventory then counts the children and the
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -48,10 +47,10 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlmodel import Session
 
 from carbon import codes, reference
-from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
 from carbon.limits import long_cells, time_limits
 from carbon.models import RegionalEnergy, StatsRelease
+from carbon.stats_csv import read_table
 from carbon.tables import beijing_time
 from carbon.units import conversion_factor, finite_numbers, overflows, parse_unit
 
@@ -515,12 +514,8 @@ def hierarchy_issues(figures: pd.DataFrame, rows: pd.Series | None = None) -> li
 
 
 def read_file(path: Path) -> pd.DataFrame:
-    """The file's rows as text, indexed by file row (header = row 1)."""
-    text_, _ = decode(path.read_bytes(), path.name)
-    df = pd.read_csv(io.StringIO(text_), dtype=str, keep_default_na=False)
-    df.columns = [c.strip().lower() for c in df.columns]
-    df.index = pd.RangeIndex(2, len(df) + 2)
-    return df
+    """The file's rows as text, indexed by file row (header = row 1; ``carbon.stats_csv.read_table``)."""
+    return read_table(path)
 
 
 def current_figures(

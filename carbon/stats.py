@@ -8,7 +8,6 @@ told apart by its header.  All or nothing; a changed figure supersedes the store
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +18,12 @@ from sqlalchemy import Engine, insert, select, update
 from sqlmodel import Session
 
 from carbon import reference
-from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
 from carbon.limits import long_cells, time_limits
 from carbon.models import Enterprise, Statistic
 from carbon.regional_energy import COLUMNS as ENERGY_COLUMNS
 from carbon.regional_energy import EnergyReport, import_regional_energy
+from carbon.stats_csv import read_table
 from carbon.units import conversion_factor, finite_numbers, overflows
 
 INDICATORS = {
@@ -203,9 +202,7 @@ def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> Sta
     ``carbon.regional_energy.COLUMNS`` (regional energy statistics, ``import_regional_energy``); any other header is
     refused, naming the columns each kind needs."""
     now = now or datetime.now(UTC)
-    text, _ = decode(path.read_bytes(), path.name)
-    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    df.columns = [c.strip().lower() for c in df.columns]
+    df = read_table(path)
     header = sorted(df.columns)
     if header == sorted(ENERGY_COLUMNS):
         return import_regional_energy(engine, path, now)
@@ -217,7 +214,6 @@ def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> Sta
             f"({', '.join(ENERGY_COLUMNS)}), exactly; this file has {', '.join(df.columns)}",
             file=path.name,
         )
-    df.index = pd.RangeIndex(2, len(df) + 2)
     report = StatsReport(file=str(path), rows_read=len(df))
     with Session(engine) as session:
         enterprises = set(session.exec(select(Enterprise.uscc)).scalars())

@@ -114,3 +114,38 @@ def test_an_old_file_imported_again_cannot_revert_a_newer_figure(engine, db_url,
     assert stored["quantity_original"].tolist() == [11]  # nothing reverted, nothing half-stored
     with engine.connect() as conn:  # the refused import left no release behind
         assert len(conn.execute(select(StatsRelease.id)).all()) == 2
+
+
+def test_files_as_spreadsheets_export_them_are_read_or_plainly_refused(engine, db_url, tmp_path):
+    # Excel's empty columns at the right, a blank row, full-width digits, Chinese column names
+    excel = tmp_path / "excel.csv"
+    excel.write_text(
+        "地区,年份,行业,能源品种,流向,数值,单位,状态,来源,,\n"
+        "qingpu,２０２３,工业,天然气,final_use,１２,万立方米,最终,年鉴（模拟）,,\n"
+        ",,,,,,,,,,\n"
+        "qingpu,2023,居民生活,天然气,final_use,3.5,万立方米,最终,年鉴（模拟）,,\n",
+        encoding="utf-8",
+    )
+    report = import_stats(engine, excel)
+    assert not report.errors and report.stored == 2 and report.rows_read == 2
+    stored = current_figures(engine, ["qingpu"], [2023]).set_index("sector")
+    assert stored.loc["industry", "quantity_canonical"] == pytest.approx(120_000)
+    assert stored.loc["industry", "source"] == "年鉴（模拟）"  # the source as published
+    # a row with a cell more than the header: refused, naming the row, exit 2, no traceback
+    extra = write(tmp_path / "extra.csv", "qingpu,2023,工业,原煤,final_use,1,万吨,最终,年鉴,多余")
+    out = run(db_url, "stats", "import", str(extra))
+    assert out.returncode == 2 and "internal error" not in out.stderr and "Row 2 has 10 cells" in out.stderr
+    assert "extra.csv" in out.stderr
+    # another separator is named, never guessed
+    tabs = write(tmp_path / "tabs.csv", "qingpu\t2023", header=HEADER.replace(",", "\t"))
+    out = run(db_url, "stats", "import", str(tabs))
+    assert out.returncode == 2 and "separated by tabs" in out.stderr and "制表符" in out.stderr
+    semi = write(tmp_path / "semi.csv", "qingpu;2023", header=HEADER.replace(",", ";"))
+    assert "separated by semicolons" in run(db_url, "stats", "import", str(semi)).stderr
+    # a workbook: statistics must be CSV
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.strip().split(","))
+    book.save(tmp_path / "stats.xlsx")
+    out = run(db_url, "stats", "import", str(tmp_path / "stats.xlsx"))
+    assert out.returncode == 2 and "Statistics must be a CSV file" in out.stderr and "encoding" not in out.stderr

@@ -88,6 +88,11 @@ SECTOR_NAMES: dict[str, str] = {
 }  # fmt: skip
 _PART_CODES = {"services:fh", "services:other", *(f"services:{x.lower()}" for x in SERVICE_SECTIONS)}
 ALL_SECTOR = "all"
+# units yearbooks print a carrier in, by the carrier's canonical unit: the suggestion of a refused unit
+UNIT_EXAMPLES = {
+    "kWh": "万kWh、亿千瓦时", "GJ": "百万千焦、万百万千焦、吉焦、万吉焦、TJ", "m3": "万立方米、亿立方米",
+    "t": "吨、万吨",
+}  # fmt: skip
 NET_IMPORT_CARRIERS = ("electricity",)
 STATISTICS_CARRIERS_EXCLUDED = ("green_electricity", "electricity_exported", "electricity_generated")
 
@@ -365,9 +370,10 @@ def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
                         row,
                         "unit",
                         r["unit"],
-                        f"单位不能换算为{carriers.loc[carrier, 'name_zh']}的计量单位 {canonical}",
+                        f"单位不能换算为{carriers.loc[carrier, 'name_zh']}的计量单位 {canonical}"
+                        f"（如 {UNIT_EXAMPLES.get(canonical, canonical)}）",
                         f"unit does not convert to {canonical}, the unit of "
-                        f"{carriers.loc[carrier, 'name_en']} (e.g. 万kWh, 亿千瓦时, 万吨, 万立方米)",
+                        f"{carriers.loc[carrier, 'name_en']} (e.g. {UNIT_EXAMPLES.get(canonical, canonical)})",
                     )
                 )
             elif not pd.isna(value) and overflows(value * factor):

@@ -14,6 +14,7 @@ from carbon.analytics.inventory import inventory_lines, inventory_restatement, i
 from carbon.models import StatsRelease
 from carbon.regional_energy import current_figures
 from carbon.stats import import_stats
+from carbon.units import conversion_factor
 from tests.test_attacks import run
 
 HEADER = "region,year,sector,carrier,flow,value,unit,status,source\n"
@@ -149,3 +150,27 @@ def test_files_as_spreadsheets_export_them_are_read_or_plainly_refused(engine, d
     book.save(tmp_path / "stats.xlsx")
     out = run(db_url, "stats", "import", str(tmp_path / "stats.xlsx"))
     assert out.returncode == 2 and "Statistics must be a CSV file" in out.stderr and "encoding" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("unit", "canonical", "factor"),
+    [("百万千焦", "GJ", 1), ("万百万千焦", "GJ", 10_000), ("吉焦", "GJ", 1), ("万吉焦", "GJ", 10_000),
+     ("万GJ", "GJ", 10_000), ("亿立方米", "m3", 100_000_000), ("万t", "t", 10_000)],
+)  # fmt: skip
+def test_yearbook_units_convert_exactly(unit, canonical, factor):
+    assert conversion_factor(unit, canonical) == factor
+
+
+def test_yearbook_units_are_read_and_a_refused_unit_suggests_the_carriers_own(engine, tmp_path):
+    units = write(
+        tmp_path / "units.csv",
+        "jiashan,2023,工业,热力,final_use,250,万百万千焦,最终,年鉴",
+        "jiashan,2023,工业,天然气,final_use,1.5,亿立方米,最终,年鉴",
+        "jiashan,2023,交通运输、仓储和邮政业,柴油,final_use,2,万t,最终,年鉴",
+    )
+    assert import_stats(engine, units).stored == 3
+    stored = current_figures(engine, ["jiashan"], [2023]).set_index("carrier")["quantity_canonical"]
+    assert stored.to_dict() == {"heat": 2_500_000, "natural_gas": 150_000_000, "diesel": 20_000}
+    wrong = write(tmp_path / "wrong.csv", "jiashan,2023,工业,热力,final_use,250,万吨,最终,年鉴")
+    (issue,) = import_stats(engine, wrong).errors
+    assert issue.column == "unit" and "百万千焦" in issue.en and "kWh" not in issue.en.split("e.g.")[1]

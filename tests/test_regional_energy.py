@@ -174,3 +174,21 @@ def test_yearbook_units_are_read_and_a_refused_unit_suggests_the_carriers_own(en
     wrong = write(tmp_path / "wrong.csv", "jiashan,2023,工业,热力,final_use,250,万吨,最终,年鉴")
     (issue,) = import_stats(engine, wrong).errors
     assert issue.column == "unit" and "百万千焦" in issue.en and "kWh" not in issue.en.split("e.g.")[1]
+
+
+def test_the_2005_base_year_can_be_imported_and_viewed(engine, db_url, tmp_path):
+    base = write(
+        tmp_path / "2005.csv",
+        "qingpu,2005,工业,天然气,final_use,100,万立方米,最终,年鉴",
+        "qingpu,2005,all,电力,net_import,5,亿千瓦时,最终,年鉴",
+    )
+    assert import_stats(engine, base).stored == 2
+    for command in (["inventory", "--region", "qingpu"], ["progress", "--region", "qingpu"], ["coverage"]):
+        out = run(db_url, *command, "--year", "2005", "--json")
+        assert out.returncode == 0, (command, out.stderr)
+    inventory = json.loads(run(db_url, "inventory", "--region", "qingpu", "--year", "2005", "--json").stdout)
+    assert inventory["totals"][0]["emissions_tco2e"] > 0
+    # the same range refuses the same years everywhere
+    refused = write(tmp_path / "1989.csv", "qingpu,1989,工业,天然气,final_use,100,万立方米,最终,年鉴")
+    assert [e.column for e in import_stats(engine, refused).errors] == ["year"]
+    assert run(db_url, "inventory", "--region", "qingpu", "--year", "1989").returncode == 2

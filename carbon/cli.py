@@ -1042,6 +1042,9 @@ def inventory(
     )  # fmt: skip
     sources = sorted(set(lines["source"]))
     click.echo("统计数据出处 / statistics sources: " + "; ".join(sources))
+    flagged = list(dict.fromkeys(f for fl in lines["factor_flags"] for f in fl))
+    click.echo("因子提示 / factor flags:")
+    click.echo("\n".join(f"  - {describe(f)}" for f in flagged) or "  (无 / none)")
 
 
 def _records(table: pd.DataFrame) -> list[dict]:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from carbon.analytics.inventory import inventory_lines, inventory_restatement, inventory_totals
+from carbon.flags import describe
 from carbon.models import StatsRelease
 from carbon.regional_energy import current_figures
 from carbon.stats import import_stats
@@ -192,3 +193,18 @@ def test_the_2005_base_year_can_be_imported_and_viewed(engine, db_url, tmp_path)
     refused = write(tmp_path / "1989.csv", "qingpu,1989,工业,天然气,final_use,100,万立方米,最终,年鉴")
     assert [e.column for e in import_stats(engine, refused).errors] == ["year"]
     assert run(db_url, "inventory", "--region", "qingpu", "--year", "1989").returncode == 2
+
+
+def test_the_inventory_text_names_the_factor_flags_its_json_has(engine, db_url, tmp_path):
+    rows = (
+        "qingpu,2020,工业,天然气,final_use,100,万立方米,最终,年鉴",
+        "qingpu,2020,all,电力,net_import,5,亿千瓦时,最终,年鉴",
+    )
+    assert import_stats(engine, write(tmp_path / "2020.csv", *rows)).stored == 2
+    data = json.loads(run(db_url, "inventory", "--region", "qingpu", "--year", "2020", "--json").stdout)
+    flags = {f for line in data["lines"] for f in line["factor_flags"]}
+    assert flags  # the factor choice flagged something (a later vintage, a single source ...)
+    text = run(db_url, "inventory", "--region", "qingpu", "--year", "2020")
+    assert text.returncode == 0 and "factor flags:" in text.stdout
+    for flag in flags:
+        assert describe(flag) in text.stdout and flag not in text.stdout.replace(describe(flag), "")

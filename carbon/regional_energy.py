@@ -413,10 +413,11 @@ def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
                 "sector_as_given": str(r["sector"]), "carrier": carrier, "flow": flow,
                 "quantity_canonical": float(value) * factor,
                 "quantity_original": float(value), "unit_original": str(r["unit"]).strip(), "status": status,
+                "status_as_given": str(r["status"]),
                 "source": str(r["source"]).strip(),
             })  # fmt: skip
-    parsed = pd.DataFrame(rows, columns=["row", *KEY, "sector_as_given", "quantity_canonical", "quantity_original",
-                                         "unit_original", "status", "source"])  # fmt: skip
+    parsed = pd.DataFrame(rows, columns=["row", *KEY, "sector_as_given", "status_as_given", "quantity_canonical",
+                                         "quantity_original", "unit_original", "status", "source"])  # fmt: skip
     issues += _duplicates(parsed)
     if issues:
         return parsed.iloc[0:0], issues
@@ -613,10 +614,13 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
                 _issue(
                     int(r.row),
                     "status",
-                    r.status,
-                    f"已存有{old_zh}数字，{STATUS_LABELS[r.status][0]}数字不能取代它：修订请填 修订（revised）",
-                    f"a {old_en} figure is stored; a {r.status} one cannot replace it: give a revision the status "
-                    "revised (修订)",
+                    r.status_as_given,
+                    f"{sector_name(r.sector)} {reference.carriers().loc[r.carrier, 'name_zh']}：已存有{old_zh}数字"
+                    f"（{amount_text(r.old_quantity, r.carrier)}），“{r.status_as_given}”"
+                    f"（{STATUS_LABELS[r.status][0]}）数字不能取代它：修订请填 修订（revised）",
+                    f"{sector_name(r.sector, 'en')} {reference.carriers().loc[r.carrier, 'name_en']}: a {old_en} "
+                    f"figure is stored ({amount_text(r.old_quantity, r.carrier)}); “{r.status_as_given}” "
+                    f"({STATUS_LABELS[r.status][1]}) cannot replace it: give a revision the status revised (修订)",
                 )
             )
         same = (

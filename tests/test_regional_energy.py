@@ -208,3 +208,29 @@ def test_the_inventory_text_names_the_factor_flags_its_json_has(engine, db_url, 
     assert text.returncode == 0 and "factor flags:" in text.stdout
     for flag in flags:
         assert describe(flag) in text.stdout and flag not in text.stdout.replace(describe(flag), "")
+
+
+def test_messages_quote_the_cells_as_written(engine, tmp_path):
+    twice = write(
+        tmp_path / "twice.csv",
+        "qingpu,2023,居民生活,天然气,final_use,1,万立方米,最终,年鉴",
+        "qingpu,2023,residential,天然气,final_use,2,万立方米,最终,年鉴",
+    )
+    assert [e.value for e in import_stats(engine, twice).errors] == ["居民生活", "residential"]
+    assert import_stats(
+        engine, write(tmp_path / "final.csv", "qingpu,2023,居民生活,天然气,final_use,1,万立方米,最终,年鉴")
+    ).stored
+    weaker = write(tmp_path / "weaker.csv", "qingpu,2023,居民生活,天然气,final_use,2,万立方米,快报,年鉴")
+    (issue,) = import_stats(engine, weaker).errors
+    assert issue.value == "快报" and "“快报”" in issue.zh and "居民生活 天然气" in issue.zh and "10,000 m3" in issue.zh
+    assert "residential natural gas" in issue.en
+    parent = write(
+        tmp_path / "parent.csv",
+        "jiashan,2019,工业,天然气,final_use,1000,万立方米,最终,年鉴",
+        "jiashan,2019,C17,天然气,final_use,600,万立方米,最终,年鉴",
+        "jiashan,2019,C26,天然气,final_use,500,万立方米,最终,年鉴",
+    )
+    (issue,) = import_stats(engine, parent).errors
+    assert "嘉善县 2019年 天然气：工业（10,000,000 m3）小于" in issue.zh and "11,000,000 m3" in issue.zh
+    assert "C17 纺织业" in issue.zh and "e+" not in issue.zh + issue.en and "industry:" not in issue.zh + issue.en
+    assert "natural gas" in issue.en and "natural_gas" not in issue.en

@@ -14,7 +14,7 @@ from carbon.analytics.inventory import inventory_lines, inventory_restatement, i
 from carbon.flags import describe
 from carbon.models import StatsRelease
 from carbon.regional_energy import current_figures
-from carbon.stats import import_stats
+from carbon.stats import current_stats, import_stats
 from carbon.units import conversion_factor
 from tests.test_attacks import run
 
@@ -234,3 +234,14 @@ def test_messages_quote_the_cells_as_written(engine, tmp_path):
     assert "嘉善县 2019年 天然气：工业（10,000,000 m3）小于" in issue.zh and "11,000,000 m3" in issue.zh
     assert "C17 纺织业" in issue.zh and "e+" not in issue.zh + issue.en and "industry:" not in issue.zh + issue.en
     assert "natural gas" in issue.en and "natural_gas" not in issue.en
+
+
+def test_an_old_gdp_file_cannot_undo_a_revision(engine, tmp_path):
+    header = "subject,year,indicator,value,unit,status,source\n"
+    old = write(tmp_path / "gdp.csv", "qingpu,2023,地区生产总值,1200,亿元,初步,统计公报", header=header)
+    revision = write(tmp_path / "gdp-rev.csv", "qingpu,2023,地区生产总值,1250,亿元,修订,年鉴修订", header=header)
+    assert import_stats(engine, old).stored == 1 and import_stats(engine, revision).revised == 1
+    report = import_stats(engine, old)
+    assert report.stored == 0 and [(e.row, e.column, e.value) for e in report.errors] == [(2, "status", "初步")]
+    assert "12,500,000.00 万元" in report.errors[0].zh
+    assert current_stats(engine, "gdp", 2023)["value_10k_cny"].tolist() == [12_500_000]

@@ -959,7 +959,8 @@ def inventory(
                  "单位 / unit", *headers("old_emissions_tco2e", "new_emissions_tco2e", "difference_tco2e"),
                  "状态 / status", "批次 / release", "出处 / source"],
                 [
-                    [inv.sector_label(r.sector), _carrier_name(r.carrier),
+                    [inv.sector_label(r.sector) + ("" if r.in_total else "（消费视角 / consumption view）"),
+                     _carrier_name(r.carrier),
                      cell("old_quantity_canonical", r.old_quantity_canonical),
                      cell("new_quantity_canonical", r.new_quantity_canonical), r.unit,
                      cell("old_emissions_tco2e", r.old_emissions_tco2e),
@@ -972,7 +973,17 @@ def inventory(
                 right=[2, 3, 5, 6, 7],
             )
         )  # fmt: skip
-        click.echo(f"合计变化 / total change: {cell('difference_tco2e', float(table['difference_tco2e'].sum()))} tCO2e")
+        in_total = table["in_total"].astype(bool)
+        click.echo(
+            f"清单总量变化 / change of the inventory total: "
+            f"{cell('difference_tco2e', float(table.loc[in_total, 'difference_tco2e'].sum()))} tCO2e"
+        )
+        if (~in_total).any():
+            view = float(table.loc[~in_total, "difference_tco2e"].sum())
+            click.echo(
+                f"消费视角变化（电力、热力使用，不计入总量）/ change of the consumption view (electricity and heat "
+                f"use, not in the total): {cell('difference_tco2e', view)} tCO2e"
+            )
         return
     lines = inv.inventory_lines(engine, year, basis, [region])
     totals = inv.inventory_totals(engine, year, basis, [region])
@@ -1043,6 +1054,9 @@ def inventory(
     )  # fmt: skip
     sources = sorted(set(lines["source"]))
     click.echo("统计数据出处 / statistics sources: " + "; ".join(sources))
+    flagged = list(dict.fromkeys(f for fl in lines["factor_flags"] for f in fl))
+    click.echo("因子提示 / factor flags:")
+    click.echo("\n".join(f"  - {describe(f)}" for f in flagged) or "  (无 / none)")
 
 
 def _records(table: pd.DataFrame) -> list[dict]:

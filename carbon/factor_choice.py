@@ -23,11 +23,12 @@ import pandas as pd
 from carbon import reference
 from carbon.accounting import combustion_co2_factor
 from carbon.errors import FactorDataError, InputError
+from carbon.limits import years
 from carbon.units import conversion_factor
 
 BASES = ("location", "local", "market")
 GWP_SETS = ("SAR", "AR4", "AR5", "AR6")
-YEARS = range(2000, 2101)  # accounting years the system takes (project default: the factor library starts after 2000)
+YEARS = years()  # the years the system takes, from carbon/data/input_limits.csv (one range for import and view)
 
 
 def check_choices(basis: str | None = None, *years: int, gwp_set: str | None = None) -> None:

@@ -35,6 +35,13 @@ def time_limits() -> tuple[pd.Timestamp, pd.Timestamp]:
     )
 
 
+def years() -> range:
+    """The years the system takes, everywhere (a statistic imported, an inventory, progress, coverage or
+    reconciliation asked for): from the year of ``earliest_time`` to the year before ``latest_time``."""
+    earliest, latest = time_limits()
+    return range(earliest.year, latest.year)
+
+
 def max_length(column: Any) -> int:
     """The stored length of a text column of ``carbon.models`` (e.g. ``Meter.meter_code`` -> 64)."""
     return int(column.expression.type.length)

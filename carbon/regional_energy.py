@@ -9,9 +9,11 @@ value, unit, status, source`` (``carbon.stats`` tells it from the economic file 
 - ``sector``: an inventory sector code (``agriculture``, ``industry``, ``industry:C``, ``industry:C26``,
   ``construction``, ``transport``, ``services``, ``residential``, ``tertiary`` = 第三产业 = transport and
   services), a GB/T 4754 section or division (``C``, ``C26``) or a yearbook row name (``工业``, ``居民生活``,
-  ``批发和零售业、住宿和餐饮业``, ``其他``, ...; ``SECTOR_NAMES``).  Rows that are parts of services (a section
-  such as ``F``, ``批发和零售业、住宿和餐饮业``, ``其他``) are added up into ``services``; a part given twice, or
-  services given whole and in parts, is refused.  ``all`` (or empty) for net imported electricity.
+  ``批发和零售业、住宿和餐饮业``, ``其他``, ...; ``SECTOR_NAMES``).  A part of services (a section such as ``K``,
+  ``批发和零售业、住宿和餐饮业``, ``其他``) is stored as a figure of its own (``services:K``, ``services:FH``,
+  ``services:other``), so a revision of one part leaves the others standing; overlapping parts are refused, and
+  services given whole must be at least its published parts (the inventory then counts the whole, else the sum of
+  the parts).  ``all`` (or empty) for net imported electricity.
 - ``carrier``: a carrier of ``carbon/data/carriers.csv`` by id, name or alias (electricity, heat or a fuel).
 - ``flow``: ``final_use`` (终端消费: energy consumed by the sector) or ``net_import`` (净调入: the jurisdiction's
   net imported electricity, negative for a net export).
@@ -19,7 +21,9 @@ value, unit, status, source`` (``carbon.stats`` tells it from the economic file 
   亿千瓦时, 万吨, 万立方米, ...).  Standard coal (吨标准煤, tce) is refused: it is not a quantity of a carrier.
 - ``status``: provisional (快报, 初步), final (最终, 最终核实) or revised (修订).  A changed figure never
   replaces one of a stronger status (provisional < final < revised): re-importing an old file cannot undo a
-  revision.
+  revision.  A provisional figure replaces a provisional one (初步 after 快报: the later import is the later
+  publication); a file whose exact bytes (SHA-256) were imported before as a release is refused when it would
+  change any figure (it would revert those imported since), naming that release and when it was imported.
 - ``source``: where the figure was published; simulated data says so (模拟).
 
 All or nothing: any refused row and nothing is stored.  A changed figure supersedes the stored one, which stays as
@@ -31,7 +35,6 @@ figures current after the import; the inventory then counts the children and the
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -43,11 +46,12 @@ import pint
 from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlmodel import Session
 
-from carbon import reference
-from carbon.encoding import decode
+from carbon import codes, reference
 from carbon.errors import InputError, RowIssue
 from carbon.limits import long_cells, time_limits
 from carbon.models import RegionalEnergy, StatsRelease
+from carbon.stats_csv import read_table
+from carbon.tables import beijing_time
 from carbon.units import conversion_factor, finite_numbers, overflows, parse_unit
 
 COLUMNS = ("region", "year", "sector", "carrier", "flow", "value", "unit", "status", "source")
@@ -65,21 +69,30 @@ FLOWS = {"final_use": "final_use", "终端消费": "final_use", "消费量": "fi
 ROOT_SECTORS = ("agriculture", "industry", "construction", "transport", "services", "residential", "tertiary")
 SERVICE_SECTIONS = tuple("FHIJKLMNOPQRST")
 INDUSTRY_SECTIONS = ("B", "C", "D")
-# yearbook row names (NFKC-normalised, spaces removed) -> (sector, the services sections a part covers or None)
-SECTOR_NAMES: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "农、林、牧、渔业": ("agriculture", None), "农林牧渔业": ("agriculture", None), "第一产业": ("agriculture", None),
-    "工业": ("industry", None), "采矿业": ("industry:B", None), "制造业": ("industry:C", None),
-    "电力、热力、燃气及水生产和供应业": ("industry:D", None), "建筑业": ("construction", None),
-    "交通运输、仓储和邮政业": ("transport", None), "交通运输仓储和邮政业": ("transport", None),
-    "第三产业": ("tertiary", None),
-    "批发和零售业、住宿和餐饮业": ("services", ("F", "H")), "批发、零售业和住宿、餐饮业": ("services", ("F", "H")),
-    "批发和零售业": ("services", ("F",)), "住宿和餐饮业": ("services", ("H",)),
-    "其他": ("services", tuple(s for s in SERVICE_SECTIONS if s not in "FH")),
-    "其他行业": ("services", tuple(s for s in SERVICE_SECTIONS if s not in "FH")),
-    "居民生活": ("residential", None), "城乡居民生活": ("residential", None),
-    "城乡居民生活用电": ("residential", None), "生活消费": ("residential", None),
+OTHER_SERVICES = tuple(s for s in SERVICE_SECTIONS if s not in "FH")
+# a published part of services is a figure of its own (``services:FH``, ``services:other``, ``services:K``), so a
+# revision of one part touches only that part; the inventory sums the parts where services is not published whole
+SERVICE_PARTS = "services:"
+# yearbook row names (NFKC-normalised, spaces removed) -> inventory sector code
+SECTOR_NAMES: dict[str, str] = {
+    "农、林、牧、渔业": "agriculture", "农林牧渔业": "agriculture", "第一产业": "agriculture",
+    "工业": "industry", "采矿业": "industry:B", "制造业": "industry:C",
+    "电力、热力、燃气及水生产和供应业": "industry:D", "建筑业": "construction",
+    "交通运输、仓储和邮政业": "transport", "交通运输仓储和邮政业": "transport",
+    "第三产业": "tertiary",
+    "批发和零售业、住宿和餐饮业": "services:FH", "批发、零售业和住宿、餐饮业": "services:FH",
+    "批发和零售业": "services:F", "住宿和餐饮业": "services:H",
+    "其他": "services:other", "其他行业": "services:other", "其他服务业": "services:other",
+    "居民生活": "residential", "城乡居民生活": "residential",
+    "城乡居民生活用电": "residential", "生活消费": "residential",
 }  # fmt: skip
+_PART_CODES = {"services:fh", "services:other", *(f"services:{x.lower()}" for x in SERVICE_SECTIONS)}
 ALL_SECTOR = "all"
+# units yearbooks print a carrier in, by the carrier's canonical unit: the suggestion of a refused unit
+UNIT_EXAMPLES = {
+    "kWh": "万kWh、亿千瓦时", "GJ": "百万千焦、万百万千焦、吉焦、万吉焦、TJ", "m3": "万立方米、亿立方米",
+    "t": "吨、万吨",
+}  # fmt: skip
 NET_IMPORT_CARRIERS = ("electricity",)
 STATISTICS_CARRIERS_EXCLUDED = ("green_electricity", "electricity_exported", "electricity_generated")
 
@@ -125,19 +138,71 @@ def parent_of(sector: str, published: set[str]) -> str | None:
         if len(code) > 1 and f"industry:{code[0]}" in published:
             return f"industry:{code[0]}"
         return "industry" if "industry" in published else None
+    if sector.startswith(SERVICE_PARTS):
+        if "services" in published:
+            return "services"
+        return "tertiary" if "tertiary" in published else None
     if sector in ("transport", "services"):
         return "tertiary" if "tertiary" in published else None
     return None
 
 
-def sector_code(raw: object) -> tuple[str, tuple[str, ...] | None] | None:
-    """The inventory sector of a published row (and, for a part of services, the GB/T 4754 sections it covers), or
-    None for a row that is no inventory sector.  Pure."""
+def service_sections(sector: str) -> tuple[str, ...] | None:
+    """The GB/T 4754 sections a part of services covers (``services:FH`` -> F, H; ``services:other`` -> all
+    services sections but F and H), None for a sector that is no part of services.  Pure."""
+    if not sector.startswith(SERVICE_PARTS):
+        return None
+    code = sector.removeprefix(SERVICE_PARTS)
+    return OTHER_SERVICES if code == "other" else tuple(code)
+
+
+def sector_name(sector: str, lang: str = "zh") -> str:
+    """A sector code as a person reads it (``industry:C26`` -> ``C26 计算机…``, ``services:FH`` ->
+    ``批发和零售业、住宿和餐饮业``; ``codes.csv`` kind ``inventory_sector``).  ``KeyError`` for an unknown code."""
+    code = sector.split(":", 1)[1] if sector.startswith("industry:") else ""
+    if len(code) == 3:
+        name = reference.industry_divisions().loc[code[1:], "name_zh" if lang == "zh" else "name_en"]
+        return f"{code} {name}"
+    return codes.label("inventory_sector", sector, lang)
+
+
+def merge_service_parts(figures: pd.DataFrame) -> pd.DataFrame:
+    """Figures with the published parts of services (``services:FH``, ``services:other`` ...) counted once as
+    ``services``: dropped where services is published whole (the import checked it is at least their sum), else
+    summed into one ``services`` figure (``quantity_canonical`` summed, the weakest ``status``, the newest
+    ``release_id``, the sources joined).  Other columns of a summed figure are the first part's.  Pure."""
+    if figures.empty:
+        return figures
+    is_part = figures["sector"].str.startswith(SERVICE_PARTS)
+    if not is_part.any():
+        return figures
+    group = ["region_id", "year", "carrier", "flow"]
+    wholes = figures.loc[figures["sector"] == "services", group].drop_duplicates()
+    parts = figures.loc[is_part].merge(wholes, on=group, how="left", indicator=True)
+    parts = parts.loc[parts["_merge"] == "left_only"].drop(columns="_merge")
+    if parts.empty:
+        return figures.loc[~is_part].reset_index(drop=True)
+    agg = {c: "first" for c in figures.columns if c not in group}
+    agg.update({"quantity_canonical": "sum", "status": weakest_status, "sector": "first"})
+    if "release_id" in figures:
+        agg["release_id"] = "max"
+    if "source" in figures:
+        agg["source"] = lambda x: "; ".join(dict.fromkeys(x))
+    summed = parts.groupby(group, as_index=False, sort=False).agg(agg).assign(sector="services")
+    return pd.concat([figures.loc[~is_part], summed[figures.columns]], ignore_index=True)
+
+
+def sector_code(raw: object) -> str | None:
+    """The inventory sector code of a published row (``工业`` -> ``industry``, ``C26`` -> ``industry:C26``, ``其他``
+    -> ``services:other``, ``K`` -> ``services:K``), or None for a row that is no inventory sector.  Pure."""
     s = _norm(raw)
     if s.lower() in ROOT_SECTORS:
-        return s.lower(), None
+        return s.lower()
     if s in SECTOR_NAMES:
         return SECTOR_NAMES[s]
+    if s.lower() in _PART_CODES:
+        part = s[len(SERVICE_PARTS) :]
+        return SERVICE_PARTS + (part.lower() if part.lower() == "other" else part.upper())
     code = s.upper().removeprefix("INDUSTRY:")
     explicit = s.lower().startswith("industry:")
     if not code or not code[0].isalpha() or not (len(code) == 1 or (len(code) == 3 and code[1:].isdigit())):
@@ -148,17 +213,17 @@ def sector_code(raw: object) -> tuple[str, tuple[str, ...] | None] | None:
         if code[1:] not in divisions.index or divisions.loc[code[1:], "section"] != section:
             return None
     if section in INDUSTRY_SECTIONS:
-        return f"industry:{code}", None
-    if explicit:
+        return f"industry:{code}"
+    if explicit or len(code) != 1:
         return None
     if section == "A":
-        return "agriculture", None
+        return "agriculture"
     if section == "E":
-        return "construction", None
+        return "construction"
     if section == "G":
-        return "transport", None
+        return "transport"
     if section in SERVICE_SECTIONS:
-        return "services", (section,)
+        return SERVICE_PARTS + section
     return None
 
 
@@ -235,7 +300,7 @@ def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
                     "electricity, natural gas, raw coal, ...)",
                 )
             )
-        sector, part = None, None
+        sector = None
         if flow == "net_import":
             if _norm(r["sector"]).lower() not in ("", ALL_SECTOR, "全社会", "合计"):
                 issues.append(
@@ -269,7 +334,7 @@ def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
                     )
                 )
             else:
-                sector, part = found
+                sector = found
         too_long = long_cells(row, {"unit": r["unit"], "source": r["source"]}, "regional_energy")
         issues += too_long
         long = {i.column for i in too_long}
@@ -305,9 +370,10 @@ def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
                         row,
                         "unit",
                         r["unit"],
-                        f"单位不能换算为{carriers.loc[carrier, 'name_zh']}的计量单位 {canonical}",
+                        f"单位不能换算为{carriers.loc[carrier, 'name_zh']}的计量单位 {canonical}"
+                        f"（如 {UNIT_EXAMPLES.get(canonical, canonical)}）",
                         f"unit does not convert to {canonical}, the unit of "
-                        f"{carriers.loc[carrier, 'name_en']} (e.g. 万kWh, 亿千瓦时, 万吨, 万立方米)",
+                        f"{carriers.loc[carrier, 'name_en']} (e.g. {UNIT_EXAMPLES.get(canonical, canonical)})",
                     )
                 )
             elif not pd.isna(value) and overflows(value * factor):
@@ -343,65 +409,72 @@ def parse_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowIssue]]:
             )
         if len(issues) == before:
             rows.append({
-                "row": row, "region_id": region, "year": int(year), "sector": sector, "part": part,
-                "carrier": carrier, "flow": flow, "quantity_canonical": float(value) * factor,
+                "row": row, "region_id": region, "year": int(year), "sector": sector,
+                "sector_as_given": str(r["sector"]), "carrier": carrier, "flow": flow,
+                "quantity_canonical": float(value) * factor,
                 "quantity_original": float(value), "unit_original": str(r["unit"]).strip(), "status": status,
+                "status_as_given": str(r["status"]),
                 "source": str(r["source"]).strip(),
             })  # fmt: skip
-    parsed = pd.DataFrame(rows, columns=["row", *KEY, "part", "quantity_canonical", "quantity_original",
-                                         "unit_original", "status", "source"])  # fmt: skip
+    parsed = pd.DataFrame(rows, columns=["row", *KEY, "sector_as_given", "status_as_given", "quantity_canonical",
+                                         "quantity_original", "unit_original", "status", "source"])  # fmt: skip
     issues += _duplicates(parsed)
     if issues:
         return parsed.iloc[0:0], issues
-    return _add_parts(parsed), issues
+    return parsed, issues
 
 
 def _duplicates(parsed: pd.DataFrame) -> list[RowIssue]:
-    """A figure given twice in one file (the same line, or overlapping parts of services, or services whole and in
-    parts): every row involved is named."""
+    """A figure given twice in one file (same region, year, sector, carrier and flow): every row involved is named,
+    its sector quoted as the file gives it."""
     issues = []
     for _, group in parsed.groupby(KEY, sort=False):
-        parts = list(group["part"])
-        whole = [p is None for p in parts]
-        sections = [s for p in parts if p is not None for s in p]
-        if len(group) > 1 and (any(whole) or len(sections) != len(set(sections))):
-            rows = ", ".join(str(r) for r in group["row"])
-            for r in group.itertuples():
-                issues.append(
-                    _issue(
-                        int(r.row),
-                        "sector",
-                        r.sector,
-                        f"同一数字在本文件中出现多次（第 {rows} 行：同一地区、年份、行业、品种和流向），请只保留一行",
-                        f"the same figure is given more than once in this file (rows {rows}: same region, year, "
-                        f"sector, carrier and flow); keep one",
-                    )
+        if len(group) < 2:
+            continue
+        rows = ", ".join(str(r) for r in group["row"])
+        for r in group.itertuples():
+            issues.append(
+                _issue(
+                    int(r.row),
+                    "sector",
+                    r.sector_as_given,
+                    f"同一数字在本文件中出现多次（第 {rows} 行：同一地区、年份、行业、品种和流向），请只保留一行",
+                    f"the same figure is given more than once in this file (rows {rows}: same region, year, "
+                    f"sector, carrier and flow); keep one",
                 )
+            )
     return issues
 
 
-def _add_parts(parsed: pd.DataFrame) -> pd.DataFrame:
-    """Parts of services added up into one figure per ``KEY`` (the original quantity too when the unit is the same;
-    else the canonical quantity and unit).  The statuses must agree; the sources are joined."""
-    agg = parsed.groupby(KEY, sort=False, as_index=False).agg(
-        row=("row", "min"), quantity_canonical=("quantity_canonical", "sum"),
-        quantity_original=("quantity_original", "sum"), units=("unit_original", "nunique"),
-        unit_original=("unit_original", "first"), status=("status", lambda s: min(s, key=STATUS_ORDER.index)),
-        source=("source", lambda s: "; ".join(dict.fromkeys(s))),
-    )  # fmt: skip
-    mixed = agg["units"] > 1
-    canonical = agg["carrier"].map(reference.carriers()["canonical_unit"])
-    agg.loc[mixed, "quantity_original"] = agg.loc[mixed, "quantity_canonical"]
-    agg.loc[mixed, "unit_original"] = canonical[mixed]
-    return agg.drop(columns="units")
+def amount_text(quantity: float, carrier: str) -> str:
+    """A quantity in the carrier's canonical unit as a person reads it: grouped digits, no scientific notation
+    (``11,000,000 m3``).  Pure."""
+    unit = reference.carriers().loc[carrier, "canonical_unit"]
+    text_ = f"{quantity:,.6f}".rstrip("0").rstrip(".")
+    return f"{text_} {unit}"
+
+
+def _where(region: str, year: int, carrier: str, lang: str) -> str:
+    carriers = reference.carriers()
+    if lang == "zh":
+        return f"{reference.regions().loc[region, 'name_zh']} {year}年 {carriers.loc[carrier, 'name_zh']}"
+    return f"{reference.regions().loc[region, 'name_en']} {year} {carriers.loc[carrier, 'name_en']}"
 
 
 def hierarchy_issues(figures: pd.DataFrame, rows: pd.Series | None = None) -> list[RowIssue]:
-    """Where a published parent (``industry``, ``industry:C``, ``tertiary``) is smaller than the sum of its
-    published children, per region, year, carrier and flow.  ``figures`` has ``KEY`` and ``quantity_canonical``
-    (the figures current after an import); ``rows`` (same index) names the file row of each figure, or None for a
-    stored one.  Pure."""
+    """Where a published parent (``industry``, ``industry:C``, ``services``, ``tertiary``) is smaller than the sum
+    of its published children, or two published parts of services overlap (``批发和零售业`` and
+    ``批发和零售业、住宿和餐饮业``), per region, year, carrier and flow.  ``figures`` has ``KEY`` and
+    ``quantity_canonical`` (the figures current after an import); ``rows`` (same index) names the file row of each
+    figure, or None for a stored one.  Messages name sectors, carriers and jurisdictions by their labels and
+    quantities in the carrier's unit.  Pure."""
     issues = []
+
+    def file_row(g: pd.DataFrame, sectors: list[str]) -> int:
+        involved = [g.index[g["sector"] == s][0] for s in sectors]
+        from_file = [] if rows is None else [int(rows[i]) for i in involved if not pd.isna(rows.get(i))]
+        return from_file[0] if from_file else 0
+
     for (region, year, carrier, _), g in figures.groupby(["region_id", "year", "carrier", "flow"]):
         published = set(g["sector"])
         q = g.set_index("sector")["quantity_canonical"]
@@ -413,30 +486,43 @@ def hierarchy_issues(figures: pd.DataFrame, rows: pd.Series | None = None) -> li
         for p, kids in children.items():
             total = float(q[kids].sum())
             if total > q[p] and not math.isclose(total, q[p], rel_tol=1e-9):
-                # the parent's file row; a stored parent: the row of a child this file gives
-                involved = [g.index[g["sector"] == s][0] for s in (p, *sorted(kids))]
-                from_file = [] if rows is None else [int(rows[i]) for i in involved if not pd.isna(rows.get(i))]
+                kids = sorted(kids)
                 issues.append(
                     _issue(
-                        from_file[0] if from_file else 0,
+                        file_row(g, [p, *kids]),
                         "value",
-                        q[p],
-                        f"{region} {year}年 {carrier}：{p} 小于其已公布的细分行业之和"
-                        f"（{'、'.join(sorted(kids))}：{total:g}），请核对",
-                        f"{region} {year} {carrier}: {p} is smaller than the sum of its published parts "
-                        f"({', '.join(sorted(kids))}: {total:g}); check the figures",
+                        amount_text(float(q[p]), carrier),
+                        f"{_where(region, year, carrier, 'zh')}：{sector_name(p)}"
+                        f"（{amount_text(float(q[p]), carrier)}）"
+                        f"小于其已公布的细分行业之和（{'、'.join(sector_name(k) for k in kids)}："
+                        f"{amount_text(total, carrier)}），请核对",
+                        f"{_where(region, year, carrier, 'en')}: {sector_name(p, 'en')} "
+                        f"({amount_text(float(q[p]), carrier)}) is smaller than the sum of its published parts "
+                        f"({', '.join(sector_name(k, 'en') for k in kids)}: {amount_text(total, carrier)}); "
+                        "check the figures",
                     )
                 )
+        parts = sorted(s for s in published if s.startswith(SERVICE_PARTS))
+        for i, a in enumerate(parts):
+            for b in parts[i + 1 :]:
+                if set(service_sections(a) or ()) & set(service_sections(b) or ()):
+                    issues.append(
+                        _issue(
+                            file_row(g, [a, b]),
+                            "sector",
+                            sector_name(b),
+                            f"{_where(region, year, carrier, 'zh')}：{sector_name(a)} 与 {sector_name(b)} 有重叠的"
+                            "行业，同时存在会重复计算；请只保留一种口径",
+                            f"{_where(region, year, carrier, 'en')}: {sector_name(a, 'en')} and "
+                            f"{sector_name(b, 'en')} overlap and would count twice; keep one breakdown",
+                        )
+                    )
     return issues
 
 
 def read_file(path: Path) -> pd.DataFrame:
-    """The file's rows as text, indexed by file row (header = row 1)."""
-    text_, _ = decode(path.read_bytes(), path.name)
-    df = pd.read_csv(io.StringIO(text_), dtype=str, keep_default_na=False)
-    df.columns = [c.strip().lower() for c in df.columns]
-    df.index = pd.RangeIndex(2, len(df) + 2)
-    return df
+    """The file's rows as text, indexed by file row (header = row 1; ``carbon.stats_csv.read_table``)."""
+    return read_table(path)
 
 
 def current_figures(
@@ -506,8 +592,9 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
     with engine.connect() as conn, conn.begin() as transaction:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('regional_energy'))"))
+        digest = hashlib.sha256(data).hexdigest()
         release_id = conn.execute(
-            insert(StatsRelease).values(file_name=path.name, sha256=hashlib.sha256(data).hexdigest(), imported_at=now)
+            insert(StatsRelease).values(file_name=path.name, sha256=digest, imported_at=now)
         ).inserted_primary_key[0]
         current = current_figures(conn, sorted(set(parsed["region_id"])), sorted(set(parsed["year"])))
         merged = parsed.merge(
@@ -527,10 +614,13 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
                 _issue(
                     int(r.row),
                     "status",
-                    r.status,
-                    f"已存有{old_zh}数字，{STATUS_LABELS[r.status][0]}数字不能取代它：修订请填 修订（revised）",
-                    f"a {old_en} figure is stored; a {r.status} one cannot replace it: give a revision the status "
-                    "revised (修订)",
+                    r.status_as_given,
+                    f"{sector_name(r.sector)} {reference.carriers().loc[r.carrier, 'name_zh']}：已存有{old_zh}数字"
+                    f"（{amount_text(r.old_quantity, r.carrier)}），“{r.status_as_given}”"
+                    f"（{STATUS_LABELS[r.status][0]}）数字不能取代它：修订请填 修订（revised）",
+                    f"{sector_name(r.sector, 'en')} {reference.carriers().loc[r.carrier, 'name_en']}: a {old_en} "
+                    f"figure is stored ({amount_text(r.old_quantity, r.carrier)}); “{r.status_as_given}” "
+                    f"({STATUS_LABELS[r.status][1]}) cannot replace it: give a revision the status revised (修订)",
                 )
             )
         same = (
@@ -544,6 +634,26 @@ def import_regional_energy(engine: Engine, path: Path, now: datetime | None = No
         ).drop_duplicates(KEY, keep="last")
         after = after.reset_index(drop=True)
         report.errors += hierarchy_issues(after, after.get("row"))
+        if not report.errors and (~same).any():
+            earlier = conn.execute(
+                select(StatsRelease.id, StatsRelease.file_name, StatsRelease.imported_at)
+                .where(StatsRelease.sha256 == digest, StatsRelease.id != release_id)
+                .order_by(StatsRelease.id)
+                .limit(1)
+            ).first()
+            if earlier is not None:
+                transaction.rollback()
+                when = beijing_time(earlier.imported_at)
+                raise InputError(
+                    f"本文件与批次 {earlier.id}（{earlier.file_name}，{when} 导入）逐字节相同（SHA-256），但再次导入会"
+                    f"改动 {int((~same).sum())} 个数字：其后导入的数字会被旧文件改回。未导入；如确需更正，请另存一份"
+                    "修订文件（状态填 修订）",
+                    f"this file is byte for byte (SHA-256) the one imported as release {earlier.id} "
+                    f"({earlier.file_name}, {when}), yet importing it again would change {int((~same).sum())} "
+                    "figure(s): figures imported since would revert to the old file's.  Nothing imported; to "
+                    "correct a figure, import a revision file (status revised, 修订)",
+                    file=path.name,
+                )
         if report.errors or not (~same).any():
             transaction.rollback()
             report.unchanged = 0 if report.errors else int(same.sum())

@@ -3,12 +3,12 @@
 ``carbon stats import FILE``: a CSV (UTF-8 or GB18030) with columns subject (region id or USCC), year, indicator
 (gdp 地区生产总值, value_added 增加值, output_value 产值), value, unit (万元, 亿元, 元, CNY, ...), status (provisional
 初步 / final 最终 / revised 修订) and source.  A file of regional energy statistics (``carbon.regional_energy``) is
-told apart by its header.  All or nothing; a changed figure supersedes the stored one, which stays as history.
+told apart by its header.  All or nothing; a changed figure supersedes the stored one, which stays as history, unless
+it is of a weaker status (provisional < final < revised): an old file imported again never undoes a revision.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +19,12 @@ from sqlalchemy import Engine, insert, select, update
 from sqlmodel import Session
 
 from carbon import reference
-from carbon.encoding import decode
 from carbon.errors import InputError, RowIssue
 from carbon.limits import long_cells, time_limits
 from carbon.models import Enterprise, Statistic
 from carbon.regional_energy import COLUMNS as ENERGY_COLUMNS
-from carbon.regional_energy import EnergyReport, import_regional_energy
+from carbon.regional_energy import STATUS_LABELS, STATUS_ORDER, EnergyReport, import_regional_energy
+from carbon.stats_csv import read_table
 from carbon.units import conversion_factor, finite_numbers, overflows
 
 INDICATORS = {
@@ -184,6 +184,8 @@ def _parse(df: pd.DataFrame, regions: set[str], enterprises: set[str]) -> tuple[
         if not any(i.row == row for i in issues):
             rows.append(
                 {
+                    "row": row,
+                    "status_as_given": str(r["status"]),
                     "subject_kind": kind,
                     "subject_id": subject,
                     "year": int(year),
@@ -203,9 +205,7 @@ def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> Sta
     ``carbon.regional_energy.COLUMNS`` (regional energy statistics, ``import_regional_energy``); any other header is
     refused, naming the columns each kind needs."""
     now = now or datetime.now(UTC)
-    text, _ = decode(path.read_bytes(), path.name)
-    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    df.columns = [c.strip().lower() for c in df.columns]
+    df = read_table(path)
     header = sorted(df.columns)
     if header == sorted(ENERGY_COLUMNS):
         return import_regional_energy(engine, path, now)
@@ -217,7 +217,6 @@ def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> Sta
             f"({', '.join(ENERGY_COLUMNS)}), exactly; this file has {', '.join(df.columns)}",
             file=path.name,
         )
-    df.index = pd.RangeIndex(2, len(df) + 2)
     report = StatsReport(file=str(path), rows_read=len(df))
     with Session(engine) as session:
         enterprises = set(session.exec(select(Enterprise.uscc)).scalars())
@@ -244,7 +243,26 @@ def import_stats(engine: Engine, path: Path, now: datetime | None = None) -> Sta
         & (merged["old_status"] == merged["status"])
     )
     revised = merged["old_value"].notna() & ~same
-    new = merged.loc[~same, list(parsed.columns)].assign(imported_at=now)
+    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
+    weaker = revised & (merged["status"].map(rank) < merged["old_status"].map(rank))
+    for r in merged.loc[weaker].itertuples():
+        old_zh, old_en = STATUS_LABELS[r.old_status]
+        report.errors.append(
+            _issue(
+                int(r.row),
+                "status",
+                r.status_as_given,
+                f"已存有{old_zh}数字（{r.old_value:,.2f} 万元），“{r.status_as_given}”（{STATUS_LABELS[r.status][0]}）"
+                "数字不能取代它：重新导入旧文件不会撤销修订；修订请填 修订（revised）",
+                f"a {old_en} figure is stored ({r.old_value:,.2f} 万元); “{r.status_as_given}” "
+                f"({STATUS_LABELS[r.status][1]}) cannot replace it: importing an old file again never undoes a "
+                "revision; give a revision the status revised (修订)",
+            )
+        )
+    if report.errors:
+        return report
+    columns = [c for c in parsed.columns if c not in ("row", "status_as_given")]
+    new = merged.loc[~same, columns].assign(imported_at=now)
     with engine.begin() as conn:
         ids = merged.loc[revised, "id"].astype(int).tolist()
         if ids:

@@ -140,18 +140,19 @@ def test_a_parent_smaller_than_its_children_and_a_duplicate_are_refused(engine, 
         f"qingpu,2023,industry:C17,天然气,final_use,30,万立方米,最终,{SIM}",
     )
     report = import_stats(engine, small)
-    assert report.stored == 0 and report.errors[0].column == "value" and "industry:C17" in report.errors[0].en
+    assert report.stored == 0 and report.errors[0].column == "value" and "C17 " in report.errors[0].en
     twice = write(tmp_path / "twice.csv", QINGPU_2023[0], QINGPU_2023[0].replace("1000", "1200"))
     report = import_stats(engine, twice)
     assert report.stored == 0 and [e.row for e in report.errors] == [2, 3] and "rows 2, 3" in report.errors[0].en
-    # parts of services add up; the same part twice is a duplicate
+    # parts of services are figures of their own; overlapping parts (F within F and H) are refused
     parts = write(
         tmp_path / "parts.csv",
         f"qingpu,2023,批发和零售业、住宿和餐饮业,天然气,final_use,9,万立方米,最终,{SIM}",
         f"qingpu,2023,其他,天然气,final_use,6,万立方米,最终,{SIM}",
         f"qingpu,2023,F,天然气,final_use,1,万立方米,最终,{SIM}",
     )
-    assert [e.row for e in import_stats(engine, parts).errors] == [2, 3, 4]
+    refused = import_stats(engine, parts).errors
+    assert [(e.row, e.column) for e in refused] == [(4, "sector")] and "overlap" in refused[0].en
     neither = tmp_path / "neither.csv"
     neither.write_text("region,year,sector,carrier,value,unit,status,source\n", encoding="utf-8")  # no flow
     with pytest.raises(InputError, match="region, year, sector, carrier, flow") as refused:

@@ -161,6 +161,8 @@ def movers(enterprises: pd.DataFrame, table: pd.DataFrame, year: int, count: int
     before = before.assign(sector=assign_sectors(before, published))
     keys = [*KEYS, "enterprise_uscc"]
     now, before = (f.groupby(keys, as_index=False)["emissions_tco2e"].sum() for f in (now, before))
+    if now.empty and before.empty:  # no enterprise in either year: nobody moved (an outer merge of nothing fails)
+        return pd.DataFrame(columns=[*keys, "change_tco2e"])
     both = now.merge(before, on=keys, how="outer", suffixes=("", "_before"))
     both["change_tco2e"] = both["emissions_tco2e"].fillna(0) - both["emissions_tco2e_before"].fillna(0)
     both["new"] = both["emissions_tco2e_before"].isna()

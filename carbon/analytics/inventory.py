@@ -31,13 +31,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from carbon import codes, reference
+from carbon import reference
 from carbon.accounting import apply_factors
 from carbon.analytics.uncertainty import activity_half_widths, line_band, sum_band
+from carbon.errors import InputError
 from carbon.factor_choice import check_choices, choice_table
 from carbon.ledger import GWP_OF_RECORD, load_factors, local_today
 from carbon.models import RegionalEnergy, StatsRelease
-from carbon.regional_energy import current_figures, parent_of, weakest_status
+from carbon.regional_energy import current_figures, merge_service_parts, parent_of, sector_name, weakest_status
 
 LINE_COLUMNS = [
     "region_id", "year", "sector", "carrier", "flow", "quantity_canonical", "energy_tce", "emissions_tco2e",
@@ -54,7 +55,7 @@ BAND_MISSING = dict.fromkeys(
 RESTATEMENT_COLUMNS = [
     "region_id", "year", "sector", "carrier", "flow", "old_quantity_canonical", "new_quantity_canonical", "unit",
     "old_emissions_tco2e", "new_emissions_tco2e", "difference_tco2e", "old_energy_tce", "new_energy_tce",
-    "old_status", "new_status", "old_release_id", "new_release_id", "old_source", "new_source",
+    "old_status", "new_status", "old_release_id", "new_release_id", "old_source", "new_source", "in_total",
 ]  # fmt: skip
 # why a region's inventory total is missing (codes.csv kind ``inventory_missing``)
 NO_STATISTICS, NO_NET_IMPORT, NO_FUEL_USE, NOT_ALL_JURISDICTIONS = (
@@ -65,12 +66,7 @@ NO_STATISTICS, NO_NET_IMPORT, NO_FUEL_USE, NOT_ALL_JURISDICTIONS = (
 def sector_label(sector: str, lang: str = "zh", remainder: bool = False) -> str:
     """An inventory sector as a person reads it: ``工业``, ``industry:C26`` as its GB/T 4754 division name, a
     remainder as ``工业（其余）`` / ``industry (rest)``.  ``KeyError`` for an unknown code."""
-    code = sector.split(":", 1)[1] if ":" in sector else ""
-    if len(code) == 3:
-        name = reference.industry_divisions().loc[code[1:], "name_zh" if lang == "zh" else "name_en"]
-        label = f"{code} {name}"
-    else:
-        label = codes.label("inventory_sector", sector, lang)
+    label = sector_name(sector, lang)
     if remainder:
         return f"{label}（其余）" if lang == "zh" else f"{label} (rest)"
     return label
@@ -84,7 +80,9 @@ def method() -> pd.DataFrame:
 def expand_hierarchy(figures: pd.DataFrame) -> pd.DataFrame:
     """Figures with every published parent replaced by its remainder (the parent less its published children;
     ``remainder`` True), dropped where nothing remains.  The import refuses a parent smaller than its children; a
-    difference within floating-point rounding is 0.  Pure."""
+    difference within floating-point rounding is 0.  Published parts of services are first counted once as
+    ``services`` (``carbon.regional_energy.merge_service_parts``).  Pure."""
+    figures = merge_service_parts(figures).reset_index(drop=True)
     out = figures.copy()
     out["remainder"] = False
     if out.empty:
@@ -270,9 +268,13 @@ def inventory_restatement(
     """How a revision of the statistics changed a jurisdiction's inventory for ``year``: per sector, carrier and
     flow whose figure changed with ``release_id`` (default: the newest release with figures of the jurisdiction and
     year), the line before and after it (``RESTATEMENT_COLUMNS``: quantities in ``unit``, tCO2e, tce, status,
-    release and source old and new; a line new with the release has no old figures, NaN).  Both sides are priced
+    release and source old and new; a line new with the release has no old figures, NaN; ``in_total`` True for a
+    line of the inventory total, False for the consumption view's electricity and heat use, so the change of the
+    total is the sum of ``difference_tco2e`` where ``in_total``).  Both sides are priced
     with today's factors, so the differences are the statistics' alone.  No release, or nothing changed: no rows.
-    Lines are compared after the hierarchy is expanded (a revised child changes its parent's remainder too)."""
+    Lines are compared after the hierarchy is expanded (a revised child changes its parent's remainder too).
+    ``InputError`` for a ``release_id`` that holds no figures of the jurisdiction and year (the message lists those
+    that do)."""
     check_choices(basis, year)
     reference.region_ids(region)
     with engine.connect() as conn:
@@ -282,6 +284,27 @@ def inventory_restatement(
             .order_by(RegionalEnergy.release_id.desc())
             .limit(1)
         ).scalar()
+    if release_id is not None:
+        with engine.connect() as conn:
+            releases = (
+                conn.execute(
+                    select(RegionalEnergy.release_id)
+                    .where(RegionalEnergy.region_id == region, RegionalEnergy.year == year)
+                    .distinct()
+                    .order_by(RegionalEnergy.release_id)
+                )
+                .scalars()
+                .all()
+            )
+        if release_id not in releases:
+            names = reference.regions().loc[region]
+            raise InputError(
+                f"没有含{names['name_zh']} {year}年统计数据的批次 {release_id}；其批次为："
+                f"{'、'.join(str(r) for r in releases) or '无（尚未导入）'}",
+                f"there is no release {release_id} with statistics of {names['name_en']} {year}; its releases are: "
+                f"{', '.join(str(r) for r in releases) or 'none (nothing imported yet)'}",
+                release=release_id,
+            )
     release_id = newest if release_id is None else release_id
     if release_id is None:
         return pd.DataFrame(columns=RESTATEMENT_COLUMNS)
@@ -289,7 +312,8 @@ def inventory_restatement(
     before = _figures_around(engine, region, year, int(release_id), after=False)
     after = _figures_around(engine, region, year, int(release_id), after=True)
     key = ["sector", "carrier", "flow"]
-    cols = [*key, "quantity_canonical", "emissions_tco2e", "energy_tce", "status", "release_id", "source", "unit"]
+    cols = [*key, "quantity_canonical", "emissions_tco2e", "energy_tce", "status", "release_id", "source", "unit",
+            "in_total"]  # fmt: skip
     old = price_figures(before, factors, year, basis)[cols]
     new = price_figures(after, factors, year, basis)[cols]
     both = old.merge(new, on=key, how="outer", suffixes=("_old", "_new"))
@@ -310,5 +334,6 @@ def inventory_restatement(
         "old_status": both["status_old"], "new_status": both["status_new"],
         "old_release_id": both["release_id_old"], "new_release_id": both["release_id_new"],
         "old_source": both["source_old"], "new_source": both["source_new"],
+        "in_total": both["in_total_new"].fillna(both["in_total_old"]).astype(bool),
     }, columns=RESTATEMENT_COLUMNS)  # fmt: skip
     return out.reset_index(drop=True)

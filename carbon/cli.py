@@ -308,7 +308,8 @@ def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> 
 @json_option
 @click.pass_context
 def grid_import(ctx: click.Context, file: Path, utility: str | None, as_json: bool) -> None:
-    """导入电网电量账单文件（CSV/XLSX）/ import a utility statement file (CSV/XLSX)."""
+    """导入电网电量账单文件（CSV/XLSX），整体导入：任一行被拒则不存储任何数据（退出码2）/ import a utility statement
+    file (CSV/XLSX) whole: if any row is refused nothing is stored (exit 2)."""
     from carbon.grid_accounts import utility_code
     from carbon.intake import receive_grid_file
 
@@ -323,6 +324,11 @@ def grid_import(ctx: click.Context, file: Path, utility: str | None, as_json: bo
             f"{d['duplicates']}, 更正 / restated {d['restated']}, 较旧未存 / stale {d['stale']}, 拒绝 / refused "
             f"{len(d['refused'])}"
         )
+        if d["nothing_stored"]:
+            click.echo(
+                "未存储任何数据：文件须整体导入，请按下列各行改正后重新导入整个文件 / nothing stored: a file is "
+                "imported whole; correct the rows below and import the whole file again"
+            )
         for r in d["refused"]:
             click.echo(f"  第{r['source_row']}行 / row {r['source_row']}: {r['reason']}")
         for u in d["unknown_accounts"]:

@@ -202,10 +202,10 @@ def test_unknown_accounts_are_kept_and_reported_and_bad_rows_refused_with_reason
     reasons = " | ".join(got.refused["reason"])
     for text in (
         "本次抄表日期须晚于上次抄表日期",
-        "不是数字",
+        "结算电量“1,2”的分隔符有两种读法",
         "不是电量单位",
         "Unknown utility",
-        "overlaps a stored one",
+        "overlaps a stored billing period 2024-03-16 to 2024-04-16",
     ):
         assert text in reasons
     assert len(got.refused) == 5
@@ -342,3 +342,123 @@ def test_two_deliveries_of_one_statement_racing_store_it_once(grid):
             len(s.exec(select(GridStatement).where(GridStatement.period_start == datetime(2024, 4, 16).date())).all())
             == 1
         )
+
+
+def bill_file(tmp_path, *rows: str, name: str = "bill.csv"):
+    path = tmp_path / name
+    path.write_text("供电单位,户号,上次抄表日期,本次抄表日期,结算电量,单位,发布时间\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def stored_periods(engine, account: str = OTHER) -> list[str]:
+    with Session(engine) as s:
+        rows = s.exec(select(GridStatement).where(GridStatement.account_no == account)).all()
+    return sorted(str(r.period_start) for r in rows)
+
+
+def test_a_statement_file_is_stored_whole_or_not_at_all_with_every_problem_listed(grid, tmp_path):
+    before = stored_periods(grid)
+    bad = bill_file(
+        tmp_path,
+        "sgcc_zhejiang,3300600002,2024-02-01,2024-03-01,1200,kWh,2024-04-05 09:00",
+        'sgcc_zhejiang,3300600002,2024-03-01,2024-04-01,"1,000,000",Wh,2024-04-05 09:00',
+        "sgcc_zhejiang,3300600002,2024-04-01,2024-05-01,12.5.3,kWh,2024-05-05 09:00",
+        "sgcc_zhejiang,3300600002,2023-12-15,2024-01-15,800,kWh,2024-05-05 09:00",
+    )
+    got = receive_grid_file(grid, bad, "cli:test")
+    assert got.stored == 0 and got.as_dict()["nothing_stored"] and stored_periods(grid) == before
+    rows = dict(zip(got.refused["source_row"], got.refused["reason"], strict=True))
+    assert set(rows) == {4, 5}  # "1,000,000" Wh is read (1,000 kWh); the bad number and the overlap are listed
+    assert "结算电量“12.5.3”" in rows[4] and "energy “12.5.3”" in rows[4]
+    overlap = "上次抄表日期“2023-12-15”至本次抄表日期“2024-01-15”与已存的户号 3300600002 账期 2024-01-01 至 2024-02-01"
+    assert overlap in rows[5]
+    good = bill_file(
+        tmp_path,
+        "sgcc_zhejiang,3300600002,2024-02-01,2024-03-01,1200,kWh,2024-04-05 09:00",
+        'sgcc_zhejiang,3300600002,2024-03-01,2024-04-01,"1,000,000",Wh,2024-04-05 09:00',
+        name="good.csv",
+    )
+    got = receive_grid_file(grid, good, "cli:test")
+    assert got.stored == 2 and got.refused.empty and not got.as_dict()["nothing_stored"]
+    assert stored_periods(grid) == sorted([*before, "2024-02-01", "2024-03-01"])
+
+
+def test_the_cli_import_stores_nothing_and_exits_2_when_a_row_is_refused(grid, db_url, tmp_path):
+    bad = bill_file(
+        tmp_path,
+        "sgcc_zhejiang,3300600002,2024-02-01,2024-03-01,1200,kWh,2024-04-05 09:00",
+        "sgcc_zhejiang,3300600002,2024-03-01,2024-04-01,abc,kWh,2024-04-05 09:00",
+    )
+    r = run(db_url, "grid", "import", str(bad))
+    assert r.returncode == 2 and stored_periods(grid) == ["2024-01-01"]
+    assert "未存储任何数据" in r.stdout and "nothing stored" in r.stdout and "第3行" in r.stdout
+    assert "结算电量“abc”不是数字" in r.stdout
+
+
+def test_numbers_and_dates_are_read_as_meter_files_are_and_never_guessed(grid, tmp_path):
+    got = receive_grid_file(
+        grid,
+        bill_file(
+            tmp_path,
+            'sgcc_zhejiang,3300600002,2024/2/1,2024年3月1日,"1,200",kWh,2024-04-05 09:00',
+            "sgcc_zhejiang,3300600002,20240301,2024.4.1,1300,kWh,2024-04-05 09:00",
+        ),
+        "cli:test",
+    )
+    assert got.stored == 2 and got.refused.empty
+    assert stored_periods(grid) == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    with Session(grid) as s:
+        kwh = {str(r.period_start): r.energy_kwh for r in s.exec(select(GridStatement)).all()}
+    assert kwh["2024-02-01"] == 1200 and kwh["2024-03-01"] == 1300
+    refused = receive_grid_file(
+        grid,
+        bill_file(
+            tmp_path,
+            "sgcc_zhejiang,3300600002,01/04/2024,2024-05-01,1,kWh,2024-05-05 09:00",
+            'sgcc_zhejiang,3300600002,2024-05-01,2024-06-01,"987,25",kWh,2024-06-05 09:00',
+            name="ambiguous.csv",
+        ),
+        "cli:test",
+    ).refused
+    reasons = dict(zip(refused["source_row"], refused["reason"], strict=True))
+    assert "上次抄表日期“01/04/2024”无法读取" in reasons[2] and "never guessed" in reasons[2]
+    assert "两种读法" in reasons[3] and "can be read two ways" in reasons[3]
+
+
+def test_an_issue_time_in_the_future_is_refused_and_blocks_no_real_restatement(grid):
+    future = receive_grid_statements(
+        grid, pd.DataFrame([statement("2024-02-16", "2024-03-16", 9999, issued="2099-01-01T00:00:00+08:00")]), "x"
+    )
+    assert future.stored == 0
+    (reason,) = future.refused["reason"]
+    assert "发布时间“2099-01-01T00:00:00+08:00”晚于当前时间" in reason and "later than now" in reason
+    now = datetime.fromisoformat("2024-06-01T12:00:00+08:00")
+    skew = receive_grid_statements(
+        grid,
+        pd.DataFrame([statement("2024-02-16", "2024-03-16", 4700, issued="2024-06-01T12:05:00+08:00")]),
+        "x",
+        now=now,
+    )
+    assert skew.stored == 1 and skew.restated == 1  # five minutes ahead is a clock, not a future statement
+    real = receive_grid_statements(
+        grid, pd.DataFrame([statement("2024-02-16", "2024-03-16", 4310, issued="2024-07-01T09:00:00+08:00")]), "x"
+    )
+    assert (real.stored, real.restated, real.stale) == (1, 1, 0)
+    assert by_period(grid_comparison(grid, 2024)).loc["2024-02-16", "utility_kwh"] == 4310
+
+
+def test_overlaps_in_one_delivery_name_the_dates_and_the_other_period(grid):
+    got = receive_grid_statements(
+        grid,
+        pd.DataFrame(
+            [
+                statement("2024-04-16", "2024-05-16", 10),
+                statement("2024-05-10", "2024-06-10", 20),
+            ]
+        ),
+        "x",
+    )
+    assert got.stored == 0 and len(got.refused) == 2
+    first, second = sorted(got.refused["reason"])
+    assert "2024-04-16" in first and "2024-05-10 至 2024-06-10" in first
+    assert "上次抄表日期“2024-05-10”至本次抄表日期“2024-06-10”与本批数据中户号 3100600001 账期 2024-04-16" in second

@@ -255,16 +255,26 @@ def grid_account() -> None:
 )
 @click.pass_context
 def grid_account_add(ctx: click.Context, uscc: str, number: str, meters: tuple[str, ...], utility: str | None) -> None:
-    """登记户号及其电表；一个户号只能属于一家企业 / register an account and its meters; one account, one enterprise."""
+    """登记户号及其电表（须为企业已有的电表）；本企业已登记的户号则添加电表；一个户号只能属于一家企业 / register an
+    account and its meters (existing meters of the enterprise); on an account the enterprise already holds, add the
+    meters; one account, one enterprise."""
     from carbon.grid_accounts import add_account
 
     acc = add_account(
         _engine(ctx), _administrator(), enterprise=uscc, utility=utility, account=number, meters=list(meters)
     )
-    click.echo(
-        f"已登记 / registered: {acc['account_no']} ({codes.bilingual('utility', acc['utility'])}) -> "
-        f"{acc['enterprise_uscc']}; 电表 / meters: {', '.join(acc['meter_codes'])}"
-    )
+    if acc["existing"]:
+        added = ", ".join(acc["added_meters"]) or "无（均已在该户号下）/ none (all already behind it)"
+        click.echo(
+            f"户号 {acc['account_no']} ({codes.bilingual('utility', acc['utility'])}) 已在本企业名下，已添加电表 / "
+            f"already this enterprise's; meters added: {added}"
+        )
+    else:
+        click.echo(
+            f"已登记 / registered: {acc['account_no']} ({codes.bilingual('utility', acc['utility'])}) -> "
+            f"{acc['enterprise_uscc']}"
+        )
+    click.echo(f"电表 / meters: {', '.join(acc['meter_codes'])}")
 
 
 @grid_account.command("list")

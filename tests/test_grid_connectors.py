@@ -17,10 +17,11 @@ from sqlmodel import Session, select
 from carbon.access import Viewer
 from carbon.enterprises import add_enterprise
 from carbon.grid_accounts import add_account
+from carbon.intake import receive_files
 from carbon.models import GridStatement, Quarantine
 from connectors.config import ConnectorConfig
 from connectors.runtime import run_once
-from tests.helpers import uscc
+from tests.helpers import uscc, write_template
 
 TOKEN = "grid-token-value"
 ENT = uscc(701, "320509")
@@ -81,8 +82,10 @@ def grid_api():
 
 
 @pytest.fixture
-def registered(engine):
+def registered(engine, tmp_path):
     add_enterprise(engine, code=ENT, name="吴江接入甲", region="wujiang", industry="26")
+    upload = write_template(tmp_path / "m1.csv", ["M1,电力,2023-01-01,2023-02-01,800,kWh"])
+    assert receive_files(engine, [upload], ENT, actor="test")[0].stored  # the meter behind the account
     add_account(
         engine, Viewer("z", "zone"), enterprise=ENT, utility="sgcc_jiangsu", account="3200700001", meters=["M1"]
     )

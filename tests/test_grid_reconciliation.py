@@ -75,7 +75,9 @@ def grid(engine, tmp_path):
     )
     (report,) = receive_files(engine, [upload], E, actor="test")
     assert report.stored
-    add_account(engine, ZONE, enterprise=E, utility="sgcc_shanghai", account=ACCOUNT, meters=["M1", "P1"])
+    earlier = write_template(tmp_path / "j1.csv", ["J1,电力,2023-01-01,2023-02-01,800,kWh"])  # F's meter, 2023
+    (report,) = receive_files(engine, [earlier], F, actor="test")
+    assert report.stored
     days = pd.date_range("2024-01-16", "2024-02-15", freq="D", tz="Asia/Shanghai")
     readings = pd.DataFrame(
         {
@@ -91,6 +93,7 @@ def grid(engine, tmp_path):
     )[READING_COLUMNS]
     reports, refused = receive_records(engine, readings, "iot-meters")
     assert refused.empty and sum(r.readings for r in reports) == 31
+    add_account(engine, ZONE, enterprise=E, utility="sgcc_shanghai", account=ACCOUNT, meters=["M1", "P1"])
     add_account(engine, ZONE, enterprise=F, utility="sgcc_zhejiang", account=OTHER, meters=["J1"])
     got = receive_grid_statements(
         engine,

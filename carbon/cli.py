@@ -1894,15 +1894,17 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
     For each account and billing period, three figures side by side (the utility's, the uploads', the IoT meters',
     prorated to the billing period); differences beyond the tolerance are discrepancies.
     """
-    from carbon.analytics.grid_reconciliation import COMPARISON_COLUMNS, grid_comparison
+    from carbon.analytics.grid_reconciliation import COMPARISON_COLUMNS, crosses_year, grid_comparison
 
     table = grid_comparison(_engine(ctx), year, [region] if region else None)
     shown = table if show_all else table.loc[table["discrepancy"]]
+    spans = crosses_year(shown["period_start"], shown["period_end"]) if len(shown) else pd.Series(dtype=bool)
     if as_json:
         rows = shown[COMPARISON_COLUMNS].astype(object).where(shown.notna(), None)
         out = rows.assign(
             period_start=rows["period_start"].map(str),
             period_end=rows["period_end"].map(str),
+            crosses_year=[bool(v) for v in spans],
             within_tolerance=[None if v is None or v is pd.NA else bool(v) for v in rows["within_tolerance"]],
         )
         _print_json(
@@ -1944,7 +1946,7 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
                     codes.label("utility", r.utility),
                     r.account_no,
                     str(r.period_start),
-                    str(r.period_end),
+                    f"{r.period_end}*" if cross else str(r.period_end),
                     _kwh(r.utility_kwh),
                     _kwh(r.upload_kwh),
                     _kwh(r.metered_kwh),
@@ -1952,11 +1954,16 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
                     codes.bilingual("grid_status", r.upload_status),
                     codes.bilingual("grid_status", r.metered_status),
                 ]
-                for r in shown.itertuples()
+                for r, cross in zip(shown.itertuples(), spans, strict=True)
             ],
             right=[5, 6, 7, 8],
         )
     )
+    if spans.any():
+        click.echo(
+            f"* 跨年账期：整期比对，在{year}年和相邻年份中均列出，不拆分 / the billing period spans two years: "
+            "compared whole, it appears in both years, never split"
+        )
     click.echo(
         f"不一致 / discrepancies: {int(table['discrepancy'].sum())} / {len(table)} 个账期 billing periods；"
         f"“-”为无数据 / '-' is no data"

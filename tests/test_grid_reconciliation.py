@@ -465,3 +465,23 @@ def test_overlaps_in_one_delivery_name_the_dates_and_the_other_period(grid):
     first, second = sorted(got.refused["reason"])
     assert "2024-04-16" in first and "2024-05-10 至 2024-06-10" in first
     assert "上次抄表日期“2024-05-10”至本次抄表日期“2024-06-10”与本批数据中户号 3100600001 账期 2024-04-16" in second
+
+
+def test_a_billing_period_across_the_new_year_is_compared_whole_in_both_years(grid, db_url):
+    got = receive_grid_statements(grid, pd.DataFrame([statement("2023-12-16", "2024-01-16", 3000)]), "x")
+    assert got.stored == 1
+    for year in (2023, 2024):
+        row = by_period(grid_comparison(grid, year)).loc["2023-12-16"]
+        assert row["utility_kwh"] == 3000 and row["billing_days"] == 31  # whole, never split
+    assert list(by_period(grid_comparison(grid, 2023))["period_start"].map(str)) == ["2023-12-16"]
+    ends_on_new_year = receive_grid_statements(
+        grid, pd.DataFrame([statement("2023-12-01", "2024-01-01", 100, account=OTHER, utility="sgcc_zhejiang")]), "x"
+    )
+    assert ends_on_new_year.stored == 1  # its last day is 31 December: 2023 only
+    assert "2023-12-01" not in set(by_period(grid_comparison(grid, 2024), OTHER).index)
+    assert "2023-12-01" in set(by_period(grid_comparison(grid, 2023), OTHER).index)
+    out = json.loads(run(db_url, "reconcile", "grid", "--year", "2023", "--all", "--json").stdout)
+    spans = {(r["account_no"], r["period_start"]): r["crosses_year"] for r in out["rows"]}
+    assert spans == {(ACCOUNT, "2023-12-16"): True, (OTHER, "2023-12-01"): False}
+    text = run(db_url, "reconcile", "grid", "--year", "2024", "--all").stdout
+    assert "2024-01-16*" in text and "跨年账期" in text and "appears in both years" in text

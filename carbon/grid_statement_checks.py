@@ -118,7 +118,7 @@ def check_statements(frame: pd.DataFrame, now: datetime | None = None) -> tuple[
     missing = pd.Series(False, index=f.index)
     for col in REQUIRED:
         gone = f[col].isna() | (f[col].astype(str).str.strip() == "")
-        refuse(gone, f"缺少 {col}", f"{col} is missing")
+        refuse(gone, f"{HEADERS[col][0]}（{col}）为空：请填写", f"{col} ({HEADERS[col][0]}) is empty: fill it in")
         missing |= gone
     utility = typed("utility", lambda v: None if v is None or pd.isna(v) or str(v).strip() == "" else utility_code(v))
     account = typed(
@@ -215,7 +215,11 @@ def check_statements(frame: pd.DataFrame, now: datetime | None = None) -> tuple[
         "again",
     )
     energy_kwh = energy * factor
-    refuse(np.isinf(energy_kwh), "结算电量换算为kWh后超出数值范围", "energy is beyond the range of numbers in kWh")
+    refuse(
+        np.isinf(energy_kwh),
+        "结算电量“{energy}”（单位“{unit}”）换算为kWh后超出数值范围：请核对数值和单位",
+        "energy “{energy}” ({unit}) is beyond the range of numbers in kWh: check the figure and its unit",
+    )
     name = f["account_name"].map(
         lambda v: None if v is None or pd.isna(v) or str(v).strip() == "" else str(v).strip()[:200]
     )

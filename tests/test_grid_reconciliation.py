@@ -485,3 +485,25 @@ def test_a_billing_period_across_the_new_year_is_compared_whole_in_both_years(gr
     assert spans == {(ACCOUNT, "2023-12-16"): True, (OTHER, "2023-12-01"): False}
     text = run(db_url, "reconcile", "grid", "--year", "2024", "--all").stdout
     assert "2024-01-16*" in text and "跨年账期" in text and "appears in both years" in text
+
+
+def test_every_refusal_names_the_column_and_the_value(grid):
+    got = receive_grid_statements(
+        grid,
+        pd.DataFrame(
+            [
+                statement("2024-04-16", "2024-05-16", 10, account=""),
+                statement("2024-04-16", "2024-05-16", "1e308", unit="万kWh"),
+                statement("2024-04-16", "2024-05-16", -5),
+                statement("2024-04-16", "2024-09-16", 5),
+                statement("2024-04-16", "2024-05-16", 5, issued="yesterday"),
+            ]
+        ),
+        "x",
+    )
+    reasons = list(got.refused.sort_values("source_row")["reason"])
+    assert "户号（account）为空" in reasons[0] and "account (户号) is empty" in reasons[0]
+    assert "结算电量“1e308”（单位“万kWh”）换算为kWh后超出数值范围" in reasons[1]
+    assert "结算电量为负数（-5）" in reasons[2]
+    assert "2024-04-16 至 2024-09-16" in reasons[3]
+    assert "发布时间“yesterday”无法读取" in reasons[4] and "issued_at “yesterday” is not a time" in reasons[4]

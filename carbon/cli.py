@@ -258,7 +258,7 @@ def grid_account_add(ctx: click.Context, uscc: str, number: str, meters: tuple[s
     """登记户号及其电表（须为企业已有的电表）；本企业已登记的户号则添加电表；一个户号只能属于一家企业 / register an
     account and its meters (existing meters of the enterprise); on an account the enterprise already holds, add the
     meters; one account, one enterprise."""
-    from carbon.grid_accounts import add_account
+    from carbon.grid_accounts import accounts, add_account
 
     acc = add_account(
         _engine(ctx), _administrator(), enterprise=uscc, utility=utility, account=number, meters=list(meters)
@@ -275,6 +275,8 @@ def grid_account_add(ctx: click.Context, uscc: str, number: str, meters: tuple[s
             f"{acc['enterprise_uscc']}"
         )
     click.echo(f"电表 / meters: {', '.join(acc['meter_codes'])}")
+    mine = accounts(_engine(ctx), [acc["enterprise_uscc"]])
+    _utility_warnings(mine.loc[mine["account_id"] == acc["account_id"]])
 
 
 @grid_account.command("list")
@@ -282,14 +284,20 @@ def grid_account_add(ctx: click.Context, uscc: str, number: str, meters: tuple[s
 @json_option
 @click.pass_context
 def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> None:
-    """列出已登记户号 / list registered accounts."""
-    from carbon.grid_accounts import accounts
+    """列出已登记户号；供电单位与电表所在省的电网企业不符时提示 / list registered accounts; warns where an account's
+    utility is not the grid company of the province its meters count in."""
+    from carbon.grid_accounts import accounts, mismatch_warning
 
     df = accounts(_engine(ctx))
     if region:
         df = df.loc[df["region_id"] == region]
     if as_json:
-        _print_json(df.assign(registered_at=df["registered_at"].map(lambda t: t.isoformat())).to_dict("records"))
+        warnings = [
+            " / ".join(mismatch_warning(r.utility, r.account_no, r.meter_region_ids)) if r.utility_mismatch else None
+            for r in df.itertuples()
+        ]
+        out = df.assign(registered_at=df["registered_at"].map(lambda t: t.isoformat()), utility_warning=warnings)
+        _print_json(out.to_dict("records"))
         return
     click.echo(
         render(
@@ -310,6 +318,17 @@ def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> 
             ],
         )
     )
+    _utility_warnings(df)
+
+
+def _utility_warnings(df: pd.DataFrame) -> None:
+    """Print a warning per account (``carbon.grid_accounts.accounts`` rows) whose utility is not the grid company of
+    the province its meters count in."""
+    from carbon.grid_accounts import mismatch_warning
+
+    for r in df.loc[df["utility_mismatch"]].itertuples():
+        zh, en = mismatch_warning(r.utility, r.account_no, r.meter_region_ids)
+        click.echo(f"注意 / warning: {zh} / {en}")
 
 
 @grid.command("import")
@@ -1895,9 +1914,13 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
     prorated to the billing period); differences beyond the tolerance are discrepancies.
     """
     from carbon.analytics.grid_reconciliation import COMPARISON_COLUMNS, crosses_year, grid_comparison
+    from carbon.grid_accounts import accounts, mismatch_warning
 
-    table = grid_comparison(_engine(ctx), year, [region] if region else None)
+    engine = _engine(ctx)
+    table = grid_comparison(engine, year, [region] if region else None)
     shown = table if show_all else table.loc[table["discrepancy"]]
+    held = accounts(engine)
+    held = held.loc[held["account_id"].isin(table["account_id"])]
     spans = crosses_year(shown["period_start"], shown["period_end"]) if len(shown) else pd.Series(dtype=bool)
     if as_json:
         rows = shown[COMPARISON_COLUMNS].astype(object).where(shown.notna(), None)
@@ -1914,9 +1937,19 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
                 "periods": len(table),
                 "discrepancies": int(table["discrepancy"].sum()),
                 "rows": out.to_dict("records"),
+                "utility_warnings": [
+                    {
+                        "utility": r.utility,
+                        "account_no": r.account_no,
+                        "meter_region_ids": r.meter_region_ids,
+                        "warning": " / ".join(mismatch_warning(r.utility, r.account_no, r.meter_region_ids)),
+                    }
+                    for r in held.loc[held["utility_mismatch"]].itertuples()
+                ],
             }
         )
         return
+    _utility_warnings(held)
     if shown.empty:
         click.echo(
             f"{year}年无不一致的账期（共 {len(table)} 个账期）/ no discrepancies in {year} "

@@ -17,14 +17,14 @@ import unicodedata
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from carbon import audit, codes, reference
 from carbon.access import Viewer, full_regions, require_writer
 from carbon.errors import AccessDenied, InputError, NotFoundError
-from carbon.models import Enterprise, GridAccount, GridAccountMeter, Meter
+from carbon.models import Enterprise, GridAccount, GridAccountMeter, Meter, Site
 
 # The provincial grid company serving each province of the zone (State Grid: one company per province).
 UTILITY_OF_PROVINCE = {"CN-SH": "sgcc_shanghai", "CN-JS": "sgcc_jiangsu", "CN-ZJ": "sgcc_zhejiang"}
@@ -257,7 +257,9 @@ def add_account(
 
 def accounts(engine: Engine, enterprises: list[str] | None = None) -> pd.DataFrame:
     """Registered accounts (of ``enterprises`` only, when given): ``ACCOUNT_COLUMNS`` plus ``region_id`` of the
-    enterprise, one row per account, ``meters`` a sorted list of meter codes.  No access check: callers scope."""
+    enterprise, ``meter_region_ids`` (the jurisdictions its meters count in, sorted) and ``utility_mismatch``
+    (``utility_mismatch``), one row per account, ``meter_codes`` a sorted list of meter codes.  No access check:
+    callers scope."""
     stmt = (
         select(
             GridAccount.id.label("account_id"),
@@ -279,11 +281,46 @@ def accounts(engine: Engine, enterprises: list[str] | None = None) -> pd.DataFra
     df["registered_at"] = pd.to_datetime(df["registered_at"], utc=True, format="ISO8601")
     grouped = links.groupby("account_id")["meter_code"].agg(lambda s: sorted(s))
     df["meter_codes"] = [grouped.get(i, []) for i in df["account_id"]]
-    return df[[*ACCOUNT_COLUMNS, "region_id"]]
+    regions = links.groupby("account_id")["meter_region_id"].agg(lambda s: sorted(set(s)))
+    df["meter_region_ids"] = [regions.get(i, []) for i in df["account_id"]]
+    df["utility_mismatch"] = utility_mismatch(df["utility"], df["meter_region_ids"])
+    return df[[*ACCOUNT_COLUMNS, "region_id", "meter_region_ids", "utility_mismatch"]]
+
+
+def expected_utilities(region_ids: list[str]) -> list[str]:
+    """The grid companies of the provinces of these jurisdictions (``UTILITY_OF_PROVINCE``), in order.  Pure."""
+    provinces = reference.regions()["province"]
+    return list(dict.fromkeys(UTILITY_OF_PROVINCE[provinces.loc[r]] for r in region_ids))
+
+
+def utility_mismatch(utilities: pd.Series, meter_region_ids: pd.Series) -> pd.Series:
+    """True where an account's utility is not the grid company of the province its meters count in (a site's
+    jurisdiction, else the enterprise's): an account of ``sgcc_shanghai`` whose meters sit on a Wujiang site is
+    likely registered at the wrong utility (State Grid bills by province).  False for an account without meters.
+    Pure."""
+    return pd.Series(
+        [bool(r) and u not in expected_utilities(r) for u, r in zip(utilities, meter_region_ids, strict=True)],
+        index=utilities.index,
+        dtype=bool,
+    )
+
+
+def mismatch_warning(utility: str, account_no: str, region_ids: list[str]) -> tuple[str, str]:
+    """The warning (Chinese, English) of an account whose utility is not its meters' provincial grid company."""
+    expected = expected_utilities(region_ids)
+    areas_zh = "、".join(codes.area(r, "zh") for r in region_ids)
+    areas_en = ", ".join(codes.area(r, "en") for r in region_ids)
+    return (
+        f"户号 {account_no} 登记在{codes.label('utility', utility, 'zh')}，但其电表计入{areas_zh}，该地由"
+        f"{'、'.join(codes.label('utility', u, 'zh') for u in expected)}供电：请核对供电单位",
+        f"account {account_no} is registered at {codes.label('utility', utility, 'en')}, but its meters count in "
+        f"{areas_en}, served by {', '.join(codes.label('utility', u, 'en') for u in expected)}: check the utility",
+    )
 
 
 def account_meters(conn: Connection) -> pd.DataFrame:
-    """Every account's meters: account_id, utility, account_no, enterprise_uscc, meter_id, meter_code."""
+    """Every account's meters: account_id, utility, account_no, enterprise_uscc, meter_id, meter_code and
+    meter_region_id (the jurisdiction the meter counts in: its site's, else its enterprise's)."""
     return pd.read_sql(
         select(
             GridAccount.id.label("account_id"),
@@ -292,9 +329,12 @@ def account_meters(conn: Connection) -> pd.DataFrame:
             GridAccount.enterprise_uscc,
             Meter.id.label("meter_id"),
             Meter.meter_code,
+            func.coalesce(Site.region_id, Enterprise.region_id).label("meter_region_id"),
         )
         .join(GridAccountMeter, GridAccountMeter.account_id == GridAccount.id)
-        .join(Meter, Meter.id == GridAccountMeter.meter_id),
+        .join(Meter, Meter.id == GridAccountMeter.meter_id)
+        .join(Enterprise, Enterprise.uscc == Meter.enterprise_uscc)
+        .outerjoin(Site, Site.id == Meter.site_id),
         conn,
     )
 

@@ -507,3 +507,40 @@ def test_every_refusal_names_the_column_and_the_value(grid):
     assert "结算电量为负数（-5）" in reasons[2]
     assert "2024-04-16 至 2024-09-16" in reasons[3]
     assert "发布时间“yesterday”无法读取" in reasons[4] and "issued_at “yesterday” is not a time" in reasons[4]
+
+
+def test_an_enterprise_across_jurisdictions_is_scored_per_jurisdiction_and_a_wrong_utility_warned(
+    grid, tmp_path, db_url
+):
+    from carbon.grid_accounts import accounts
+    from carbon.intake import settle
+    from carbon.sites import add_site, assign_meter
+
+    upload = write_template(tmp_path / "m2.csv", ["M2,电力,2024-01-16,2024-02-16,2000,kWh"])
+    assert receive_files(grid, [upload], E, actor="test")[0].stored
+    site = add_site(grid, enterprise=E, name="吴江分厂", region="wujiang")
+    assign_meter(grid, enterprise=E, meter="M2", site_id=site.id)
+    settle(grid)
+    # registered at the enterprise's own province's utility, while M2 counts in Wujiang (Jiangsu)
+    add_account(grid, ZONE, enterprise=E, utility=None, account="3100600009", meters=["M2"])
+    got = receive_grid_statements(
+        grid, pd.DataFrame([statement("2024-01-16", "2024-02-16", 2000, account="3100600009")]), "x"
+    )
+    assert got.stored == 1
+    _, per_enterprise = agreement_scores(grid, 2024)
+    mine = per_enterprise.loc[per_enterprise["enterprise_uscc"] == E].set_index("region_id")
+    assert mine["grid_accounts"].to_dict() == {"qingpu": 1, "wujiang": 1}
+    assert mine.loc["wujiang", "periods_agreeing"] == 1
+    listed = accounts(grid).set_index("account_no")
+    assert listed.loc["3100600009", "meter_region_ids"] == ["wujiang"] and listed.loc["3100600009", "utility_mismatch"]
+    assert not listed.loc[ACCOUNT, "utility_mismatch"] and not listed.loc[OTHER, "utility_mismatch"]
+    text = run(db_url, "grid", "account", "list").stdout
+    assert "户号 3100600009 登记在国网上海市电力公司，但其电表计入" in text and "check the utility" in text
+    assert text.count("注意 / warning") == 1
+    out = json.loads(run(db_url, "reconcile", "grid", "--year", "2024", "--json").stdout)
+    assert [w["account_no"] for w in out["utility_warnings"]] == ["3100600009"]
+    assert "国网江苏省电力有限公司" in out["utility_warnings"][0]["warning"]
+    from carbon.views import grid_accounts as page_accounts
+
+    (warning,) = page_accounts(grid, ZONE, E)["utility_warnings"]  # the upload page shows it too
+    assert "请核对供电单位" in warning[0] and "check the utility" in warning[1]

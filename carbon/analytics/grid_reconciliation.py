@@ -23,7 +23,8 @@ Tolerance (``carbon/data/reconciliation_parameters.csv``, project defaults): a s
 
 Agreement score: the share of compared periods within tolerance, where a compared period is one side (upload or
 metered) of one billing period with status ``agree`` or ``discrepancy``; per meter, over the compared periods of the
-side it has rows on in that period; per enterprise, over all its accounts.  None when nothing could be compared.
+side it has rows on in that period; per enterprise and jurisdiction, over its accounts whose meters count in that
+jurisdiction (``grid_accounts`` counts those only).  None when nothing could be compared.
 A year's comparison holds every billing period that overlaps the year: a period across the new year (2022-12-15 to
 2023-01-15) is compared whole, as a period, and appears in both years (``crosses_year``); its figures are never
 split between them.
@@ -358,8 +359,12 @@ def grid_reconciliation(
     long = pd.concat([table.assign(side=side, status=table[f"{side}_status"]) for side in SIDES], ignore_index=False)
     long["row"] = long.index
     per_enterprise = _score(long, ["enterprise_uscc", "region_id"])
-    counts = table.groupby("enterprise_uscc")["account_id"].nunique()
-    per_enterprise["grid_accounts"] = per_enterprise["enterprise_uscc"].map(counts).astype(int)
+    # per enterprise and jurisdiction: the accounts whose meters count in that row's jurisdiction
+    counts = table.groupby(["enterprise_uscc", "region_id"])["account_id"].nunique()
+    per_enterprise["grid_accounts"] = [
+        int(counts.get((e, r), 0))
+        for e, r in zip(per_enterprise["enterprise_uscc"], per_enterprise["region_id"], strict=True)
+    ]
     m = meters.merge(long[["row", "side", "status"]], on=["row", "side"])
     m = m.merge(
         links[["meter_id", "meter_code", "utility", "account_no", "enterprise_uscc", "region_id"]], on="meter_id"

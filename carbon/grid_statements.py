@@ -292,6 +292,8 @@ def store_statements(
                 )
             ).all()
         )
+    if all_or_nothing and (refused or refused_before):
+        x = x.iloc[0:0]  # nothing of the file was kept: no account to report as kept
     unknown = x.loc[[(u, a) not in registered for u, a in zip(x["utility"], x["account_no"], strict=True)]]
     report.unknown_accounts = [
         {"utility": u, "account_no": a}

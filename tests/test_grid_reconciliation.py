@@ -367,9 +367,11 @@ def test_a_statement_file_is_stored_whole_or_not_at_all_with_every_problem_liste
         'sgcc_zhejiang,3300600002,2024-03-01,2024-04-01,"1,000,000",Wh,2024-04-05 09:00',
         "sgcc_zhejiang,3300600002,2024-04-01,2024-05-01,12.5.3,kWh,2024-05-05 09:00",
         "sgcc_zhejiang,3300600002,2023-12-15,2024-01-15,800,kWh,2024-05-05 09:00",
+        "sgcc_zhejiang,3300699999,2024-02-01,2024-03-01,5,kWh,2024-04-05 09:00",
     )
     got = receive_grid_file(grid, bad, "cli:test")
     assert got.stored == 0 and got.as_dict()["nothing_stored"] and stored_periods(grid) == before
+    assert got.unknown_accounts == []  # nothing kept, so no account is reported as kept
     rows = dict(zip(got.refused["source_row"], got.refused["reason"], strict=True))
     assert set(rows) == {4, 5}  # "1,000,000" Wh is read (1,000 kWh); the bad number and the overlap are listed
     assert "结算电量“12.5.3”" in rows[4] and "energy “12.5.3”" in rows[4]

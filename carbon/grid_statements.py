@@ -241,7 +241,9 @@ def store_statements(
         known = m["id"].notna()
         dup = known & _same(m["energy_kwh"], m["energy_kwh_stored"])
         report.duplicates += int(dup.sum())
-        older = known & ~dup & (m["issued_at"] < m["issued_at_stored"])
+        # a stored issue time beyond now (kept before such times were refused) makes nothing stale
+        latest = pd.Timestamp(at) + pd.Timedelta(minutes=float(parameters()["grid_issue_clock_skew_minutes"]))
+        older = known & ~dup & (m["issued_at"] < m["issued_at_stored"]) & (m["issued_at_stored"] <= latest)
         report.stale += int(older.sum())
         m = m.loc[~dup & ~older]
         # a new period overlapping a stored one of other dates

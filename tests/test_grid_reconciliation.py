@@ -450,6 +450,19 @@ def test_an_issue_time_in_the_future_is_refused_and_blocks_no_real_restatement(g
     )
     assert (real.stored, real.restated, real.stale) == (1, 1, 0)
     assert by_period(grid_comparison(grid, 2024)).loc["2024-02-16", "utility_kwh"] == 4310
+    # one stored before such times were refused (as it would be received in 2024) blocks no real restatement
+    kept = receive_grid_statements(
+        grid,
+        pd.DataFrame([statement("2024-03-16", "2024-04-16", 1, issued="2099-01-01T00:00:00+08:00")]),
+        "x",
+        now=datetime.fromisoformat("2099-06-01T00:00:00+08:00"),
+    )
+    assert kept.stored == 1
+    real = receive_grid_statements(
+        grid, pd.DataFrame([statement("2024-03-16", "2024-04-16", 5100, issued="2024-07-01T09:00:00+08:00")]), "x"
+    )
+    assert (real.stored, real.stale) == (1, 0)
+    assert by_period(grid_comparison(grid, 2024)).loc["2024-03-16", "utility_kwh"] == 5100
 
 
 def test_overlaps_in_one_delivery_name_the_dates_and_the_other_period(grid):

@@ -255,16 +255,28 @@ def grid_account() -> None:
 )
 @click.pass_context
 def grid_account_add(ctx: click.Context, uscc: str, number: str, meters: tuple[str, ...], utility: str | None) -> None:
-    """登记户号及其电表；一个户号只能属于一家企业 / register an account and its meters; one account, one enterprise."""
-    from carbon.grid_accounts import add_account
+    """登记户号及其电表（须为企业已有的电表）；本企业已登记的户号则添加电表；一个户号只能属于一家企业 / register an
+    account and its meters (existing meters of the enterprise); on an account the enterprise already holds, add the
+    meters; one account, one enterprise."""
+    from carbon.grid_accounts import accounts, add_account
 
     acc = add_account(
         _engine(ctx), _administrator(), enterprise=uscc, utility=utility, account=number, meters=list(meters)
     )
-    click.echo(
-        f"已登记 / registered: {acc['account_no']} ({codes.bilingual('utility', acc['utility'])}) -> "
-        f"{acc['enterprise_uscc']}; 电表 / meters: {', '.join(acc['meter_codes'])}"
-    )
+    if acc["existing"]:
+        added = ", ".join(acc["added_meters"]) or "无（均已在该户号下）/ none (all already behind it)"
+        click.echo(
+            f"户号 {acc['account_no']} ({codes.bilingual('utility', acc['utility'])}) 已在本企业名下，已添加电表 / "
+            f"already this enterprise's; meters added: {added}"
+        )
+    else:
+        click.echo(
+            f"已登记 / registered: {acc['account_no']} ({codes.bilingual('utility', acc['utility'])}) -> "
+            f"{acc['enterprise_uscc']}"
+        )
+    click.echo(f"电表 / meters: {', '.join(acc['meter_codes'])}")
+    mine = accounts(_engine(ctx), [acc["enterprise_uscc"]])
+    _utility_warnings(mine.loc[mine["account_id"] == acc["account_id"]])
 
 
 @grid_account.command("list")
@@ -272,14 +284,20 @@ def grid_account_add(ctx: click.Context, uscc: str, number: str, meters: tuple[s
 @json_option
 @click.pass_context
 def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> None:
-    """列出已登记户号 / list registered accounts."""
-    from carbon.grid_accounts import accounts
+    """列出已登记户号；供电单位与电表所在省的电网企业不符时提示 / list registered accounts; warns where an account's
+    utility is not the grid company of the province its meters count in."""
+    from carbon.grid_accounts import accounts, mismatch_warning
 
     df = accounts(_engine(ctx))
     if region:
         df = df.loc[df["region_id"] == region]
     if as_json:
-        _print_json(df.assign(registered_at=df["registered_at"].map(lambda t: t.isoformat())).to_dict("records"))
+        warnings = [
+            " / ".join(mismatch_warning(r.utility, r.account_no, r.meter_region_ids)) if r.utility_mismatch else None
+            for r in df.itertuples()
+        ]
+        out = df.assign(registered_at=df["registered_at"].map(lambda t: t.isoformat()), utility_warning=warnings)
+        _print_json(out.to_dict("records"))
         return
     click.echo(
         render(
@@ -300,6 +318,17 @@ def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> 
             ],
         )
     )
+    _utility_warnings(df)
+
+
+def _utility_warnings(df: pd.DataFrame) -> None:
+    """Print a warning per account (``carbon.grid_accounts.accounts`` rows) whose utility is not the grid company of
+    the province its meters count in."""
+    from carbon.grid_accounts import mismatch_warning
+
+    for r in df.loc[df["utility_mismatch"]].itertuples():
+        zh, en = mismatch_warning(r.utility, r.account_no, r.meter_region_ids)
+        click.echo(f"注意 / warning: {zh} / {en}")
 
 
 @grid.command("import")
@@ -308,7 +337,8 @@ def grid_account_list(ctx: click.Context, region: str | None, as_json: bool) -> 
 @json_option
 @click.pass_context
 def grid_import(ctx: click.Context, file: Path, utility: str | None, as_json: bool) -> None:
-    """导入电网电量账单文件（CSV/XLSX）/ import a utility statement file (CSV/XLSX)."""
+    """导入电网电量账单文件（CSV/XLSX），整体导入：任一行被拒则不存储任何数据（退出码2）/ import a utility statement
+    file (CSV/XLSX) whole: if any row is refused nothing is stored (exit 2)."""
     from carbon.grid_accounts import utility_code
     from carbon.intake import receive_grid_file
 
@@ -323,6 +353,11 @@ def grid_import(ctx: click.Context, file: Path, utility: str | None, as_json: bo
             f"{d['duplicates']}, 更正 / restated {d['restated']}, 较旧未存 / stale {d['stale']}, 拒绝 / refused "
             f"{len(d['refused'])}"
         )
+        if d["nothing_stored"]:
+            click.echo(
+                "未存储任何数据：文件须整体导入，请按下列各行改正后重新导入整个文件 / nothing stored: a file is "
+                "imported whole; correct the rows below and import the whole file again"
+            )
         for r in d["refused"]:
             click.echo(f"  第{r['source_row']}行 / row {r['source_row']}: {r['reason']}")
         for u in d["unknown_accounts"]:
@@ -1904,15 +1939,21 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
     For each account and billing period, three figures side by side (the utility's, the uploads', the IoT meters',
     prorated to the billing period); differences beyond the tolerance are discrepancies.
     """
-    from carbon.analytics.grid_reconciliation import COMPARISON_COLUMNS, grid_comparison
+    from carbon.analytics.grid_reconciliation import COMPARISON_COLUMNS, crosses_year, grid_comparison
+    from carbon.grid_accounts import accounts, mismatch_warning
 
-    table = grid_comparison(_engine(ctx), year, [region] if region else None)
+    engine = _engine(ctx)
+    table = grid_comparison(engine, year, [region] if region else None)
     shown = table if show_all else table.loc[table["discrepancy"]]
+    held = accounts(engine)
+    held = held.loc[held["account_id"].isin(table["account_id"])]
+    spans = crosses_year(shown["period_start"], shown["period_end"]) if len(shown) else pd.Series(dtype=bool)
     if as_json:
         rows = shown[COMPARISON_COLUMNS].astype(object).where(shown.notna(), None)
         out = rows.assign(
             period_start=rows["period_start"].map(str),
             period_end=rows["period_end"].map(str),
+            crosses_year=[bool(v) for v in spans],
             within_tolerance=[None if v is None or v is pd.NA else bool(v) for v in rows["within_tolerance"]],
         )
         _print_json(
@@ -1922,9 +1963,19 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
                 "periods": len(table),
                 "discrepancies": int(table["discrepancy"].sum()),
                 "rows": out.to_dict("records"),
+                "utility_warnings": [
+                    {
+                        "utility": r.utility,
+                        "account_no": r.account_no,
+                        "meter_region_ids": r.meter_region_ids,
+                        "warning": " / ".join(mismatch_warning(r.utility, r.account_no, r.meter_region_ids)),
+                    }
+                    for r in held.loc[held["utility_mismatch"]].itertuples()
+                ],
             }
         )
         return
+    _utility_warnings(held)
     if shown.empty:
         click.echo(
             f"{year}年无不一致的账期（共 {len(table)} 个账期）/ no discrepancies in {year} "
@@ -1954,7 +2005,7 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
                     codes.label("utility", r.utility),
                     r.account_no,
                     str(r.period_start),
-                    str(r.period_end),
+                    f"{r.period_end}*" if cross else str(r.period_end),
                     _kwh(r.utility_kwh),
                     _kwh(r.upload_kwh),
                     _kwh(r.metered_kwh),
@@ -1962,11 +2013,16 @@ def reconcile_grid(ctx: click.Context, year: int, region: str | None, show_all: 
                     codes.bilingual("grid_status", r.upload_status),
                     codes.bilingual("grid_status", r.metered_status),
                 ]
-                for r in shown.itertuples()
+                for r, cross in zip(shown.itertuples(), spans, strict=True)
             ],
             right=[5, 6, 7, 8],
         )
     )
+    if spans.any():
+        click.echo(
+            f"* 跨年账期：整期比对，在{year}年和相邻年份中均列出，不拆分 / the billing period spans two years: "
+            "compared whole, it appears in both years, never split"
+        )
     click.echo(
         f"不一致 / discrepancies: {int(table['discrepancy'].sum())} / {len(table)} 个账期 billing periods；"
         f"“-”为无数据 / '-' is no data"

@@ -20,9 +20,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, inspect
 
-from carbon import audit, grid_statements, ledger, outbox
+from carbon import audit, grid_statement_checks, grid_statements, ledger, outbox
 from carbon.access import Viewer
-from carbon.grid_statements import STATEMENT_COLUMNS, StatementReport, read_statement_file
+from carbon.grid_statement_checks import read_statement_file
+from carbon.grid_statements import STATEMENT_COLUMNS, StatementReport
 from carbon.ingest import FileReport, Upload, ingest_files
 from carbon.ingest.records import READING_COLUMNS, ingest_records
 from carbon.ledger import activity_years, recalc
@@ -103,17 +104,25 @@ def receive_records(
 
 
 def receive_grid_statements(
-    engine: Engine, statements: pd.DataFrame, source: str, now: datetime | None = None
+    engine: Engine,
+    statements: pd.DataFrame,
+    source: str,
+    now: datetime | None = None,
+    *,
+    all_or_nothing: bool = False,
 ) -> StatementReport:
     """Store the utility's statements per account and billing period (``STATEMENT_COLUMNS``, e.g. decoded by a
-    connector): checked (``carbon.grid_statements.check_statements``), then written in one transaction
+    connector): checked (``carbon.grid_statement_checks.check_statements``), then written in one transaction
     (``store_statements``: duplicates once, restatements supersede, unknown accounts kept and reported), then
     audited as ``grid_statements_received`` by ``source``.  Refused rows come back in ``report.refused`` with their
-    reasons.  Statements change no emission result (they are compared with the activity data, never counted), so
-    nothing is owed to the ledger."""
+    reasons.  ``all_or_nothing`` (a file): one refused row and nothing is stored, every refusal listed; without it
+    (HTTP pages) the good statements are stored and the refused ones reported.  Statements change no emission
+    result (they are compared with the activity data, never counted), so nothing is owed to the ledger."""
     at = audit.as_utc(now)
-    ok, refused = grid_statements.check_statements(statements, at)
-    report = grid_statements.store_statements(engine, ok, source, at)
+    ok, refused = grid_statement_checks.check_statements(statements, at)
+    report = grid_statements.store_statements(
+        engine, ok, source, at, all_or_nothing=all_or_nothing, refused_before=len(refused)
+    )
     report.received = len(statements)
     report.refused = pd.concat([refused, report.refused], ignore_index=True) if len(report.refused) else refused
     audit.record(
@@ -130,15 +139,16 @@ def receive_grid_statements(
 def receive_grid_file(
     engine: Engine, file: Upload, source: str, utility: str | None = None, now: datetime | None = None
 ) -> StatementReport:
-    """A statement file (CSV or XLSX: ``carbon.grid_statements.read_statement_file``; ``utility`` a code for a file
-    without a 供电单位 column) through ``receive_grid_statements``, its source named ``source:file name``.  Raises
-    ``InputError`` naming the file when it cannot be read at all (nothing stored)."""
+    """A statement file (CSV or XLSX: ``carbon.grid_statement_checks.read_statement_file``; ``utility`` a code for a
+    file without a 供电单位 column) through ``receive_grid_statements``, its source named ``source:file name``, whole
+    or not at all: one refused row and nothing of the file is stored (``report.refused`` lists every problem).
+    Raises ``InputError`` naming the file when it cannot be read at all (nothing stored)."""
     if isinstance(file, tuple):
         name, data = file
     else:
         name, data = file.name, file.read_bytes()
-    frame = grid_statements.read_statement_file(name, data, utility)
-    return receive_grid_statements(engine, frame, grid_statements.file_source(name, source), now)
+    frame = grid_statement_checks.read_statement_file(name, data, utility)
+    return receive_grid_statements(engine, frame, grid_statements.file_source(name, source), now, all_or_nothing=True)
 
 
 def upload_detail(reports: list[FileReport]) -> dict[str, Any]:

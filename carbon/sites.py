@@ -167,7 +167,8 @@ def assign_meter(engine: Engine, *, enterprise: str, meter: str, site_id: int | 
 def list_sites(engine: Engine, *, enterprise: str | None = None, regions: list[str] | None = None) -> pd.DataFrame:
     """Sites (``SITE_COLUMNS``: id, enterprise and the jurisdiction it is registered in, name, the site's
     jurisdiction, number of meters, created at UTC), of one enterprise and/or in some jurisdictions, or all;
-    ordered by enterprise and id."""
+    ordered by enterprise and id.  ``NotFoundError`` for an enterprise that is not registered (an empty list would
+    read as "no sites"), ``InputError`` for a malformed USCC."""
     meters = (
         (select(Meter.site_id, func.count(Meter.id).label("meters")).where(Meter.site_id.is_not(None)))
         .group_by(Meter.site_id)
@@ -189,7 +190,9 @@ def list_sites(engine: Engine, *, enterprise: str | None = None, regions: list[s
         .order_by(Site.enterprise_uscc, Site.id)
     )
     if enterprise is not None:
-        stmt = stmt.where(Site.enterprise_uscc == str(enterprise).strip().upper())
+        with Session(engine) as session:
+            code = _enterprise(session, str(enterprise).strip().upper()).uscc
+        stmt = stmt.where(Site.enterprise_uscc == code)
     if regions is not None:
         stmt = stmt.where(Site.region_id.in_(regions))
     with engine.connect() as conn:

@@ -67,7 +67,7 @@ from carbon.enterprises import get_enterprise, list_enterprises
 from carbon.errors import AccessDenied, NotFoundError
 from carbon.export import csv_bytes, csv_zip, xlsx_bytes
 from carbon.factor_choice import BASES, check_choices
-from carbon.grid_accounts import UTILITY_OF_PROVINCE, add_account, visible_accounts
+from carbon.grid_accounts import UTILITY_OF_PROVINCE, add_account, mismatch_warning, visible_accounts
 from carbon.grid_statements import parameters as grid_parameters
 from carbon.ingest import FileReport, Upload, history, read_files
 from carbon.ingest.preview import preview_rows
@@ -620,7 +620,8 @@ def grid_agreement(engine: Engine, viewer: Viewer, year: int) -> dict[str, pd.Da
 def grid_accounts(engine: Engine, viewer: Viewer, enterprise: str) -> dict[str, Any]:
     """An enterprise's utility accounts (户号) as the enterprise itself or staff of its jurisdiction see them
     (``carbon.grid_accounts.ACCOUNT_COLUMNS``), its electricity meters that are behind none yet (``free_meters``)
-    and its province's grid company (``utility``, the default of a new account)."""
+    and its province's grid company (``utility``, the default of a new account); ``utility_warnings`` (Chinese,
+    English) per account whose utility is not the grid company of the province its meters count in."""
     ent = _enterprise(engine, viewer, enterprise)
     own = visible_accounts(engine, viewer)
     own = own.loc[own["enterprise_uscc"] == ent.uscc].reset_index(drop=True)
@@ -628,7 +629,16 @@ def grid_accounts(engine: Engine, viewer: Viewer, enterprise: str) -> dict[str, 
     taken = {m for ms in own["meter_codes"] for m in ms}
     free = [m for m in meters.loc[meters["carrier"] == "electricity", "meter_code"] if m not in taken]
     province = reference.regions().loc[ent.region_id, "province"]
-    return {"accounts": own, "free_meters": free, "utility": UTILITY_OF_PROVINCE[province]}
+    warnings = [
+        mismatch_warning(r.utility, r.account_no, r.meter_region_ids)
+        for r in own.loc[own["utility_mismatch"]].itertuples()
+    ]
+    return {
+        "accounts": own,
+        "free_meters": free,
+        "utility": UTILITY_OF_PROVINCE[province],
+        "utility_warnings": warnings,
+    }
 
 
 def register_grid_account(

@@ -2,7 +2,7 @@
 it with government platforms.  One connector kind, ``grid_statements``, over either transport:
 
 - file drop (``inbox`` set): CSV or XLSX statement files put in the inbox folder (the columns of
-  ``carbon.grid_statements.read_statement_file``: 供电单位, 户号, 户名, 上次抄表日期, 本次抄表日期, 结算电量 with
+  ``carbon.grid_statement_checks.read_statement_file``: 供电单位, 户号, 户名, 上次抄表日期, 本次抄表日期, 结算电量 with
   its unit, 发布时间); taken once settled as for ``file_drop``, then moved to ``archive/`` (or ``failed/`` when
   the file cannot be read at all) with ``<name>.report.json`` beside it.  ``utility`` (a code) names the utility of
   files without a 供电单位 column.

@@ -181,15 +181,16 @@ def _store_files(engine: Engine, connector, config: ConnectorConfig, files: list
 def _store_statements(
     engine: Engine, connector, source: str, statements: pd.DataFrame, path, fetched: Fetched, result: RunResult, at
 ) -> pd.Timestamp:
-    """Grid statements through the intake; a file is archived with its report, refused statements of an HTTP
-    source quarantined with their reasons.  Returns the newest issue time stored (NaT without)."""
-    report = intake.receive_grid_statements(engine, statements, source, now=at)
+    """Grid statements through the intake; a file is stored whole or not at all and moved to archive/ (or failed/,
+    with every refused row, when any row is refused) with its report; of an HTTP source the good statements are
+    stored and the refused ones quarantined with their reasons.  Returns the newest issue time stored (NaT without)."""
+    report = intake.receive_grid_statements(engine, statements, source, now=at, all_or_nothing=path is not None)
     details = report.as_dict()
     result.stored += report.stored
     result.duplicates += report.duplicates
     result.details.append(details)
-    if path is not None:
-        connector.finish(path, True, details)
+    if path is not None:  # a file is stored whole or not at all: one refused row and it goes to failed/
+        connector.finish(path, not details["refused"], details)
         result.files += 1
     else:
         fetched.quarantined += [

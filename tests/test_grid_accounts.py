@@ -29,6 +29,11 @@ A, B = uscc(501), uscc(502, "320509")
 def two(engine):
     add_enterprise(engine, code=A, name="青浦户号甲", region="qingpu", industry="26")
     add_enterprise(engine, code=B, name="吴江户号乙", region="wujiang", industry="26")
+    meters = [(A, c) for c in ("M1", "M2", "M3", "X" + A[-3:])] + [(B, c) for c in ("W1", "X" + B[-3:])]
+    with engine.begin() as conn:  # the meters their uploads would have brought
+        conn.execute(
+            insert(Meter), [{"enterprise_uscc": e, "meter_code": c, "carrier": "electricity"} for e, c in meters]
+        )
     return engine
 
 
@@ -39,7 +44,7 @@ def test_an_enterprise_registers_its_account_and_its_jurisdiction_sees_it(two):
     assert acc["account_no"] == "3100123456" and acc["meter_codes"] == ["M1", "M2"] and acc["registered_by"] == "a1"
     with Session(two) as s:  # the meters are the enterprise's electricity meters
         meters = s.exec(select(Meter.meter_code, Meter.carrier).where(Meter.enterprise_uscc == A)).all()
-    assert sorted(meters) == [("M1", "electricity"), ("M2", "electricity")]
+    assert ("M1", "electricity") in meters and ("M2", "electricity") in meters
     assert list(visible_accounts(two, QP_STAFF)["account_no"]) == ["3100123456"]
     assert visible_accounts(two, WJ_STAFF).empty  # another jurisdiction's staff do not see it
     assert visible_accounts(two, Viewer("b1", "enterprise", enterprise=B)).empty
@@ -152,3 +157,48 @@ def test_accounts_through_the_cli(two, db_url):
     assert [(x["account_no"], x["enterprise_uscc"], x["meter_codes"]) for x in listed] == [("3100123", A, ["M1", "M2"])]
     table = run(db_url, "grid", "account", "list").stdout
     assert "户号 / utility account" in table and "上海市青浦区" in table
+
+
+def meter_codes(engine, enterprise: str) -> list[str]:
+    with Session(engine) as s:
+        return sorted(s.exec(select(Meter.meter_code).where(Meter.enterprise_uscc == enterprise)).all())
+
+
+def test_a_meter_code_the_enterprise_has_no_meter_of_is_refused_never_created(two):
+    before_a, before_b = meter_codes(two, A), meter_codes(two, B)
+    with pytest.raises(InputError) as exc:
+        add_account(two, ZONE, enterprise=A, utility=None, account="3100321", meters=["M1", "NOPE"])
+    assert f"企业 {A} 没有电表 NOPE" in exc.value.zh and f"该企业的电表：M1、M2、M3、X{A[-3:]}" in exc.value.zh
+    assert "never created" in exc.value.en and f"M1, M2, M3, X{A[-3:]}" in exc.value.en
+    with pytest.raises(InputError, match="没有电表 M2"):  # another enterprise's meter code is not this one's meter
+        add_account(two, ZONE, enterprise=B, utility=None, account="3200321", meters=["M2"])
+    assert (meter_codes(two, A), meter_codes(two, B)) == (before_a, before_b)
+    assert accounts(two).empty
+
+
+def test_an_enterprise_adds_meters_to_its_own_account(two):
+    first = add_account(two, ZONE, enterprise=A, utility=None, account="3100456", meters=["M1"])
+    assert not first["existing"] and first["added_meters"] == ["M1"]
+    more = add_account(two, Viewer("a1", "enterprise", enterprise=A), enterprise=A, utility=None, account="3100456",
+                       meters=["M1", "M2"])  # fmt: skip
+    assert more["existing"] and more["added_meters"] == ["M2"] and more["meter_codes"] == ["M1", "M2"]
+    assert more["account_id"] == first["account_id"] and more["registered_by"] == "zone1"
+    listed = accounts(two)
+    assert len(listed) == 1 and listed.iloc[0]["meter_codes"] == ["M1", "M2"]
+    with pytest.raises(InputError) as exc:  # another enterprise: the double claim, and only then
+        add_account(two, ZONE, enterprise=B, utility="sgcc_shanghai", account="3100456", meters=["W1"])
+    assert "另一家企业" in exc.value.zh and "another enterprise" in exc.value.en
+
+
+def test_adding_a_meter_to_an_own_account_through_the_cli(two, db_url):
+    assert (
+        run(db_url, "grid", "account", "add", "--enterprise", A, "--account", "3100789", "--meter", "M1").returncode
+        == 0
+    )
+    r = run(db_url, "grid", "account", "add", "--enterprise", A, "--account", "3100789", "--meter", "M3")
+    assert r.returncode == 0, r.stderr
+    assert "已在本企业名下，已添加电表 / already this enterprise's; meters added: M3" in r.stdout
+    assert "电表 / meters: M1, M3" in r.stdout
+    bad = run(db_url, "grid", "account", "add", "--enterprise", A, "--account", "3100790", "--meter", "NOPE")
+    assert bad.returncode == 2 and "没有电表 NOPE" in bad.stderr and "M1、M2、M3" in bad.stderr
+    assert meter_codes(two, A) == ["M1", "M2", "M3", f"X{A[-3:]}"]

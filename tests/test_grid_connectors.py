@@ -17,10 +17,11 @@ from sqlmodel import Session, select
 from carbon.access import Viewer
 from carbon.enterprises import add_enterprise
 from carbon.grid_accounts import add_account
+from carbon.intake import receive_files
 from carbon.models import GridStatement, Quarantine
 from connectors.config import ConnectorConfig
 from connectors.runtime import run_once
-from tests.helpers import uscc
+from tests.helpers import uscc, write_template
 
 TOKEN = "grid-token-value"
 ENT = uscc(701, "320509")
@@ -81,8 +82,10 @@ def grid_api():
 
 
 @pytest.fixture
-def registered(engine):
+def registered(engine, tmp_path):
     add_enterprise(engine, code=ENT, name="吴江接入甲", region="wujiang", industry="26")
+    upload = write_template(tmp_path / "m1.csv", ["M1,电力,2023-01-01,2023-02-01,800,kWh"])
+    assert receive_files(engine, [upload], ENT, actor="test")[0].stored  # the meter behind the account
     add_account(
         engine, Viewer("z", "zone"), enterprise=ENT, utility="sgcc_jiangsu", account="3200700001", meters=["M1"]
     )
@@ -167,3 +170,36 @@ def test_a_grid_connector_needs_exactly_one_transport(registered, tmp_path):
         ConnectorConfig("both", "grid_statements", 60, {"inbox": str(tmp_path), "base_url": "http://127.0.0.1:9"}),
     )
     assert not r.ok and "exactly one of inbox or base_url" in r.error
+
+
+def test_a_dropped_file_with_a_refused_row_is_stored_not_at_all_and_moved_to_failed(registered, tmp_path):
+    inbox = tmp_path / "grid" / "inbox"
+    inbox.mkdir(parents=True)
+    half = inbox / "2024-02.csv"
+    half.write_text(
+        "户号,上次抄表日期,本次抄表日期,结算电量,单位\n"
+        "3200700001,2024-01-05,2024-02-05,1000,kWh\n"
+        '3200700001,2024-02-05,2024-03-05,"1,000,000",Wh\n'
+        "3200700001,2024-03-05,2024-04-05,一千,kWh\n",
+        encoding="utf-8",
+    )
+    t = time.time() - 60
+    os.utime(half, (t, t))
+    cfg = ConnectorConfig("sgcc-js-drop", "grid_statements", 3600, {"inbox": str(inbox), "utility": "sgcc_jiangsu"})
+    r = run_once(registered, cfg)
+    assert r.ok, r.error
+    assert r.stored == 0 and current(registered) == {} and not half.exists()
+    assert not (inbox.parent / "archive" / "2024-02.csv").exists()
+    report = json.loads((inbox.parent / "failed" / "2024-02.csv.report.json").read_text(encoding="utf-8"))
+    assert report["stored"] == 0 and report["nothing_stored"]
+    (row,) = report["refused"]
+    assert row["source_row"] == "4" and "结算电量“一千”不是数字" in row["reason"] and "is not a number" in row["reason"]
+    (inbox.parent / "failed" / "2024-02.csv").rename(half)  # corrected and dropped again: stored whole
+    half.write_text(
+        half.read_text(encoding="utf-8").replace("一千", "1000"),
+        encoding="utf-8",
+    )
+    os.utime(half, (t, t))
+    r = run_once(registered, cfg)
+    assert r.ok and r.stored == 3
+    assert current(registered) == {"2024-01-05": 1000, "2024-02-05": 1000, "2024-03-05": 1000}

@@ -75,7 +75,9 @@ def grid(engine, tmp_path):
     )
     (report,) = receive_files(engine, [upload], E, actor="test")
     assert report.stored
-    add_account(engine, ZONE, enterprise=E, utility="sgcc_shanghai", account=ACCOUNT, meters=["M1", "P1"])
+    earlier = write_template(tmp_path / "j1.csv", ["J1,电力,2023-01-01,2023-02-01,800,kWh"])  # F's meter, 2023
+    (report,) = receive_files(engine, [earlier], F, actor="test")
+    assert report.stored
     days = pd.date_range("2024-01-16", "2024-02-15", freq="D", tz="Asia/Shanghai")
     readings = pd.DataFrame(
         {
@@ -91,6 +93,7 @@ def grid(engine, tmp_path):
     )[READING_COLUMNS]
     reports, refused = receive_records(engine, readings, "iot-meters")
     assert refused.empty and sum(r.readings for r in reports) == 31
+    add_account(engine, ZONE, enterprise=E, utility="sgcc_shanghai", account=ACCOUNT, meters=["M1", "P1"])
     add_account(engine, ZONE, enterprise=F, utility="sgcc_zhejiang", account=OTHER, meters=["J1"])
     got = receive_grid_statements(
         engine,
@@ -202,10 +205,10 @@ def test_unknown_accounts_are_kept_and_reported_and_bad_rows_refused_with_reason
     reasons = " | ".join(got.refused["reason"])
     for text in (
         "本次抄表日期须晚于上次抄表日期",
-        "不是数字",
+        "结算电量“1,2”的分隔符有两种读法",
         "不是电量单位",
         "Unknown utility",
-        "overlaps a stored one",
+        "overlaps a stored billing period 2024-03-16 to 2024-04-16",
     ):
         assert text in reasons
     assert len(got.refused) == 5
@@ -342,3 +345,217 @@ def test_two_deliveries_of_one_statement_racing_store_it_once(grid):
             len(s.exec(select(GridStatement).where(GridStatement.period_start == datetime(2024, 4, 16).date())).all())
             == 1
         )
+
+
+def bill_file(tmp_path, *rows: str, name: str = "bill.csv"):
+    path = tmp_path / name
+    path.write_text("供电单位,户号,上次抄表日期,本次抄表日期,结算电量,单位,发布时间\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def stored_periods(engine, account: str = OTHER) -> list[str]:
+    with Session(engine) as s:
+        rows = s.exec(select(GridStatement).where(GridStatement.account_no == account)).all()
+    return sorted(str(r.period_start) for r in rows)
+
+
+def test_a_statement_file_is_stored_whole_or_not_at_all_with_every_problem_listed(grid, tmp_path):
+    before = stored_periods(grid)
+    bad = bill_file(
+        tmp_path,
+        "sgcc_zhejiang,3300600002,2024-02-01,2024-03-01,1200,kWh,2024-04-05 09:00",
+        'sgcc_zhejiang,3300600002,2024-03-01,2024-04-01,"1,000,000",Wh,2024-04-05 09:00',
+        "sgcc_zhejiang,3300600002,2024-04-01,2024-05-01,12.5.3,kWh,2024-05-05 09:00",
+        "sgcc_zhejiang,3300600002,2023-12-15,2024-01-15,800,kWh,2024-05-05 09:00",
+        "sgcc_zhejiang,3300699999,2024-02-01,2024-03-01,5,kWh,2024-04-05 09:00",
+    )
+    got = receive_grid_file(grid, bad, "cli:test")
+    assert got.stored == 0 and got.as_dict()["nothing_stored"] and stored_periods(grid) == before
+    assert got.unknown_accounts == []  # nothing kept, so no account is reported as kept
+    rows = dict(zip(got.refused["source_row"], got.refused["reason"], strict=True))
+    assert set(rows) == {4, 5}  # "1,000,000" Wh is read (1,000 kWh); the bad number and the overlap are listed
+    assert "结算电量“12.5.3”" in rows[4] and "energy “12.5.3”" in rows[4]
+    overlap = "上次抄表日期“2023-12-15”至本次抄表日期“2024-01-15”与已存的户号 3300600002 账期 2024-01-01 至 2024-02-01"
+    assert overlap in rows[5]
+    good = bill_file(
+        tmp_path,
+        "sgcc_zhejiang,3300600002,2024-02-01,2024-03-01,1200,kWh,2024-04-05 09:00",
+        'sgcc_zhejiang,3300600002,2024-03-01,2024-04-01,"1,000,000",Wh,2024-04-05 09:00',
+        name="good.csv",
+    )
+    got = receive_grid_file(grid, good, "cli:test")
+    assert got.stored == 2 and got.refused.empty and not got.as_dict()["nothing_stored"]
+    assert stored_periods(grid) == sorted([*before, "2024-02-01", "2024-03-01"])
+
+
+def test_the_cli_import_stores_nothing_and_exits_2_when_a_row_is_refused(grid, db_url, tmp_path):
+    bad = bill_file(
+        tmp_path,
+        "sgcc_zhejiang,3300600002,2024-02-01,2024-03-01,1200,kWh,2024-04-05 09:00",
+        "sgcc_zhejiang,3300600002,2024-03-01,2024-04-01,abc,kWh,2024-04-05 09:00",
+    )
+    r = run(db_url, "grid", "import", str(bad))
+    assert r.returncode == 2 and stored_periods(grid) == ["2024-01-01"]
+    assert "未存储任何数据" in r.stdout and "nothing stored" in r.stdout and "第3行" in r.stdout
+    assert "结算电量“abc”不是数字" in r.stdout
+
+
+def test_numbers_and_dates_are_read_as_meter_files_are_and_never_guessed(grid, tmp_path):
+    got = receive_grid_file(
+        grid,
+        bill_file(
+            tmp_path,
+            'sgcc_zhejiang,3300600002,2024/2/1,2024年3月1日,"1,200",kWh,2024-04-05 09:00',
+            "sgcc_zhejiang,3300600002,20240301,2024.4.1,1300,kWh,2024-04-05 09:00",
+        ),
+        "cli:test",
+    )
+    assert got.stored == 2 and got.refused.empty
+    assert stored_periods(grid) == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    with Session(grid) as s:
+        kwh = {str(r.period_start): r.energy_kwh for r in s.exec(select(GridStatement)).all()}
+    assert kwh["2024-02-01"] == 1200 and kwh["2024-03-01"] == 1300
+    refused = receive_grid_file(
+        grid,
+        bill_file(
+            tmp_path,
+            "sgcc_zhejiang,3300600002,01/04/2024,2024-05-01,1,kWh,2024-05-05 09:00",
+            'sgcc_zhejiang,3300600002,2024-05-01,2024-06-01,"987,25",kWh,2024-06-05 09:00',
+            name="ambiguous.csv",
+        ),
+        "cli:test",
+    ).refused
+    reasons = dict(zip(refused["source_row"], refused["reason"], strict=True))
+    assert "上次抄表日期“01/04/2024”无法读取" in reasons[2] and "never guessed" in reasons[2]
+    assert "两种读法" in reasons[3] and "can be read two ways" in reasons[3]
+
+
+def test_an_issue_time_in_the_future_is_refused_and_blocks_no_real_restatement(grid):
+    future = receive_grid_statements(
+        grid, pd.DataFrame([statement("2024-02-16", "2024-03-16", 9999, issued="2099-01-01T00:00:00+08:00")]), "x"
+    )
+    assert future.stored == 0
+    (reason,) = future.refused["reason"]
+    assert "发布时间“2099-01-01T00:00:00+08:00”晚于当前时间" in reason and "later than now" in reason
+    now = datetime.fromisoformat("2024-06-01T12:00:00+08:00")
+    skew = receive_grid_statements(
+        grid,
+        pd.DataFrame([statement("2024-02-16", "2024-03-16", 4700, issued="2024-06-01T12:05:00+08:00")]),
+        "x",
+        now=now,
+    )
+    assert skew.stored == 1 and skew.restated == 1  # five minutes ahead is a clock, not a future statement
+    real = receive_grid_statements(
+        grid, pd.DataFrame([statement("2024-02-16", "2024-03-16", 4310, issued="2024-07-01T09:00:00+08:00")]), "x"
+    )
+    assert (real.stored, real.restated, real.stale) == (1, 1, 0)
+    assert by_period(grid_comparison(grid, 2024)).loc["2024-02-16", "utility_kwh"] == 4310
+    # one stored before such times were refused (as it would be received in 2024) blocks no real restatement
+    kept = receive_grid_statements(
+        grid,
+        pd.DataFrame([statement("2024-03-16", "2024-04-16", 1, issued="2099-01-01T00:00:00+08:00")]),
+        "x",
+        now=datetime.fromisoformat("2099-06-01T00:00:00+08:00"),
+    )
+    assert kept.stored == 1
+    real = receive_grid_statements(
+        grid, pd.DataFrame([statement("2024-03-16", "2024-04-16", 5100, issued="2024-07-01T09:00:00+08:00")]), "x"
+    )
+    assert (real.stored, real.stale) == (1, 0)
+    assert by_period(grid_comparison(grid, 2024)).loc["2024-03-16", "utility_kwh"] == 5100
+
+
+def test_overlaps_in_one_delivery_name_the_dates_and_the_other_period(grid):
+    got = receive_grid_statements(
+        grid,
+        pd.DataFrame(
+            [
+                statement("2024-04-16", "2024-05-16", 10),
+                statement("2024-05-10", "2024-06-10", 20),
+            ]
+        ),
+        "x",
+    )
+    assert got.stored == 0 and len(got.refused) == 2
+    first, second = sorted(got.refused["reason"])
+    assert "2024-04-16" in first and "2024-05-10 至 2024-06-10" in first
+    assert "上次抄表日期“2024-05-10”至本次抄表日期“2024-06-10”与本批数据中户号 3100600001 账期 2024-04-16" in second
+
+
+def test_a_billing_period_across_the_new_year_is_compared_whole_in_both_years(grid, db_url):
+    got = receive_grid_statements(grid, pd.DataFrame([statement("2023-12-16", "2024-01-16", 3000)]), "x")
+    assert got.stored == 1
+    for year in (2023, 2024):
+        row = by_period(grid_comparison(grid, year)).loc["2023-12-16"]
+        assert row["utility_kwh"] == 3000 and row["billing_days"] == 31  # whole, never split
+    assert list(by_period(grid_comparison(grid, 2023))["period_start"].map(str)) == ["2023-12-16"]
+    ends_on_new_year = receive_grid_statements(
+        grid, pd.DataFrame([statement("2023-12-01", "2024-01-01", 100, account=OTHER, utility="sgcc_zhejiang")]), "x"
+    )
+    assert ends_on_new_year.stored == 1  # its last day is 31 December: 2023 only
+    assert "2023-12-01" not in set(by_period(grid_comparison(grid, 2024), OTHER).index)
+    assert "2023-12-01" in set(by_period(grid_comparison(grid, 2023), OTHER).index)
+    out = json.loads(run(db_url, "reconcile", "grid", "--year", "2023", "--all", "--json").stdout)
+    spans = {(r["account_no"], r["period_start"]): r["crosses_year"] for r in out["rows"]}
+    assert spans == {(ACCOUNT, "2023-12-16"): True, (OTHER, "2023-12-01"): False}
+    text = run(db_url, "reconcile", "grid", "--year", "2024", "--all").stdout
+    assert "2024-01-16*" in text and "跨年账期" in text and "appears in both years" in text
+
+
+def test_every_refusal_names_the_column_and_the_value(grid):
+    got = receive_grid_statements(
+        grid,
+        pd.DataFrame(
+            [
+                statement("2024-04-16", "2024-05-16", 10, account=""),
+                statement("2024-04-16", "2024-05-16", "1e308", unit="万kWh"),
+                statement("2024-04-16", "2024-05-16", -5),
+                statement("2024-04-16", "2024-09-16", 5),
+                statement("2024-04-16", "2024-05-16", 5, issued="yesterday"),
+            ]
+        ),
+        "x",
+    )
+    reasons = list(got.refused.sort_values("source_row")["reason"])
+    assert "户号（account）为空" in reasons[0] and "account (户号) is empty" in reasons[0]
+    assert "结算电量“1e308”（单位“万kWh”）换算为kWh后超出数值范围" in reasons[1]
+    assert "结算电量为负数（-5）" in reasons[2]
+    assert "2024-04-16 至 2024-09-16" in reasons[3]
+    assert "发布时间“yesterday”无法读取" in reasons[4] and "issued_at “yesterday” is not a time" in reasons[4]
+
+
+def test_an_enterprise_across_jurisdictions_is_scored_per_jurisdiction_and_a_wrong_utility_warned(
+    grid, tmp_path, db_url
+):
+    from carbon.grid_accounts import accounts
+    from carbon.intake import settle
+    from carbon.sites import add_site, assign_meter
+
+    upload = write_template(tmp_path / "m2.csv", ["M2,电力,2024-01-16,2024-02-16,2000,kWh"])
+    assert receive_files(grid, [upload], E, actor="test")[0].stored
+    site = add_site(grid, enterprise=E, name="吴江分厂", region="wujiang")
+    assign_meter(grid, enterprise=E, meter="M2", site_id=site.id)
+    settle(grid)
+    # registered at the enterprise's own province's utility, while M2 counts in Wujiang (Jiangsu)
+    add_account(grid, ZONE, enterprise=E, utility=None, account="3100600009", meters=["M2"])
+    got = receive_grid_statements(
+        grid, pd.DataFrame([statement("2024-01-16", "2024-02-16", 2000, account="3100600009")]), "x"
+    )
+    assert got.stored == 1
+    _, per_enterprise = agreement_scores(grid, 2024)
+    mine = per_enterprise.loc[per_enterprise["enterprise_uscc"] == E].set_index("region_id")
+    assert mine["grid_accounts"].to_dict() == {"qingpu": 1, "wujiang": 1}
+    assert mine.loc["wujiang", "periods_agreeing"] == 1
+    listed = accounts(grid).set_index("account_no")
+    assert listed.loc["3100600009", "meter_region_ids"] == ["wujiang"] and listed.loc["3100600009", "utility_mismatch"]
+    assert not listed.loc[ACCOUNT, "utility_mismatch"] and not listed.loc[OTHER, "utility_mismatch"]
+    text = run(db_url, "grid", "account", "list").stdout
+    assert "户号 3100600009 登记在国网上海市电力公司，但其电表计入" in text and "check the utility" in text
+    assert text.count("注意 / warning") == 1
+    out = json.loads(run(db_url, "reconcile", "grid", "--year", "2024", "--json").stdout)
+    assert [w["account_no"] for w in out["utility_warnings"]] == ["3100600009"]
+    assert "国网江苏省电力有限公司" in out["utility_warnings"][0]["warning"]
+    from carbon.views import grid_accounts as page_accounts
+
+    (warning,) = page_accounts(grid, ZONE, E)["utility_warnings"]  # the upload page shows it too
+    assert "请核对供电单位" in warning[0] and "check the utility" in warning[1]

@@ -311,3 +311,15 @@ def test_migration_keeps_stored_lines_where_they_counted(db_url):
     command.downgrade(cfg, "0008")
     command.upgrade(cfg, "head")
     engine.dispose()
+
+
+def test_sites_of_an_enterprise_that_is_not_registered_are_refused_not_an_empty_list(zone, db_url):
+    engine, _ = zone
+    ghost = uscc(106, "310118")
+    with pytest.raises(NotFoundError, match=f"企业 {ghost} 未登记"):
+        list_sites(engine, enterprise=ghost)
+    out = carbon(db_url, "site", "list", "--enterprise", ghost)
+    assert out.returncode == 2 and f"企业 {ghost} 未登记" in out.stderr and "is not registered" in out.stderr
+    assert out.stdout == ""
+    assert carbon(db_url, "site", "list", "--enterprise", "not-a-uscc").returncode == 2
+    assert len(list_sites(engine, enterprise=E.lower())) == 1  # a registered one still lists its site

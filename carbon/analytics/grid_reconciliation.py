@@ -23,13 +23,16 @@ Tolerance (``carbon/data/reconciliation_parameters.csv``, project defaults): a s
 
 Agreement score: the share of compared periods within tolerance, where a compared period is one side (upload or
 metered) of one billing period with status ``agree`` or ``discrepancy``; per meter, over the compared periods of the
-side it has rows on in that period; per enterprise, over all its accounts.  None when nothing could be compared.
-A billing period belongs to the year of its last day (the day before ``period_end``).
+side it has rows on in that period; per enterprise and jurisdiction, over its accounts whose meters count in that
+jurisdiction (``grid_accounts`` counts those only).  None when nothing could be compared.
+A year's comparison holds every billing period that overlaps the year: a period across the new year (2022-12-15 to
+2023-01-15) is compared whole, as a period, and appears in both years (``crosses_year``); its figures are never
+split between them.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -121,10 +124,21 @@ def local_midnight_utc(days: pd.Series) -> pd.Series:
 
 
 def year_statements(statements: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Statements whose billing period's last day (the day before ``period_end``) is in ``year``.  Pure."""
-    first, last = date(year, 1, 2), date(year + 1, 1, 1)
-    keep = [(first <= e <= last) for e in statements["period_end"]]
+    """Statements whose billing period overlaps ``year`` (some day of ``[period_start, period_end)`` in it).  A
+    period across the new year (2022-12-15 to 2023-01-15) is in both years, whole: it is compared as a billing
+    period, never split (``crosses_year``).  Pure."""
+    first, after = date(year, 1, 1), date(year + 1, 1, 1)
+    keep = [
+        (s < after and e > first) for s, e in zip(statements["period_start"], statements["period_end"], strict=True)
+    ]
     return statements.loc[keep].reset_index(drop=True)
+
+
+def crosses_year(period_start: pd.Series, period_end: pd.Series) -> pd.Series:
+    """True for billing periods whose days (``[period_start, period_end)``) lie in two calendar years: such a
+    period appears, whole, in the comparison of each.  Pure."""
+    last = [e - timedelta(days=1) for e in period_end]
+    return pd.Series([s.year != d.year for s, d in zip(period_start, last, strict=True)], index=period_start.index)
 
 
 def side_figures(periods: pd.DataFrame, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -345,8 +359,12 @@ def grid_reconciliation(
     long = pd.concat([table.assign(side=side, status=table[f"{side}_status"]) for side in SIDES], ignore_index=False)
     long["row"] = long.index
     per_enterprise = _score(long, ["enterprise_uscc", "region_id"])
-    counts = table.groupby("enterprise_uscc")["account_id"].nunique()
-    per_enterprise["grid_accounts"] = per_enterprise["enterprise_uscc"].map(counts).astype(int)
+    # per enterprise and jurisdiction: the accounts whose meters count in that row's jurisdiction
+    counts = table.groupby(["enterprise_uscc", "region_id"])["account_id"].nunique()
+    per_enterprise["grid_accounts"] = [
+        int(counts.get((e, r), 0))
+        for e, r in zip(per_enterprise["enterprise_uscc"], per_enterprise["region_id"], strict=True)
+    ]
     m = meters.merge(long[["row", "side", "status"]], on=["row", "side"])
     m = m.merge(
         links[["meter_id", "meter_code", "utility", "account_no", "enterprise_uscc", "region_id"]], on="meter_id"
@@ -360,9 +378,9 @@ def grid_reconciliation(
 
 
 def unregistered_statements(engine: Engine, year: int) -> pd.DataFrame:
-    """Current statements of ``year`` (by their last day) whose account no enterprise has registered: utility,
-    account_no, account_name, periods, utility_kwh (their sum).  Energy the zone's grid billed that no monitored
-    enterprise claims (zone staff; no jurisdiction can be told from an account alone)."""
+    """Current statements overlapping ``year`` (``year_statements``) whose account no enterprise has registered:
+    utility, account_no, account_name, periods, utility_kwh (their sum).  Energy the zone's grid billed that no
+    monitored enterprise claims (zone staff; no jurisdiction can be told from an account alone)."""
     with engine.connect() as conn:
         links = account_meters(conn)
     registered = set(zip(links["utility"], links["account_no"], strict=True))

@@ -177,7 +177,13 @@ st.caption(
 )
 held = views.grid_accounts(engine, v, enterprise)
 if len(held["accounts"]):
-    shown = common.grid_table(held["accounts"].drop(columns=["account_id", "enterprise_uscc", "region_id"]))
+    for zh, en in held["utility_warnings"]:
+        st.warning(fmt.plain(t(zh, en)))
+    shown = common.grid_table(
+        held["accounts"].drop(
+            columns=["account_id", "enterprise_uscc", "region_id", "meter_region_ids", "utility_mismatch"]
+        )
+    )
     shown["meter_codes"] = shown["meter_codes"].map("、".join)
     shown["registered_at"] = pd.to_datetime(shown["registered_at"], utc=True).dt.tz_convert("Asia/Shanghai")
     common.dataframe(shown, column_config=common.columns(shown))
@@ -202,4 +208,16 @@ with st.form("grid_account", clear_on_submit=True):
             done = views.register_grid_account(engine, v, enterprise, utility, number, meters)
         except CarbonError as exc:
             common.show_error(exc)
-        st.success(fmt.plain(t(f"已登记户号 {done['account_no']}。", f"Account {done['account_no']} registered.")))
+        if done["existing"]:
+            added_zh = "、".join(done["added_meters"]) or "无（均已在该户号下）"
+            added_en = ", ".join(done["added_meters"]) or "none (all already behind it)"
+            st.success(
+                fmt.plain(
+                    t(
+                        f"户号 {done['account_no']} 已在本企业名下，已添加电表：{added_zh}。",
+                        f"Account {done['account_no']} is already this enterprise's; meters added: {added_en}.",
+                    )
+                )
+            )
+        else:
+            st.success(fmt.plain(t(f"已登记户号 {done['account_no']}。", f"Account {done['account_no']} registered.")))

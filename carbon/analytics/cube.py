@@ -133,7 +133,7 @@ def data_version(engine: Engine) -> tuple:
     uploads, grid accounts with their meters, and the utility's statements (newest id and count of each, as for
     runs; a restated statement is a new row).  Every analytic figure changes only when one of them does (a cache
     key)."""
-    tables = (Statistic.id, StatsRelease.id, Batch.id, GridAccount.id, GridAccountMeter.id, GridStatement.id)
+    tables = (Statistic.id, StatsRelease.id, GridAccount.id, GridAccountMeter.id, GridStatement.id, Batch.id)
     with engine.connect() as conn:
         stored = [conn.execute(select(func.max(col), func.count(col))).one() for col in tables]
     return (*ledger_version(engine), *(int(x or 0) for row in stored for x in row))

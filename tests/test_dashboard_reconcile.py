@@ -19,6 +19,20 @@ from tests.zone_fixture import A, B, C, build
 ZONE = Viewer("zone1", "zone")
 
 
+def plant_grid_discrepancy(engine) -> None:
+    """C's electricity account with two monthly statements: January equal to its upload (388 000 kWh), February
+    8 % above it."""
+    add_account(engine, ZONE, enterprise=C, utility="sgcc_jiangsu", account="3205000001", meters=["E-01"])
+    statements = pd.DataFrame(
+        [
+            {"utility": "sgcc_jiangsu", "account": "3205000001", "account_name": "吴江丙化工", "period_start": start,
+             "period_end": end, "energy": kwh, "unit": "kWh", "issued_at": "2024-04-20T10:00:00+08:00"}
+            for start, end, kwh in (("2024-01-01", "2024-02-01", 388_000), ("2024-02-01", "2024-03-01", 419_040))
+        ]
+    )  # fmt: skip
+    assert receive_grid_statements(engine, statements, "grid-test").stored == 2
+
+
 @pytest.fixture
 def reconciled(tmp_path, monkeypatch):
     """The dashboard zone with Qingpu's statistics for 2023 and 2024 (A's gas in C26 above the 2024 statistics),
@@ -45,23 +59,7 @@ def reconciled(tmp_path, monkeypatch):
     site = add_site(engine, enterprise=B, name="吴江分厂", region="wujiang")
     assign_meter(engine, enterprise=B, meter="E-01", site_id=site.id)
     settle(engine)
-    add_account(engine, ZONE, enterprise=C, utility="sgcc_jiangsu", account="3205000001", meters=["E-01"])
-    statements = pd.DataFrame(
-        [
-            {
-                "utility": "sgcc_jiangsu",
-                "account": "3205000001",
-                "account_name": "吴江丙化工",
-                "period_start": start,
-                "period_end": end,
-                "energy": kwh,
-                "unit": "kWh",
-                "issued_at": "2024-04-20T10:00:00+08:00",
-            }
-            for start, end, kwh in (("2024-01-01", "2024-02-01", 388_000), ("2024-02-01", "2024-03-01", 419_040))
-        ]
-    )
-    assert receive_grid_statements(engine, statements, "grid-test").stored == 2
+    plant_grid_discrepancy(engine)
     return engine
 
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pandas as pd
 import pytest
 
 from carbon import db
-from carbon.access import Viewer
-from carbon.grid_accounts import add_account
-from carbon.intake import receive_grid_statements
 from carbon.intake import settle as settle_owed
 from carbon.sites import add_site, assign_meter
 from carbon.stats import import_stats
@@ -25,8 +21,9 @@ from tests.test_dashboard_browser import (
     sign_in,
     table,
 )
+from tests.test_dashboard_reconcile import plant_grid_discrepancy
 from tests.test_inventory import SIM, write
-from tests.zone_fixture import B, C, build
+from tests.zone_fixture import B, build
 
 pytestmark = MARKS
 
@@ -55,25 +52,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     site = add_site(engine, enterprise=B, name="吴江分厂", region="wujiang")
     assign_meter(engine, enterprise=B, meter="E-01", site_id=site.id)
     settle_owed(engine)
-    add_account(
-        engine, Viewer("zone1", "zone"), enterprise=C, utility="sgcc_jiangsu", account="3205000001", meters=["E-01"]
-    )
-    statements = pd.DataFrame(
-        [
-            {
-                "utility": "sgcc_jiangsu",
-                "account": "3205000001",
-                "account_name": "吴江丙化工",
-                "period_start": start,
-                "period_end": end,
-                "energy": kwh,
-                "unit": "kWh",
-                "issued_at": "2024-04-20T10:00:00+08:00",
-            }
-            for start, end, kwh in (("2024-01-01", "2024-02-01", 388_000), ("2024-02-01", "2024-03-01", 419_040))
-        ]
-    )  # C's upload is 388 000 kWh a month: February 8 % above it
-    assert receive_grid_statements(engine, statements, "grid-test").stored == 2
+    plant_grid_discrepancy(engine)  # C's February 8 % above its upload
     engine.dispose()
     with serving(url) as served:
         yield served

@@ -138,9 +138,11 @@ if len(row):
         )
 st.markdown("#### " + t(f"{year}年逐月排放（按能源品种）", f"Monthly emissions {year} by carrier"))
 st.altair_chart(charts.monthly_by_carrier(d["monthly"], lang), width="stretch")
-tabs = st.tabs([t("厂区", "sites"), t("计量表", "meters"), t("上报记录", "uploads"), t("所用因子", "factors used")])
+meters_tab, sites_tab, uploads_tab, factors_tab = st.tabs(
+    [t("计量表", "meters"), t("厂区", "sites"), t("上报记录", "uploads"), t("所用因子", "factors used")]
+)
 no_site = t("未归入厂区（计入登记区县）", "on no site (counts where registered)")
-with tabs[0]:
+with sites_tab:
     sites = d["sites"].rename(columns={"region_id": "site_region_id"})
     sites = sites.assign(
         site_name=[no_site if labels.missing(n) else n for n in sites["site_name"]],
@@ -152,7 +154,7 @@ with tabs[0]:
         )
     else:
         common.dataframe(sites, hide_index=True, width="stretch", column_config=common.columns(sites))
-with tabs[1]:
+with meters_tab:
     meters = d["meters"].rename(columns={"region_id": "site_region_id"})
     meters = meters.assign(
         carrier=meters["carrier"].map(lambda c: labels.carrier(c, lang)),
@@ -160,7 +162,7 @@ with tabs[1]:
         site_region_id=meters["site_region_id"].map(lambda r: labels.region(r, lang)),
     )
     common.dataframe(meters, hide_index=True, width="stretch", column_config=common.columns(meters))
-with tabs[2]:
+with uploads_tab:
     if d["sites_only"] is not None:
         st.caption(
             t("上报文件属于整个企业，仅企业登记区县的工作人员可见。", "Uploaded files cover the whole enterprise: "
@@ -168,7 +170,7 @@ with tabs[2]:
         )  # fmt: skip
     common.dataframe(common.uploads_table(d["uploads"]), column_config=common.columns(d["uploads"]))
     common.show_batch(v, d["uploads"]["batch_id"].tolist(), "ent")
-with tabs[3]:
+with factors_tab:
     used = common.factors_used_table(d["factors"])
     common.dataframe(used, column_config=common.columns(used))
 common.offer_tables(

@@ -35,6 +35,7 @@ from carbon.ingest.rules import Issues
 from carbon.ingest.values import decimal_comma_file
 from carbon.limits import limit
 from carbon.models import Activity, Batch, Enterprise, Meter, RegisterReading
+from carbon.partitions import prepare_activity_partitions
 
 
 @dataclass
@@ -359,6 +360,8 @@ def write_report(
     ``store_rows(report)``) its rows and corrections.  If an upload other than ``ours`` (this call's batches) was
     stored since the file was checked, ``recheck`` reads and checks it again first, in the same transaction.
     Returns the report written, or the recheck's duplicate file (nothing written)."""
+    if report.rows is not None and len(report.rows) and store_rows(report):
+        prepare_activity_partitions(engine, report.rows["period_start"])  # PostgreSQL: no lock taken for them below
     with engine.begin() as conn:
         store.lock_enterprise(conn, enterprise)
         if recheck is not None and store.stored_batches(conn, enterprise, ours) != report.stored_before:

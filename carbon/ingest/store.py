@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from carbon.models import Activity, Batch, FileArchive, Meter, RegisterReading, RejectedRow
+from carbon.partitions import ensure_activity_partitions
 
 CHUNK_ROWS = 50_000
 ACTIVITY_COLUMNS = (
@@ -67,7 +68,8 @@ def _chunks(frame: pd.DataFrame, pg: bool) -> Iterator[list[tuple[Any, ...]]]:
 
 
 def bulk_insert_activity(conn: Connection, rows: pd.DataFrame) -> None:
-    """Insert activity rows (``ACTIVITY_COLUMNS``) fast, inside the connection's transaction."""
+    """Insert activity rows (``ACTIVITY_COLUMNS``) fast, inside the connection's transaction.  On PostgreSQL the
+    months' partitions are made sure of first, in the same transaction (``carbon.partitions``)."""
     if rows.empty:
         return
     rows = rows.sort_values("period_start", kind="stable")  # time order keeps the index inserts near the end
@@ -78,6 +80,7 @@ def bulk_insert_activity(conn: Connection, rows: pd.DataFrame) -> None:
         for chunk in _chunks(rows, pg=False):
             conn.exec_driver_sql(sql, chunk)
     elif dialect == "postgresql":
+        ensure_activity_partitions(conn, rows["period_start"])
         raw = conn.connection.driver_connection
         sql = f"COPY activity ({cols}) FROM STDIN"
         try:

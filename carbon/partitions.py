@@ -1,16 +1,21 @@
 """Monthly partitions of the ``activity`` table on PostgreSQL (declarative RANGE partitioning on ``period_start``).
 
 A partition holds one local (Asia/Shanghai) calendar month of readings by their start, named
-``activity_yYYYYmMM``: the months the accounting splits into, so a month's or a year's reading touches exactly its
-own partitions.  There is no DEFAULT partition: a row lands only in its month's partition, and every writer makes
-sure the months it writes exist first (``ensure_activity_partitions``), so a month's partition can always be
-created later (a DEFAULT partition holding that month's rows would refuse it).  SQLite has one plain table:
-everything here does nothing there.
+``activity_yYYYYmMM``: the months the accounting splits into, so a query for a local month or year reads exactly
+its own partitions (UTC months would add a neighbour's eight hours).  There is no DEFAULT partition: every writer
+makes sure the months it writes exist first (``ensure_activity_partitions``), a row of a month without its partition
+is refused by the database rather than put aside, and a month's partition can always be created later (a DEFAULT
+partition holding rows of that month would refuse it).  SQLite has one plain table: everything here does nothing
+there.
 
-A partition is created as a plain table and then attached (``ATTACH PARTITION`` takes a SHARE UPDATE EXCLUSIVE
-lock on ``activity``, which neither readers nor other writers wait for; ``CREATE TABLE ... PARTITION OF`` would
-take an ACCESS EXCLUSIVE one until the creating transaction ends).  Creators are serialised by a transaction-level
-advisory lock and look again under it, so two uploads reaching a new month at once both succeed.
+A partition is created as a plain table and then attached: ``ATTACH PARTITION`` takes a SHARE UPDATE EXCLUSIVE
+lock on ``activity``, which neither its readers nor its writers wait for (``CREATE TABLE ... PARTITION OF`` would
+take an ACCESS EXCLUSIVE one, blocking every reader until the creating transaction ends).  Its foreign keys, cloned
+from ``activity``'s, take SHARE ROW EXCLUSIVE locks on ``batch``, ``meter`` and ``enterprise``: creation waits for
+uploads in flight and holds their next ones until it commits.  So the intake creates a month's partitions in a short
+transaction of its own before its write transaction begins (``prepare_activity_partitions``), and the write finds
+them there; an upload that then fails leaves at most an empty month.  Creators are serialised by a
+transaction-level advisory lock and look again under it, so two uploads reaching a new month at once both succeed.
 """
 
 from __future__ import annotations

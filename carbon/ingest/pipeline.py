@@ -381,8 +381,9 @@ def write_report(
             ids = store.meter_ids(
                 conn, enterprise, pd.concat([rows[["meter_code", "carrier"]], regs[["meter_code", "carrier"]]])
             )
-            supersedes = rows["supersedes"].dropna().astype(int).tolist() if "supersedes" in rows else []
-            store.supersede(conn, supersedes, batch_id, now)
+            if "supersedes" in rows:
+                fixed = rows.loc[rows["supersedes"].notna()]
+                store.supersede(conn, fixed["supersedes"].astype(int).tolist(), batch_id, now, fixed["period_start"])
             store.bulk_insert_activity(
                 conn, rows.assign(batch_id=batch_id, enterprise_uscc=enterprise, meter_id=rows["meter_code"].map(ids))
             )

@@ -154,14 +154,25 @@ def archive_and_batch(conn: Connection, *, data: bytes, fields: dict[str, Any]) 
     return int(conn.execute(insert(Batch).values(file_id=file_id, **fields)).inserted_primary_key[0])
 
 
-def supersede(conn: Connection, ids: list[int], batch_id: int, now: datetime) -> None:
-    """Mark stored rows as corrected by ``batch_id`` (they stay, with their values, as history)."""
-    for lo in range(0, len(ids), 10_000):
-        conn.execute(
-            update(Activity)
-            .where(Activity.id.in_(ids[lo : lo + 10_000]))
-            .values(superseded_at=now, superseded_by_batch=batch_id)
-        )
+def supersede(
+    conn: Connection, ids: list[int], batch_id: int, now: datetime, period_start: pd.Series | None = None
+) -> None:
+    """Mark stored rows as corrected by ``batch_id`` (they stay, with their values, as history).
+
+    ``period_start`` (UTC-aware, one per id): the stored rows' period starts (a correction has its stored row's);
+    on PostgreSQL each chunk's update is bounded by them, so it looks only in those months' partitions instead of
+    probing every month's primary key."""
+    pruned = period_start is not None and conn.dialect.name == "postgresql"
+    order = pd.DataFrame({"id": ids, "start": period_start.reset_index(drop=True) if pruned else pd.NaT})
+    if pruned:
+        order = order.sort_values("start", kind="stable")  # nearby months together: each chunk spans few
+    for lo in range(0, len(order), 10_000):
+        chunk = order.iloc[lo : lo + 10_000]
+        stmt = update(Activity).where(Activity.id.in_(chunk["id"].astype(int).tolist()))
+        if pruned:
+            first, last = chunk["start"].min().to_pydatetime(), chunk["start"].max().to_pydatetime()
+            stmt = stmt.where(Activity.period_start >= first, Activity.period_start <= last)
+        conn.execute(stmt.values(superseded_at=now, superseded_by_batch=batch_id))
 
 
 def insert_rejected(conn: Connection, batch_id: int, rejected: pd.DataFrame) -> None:

@@ -20,6 +20,7 @@ transaction-level advisory lock and look again under it, so two uploads reaching
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from carbon.accounting import LOCAL_TZ
 
 TABLE = "activity"
 LOCK_KEY = "carbon:activity partitions"
+PARTITION_NAME = re.compile(rf"{TABLE}_y\d{{4}}m\d{{2}}")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ def month_partition(month: np.datetime64) -> MonthPartition:
     first = pd.Timestamp(np.datetime64(month, "M")).tz_localize(LOCAL_TZ)
     following = pd.Timestamp(np.datetime64(month, "M") + 1).tz_localize(LOCAL_TZ)
     return MonthPartition(f"{TABLE}_y{first.year:04d}m{first.month:02d}", first.isoformat(), following.isoformat())
+
+
+def not_a_partition(name: str | None, type_: str, _parents: object = None) -> bool:
+    """Alembic's ``include_name`` hook: leave the months' partitions out of schema comparisons (they belong to
+    ``activity``, made by writers, never declared by the models).  Pure."""
+    return not (type_ == "table" and name is not None and PARTITION_NAME.fullmatch(name))
 
 
 def months_of(period_start: pd.Series) -> np.ndarray:

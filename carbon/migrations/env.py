@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import carbon.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from carbon.partitions import not_a_partition
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -16,6 +17,7 @@ with engine.connect() as connection:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=not_a_partition,  # activity's monthly partitions on PostgreSQL are not the models' tables
     )
     with context.begin_transaction():
         context.run_migrations()

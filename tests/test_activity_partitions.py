@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from alembic import command
@@ -21,11 +22,11 @@ from carbon import db
 from carbon.enterprises import add_enterprise
 from carbon.ingest import ingest_files
 from carbon.ledger import account, load_activity
-from carbon.partitions import LOCK_KEY, not_a_partition
+from carbon.partitions import LOCK_KEY, MonthPartition, month_partition, months_of, not_a_partition
 from tests.conftest import pg_schema
 from tests.helpers import uscc, write_template
 
-pytestmark = pytest.mark.postgres
+postgres = pytest.mark.postgres
 
 WAIT_S = 120  # how long the race test waits for both uploads to queue (a guard against hanging, never a measure)
 
@@ -75,6 +76,7 @@ def _relkind(engine: Engine) -> str:
         return conn.execute(text("SELECT relkind FROM pg_class WHERE oid = 'activity'::regclass")).scalar_one()
 
 
+@postgres
 def test_activity_is_partitioned_by_range_of_period_start_with_its_keys_and_indexes(pg):
     with pg.connect() as conn:
         strategy, column = conn.execute(
@@ -103,6 +105,7 @@ def test_activity_is_partitioned_by_range_of_period_start_with_its_keys_and_inde
     assert current["dialect_options"]["postgresql_where"] == "(superseded_at IS NULL)"
 
 
+@postgres
 def test_an_upload_over_two_months_lands_in_two_partitions_and_reads_back(pg, library, tmp_path):
     ent = _enterprise(pg, 1)
     # local times: February's row starts at 2024-01-31 16:00 UTC, in February's partition (local months)
@@ -126,6 +129,7 @@ def test_an_upload_over_two_months_lands_in_two_partitions_and_reads_back(pg, li
     lite.dispose()
 
 
+@postgres
 def test_a_correction_supersedes_rows_in_two_partitions(pg, tmp_path):
     ent = _enterprise(pg, 2)
     v1 = ["E1,电力,2024-01-01,2024-02-01,100000,kWh", "E1,电力,2024-02-01,2024-03-01,90000,kWh"]
@@ -147,6 +151,18 @@ def test_a_correction_supersedes_rows_in_two_partitions(pg, tmp_path):
     assert read["quantity"].tolist() == [110000.0, 95000.0]
 
 
+def test_a_partition_holds_one_local_calendar_month():
+    dec = month_partition(np.datetime64("2024-12", "M"))
+    assert dec == MonthPartition("activity_y2024m12", "2024-12-01T00:00:00+08:00", "2025-01-01T00:00:00+08:00")
+    starts = pd.Series(pd.to_datetime(["2024-01-31 15:59", "2024-01-31 16:00", "2023-12-31 16:00"], utc=True))
+    assert months_of(starts).tolist() == [np.datetime64("2024-01", "M"), np.datetime64("2024-02", "M")]
+    assert [not_a_partition(n, "table") for n in ("activity_y2024m02", "activity", "activity_yx")] == [
+        False,
+        True,
+        True,
+    ]
+
+
 def _lock_key(engine: Engine) -> tuple[int, int]:
     """The advisory lock creators of partitions take, as ``pg_locks`` shows it (classid, objid)."""
     with engine.connect() as conn:
@@ -157,6 +173,7 @@ def _lock_key(engine: Engine) -> tuple[int, int]:
     return key >> 32, key & 0xFFFFFFFF
 
 
+@postgres
 def test_two_uploads_into_a_new_month_at_once_both_succeed(pg, tmp_path):
     ents = [_enterprise(pg, 3), _enterprise(pg, 4)]
     files = [
@@ -204,6 +221,7 @@ def test_two_uploads_into_a_new_month_at_once_both_succeed(pg, tmp_path):
     assert set(placed["part"]) == {"activity_y2024m03"}
 
 
+@postgres
 def test_two_uploads_racing_without_a_head_start_both_succeed(pg, tmp_path):
     ents = [_enterprise(pg, 5 + i) for i in range(4)]
     barrier = threading.Barrier(len(ents))
@@ -248,6 +266,7 @@ def _database_at_0011_with_readings(url: str, library, tmp_path: Path) -> Engine
     return eng
 
 
+@postgres
 def test_migrating_a_database_with_readings_keeps_every_row_and_id(pg_url, library, tmp_path):
     eng = _database_at_0011_with_readings(pg_url, library, tmp_path)
     before = _placed(eng).drop(columns="part")
@@ -269,6 +288,7 @@ def test_migrating_a_database_with_readings_keeps_every_row_and_id(pg_url, libra
     eng.dispose()
 
 
+@postgres
 def test_downgrade_and_upgrade_again_keep_every_row(pg_url, library, tmp_path):
     eng = _database_at_0011_with_readings(pg_url, library, tmp_path)
     db.migrate(eng)
@@ -292,6 +312,7 @@ def test_downgrade_and_upgrade_again_keep_every_row(pg_url, library, tmp_path):
     eng.dispose()
 
 
+@postgres
 def test_the_schema_matches_the_models_with_months_stored(pg, tmp_path):
     ingest_files(pg, [write_template(tmp_path / "a.csv", ["E1,电力,2024-01-01,2024-02-01,1,kWh"])], _enterprise(pg, 8))
     assert _partitions(pg) == ["activity_y2024m01"]

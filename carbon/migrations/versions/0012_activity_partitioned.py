@@ -95,7 +95,7 @@ def upgrade() -> None:
         {"tz": LOCAL_TZ},
     ).scalars()
     create_partitions(conn, np.array(sorted(months), dtype="datetime64[M]"))
-    op.execute(f"INSERT INTO activity ({COLUMNS}) SELECT {COLUMNS} FROM activity_unpartitioned ORDER BY id")
+    op.execute(f"INSERT INTO activity ({COLUMNS}) SELECT {COLUMNS} FROM activity_unpartitioned")
     op.drop_table("activity_unpartitioned")
     _keys_and_indexes(["id", "period_start"])  # a partitioned table's unique keys hold its partition key
 
@@ -106,6 +106,6 @@ def downgrade() -> None:
         return
     _set_aside("activity_partitioned")
     _create_activity()
-    op.execute(f"INSERT INTO activity ({COLUMNS}) SELECT {COLUMNS} FROM activity_partitioned ORDER BY id")
+    op.execute(f"INSERT INTO activity ({COLUMNS}) SELECT {COLUMNS} FROM activity_partitioned")
     op.drop_table("activity_partitioned")  # its partitions with it
     _keys_and_indexes(["id"])

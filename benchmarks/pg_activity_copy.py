@@ -73,6 +73,9 @@ def prepared(url: str, schema: str, revision: str, meters: int) -> tuple[Engine,
             "received_at": datetime.now(UTC),
             "shape": "long",
             "status": "stored",
+            **dict.fromkeys(["rows_read", "rows_accepted", "rows_rejected", "rows_duplicate", "rows_corrected"], 0),
+            "warnings": 0,
+            "report_json": "{}",
         }
         batch = store.archive_and_batch(conn, data=b"", fields=fields)
     return eng, ent, ids, batch

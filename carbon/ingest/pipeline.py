@@ -498,7 +498,7 @@ def ingest_files(
             r.status = "not_stored"
         if not r.stored:
             r.readings = 0
-        r.cells = r.checked = None
+        r.cells = r.checked = r.rows = r.registers = None  # written: the settling that follows needs the memory
         done.append(r)
     return done
 

@@ -487,6 +487,9 @@ def ingest_files(
     failed = any(r.errors for r in reports)
     done: list[FileReport] = []
     for r in reports:
+        r.checked = None  # the preview's; writing needs the cells of refused rows only (``rejected_records``)
+        if not r.refused:
+            r.cells = None
         if r.duplicate_file:
             pass
         elif accept_valid or not failed:

@@ -25,11 +25,13 @@ import pandas as pd
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from carbon.models import Activity
-from carbon.uscc import check_character
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from carbon.models import Activity  # noqa: E402
+from carbon.uscc import check_character  # noqa: E402
 
 METERS = 100
-BIN = Path(sys.executable).parent
 
 
 def make_csv(path: Path, rows: int) -> pd.DataFrame:
@@ -87,7 +89,9 @@ def bare_insert(db: Path, df: pd.DataFrame) -> float:
 
 
 def carbon(*args: str) -> None:
-    subprocess.run([str(BIN / "carbon"), *args], check=True, stdout=subprocess.DEVNULL)
+    """``carbon ARGS`` as a user runs it, from this checkout's code (not whichever copy is installed)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    subprocess.run([sys.executable, "-m", "carbon.cli", *args], check=True, stdout=subprocess.DEVNULL, env=env)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -29,7 +30,7 @@ from connectors.config import ConnectorConfig
 from connectors.decoding import EARLIEST, LATEST, MAX_VALUE, TEXT_LIMITS, DecodeError, reading
 from connectors.http_api import decode_page
 from connectors.modbus_tcp import FORMATS, decode_words, encode_words, word_count
-from connectors.mqtt import decode_message
+from connectors.mqtt import decode_batch, decode_message
 from connectors.runtime import run_once
 from tests.helpers import uscc
 from tests.modbus_meter import Meter
@@ -165,6 +166,64 @@ def decode_and_store(store, topic: str, payload: bytes) -> None:
 @example(f"carbon/{ENT}/{'m' * 80}/reading", body())  # a meter id longer than the store keeps
 def test_mqtt_payloads_become_readings_or_a_reason_never_an_exception(store, topic, payload):
     decode_and_store(store, topic, payload)
+
+
+def one_by_one(messages: list[tuple[str, bytes]], interval: float = 900) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """What ``decode_message`` makes of each message: the records (index = position) and the refusals."""
+    records, refused = {}, []
+    for i, (topic, payload) in enumerate(messages):
+        try:
+            records[i] = decode_message(topic, payload, interval_seconds=interval)
+        except DecodeError as exc:
+            refused.append((i, str(exc)))
+    frame = records_frame(list(records.values()))
+    frame.index = list(records)
+    return frame, refused
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([TOPIC, f"carbon/{ENT}/M2/reading", f"carbon/{ENT}/ M1 /reading", "carbon/x/reading"]),
+            st.one_of(
+                payloads,
+                st.builds(
+                    lambda t, v, s: body(timestamp=t, value=v, interval_seconds=s),
+                    st.datetimes(timezones=st.timezones()).map(lambda t: t.isoformat()),
+                    st.one_of(st.floats(0, 1e6), st.integers(0, 10**6)),
+                    st.one_of(st.sampled_from([900, 900.0, 1800, 0.5, 86400 * 366]), st.integers(-5, 10**9)),
+                ),
+            ),
+        ),
+        max_size=12,
+    )
+)
+@example(
+    [(TOPIC, body(timestamp="2024-05-01T00:15:00.000000+08:00")), (TOPIC, body(timestamp="2024-05-01T00:15:00-00:00"))]
+)
+@example(
+    [(TOPIC, body(timestamp="2024-05-01T00:15:00.123456+08:00", interval_seconds=1e300)), (TOPIC, body(value=True))]
+)
+@example([(TOPIC, body(timestamp="2024-02-30T00:15:00+08:00")), (TOPIC, body(timestamp="1990-01-01T00:10:00+00:00"))])
+def test_a_batch_decodes_exactly_as_each_message_alone(messages):
+    """The column checks of ``decode_batch`` give the same records, in order, and the same refusals as
+    ``decode_message`` one message at a time, whatever the messages."""
+    frame, refused = decode_batch(messages)
+    expected, reasons = one_by_one(messages)
+    pd.testing.assert_frame_equal(frame, expected, check_index_type=False)
+    assert [(i, str(exc)) for i, exc in refused] == reasons
+
+
+def test_a_batch_of_ordinary_readings_is_decoded_by_columns():
+    """Ordinary interval readings (local offsets, microseconds, the configured interval) need no message-by-message
+    decoding, and come out as ``decode_message`` writes them."""
+    messages = [(TOPIC, body(timestamp=f"2024-05-01T0{h}:15:00.25000{h}+08:00", value=h)) for h in range(1, 10)]
+    frame, refused = decode_batch(messages, interval_seconds=1800)
+    assert not refused and frame.loc[0, "start"] == "2024-04-30T16:45:00.250001+00:00"
+    assert frame.loc[0, "end"] == "2024-05-01T01:15:00.250001+08:00" and frame["value"].tolist() == list(range(1, 10))
+    expected, _ = one_by_one(messages, interval=1800)
+    pd.testing.assert_frame_equal(frame, expected, check_index_type=False)
 
 
 pages = st.one_of(

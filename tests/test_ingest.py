@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from carbon.enterprises import add_enterprise
 from carbon.errors import InputError, NotFoundError
-from carbon.ingest import ingest_files
+from carbon.ingest import ingest_files, store
 from carbon.models import Activity, Batch, Meter
 from tests.helpers import HEADER_EN, uscc, write_template
 
@@ -182,3 +182,50 @@ def test_file_level_problems(engine, ent, tmp_path):
         zf.writestr("xl/worksheets/sheet1.xml", "0" * 5_000_000)
     with pytest.raises(InputError, match="zip bomb"):
         ingest_files(engine, [bomb], ent)
+
+
+def _daily_rows(meters: int, days: int) -> list[str]:
+    """Daily electricity readings, meter after meter (so time order differs from file order)."""
+    return [
+        f"E{m},电力,2024-01-{d:02d},2024-01-{d + 1:02d},{m * 100 + d},kWh"
+        for m in range(1, meters + 1)
+        for d in range(1, days + 1)
+    ]
+
+
+def test_a_file_written_in_many_chunks_is_stored_whole(engine, ent, tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "CHUNK_ROWS", 4)
+    f = write_template(tmp_path / "long.csv", _daily_rows(3, 10))
+    (r,) = ingest_files(engine, [f], ent)
+    assert (r.stored, r.readings, r.errors) == (True, 30, [])
+    with Session(engine) as s:
+        rows = s.exec(select(Activity).order_by(Activity.source_row)).all()
+    assert [a.source_row for a in rows] == list(range(2, 32))
+    assert [a.quantity_canonical for a in rows] == [m * 100 + d for m in range(1, 4) for d in range(1, 11)]
+
+
+def test_a_write_failing_after_some_chunks_leaves_nothing(engine, ent, tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "CHUNK_ROWS", 4)
+    chunks = store._chunks
+
+    def failing(frame, pg):
+        for i, chunk in enumerate(chunks(frame, pg)):
+            if i == 3:
+                raise OSError("disk full")
+            yield chunk
+
+    monkeypatch.setattr(store, "_chunks", failing)
+    f = write_template(tmp_path / "long.csv", _daily_rows(3, 10))
+    with pytest.raises(OSError, match="disk full"):
+        ingest_files(engine, [f], ent)
+    assert (_count(engine, Activity), _count(engine, Batch), _count(engine, Meter)) == (0, 0, 0)
+
+
+def test_a_bad_row_in_the_last_chunk_refuses_the_whole_file_naming_it(engine, ent, tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "CHUNK_ROWS", 4)
+    lines = _daily_rows(3, 10)
+    lines[-1] = lines[-1].replace(",310,", ",三百,")
+    f = write_template(tmp_path / "long.csv", lines)
+    (r,) = ingest_files(engine, [f], ent)
+    assert not r.stored and [(e.row, e.value) for e in r.errors] == [(31, "三百")]
+    assert _count(engine, Activity) == 0

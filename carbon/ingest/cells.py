@@ -170,8 +170,10 @@ def _csv_cells(text: str, file: str, budget: CellBudget) -> tuple[pd.DataFrame, 
     width = max((len(r) for r in _csv_rows(head, delimiter, file)[:200]), default=1)
     check_size(file, text.count("\n") + (not text.endswith("\n")), width, budget)
     try:  # the C parser for speed; ragged rows are padded up to the widest head row
-        df = pd.read_csv(
-            io.StringIO(text),
+        df = pd.read_csv(  # from UTF-8 bytes: a StringIO would hold four bytes a character
+            io.BytesIO(text.encode("utf-8", errors="surrogatepass")),
+            encoding="utf-8",
+            encoding_errors="surrogatepass",
             header=None,
             names=range(width),
             dtype=str,

@@ -144,7 +144,7 @@ def cross_check(new: pd.DataFrame, stored: pd.DataFrame, meters: dict[str, str])
     out.loc[clash, ["status", "detail"]] = pd.DataFrame({"status": "meter_carrier", "detail": expected[clash]})
 
     key = ["meter_code", "period_start", "period_end"]
-    live = out.loc[out["status"] == "ok"]
+    live = out.loc[out["status"] == "ok", [*key, "quantity_canonical"]]  # the columns compared, not every one
     repeat = live.duplicated(key, keep=False)
     if repeat.any():  # only rows whose key appears more than once need comparing
         twice = live.loc[repeat]
@@ -161,7 +161,8 @@ def cross_check(new: pd.DataFrame, stored: pd.DataFrame, meters: dict[str, str])
     )
 
     if len(stored):
-        cand = out.loc[out["status"] == "ok"].reset_index(names="_pos").merge(stored, on=key, suffixes=("", "_s"))
+        ok = out.loc[out["status"] == "ok", [*key, "quantity_canonical"]]
+        cand = ok.reset_index(names="_pos").merge(stored, on=key, suffixes=("", "_s"))
         if len(cand):
             equal = np.isclose(cand["quantity_canonical"], cand["quantity_canonical_s"], rtol=REL_TOLERANCE, atol=0)
             pos = cand["_pos"].to_numpy()
@@ -172,7 +173,7 @@ def cross_check(new: pd.DataFrame, stored: pd.DataFrame, meters: dict[str, str])
             out.loc[corr, "supersedes"] = cand.loc[~equal, "id"].to_numpy()
 
     # overlaps among what would be current after this upload: stored rows not corrected, plus new rows
-    incoming = out.loc[out["status"].isin(["ok", "correction"])]
+    incoming = out.loc[out["status"].isin(["ok", "correction"]), key]
     kept = stored.loc[~stored["id"].isin(out["supersedes"].dropna())] if len(stored) else stored
     both = pd.concat([kept[key].assign(_pos=pd.NA), incoming[key].assign(_pos=incoming.index)], ignore_index=True)
     both = both.sort_values(["meter_code", "period_start", "period_end"], kind="stable")

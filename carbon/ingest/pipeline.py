@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -112,6 +113,12 @@ class FileReport:
         }
 
 
+def kept(frame: pd.DataFrame, mask: pd.Series | np.ndarray) -> pd.DataFrame:
+    """``frame.loc[mask]`` (boolean ``mask`` aligned with its rows), without copying a frame whose every row is
+    kept (a million-row file that is all good is not held twice)."""
+    return frame if bool(np.all(mask)) else frame.loc[mask]
+
+
 def _choose_sheet(
     data: bytes, name: str, sheet: str | None, budget: CellBudget
 ) -> tuple[str, pd.DataFrame, Header, int]:
@@ -161,12 +168,12 @@ def parse_file(
     name = Path(report.file).name
     report.sheet, cells, header, report.cells_read = _choose_sheet(report.data, name, sheet, budget or cell_budget())
     data = cells.loc[header.data_start :]
-    data = data.loc[(data.apply(lambda c: c.str.strip()) != "").any(axis=1)]
+    data = kept(data, (data.apply(lambda c: c.str.strip()) != "").any(axis=1))
     totals = is_total_row(data)
     issues = Issues()
     issues.add(totals, "totals_row", data.iloc[:, 0])
     report.rows_skipped = int(totals.sum())
-    data = data.loc[~totals]
+    data = kept(data, ~totals)
     report.rows_read, report.read_rows = len(data), data.index
     report.shape = shapes.detect(header)
     numeric = shapes.numeric_columns(header, report.shape)
@@ -184,7 +191,7 @@ def parse_file(
     checks.row_checks(rows, issues, now)
     checks.series_checks(rows, issues)
     rows = rows.assign(source_row=rows.index.astype(int))
-    report.rows = rows.loc[issues.ok(rows.index)]
+    report.rows = kept(rows, issues.ok(rows.index))
     report.issues = issues.items
     report.refused = issues.refused
     report.cells, report.header = cells, header
@@ -254,13 +261,14 @@ def check_against_storage(session: Session, reports: list[FileReport], enterpris
     live = [r for r in reports if r.rows is not None]
     if not live:
         return
-    new = pd.concat([r.rows.assign(file_idx=i) for i, r in enumerate(live)], ignore_index=True)
+    parts = [r.rows.assign(file_idx=i) for i, r in enumerate(live)]
+    new = parts[0].reset_index(drop=True) if len(parts) == 1 else pd.concat(parts, ignore_index=True)  # one: no copy
     meters = dict(
         session.exec(select(Meter.meter_code, Meter.carrier).where(Meter.enterprise_uscc == enterprise)).all()
     )
     checked = checks.cross_check(new, _stored_rows(session, enterprise, new), meters)
     for i, report in enumerate(live):
-        mine = checked.loc[checked["file_idx"] == i]
+        mine = kept(checked, checked["file_idx"] == i)
         issues = Issues()
         issues.items, issues.refused = report.issues, set(report.refused)
         for status in ("meter_carrier", "conflict_in_file", "overlap", "correction", "duplicate"):
@@ -289,7 +297,7 @@ def check_against_storage(session: Session, reports: list[FileReport], enterpris
         refused = issues.refused
         report.checked = mine
         report.issues = sorted(issues.items, key=lambda x: (x.row, x.column))
-        report.rows = mine.loc[mine["status"].isin(["ok", "correction"]) & ~mine["source_row"].isin(list(refused))]
+        report.rows = kept(mine, mine["status"].isin(["ok", "correction"]) & ~mine["source_row"].isin(list(refused)))
         corrected = mine.loc[mine["status"] == "correction"]
         report.corrections = [
             {
@@ -491,6 +499,9 @@ def ingest_files(
     failed = any(r.errors for r in reports)
     done: list[FileReport] = []
     for r in reports:
+        r.checked = None  # the preview's; writing needs the cells of refused rows only (``rejected_records``)
+        if not r.refused:
+            r.cells = None
         if r.duplicate_file:
             pass
         elif accept_valid or not failed:
@@ -502,7 +513,7 @@ def ingest_files(
             r.status = "not_stored"
         if not r.stored:
             r.readings = 0
-        r.cells = r.checked = None
+        r.cells = r.checked = r.rows = r.registers = None  # written: the settling that follows needs the memory
         done.append(r)
     return done
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from carbon import reference
 from carbon.ingest import checks, meter_reads, store
 from carbon.ingest.columns import to_canonical
-from carbon.ingest.pipeline import FileReport, check_against_storage, stored_registers, write_report
+from carbon.ingest.pipeline import FileReport, check_against_storage, kept, stored_registers, write_report
 from carbon.ingest.rules import Issues
 from carbon.models import Enterprise
 from carbon.units import finite_numbers
@@ -109,7 +109,7 @@ def _report(session: Session, enterprise: str, part: pd.DataFrame, source: str, 
         rows = pd.concat([rows, steps])
     checks.row_checks(rows, issues, now)
     rows = rows.assign(source_row=rows.index.astype(int))
-    report.rows = rows.loc[issues.ok(rows.index)]
+    report.rows = kept(rows, issues.ok(rows.index))
     report.issues, report.refused = issues.items, issues.refused
     return report
 

@@ -50,8 +50,11 @@ def _utc_text(ts: pd.Series, pg: bool) -> np.ndarray:
 
 
 def _chunks(frame: pd.DataFrame, pg: bool) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows as tuples of ``ACTIVITY_COLUMNS``, ``CHUNK_ROWS`` at a time, in time order (the index inserts stay near
+    the end); only one chunk is ever copied out of the frame."""
+    order = np.argsort(frame["period_start"].to_numpy(), kind="stable")
     for lo in range(0, len(frame), CHUNK_ROWS):
-        part = frame.iloc[lo : lo + CHUNK_ROWS]
+        part = frame.iloc[order[lo : lo + CHUNK_ROWS]]
         cols = [
             part["batch_id"].astype(int).tolist(),
             part["meter_id"].astype(int).tolist(),
@@ -72,7 +75,6 @@ def bulk_insert_activity(conn: Connection, rows: pd.DataFrame) -> None:
     months' partitions are made sure of first, in the same transaction (``carbon.partitions``)."""
     if rows.empty:
         return
-    rows = rows.sort_values("period_start", kind="stable")  # time order keeps the index inserts near the end
     dialect = conn.dialect.name
     cols = ", ".join(ACTIVITY_COLUMNS)
     if dialect == "sqlite":

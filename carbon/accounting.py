@@ -24,25 +24,27 @@ def month_shares(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.nda
     """Split periods ``[start, end)`` over calendar months in proportion to time.
 
     Returns ``(row, month, share)``: for each piece the index of its input row, its month
-    (``datetime64[M]``) and the fraction of the row's duration that falls in that month.
-    Shares of one row add up to 1.
+    (``datetime64[M]``) and the fraction of the row's duration that falls in that month, ordered by row and
+    month.  Shares of one row add up to 1; a row inside one month is one piece with share exactly 1.
     """
     start = np.asarray(start, dtype="datetime64[s]")
     end = np.asarray(end, dtype="datetime64[s]")
     first = start.astype("datetime64[M]")
-    last = (end - np.timedelta64(1, "s")).astype("datetime64[M]")
-    n = (last - first).astype("int64") + 1
+    n = (end - np.timedelta64(1, "s")).astype("datetime64[M]").astype("int64") - first.astype("int64") + 1
+    crossing = n > 1
+    if not crossing.any():  # every row inside one month: one piece each, nothing to spread
+        return np.arange(len(start)), first, np.ones(len(start))
     row = np.repeat(np.arange(len(start)), n)
-    offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    month = first[row] + offset.astype("timedelta64[M]")
+    month = first[row]
     share = np.ones(len(row))
-    multi = n[row] > 1  # only pieces of rows that cross a month boundary need the overlap arithmetic
-    if multi.any():
-        r, m = row[multi], month[multi]
-        m_start = m.astype("datetime64[s]")
-        m_end = (m + np.timedelta64(1, "M")).astype("datetime64[s]")
-        overlap = np.minimum(end[r], m_end) - np.maximum(start[r], m_start)
-        share[multi] = overlap.astype("float64") / (end[r] - start[r]).astype("float64")
+    multi = np.flatnonzero(crossing[row])  # only pieces of rows that cross a month boundary need the arithmetic
+    r = row[multi]
+    month[multi] += (multi - (np.cumsum(n) - n)[r]).astype("timedelta64[M]")
+    m = month[multi]
+    m_start = m.astype("datetime64[s]")
+    m_end = (m + np.timedelta64(1, "M")).astype("datetime64[s]")
+    overlap = np.minimum(end[r], m_end) - np.maximum(start[r], m_start)
+    share[multi] = overlap.astype("float64") / (end[r] - start[r]).astype("float64")
     return row, month, share
 
 
@@ -51,25 +53,81 @@ def allocate_to_months(activity: pd.DataFrame, year: int | None = None) -> pd.Da
 
     ``activity`` needs ``start_local``, ``end_local`` (datetime64) and ``quantity``; every other column
     is carried along.  Adds ``year``, ``month`` (1-12), ``quantity`` (the month's part) and ``split``
-    (True where the row crossed a month boundary) and ``row`` (position of the input row).
+    (True where the row crossed a month boundary) and ``row`` (position of the input row among the rows that
+    touch ``year``).  Pieces are ordered by row and month; the other columns are gathered once, for the pieces
+    kept.
     """
+    start = activity["start_local"].to_numpy(dtype="datetime64[s]")
+    end = activity["end_local"].to_numpy(dtype="datetime64[s]")
+    touching = np.arange(len(activity))
     if year is not None:  # only rows that touch the year need splitting
         first, after = np.datetime64(f"{year}-01-01", "s"), np.datetime64(f"{year + 1}-01-01", "s")
-        touches = (activity["end_local"].to_numpy() > first) & (activity["start_local"].to_numpy() < after)
-        activity = activity.loc[touches]
-    row, month, share = month_shares(activity["start_local"].to_numpy(), activity["end_local"].to_numpy())
-    out = activity.iloc[row].reset_index(drop=True)
-    out["row"] = row
-    pieces = np.bincount(row, minlength=len(activity))[row]
+        touching = np.flatnonzero((end > first) & (start < after))
+        start, end = start[touching], end[touching]
+    row, month, share = month_shares(start, end)
     months_since_1970 = month.astype("int64")
     years = months_since_1970 // 12 + 1970
+    split = np.bincount(row, minlength=len(start))[row] > 1
+    if year is not None and len(row):
+        kept = np.flatnonzero(years == year)
+        if len(kept) < len(row):
+            row, share, months_since_1970, years, split = (
+                row[kept], share[kept], months_since_1970[kept], years[kept], split[kept]
+            )
+    source = touching[row]
+    if len(source) == len(activity) and (source == np.arange(len(activity))).all():
+        out = activity.reset_index(drop=True)  # every row one piece: nothing to gather
+    else:
+        out = activity.take(source).reset_index(drop=True)
+    out["row"] = row
     out["year"] = years
     out["month"] = months_since_1970 % 12 + 1
-    out["quantity"] = activity["quantity"].to_numpy(dtype="float64")[row] * share
-    out["split"] = pieces > 1
-    if year is not None:
-        out = out.loc[out["year"] == year].reset_index(drop=True)
+    out["quantity"] = activity["quantity"].to_numpy(dtype="float64")[source] * share
+    out["split"] = split
     return out
+
+
+def key_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a grouping column and the values they stand for: ``(codes, values)``, codes ``0..k-1``
+    in the order a sorted ``groupby`` gives (a categorical's category order, else sorted), a missing value
+    (NaN/None) last as code ``k-1`` (as ``groupby(dropna=False)``)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories.to_numpy()
+    else:
+        codes, index = pd.factorize(values, sort=True, use_na_sentinel=True)
+        uniques = np.asarray(index, dtype=object) if index.dtype == object else index.to_numpy()
+    codes = codes.astype("int64", copy=False)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = np.append(uniques, np.nan if uniques.dtype.kind == "f" else None)
+    return codes, uniques
+
+
+def group_ids(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Group of every element by several integer keys (``codes[i]`` in ``0..sizes[i]-1``): ``(group, rep)``,
+    ``group`` numbering the distinct key combinations ``0..g-1`` in lexicographic order of the keys (as a sorted
+    ``groupby``), ``rep`` the position of one element of each group.  Mixed-radix keys, counted into a dense
+    table when it is small, else factorized."""
+    key = np.zeros(len(codes[0]), dtype="int64")
+    space = 1
+    for c, size in zip(codes, sizes, strict=True):
+        if space * size >= 2**62:  # renumber the combinations so far before the key would overflow
+            uniques, key = np.unique(key, return_inverse=True)
+            space = len(uniques)
+        key = key * size + c
+        space *= size
+    if space <= max(4 * len(key), 1 << 20):
+        rep = np.full(space, -1, dtype="int64")
+        rep[key] = np.arange(len(key))
+        present = np.flatnonzero(rep >= 0)
+        number = np.empty(space, dtype="int64")
+        number[present] = np.arange(len(present))
+        return number[key], rep[present]
+    group, uniques = pd.factorize(key, sort=True)
+    rep = np.empty(len(uniques), dtype="int64")
+    rep[group] = np.arange(len(key))
+    return group.astype("int64", copy=False), rep
 
 
 def apply_factors(allocated: pd.DataFrame, choices: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Engine, Select, String, func, insert, or_, select, type_coerce
 
 from carbon import reference
-from carbon.accounting import LOCAL_TZ, allocate_to_months, apply_factors, to_local_naive
+from carbon.accounting import LOCAL_TZ, allocate_to_months, group_ids, key_codes, to_local_naive
 from carbon.enterprises import get_enterprise
 from carbon.factor_choice import BASES, choice_table
 from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, Factor, Meter, Region, Site
@@ -294,13 +294,22 @@ def merge_flags(flag_lists: list[list[str]]) -> list[str]:
     return merged + ([f"period_split:{split}"] if split else [])
 
 
+PIECE_CODED = ("enterprise_uscc", "region_id", "carrier", "province", "grid")  # month pieces' categorical columns
+
+
 def month_pieces(activity: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Activity rows (as ``load_activity`` gives them) split over the local calendar months of ``year``."""
+    """Activity rows (as ``load_activity`` gives them) split over the local calendar months of ``year``
+    (``allocate_to_months``), their text keys (``PIECE_CODED``) as categoricals: coded once, grouped by code on
+    every basis they are priced on."""
     needed = [
         "enterprise_uscc", "site_id", "region_id", "carrier", "province", "grid", "start_local", "end_local",
         "quantity",
     ]  # fmt: skip
-    return allocate_to_months(activity[needed], year)
+    pieces = allocate_to_months(activity[needed], year)
+    for col in PIECE_CODED:
+        if not isinstance(pieces[col].dtype, pd.CategoricalDtype):
+            pieces[col] = pieces[col].astype("category")
+    return pieces
 
 
 def price(
@@ -308,30 +317,82 @@ def price(
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Monthly lines (``LINE_COLUMNS``: one per enterprise, site, carrier and month, counted in the site's
     jurisdiction and priced at its province) of month pieces on a basis, and each enterprise's flags: those of the
-    factor choices it used and ``period_split:N`` (its rows spread over more than one month)."""
+    factor choices it used and ``period_split:N`` (its rows spread over more than one month).
+
+    Lines are ordered by enterprise, site (no site last), jurisdiction, carrier and month.  The pieces are grouped
+    by integer codes and summed with ``numpy.bincount``; the factor records and reasons are attached to the lines
+    (a line's from its first piece) once the sums are done."""
     if pieces.empty:
         return pd.DataFrame(columns=LINE_COLUMNS), {}
-    choices = choice_table(factors, pieces, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)
-    priced = apply_factors(pieces, choices)
-    lines = priced.groupby(["enterprise_uscc", *LINE_KEY], as_index=False, observed=True, dropna=False).agg(
-        quantity_canonical=("quantity", "sum"),
-        emissions_tco2e=("emissions_tco2e", "sum"),
-        energy_tce=("energy_tce", "sum"),
-        factor_ids=("factor_ids", "first"),
-        factor_reason=("factor_reason", "first"),
-        rows_split=("split", "sum"),
+    coded = {col: key_codes(pieces[col]) for col in ("enterprise_uscc", "site_id", "region_id", "carrier")}
+    province, grid = key_codes(pieces["province"]), key_codes(pieces["grid"])
+    carrier = coded["carrier"]
+    combo, combo_rep = group_ids(
+        [province[0], grid[0], carrier[0]], [len(province[1]), len(grid[1]), len(carrier[1])]
     )
-    for col in ("enterprise_uscc", "region_id", "carrier"):
-        lines[col] = lines[col].astype(str)
-    choice_flags = choices.set_index(["province", "carrier"])["flags"]
-    used = pieces[["enterprise_uscc", "province", "carrier"]].drop_duplicates().astype(str)
-    used["flags"] = choice_flags.reindex(pd.MultiIndex.from_frame(used[["province", "carrier"]])).to_numpy()
-    flags = {str(e): sorted({f for fs in g["flags"] for f in fs}) for e, g in used.groupby("enterprise_uscc")}
-    split = pieces.loc[pieces["split"]].groupby("enterprise_uscc", observed=True)["row"].nunique()
-    for uscc, n in split.items():
-        if n:
-            flags[str(uscc)].append(f"period_split:{int(n)}")
-    return lines[LINE_COLUMNS], flags
+    pairs = pd.DataFrame(
+        {
+            "province": province[1][province[0][combo_rep]],
+            "grid": grid[1][grid[0][combo_rep]],
+            "carrier": carrier[1][carrier[0][combo_rep]],
+        }
+    )
+    choices = choice_table(factors, pairs, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)  # row i: combo i
+    quantity = pieces["quantity"].to_numpy(dtype="float64")
+    month = pieces["month"].to_numpy(dtype="int64")
+    line, rep = group_ids([*(c for c, _ in coded.values()), month - 1], [*(len(v) for _, v in coded.values()), 12])
+    n_lines = len(rep)
+    line_combo = combo[rep]
+    if (combo != line_combo[line]).any():  # pieces of one line priced at different provinces: the first one's
+        first = np.full(n_lines, len(line), dtype="int64")
+        np.minimum.at(first, line, np.arange(len(line)))
+        line_combo = combo[first]
+
+    def total(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(line, weights=weights, minlength=n_lines)
+
+    def text(col: str) -> pd.Series:
+        codes, values = coded[col]
+        return pd.Series(values[codes[rep]], dtype=object).astype(str)
+
+    lines = pd.DataFrame(
+        {
+            "enterprise_uscc": text("enterprise_uscc"),
+            "site_id": coded["site_id"][1][coded["site_id"][0][rep]].astype("float64"),
+            "region_id": text("region_id"),
+            "carrier": text("carrier"),
+            "month": month[rep],
+            "quantity_canonical": total(quantity),
+            "emissions_tco2e": total(quantity * choices["tco2e_per_unit"].to_numpy(dtype="float64")[combo]),
+            "energy_tce": total(quantity * choices["tce_per_unit"].to_numpy(dtype="float64")[combo]),
+            "factor_ids": choices["factor_ids"].to_numpy()[line_combo],
+            "factor_reason": choices["reason"].to_numpy()[line_combo],
+            "rows_split": total(pieces["split"].to_numpy(dtype="float64")).astype("int64"),
+        }
+    )
+    return lines[LINE_COLUMNS], _piece_flags(pieces, coded["enterprise_uscc"], combo, choices["flags"].to_numpy())
+
+
+def _piece_flags(
+    pieces: pd.DataFrame, enterprise: tuple[np.ndarray, np.ndarray], combo: np.ndarray, combo_flags: np.ndarray
+) -> dict[str, list[str]]:
+    """Each enterprise's flags (by USCC, in order): those of the factor choices its pieces used (``combo``: the
+    choice of each piece) and ``period_split:N``, N its rows (``row``) that crossed a month boundary."""
+    codes, values = enterprise
+    used, used_rep = group_ids([codes, combo], [len(values), len(combo_flags)])
+    del used
+    found: dict[int, set[str]] = {int(e): set() for e in np.unique(codes[used_rep])}
+    for e, c in zip(codes[used_rep].tolist(), combo[used_rep].tolist(), strict=True):
+        found[e].update(combo_flags[c])
+    names = {e: str(values[e]) for e in found}
+    flags = {names[e]: sorted(found[e]) for e in sorted(found, key=names.__getitem__)}
+    split = pieces["split"].to_numpy(dtype=bool)
+    if split.any():
+        rows = pd.unique(pieces["row"].to_numpy(dtype="int64")[split] * len(values) + codes[split])
+        for e, n in enumerate(np.bincount(rows % len(values), minlength=len(values)).tolist()):
+            if n:
+                flags[names[e]].append(f"period_split:{n}")
+    return flags
 
 
 def account(

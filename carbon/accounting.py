@@ -20,32 +20,46 @@ def to_local_naive(ts: pd.Series) -> np.ndarray:
     return s.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
 
 
+def _months_since_1970(t: np.ndarray) -> np.ndarray:
+    """Calendar month (months since 1970-01, int64) of ``datetime64[s]`` values, through a day -> month table
+    over their span: a table look-up instead of numpy's ``datetime64[M]`` cast (calendar arithmetic per value)."""
+    days = t.astype("int64") // 86400
+    if len(days) and not np.isnat(t).any():
+        lo, hi = int(days.min()), int(days.max())
+        if hi - lo <= 1_000_000:  # spans up to ~2,700 years
+            table = np.arange(lo, hi + 1).astype("datetime64[D]").astype("datetime64[M]").astype("int64")
+            return table[days - lo]
+    return t.astype("datetime64[M]").astype("int64")
+
+
 def month_shares(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split periods ``[start, end)`` over calendar months in proportion to time.
 
     Returns ``(row, month, share)``: for each piece the index of its input row, its month
     (``datetime64[M]``) and the fraction of the row's duration that falls in that month, ordered by row and
-    month.  Shares of one row add up to 1; a row inside one month is one piece with share exactly 1.
+    month.  Shares of one row add up to 1; a row inside one month is one piece with share exactly 1 (only the
+    rows that cross a month boundary are expanded and take the overlap arithmetic).
     """
     start = np.asarray(start, dtype="datetime64[s]")
     end = np.asarray(end, dtype="datetime64[s]")
-    first = start.astype("datetime64[M]")
-    n = (end - np.timedelta64(1, "s")).astype("datetime64[M]").astype("int64") - first.astype("int64") + 1
+    first = _months_since_1970(start)
+    n = _months_since_1970(end - np.timedelta64(1, "s")) - first + 1
     crossing = n > 1
     if not crossing.any():  # every row inside one month: one piece each, nothing to spread
-        return np.arange(len(start)), first, np.ones(len(start))
-    row = np.repeat(np.arange(len(start)), n)
+        return np.arange(len(start)), first.view("datetime64[M]"), np.ones(len(start))
+    index = np.arange(len(start), dtype="int32" if len(start) < 2**31 else "int64")
+    row = np.repeat(index, n).astype("int64")
     month = first[row]
     share = np.ones(len(row))
-    multi = np.flatnonzero(crossing[row])  # only pieces of rows that cross a month boundary need the arithmetic
+    multi = np.flatnonzero(crossing[row])
     r = row[multi]
-    month[multi] += (multi - (np.cumsum(n) - n)[r]).astype("timedelta64[M]")
+    month[multi] += multi - (np.cumsum(n) - n)[r]
     m = month[multi]
-    m_start = m.astype("datetime64[s]")
-    m_end = (m + np.timedelta64(1, "M")).astype("datetime64[s]")
-    overlap = np.minimum(end[r], m_end) - np.maximum(start[r], m_start)
+    lo = int(m.min())
+    bounds = np.arange(lo, int(m.max()) + 2).astype("datetime64[M]").astype("datetime64[s]")  # month starts
+    overlap = np.minimum(end[r], bounds[m - lo + 1]) - np.maximum(start[r], bounds[m - lo])
     share[multi] = overlap.astype("float64") / (end[r] - start[r]).astype("float64")
-    return row, month, share
+    return row, month.view("datetime64[M]"), share
 
 
 def allocate_to_months(activity: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
@@ -65,7 +79,7 @@ def allocate_to_months(activity: pd.DataFrame, year: int | None = None) -> pd.Da
         touching = np.flatnonzero((end > first) & (start < after))
         start, end = start[touching], end[touching]
     row, month, share = month_shares(start, end)
-    months_since_1970 = month.astype("int64")
+    months_since_1970 = month.view("int64")
     years = months_since_1970 // 12 + 1970
     split = np.bincount(row, minlength=len(start))[row] > 1
     if year is not None and len(row):

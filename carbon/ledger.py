@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import ColumnElement, Engine, Select, String, func, insert, or_, select, type_coerce
 
 from carbon import reference
@@ -351,26 +352,30 @@ def price(
     def total(weights: np.ndarray) -> np.ndarray:
         return np.bincount(line, weights=weights, minlength=n_lines)
 
-    def text(col: str) -> pd.Series:
-        codes, values = coded[col]
-        return pd.Series(values[codes[rep]], dtype=object).astype(str)
-
     lines = pd.DataFrame(
         {
-            "enterprise_uscc": text("enterprise_uscc"),
+            "enterprise_uscc": _text(coded["enterprise_uscc"][1], coded["enterprise_uscc"][0][rep]),
             "site_id": coded["site_id"][1][coded["site_id"][0][rep]].astype("float64"),
-            "region_id": text("region_id"),
-            "carrier": text("carrier"),
+            "region_id": _text(coded["region_id"][1], coded["region_id"][0][rep]),
+            "carrier": _text(coded["carrier"][1], coded["carrier"][0][rep]),
             "month": month[rep],
             "quantity_canonical": total(quantity),
             "emissions_tco2e": total(quantity * choices["tco2e_per_unit"].to_numpy(dtype="float64")[combo]),
             "energy_tce": total(quantity * choices["tce_per_unit"].to_numpy(dtype="float64")[combo]),
-            "factor_ids": choices["factor_ids"].to_numpy()[line_combo],
-            "factor_reason": choices["reason"].to_numpy()[line_combo],
+            "factor_ids": _text(choices["factor_ids"].to_numpy(), line_combo),
+            "factor_reason": _text(choices["reason"].to_numpy(), line_combo),
             "rows_split": total(pieces["split"].to_numpy(dtype="float64")).astype("int64"),
         }
     )
     return lines[LINE_COLUMNS], _piece_flags(pieces, coded["enterprise_uscc"], combo, choices["flags"].to_numpy())
+
+
+def _text(values: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """``values[codes]`` as a text column (pandas ``str``), through an Arrow dictionary array: each distinct value
+    converted once, none per row."""
+    dictionary = pa.array(pd.Series(values, dtype=object).astype(str), type=pa.string())
+    return pd.Series(pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), dictionary).cast(pa.string()),
+                     dtype="str")
 
 
 def _piece_flags(

@@ -62,14 +62,16 @@ def month_shares(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.nda
     return row, month.view("datetime64[M]"), share
 
 
-def allocate_to_months(activity: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
+def allocate_to_months(
+    activity: pd.DataFrame, year: int | None = None, *, carry: list[str] | None = None
+) -> pd.DataFrame:
     """Spread activity rows over calendar months; keep only ``year`` if given.
 
-    ``activity`` needs ``start_local``, ``end_local`` (datetime64) and ``quantity``; every other column
-    is carried along.  Adds ``year``, ``month`` (1-12), ``quantity`` (the month's part) and ``split``
-    (True where the row crossed a month boundary) and ``row`` (position of the input row among the rows that
-    touch ``year``).  Pieces are ordered by row and month; the other columns are gathered once, for the pieces
-    kept.
+    ``activity`` needs ``start_local``, ``end_local`` (datetime64) and ``quantity``; the columns ``carry`` (by
+    default every column) are carried along.  Adds ``year``, ``month`` (1-12), ``quantity`` (the month's part) and
+    ``split`` (True where the row crossed a month boundary) and ``row`` (position of the input row among the rows
+    that touch ``year``).  Pieces are ordered by row and month; the carried columns are gathered once, for the
+    pieces kept (a row inside one month is its own piece, only crossing rows are expanded).
     """
     start = activity["start_local"].to_numpy(dtype="datetime64[s]")
     end = activity["end_local"].to_numpy(dtype="datetime64[s]")
@@ -86,17 +88,20 @@ def allocate_to_months(activity: pd.DataFrame, year: int | None = None) -> pd.Da
         kept = np.flatnonzero(years == year)
         if len(kept) < len(row):
             row, share, months_since_1970, years, split = (
-                row[kept], share[kept], months_since_1970[kept], years[kept], split[kept]
+                x[kept] for x in (row, share, months_since_1970, years, split)
             )
     source = touching[row]
+    columns = list(activity.columns if carry is None else carry)
+    others = activity[[c for c in columns if c != "quantity"]]
     if len(source) == len(activity) and (source == np.arange(len(activity))).all():
-        out = activity.reset_index(drop=True)  # every row one piece: nothing to gather
+        out = others.reset_index(drop=True)  # every row one piece: nothing to gather
     else:
-        out = activity.take(source).reset_index(drop=True)
+        out = others.take(source).reset_index(drop=True)
+    quantity = activity["quantity"].to_numpy(dtype="float64")[source] * share
+    out.insert(columns.index("quantity") if "quantity" in columns else len(out.columns), "quantity", quantity)
     out["row"] = row
     out["year"] = years
     out["month"] = months_since_1970 % 12 + 1
-    out["quantity"] = activity["quantity"].to_numpy(dtype="float64")[source] * share
     out["split"] = split
     return out
 

@@ -7,8 +7,10 @@ A result is never overwritten: every run is a new ``accounting_run`` row with it
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -288,8 +290,9 @@ def merge_flags(flag_lists: list[list[str]]) -> list[str]:
     ``no_activity`` when there is nothing."""
     if not flag_lists:
         return ["no_activity"]
-    split = sum(int(f.split(":")[1]) for fs in flag_lists for f in fs if f.startswith("period_split:"))
-    merged = sorted({f for fs in flag_lists for f in fs if not f.startswith(("period_split:", "no_activity"))})
+    counts = Counter(chain.from_iterable(flag_lists))  # each distinct flag once, with how many lists have it
+    split = sum(n * int(f.split(":")[1]) for f, n in counts.items() if f.startswith("period_split:"))
+    merged = sorted(f for f in counts if not f.startswith(("period_split:", "no_activity")))
     if not merged and not split and all("no_activity" in fs for fs in flag_lists):
         return ["no_activity"]
     return merged + ([f"period_split:{split}"] if split else [])
@@ -300,13 +303,10 @@ PIECE_CODED = ("enterprise_uscc", "region_id", "carrier", "province", "grid")  #
 
 def month_pieces(activity: pd.DataFrame, year: int) -> pd.DataFrame:
     """Activity rows (as ``load_activity`` gives them) split over the local calendar months of ``year``
-    (``allocate_to_months``), their text keys (``PIECE_CODED``) as categoricals: coded once, grouped by code on
-    every basis they are priced on."""
-    needed = [
-        "enterprise_uscc", "site_id", "region_id", "carrier", "province", "grid", "start_local", "end_local",
-        "quantity",
-    ]  # fmt: skip
-    pieces = allocate_to_months(activity[needed], year)
+    (``allocate_to_months``) with the keys a line needs and the month's ``quantity``, the text keys
+    (``PIECE_CODED``) as categoricals: coded once, grouped by code on every basis they are priced on."""
+    needed = ["enterprise_uscc", "site_id", "region_id", "carrier", "province", "grid", "quantity"]
+    pieces = allocate_to_months(activity, year, carry=needed)
     for col in PIECE_CODED:
         if not isinstance(pieces[col].dtype, pd.CategoricalDtype):
             pieces[col] = pieces[col].astype("category")
@@ -328,9 +328,7 @@ def price(
     coded = {col: key_codes(pieces[col]) for col in ("enterprise_uscc", "site_id", "region_id", "carrier")}
     province, grid = key_codes(pieces["province"]), key_codes(pieces["grid"])
     carrier = coded["carrier"]
-    combo, combo_rep = group_ids(
-        [province[0], grid[0], carrier[0]], [len(province[1]), len(grid[1]), len(carrier[1])]
-    )
+    combo, combo_rep = group_ids([province[0], grid[0], carrier[0]], [len(province[1]), len(grid[1]), len(carrier[1])])
     pairs = pd.DataFrame(
         {
             "province": province[1][province[0][combo_rep]],
@@ -367,36 +365,54 @@ def price(
             "rows_split": total(pieces["split"].to_numpy(dtype="float64")).astype("int64"),
         }
     )
-    return lines[LINE_COLUMNS], _piece_flags(pieces, coded["enterprise_uscc"], combo, choices["flags"].to_numpy())
+    flags = _piece_flags(pieces, coded["enterprise_uscc"], combo, choices["flags"].to_numpy(), line, rep, line_combo)
+    return lines[LINE_COLUMNS], flags
 
 
 def _text(values: np.ndarray, codes: np.ndarray) -> pd.Series:
     """``values[codes]`` as a text column (pandas ``str``), through an Arrow dictionary array: each distinct value
     converted once, none per row."""
     dictionary = pa.array(pd.Series(values, dtype=object).astype(str), type=pa.string())
-    return pd.Series(pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), dictionary).cast(pa.string()),
-                     dtype="str")
+    return pd.Series(
+        pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), dictionary).cast(pa.string()), dtype="str"
+    )
 
 
 def _piece_flags(
-    pieces: pd.DataFrame, enterprise: tuple[np.ndarray, np.ndarray], combo: np.ndarray, combo_flags: np.ndarray
+    pieces: pd.DataFrame,
+    enterprise: tuple[np.ndarray, np.ndarray],
+    combo: np.ndarray,
+    combo_flags: np.ndarray,
+    line: np.ndarray,
+    rep: np.ndarray,
+    line_combo: np.ndarray,
 ) -> dict[str, list[str]]:
     """Each enterprise's flags (by USCC, in order): those of the factor choices its pieces used (``combo``: the
-    choice of each piece) and ``period_split:N``, N its rows (``row``) that crossed a month boundary."""
+    choice of each piece, ``line_combo`` of each line when all its pieces share it) and ``period_split:N``, N its
+    rows (``row``) that crossed a month boundary."""
     codes, values = enterprise
-    used, used_rep = group_ids([codes, combo], [len(values), len(combo_flags)])
-    del used
-    found: dict[int, set[str]] = {int(e): set() for e in np.unique(codes[used_rep])}
-    for e, c in zip(codes[used_rep].tolist(), combo[used_rep].tolist(), strict=True):
-        found[e].update(combo_flags[c])
+    if (combo == line_combo[line]).all():  # the choices used are those of the lines
+        who, what = codes[rep], line_combo
+    else:
+        who, what = codes, combo
+    _, used = group_ids([who, what], [len(values), len(combo_flags)])
+    found: dict[int, set[str]] = {}
+    for e, c in zip(who[used].tolist(), what[used].tolist(), strict=True):
+        found.setdefault(e, set()).update(combo_flags[c])
     names = {e: str(values[e]) for e in found}
     flags = {names[e]: sorted(found[e]) for e in sorted(found, key=names.__getitem__)}
     split = pieces["split"].to_numpy(dtype=bool)
     if split.any():
-        rows = pd.unique(pieces["row"].to_numpy(dtype="int64")[split] * len(values) + codes[split])
-        for e, n in enumerate(np.bincount(rows % len(values), minlength=len(values)).tolist()):
-            if n:
-                flags[names[e]].append(f"period_split:{n}")
+        row = pieces["row"].to_numpy(dtype="int64")
+        if len(row) < 2 or (row[1:] >= row[:-1]).all():  # pieces in row order: a row's first piece counts it
+            first = np.concatenate([[True], row[1:] != row[:-1]])
+            crossed = np.bincount(codes[split & first], minlength=len(values))
+        else:
+            crossed = np.bincount(
+                pd.unique(row[split] * len(values) + codes[split]) % len(values), minlength=len(values)
+            )
+        for e in np.flatnonzero(crossed).tolist():
+            flags[names[e]].append(f"period_split:{int(crossed[e])}")
     return flags
 
 

@@ -32,33 +32,49 @@ def _months_since_1970(t: np.ndarray) -> np.ndarray:
     return t.astype("datetime64[M]").astype("int64")
 
 
+def _split(
+    start: np.ndarray, end: np.ndarray, within: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(row, month, share, split)`` of the pieces of periods ``[start, end)`` (``datetime64[s]``) over calendar
+    months, ordered by row and month: months as months since 1970-01 (int64), ``split`` True for the pieces of rows
+    that cross a month boundary.  ``within``: the first and last month (months since 1970-01) to make pieces for;
+    every row must overlap it.  A row inside one month is one piece with share exactly 1: only the rows that cross
+    a month boundary are expanded and take the overlap arithmetic."""
+    first = _months_since_1970(start)
+    last = _months_since_1970(end - np.timedelta64(1, "s"))
+    crossing = last > first
+    if within is not None:
+        first, last = np.maximum(first, within[0]), np.minimum(last, within[1])
+    n = last - first + 1
+    if (n == 1).all():
+        row = np.arange(len(start))
+        month = first
+    else:
+        index = np.arange(len(start), dtype="int32" if len(start) < 2**31 else "int64")
+        row = np.repeat(index, n).astype("int64")
+        month = first[row]
+        spread = np.flatnonzero((n > 1)[row])  # pieces after a row's first: one month on each
+        month[spread] += spread - (np.cumsum(n) - n)[row[spread]]
+    split = crossing[row]
+    share = np.ones(len(row))
+    cross = np.flatnonzero(split)
+    if len(cross):
+        r, m = row[cross], month[cross]
+        lo = int(m.min())
+        bounds = np.arange(lo, int(m.max()) + 2).astype("datetime64[M]").astype("datetime64[s]")  # month starts
+        overlap = np.minimum(end[r], bounds[m - lo + 1]) - np.maximum(start[r], bounds[m - lo])
+        share[cross] = overlap.astype("float64") / (end[r] - start[r]).astype("float64")
+    return row, month, share, split
+
+
 def month_shares(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split periods ``[start, end)`` over calendar months in proportion to time.
 
     Returns ``(row, month, share)``: for each piece the index of its input row, its month
     (``datetime64[M]``) and the fraction of the row's duration that falls in that month, ordered by row and
-    month.  Shares of one row add up to 1; a row inside one month is one piece with share exactly 1 (only the
-    rows that cross a month boundary are expanded and take the overlap arithmetic).
+    month.  Shares of one row add up to 1; a row inside one month is one piece with share exactly 1.
     """
-    start = np.asarray(start, dtype="datetime64[s]")
-    end = np.asarray(end, dtype="datetime64[s]")
-    first = _months_since_1970(start)
-    n = _months_since_1970(end - np.timedelta64(1, "s")) - first + 1
-    crossing = n > 1
-    if not crossing.any():  # every row inside one month: one piece each, nothing to spread
-        return np.arange(len(start)), first.view("datetime64[M]"), np.ones(len(start))
-    index = np.arange(len(start), dtype="int32" if len(start) < 2**31 else "int64")
-    row = np.repeat(index, n).astype("int64")
-    month = first[row]
-    share = np.ones(len(row))
-    multi = np.flatnonzero(crossing[row])
-    r = row[multi]
-    month[multi] += multi - (np.cumsum(n) - n)[r]
-    m = month[multi]
-    lo = int(m.min())
-    bounds = np.arange(lo, int(m.max()) + 2).astype("datetime64[M]").astype("datetime64[s]")  # month starts
-    overlap = np.minimum(end[r], bounds[m - lo + 1]) - np.maximum(start[r], bounds[m - lo])
-    share[multi] = overlap.astype("float64") / (end[r] - start[r]).astype("float64")
+    row, month, share, _ = _split(np.asarray(start, dtype="datetime64[s]"), np.asarray(end, dtype="datetime64[s]"))
     return row, month.view("datetime64[M]"), share
 
 
@@ -70,37 +86,33 @@ def allocate_to_months(
     ``activity`` needs ``start_local``, ``end_local`` (datetime64) and ``quantity``; the columns ``carry`` (by
     default every column) are carried along.  Adds ``year``, ``month`` (1-12), ``quantity`` (the month's part) and
     ``split`` (True where the row crossed a month boundary) and ``row`` (position of the input row among the rows
-    that touch ``year``).  Pieces are ordered by row and month; the carried columns are gathered once, for the
-    pieces kept (a row inside one month is its own piece, only crossing rows are expanded).
+    that touch ``year``).  Pieces are ordered by row and month; only the pieces of ``year`` are made, and the
+    carried columns are gathered once for them.
     """
     start = activity["start_local"].to_numpy(dtype="datetime64[s]")
     end = activity["end_local"].to_numpy(dtype="datetime64[s]")
-    touching = np.arange(len(activity))
-    if year is not None:  # only rows that touch the year need splitting
+    source = None  # rows that touch the year, None: all
+    within = None
+    if year is not None:  # only rows that touch the year are split, over its months only
         first, after = np.datetime64(f"{year}-01-01", "s"), np.datetime64(f"{year + 1}-01-01", "s")
-        touching = np.flatnonzero((end > first) & (start < after))
-        start, end = start[touching], end[touching]
-    row, month, share = month_shares(start, end)
-    months_since_1970 = month.view("int64")
-    years = months_since_1970 // 12 + 1970
-    split = np.bincount(row, minlength=len(start))[row] > 1
-    if year is not None and len(row):
-        kept = np.flatnonzero(years == year)
-        if len(kept) < len(row):
-            row, share, months_since_1970, years, split = (
-                x[kept] for x in (row, share, months_since_1970, years, split)
-            )
-    source = touching[row]
+        touches = (end > first) & (start < after)
+        if not touches.all():
+            source = np.flatnonzero(touches)
+            start, end = start[source], end[source]
+        within = ((year - 1970) * 12, (year - 1970) * 12 + 11)
+    row, months_since_1970, share, split = _split(start, end, within)
+    if len(row) != len(start):
+        source = row if source is None else source[row]
+    elif source is None:
+        row = np.arange(len(start))
     columns = list(activity.columns if carry is None else carry)
     others = activity[[c for c in columns if c != "quantity"]]
-    if len(source) == len(activity) and (source == np.arange(len(activity))).all():
-        out = others.reset_index(drop=True)  # every row one piece: nothing to gather
-    else:
-        out = others.take(source).reset_index(drop=True)
-    quantity = activity["quantity"].to_numpy(dtype="float64")[source] * share
+    out = others.reset_index(drop=True) if source is None else others.take(source).reset_index(drop=True)
+    quantity = activity["quantity"].to_numpy(dtype="float64")
+    quantity = (quantity if source is None else quantity[source]) * share
     out.insert(columns.index("quantity") if "quantity" in columns else len(out.columns), "quantity", quantity)
     out["row"] = row
-    out["year"] = years
+    out["year"] = months_since_1970 // 12 + 1970
     out["month"] = months_since_1970 % 12 + 1
     out["split"] = split
     return out
@@ -128,13 +140,14 @@ def group_ids(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np
     ``group`` numbering the distinct key combinations ``0..g-1`` in lexicographic order of the keys (as a sorted
     ``groupby``), ``rep`` the position of one element of each group.  Mixed-radix keys, counted into a dense
     table when it is small, else factorized."""
-    key = np.zeros(len(codes[0]), dtype="int64")
-    space = 1
-    for c, size in zip(codes, sizes, strict=True):
+    key = codes[0].astype("int64")
+    space = sizes[0]
+    for c, size in zip(codes[1:], sizes[1:], strict=True):
         if space * size >= 2**62:  # renumber the combinations so far before the key would overflow
             uniques, key = np.unique(key, return_inverse=True)
             space = len(uniques)
-        key = key * size + c
+        key *= size
+        key += c
         space *= size
     if space <= max(4 * len(key), 1 << 20):
         rep = np.full(space, -1, dtype="int64")

@@ -342,14 +342,18 @@ def price(
     line, rep = group_ids([*(c for c, _ in coded.values()), month - 1], [*(len(v) for _, v in coded.values()), 12])
     n_lines = len(rep)
     line_combo = combo[rep]
-    if (combo != line_combo[line]).any():  # pieces of one line priced at different provinces: the first one's
+    uniform = bool((combo == line_combo[line]).all())  # every piece of a line at its line's factors
+    per_unit = choices[["tco2e_per_unit", "tce_per_unit"]].to_numpy(dtype="float64")
+    summed = np.bincount(line, weights=quantity, minlength=n_lines)
+    if uniform:  # a line's quantity times its factors
+        emissions, energy = summed * per_unit[line_combo, 0], summed * per_unit[line_combo, 1]
+    else:  # pieces of one line priced at different provinces: each piece at its own, the line named by its first
         first = np.full(n_lines, len(line), dtype="int64")
         np.minimum.at(first, line, np.arange(len(line)))
         line_combo = combo[first]
-
-    def total(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(line, weights=weights, minlength=n_lines)
-
+        emissions = np.bincount(line, weights=quantity * per_unit[combo, 0], minlength=n_lines)
+        energy = np.bincount(line, weights=quantity * per_unit[combo, 1], minlength=n_lines)
+    split = pieces["split"].to_numpy(dtype=bool)
     lines = pd.DataFrame(
         {
             "enterprise_uscc": _text(coded["enterprise_uscc"][1], coded["enterprise_uscc"][0][rep]),
@@ -357,15 +361,16 @@ def price(
             "region_id": _text(coded["region_id"][1], coded["region_id"][0][rep]),
             "carrier": _text(coded["carrier"][1], coded["carrier"][0][rep]),
             "month": month[rep],
-            "quantity_canonical": total(quantity),
-            "emissions_tco2e": total(quantity * choices["tco2e_per_unit"].to_numpy(dtype="float64")[combo]),
-            "energy_tce": total(quantity * choices["tce_per_unit"].to_numpy(dtype="float64")[combo]),
+            "quantity_canonical": summed,
+            "emissions_tco2e": emissions,
+            "energy_tce": energy,
             "factor_ids": _text(choices["factor_ids"].to_numpy(), line_combo),
             "factor_reason": _text(choices["reason"].to_numpy(), line_combo),
-            "rows_split": total(pieces["split"].to_numpy(dtype="float64")).astype("int64"),
+            "rows_split": np.bincount(line[split], minlength=n_lines),
         }
     )
-    flags = _piece_flags(pieces, coded["enterprise_uscc"], combo, choices["flags"].to_numpy(), line, rep, line_combo)
+    who, what = (coded["enterprise_uscc"][0][rep], line_combo) if uniform else (coded["enterprise_uscc"][0], combo)
+    flags = _flags(pieces, coded["enterprise_uscc"], who, what, choices["flags"].to_numpy())
     return lines[LINE_COLUMNS], flags
 
 
@@ -378,27 +383,32 @@ def _text(values: np.ndarray, codes: np.ndarray) -> pd.Series:
     )
 
 
-def _piece_flags(
+def _flags(
     pieces: pd.DataFrame,
     enterprise: tuple[np.ndarray, np.ndarray],
-    combo: np.ndarray,
+    who: np.ndarray,
+    what: np.ndarray,
     combo_flags: np.ndarray,
-    line: np.ndarray,
-    rep: np.ndarray,
-    line_combo: np.ndarray,
 ) -> dict[str, list[str]]:
-    """Each enterprise's flags (by USCC, in order): those of the factor choices its pieces used (``combo``: the
-    choice of each piece, ``line_combo`` of each line when all its pieces share it) and ``period_split:N``, N its
-    rows (``row``) that crossed a month boundary."""
+    """Each enterprise's flags (by USCC, in order): those of the factor choices it used (``who`` used choice
+    ``what``: enterprise and choice codes of lines or pieces; ``combo_flags`` each choice's) and
+    ``period_split:N``, N its rows (``row`` of the pieces) that crossed a month boundary."""
     codes, values = enterprise
-    if (combo == line_combo[line]).all():  # the choices used are those of the lines
-        who, what = codes[rep], line_combo
-    else:
-        who, what = codes, combo
     _, used = group_ids([who, what], [len(values), len(combo_flags)])
-    found: dict[int, set[str]] = {}
-    for e, c in zip(who[used].tolist(), what[used].tolist(), strict=True):
-        found.setdefault(e, set()).update(combo_flags[c])
+    who, what = who[used], what[used]  # each enterprise and choice it used, once
+    present = np.unique(who)
+    if len(combo_flags) <= 63:  # the choices an enterprise used as bits: the flags of each distinct set once
+        mask = np.zeros(len(values), dtype="int64")
+        np.bitwise_or.at(mask, who, np.left_shift(1, what, dtype="int64"))
+        sets, of = np.unique(mask[present], return_inverse=True)
+        lists = [
+            sorted({f for c in range(len(combo_flags)) if m >> c & 1 for f in combo_flags[c]}) for m in sets.tolist()
+        ]
+        found = dict(zip(present.tolist(), (lists[i] for i in of.tolist()), strict=True))
+    else:
+        found = {int(e): set() for e in present}
+        for e, c in zip(who.tolist(), what.tolist(), strict=True):
+            found[e].update(combo_flags[c])
     names = {e: str(values[e]) for e in found}
     flags = {names[e]: sorted(found[e]) for e in sorted(found, key=names.__getitem__)}
     split = pieces["split"].to_numpy(dtype=bool)

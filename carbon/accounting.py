@@ -128,9 +128,8 @@ def key_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     else:
         codes, index = pd.factorize(values, sort=True, use_na_sentinel=True)
         uniques = np.asarray(index, dtype=object) if index.dtype == object else index.to_numpy()
-    codes = codes.astype("int64", copy=False)
-    if (codes < 0).any():
-        codes = np.where(codes < 0, len(uniques), codes)
+    if (codes < 0).any():  # codes stay as narrow as they come (a categorical's int8/int16) unless NaN needs one more
+        codes = np.where(codes < 0, len(uniques), codes.astype("int64"))
         uniques = np.append(uniques, np.nan if uniques.dtype.kind == "f" else None)
     return codes, uniques
 

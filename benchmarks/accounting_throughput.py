@@ -24,11 +24,13 @@ import os
 import platform
 import time
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+import carbon
 from carbon.factor_choice import BASES, choice_table
 from carbon.ledger import compute, month_pieces, price
 from factors import load_library
@@ -154,7 +156,7 @@ def main() -> None:
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}; Python {platform.python_version()}, pandas "
         f"{pd.__version__}, numpy {np.__version__}, DuckDB {duckdb.__version__} ({threads} threads, its default)"
     )
-    print(f"rows: {args.rows:,}")
+    print(f"rows: {args.rows:,}; engine imported from {Path(carbon.__file__).parent}")
 
     t0 = time.perf_counter()
     base = baseline(df, {c: 0.0005 for c in CARRIERS})

@@ -291,6 +291,9 @@ def choice_table(
 ) -> pd.DataFrame:
     """Choices for every distinct (province, grid, carrier) in ``pairs``, one row each (``Choice`` fields)."""
     combos = pairs[["province", "grid", "carrier"]].drop_duplicates().itertuples(index=False)
+    # the library's text columns as Python objects: each choice filters the (small) table a few dozen times, and
+    # comparing object columns costs a fraction of comparing Arrow-backed ones
+    factors = factors.astype({c: object for c in factors.columns if isinstance(factors[c].dtype, pd.StringDtype)})
     choices = [
         choose(
             factors,

@@ -7,16 +7,19 @@ A result is never overwritten: every run is a new ``accounting_run`` row with it
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import ColumnElement, Engine, Select, String, func, insert, or_, select, type_coerce
 
 from carbon import reference
-from carbon.accounting import LOCAL_TZ, allocate_to_months, apply_factors, to_local_naive
+from carbon.accounting import LOCAL_TZ, allocate_to_months, group_ids, key_codes, to_local_naive
 from carbon.enterprises import get_enterprise
 from carbon.factor_choice import BASES, choice_table
 from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, Factor, Meter, Region, Site
@@ -287,20 +290,27 @@ def merge_flags(flag_lists: list[list[str]]) -> list[str]:
     ``no_activity`` when there is nothing."""
     if not flag_lists:
         return ["no_activity"]
-    split = sum(int(f.split(":")[1]) for fs in flag_lists for f in fs if f.startswith("period_split:"))
-    merged = sorted({f for fs in flag_lists for f in fs if not f.startswith(("period_split:", "no_activity"))})
+    counts = Counter(chain.from_iterable(flag_lists))  # each distinct flag once, with how many lists have it
+    split = sum(n * int(f.split(":")[1]) for f, n in counts.items() if f.startswith("period_split:"))
+    merged = sorted(f for f in counts if not f.startswith(("period_split:", "no_activity")))
     if not merged and not split and all("no_activity" in fs for fs in flag_lists):
         return ["no_activity"]
     return merged + ([f"period_split:{split}"] if split else [])
 
 
+PIECE_CODED = ("enterprise_uscc", "region_id", "carrier", "province", "grid")  # month pieces' categorical columns
+
+
 def month_pieces(activity: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Activity rows (as ``load_activity`` gives them) split over the local calendar months of ``year``."""
-    needed = [
-        "enterprise_uscc", "site_id", "region_id", "carrier", "province", "grid", "start_local", "end_local",
-        "quantity",
-    ]  # fmt: skip
-    return allocate_to_months(activity[needed], year)
+    """Activity rows (as ``load_activity`` gives them) split over the local calendar months of ``year``
+    (``allocate_to_months``) with the keys a line needs and the month's ``quantity``, the text keys
+    (``PIECE_CODED``) as categoricals: coded once, grouped by code on every basis they are priced on."""
+    needed = ["enterprise_uscc", "site_id", "region_id", "carrier", "province", "grid", "quantity"]
+    pieces = allocate_to_months(activity, year, carry=needed)
+    for col in PIECE_CODED:
+        if not isinstance(pieces[col].dtype, pd.CategoricalDtype):
+            pieces[col] = pieces[col].astype("category")
+    return pieces
 
 
 def price(
@@ -308,30 +318,112 @@ def price(
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Monthly lines (``LINE_COLUMNS``: one per enterprise, site, carrier and month, counted in the site's
     jurisdiction and priced at its province) of month pieces on a basis, and each enterprise's flags: those of the
-    factor choices it used and ``period_split:N`` (its rows spread over more than one month)."""
+    factor choices it used and ``period_split:N`` (its rows spread over more than one month).
+
+    Lines are ordered by enterprise, site (no site last), jurisdiction, carrier and month.  The pieces are grouped
+    by integer codes and summed with ``numpy.bincount``; the factor records and reasons are attached to the lines
+    (a line's from its first piece) once the sums are done."""
     if pieces.empty:
         return pd.DataFrame(columns=LINE_COLUMNS), {}
-    choices = choice_table(factors, pieces, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)
-    priced = apply_factors(pieces, choices)
-    lines = priced.groupby(["enterprise_uscc", *LINE_KEY], as_index=False, observed=True, dropna=False).agg(
-        quantity_canonical=("quantity", "sum"),
-        emissions_tco2e=("emissions_tco2e", "sum"),
-        energy_tce=("energy_tce", "sum"),
-        factor_ids=("factor_ids", "first"),
-        factor_reason=("factor_reason", "first"),
-        rows_split=("split", "sum"),
+    coded = {col: key_codes(pieces[col]) for col in ("enterprise_uscc", "site_id", "region_id", "carrier")}
+    province, grid = key_codes(pieces["province"]), key_codes(pieces["grid"])
+    carrier = coded["carrier"]
+    combo, combo_rep = group_ids([province[0], grid[0], carrier[0]], [len(province[1]), len(grid[1]), len(carrier[1])])
+    pairs = pd.DataFrame(
+        {
+            "province": province[1][province[0][combo_rep]],
+            "grid": grid[1][grid[0][combo_rep]],
+            "carrier": carrier[1][carrier[0][combo_rep]],
+        }
     )
-    for col in ("enterprise_uscc", "region_id", "carrier"):
-        lines[col] = lines[col].astype(str)
-    choice_flags = choices.set_index(["province", "carrier"])["flags"]
-    used = pieces[["enterprise_uscc", "province", "carrier"]].drop_duplicates().astype(str)
-    used["flags"] = choice_flags.reindex(pd.MultiIndex.from_frame(used[["province", "carrier"]])).to_numpy()
-    flags = {str(e): sorted({f for fs in g["flags"] for f in fs}) for e, g in used.groupby("enterprise_uscc")}
-    split = pieces.loc[pieces["split"]].groupby("enterprise_uscc", observed=True)["row"].nunique()
-    for uscc, n in split.items():
-        if n:
-            flags[str(uscc)].append(f"period_split:{int(n)}")
+    choices = choice_table(factors, pairs, year=year, basis=basis, gwp_set=gwp_set, as_of=as_of)  # row i: combo i
+    quantity = pieces["quantity"].to_numpy(dtype="float64")
+    month = pieces["month"].to_numpy(dtype="int64")
+    line, rep = group_ids([*(c for c, _ in coded.values()), month - 1], [*(len(v) for _, v in coded.values()), 12])
+    n_lines = len(rep)
+    line_combo = combo[rep]
+    uniform = bool((combo == line_combo[line]).all())  # every piece of a line at its line's factors
+    per_unit = choices[["tco2e_per_unit", "tce_per_unit"]].to_numpy(dtype="float64")
+    summed = np.bincount(line, weights=quantity, minlength=n_lines)
+    if uniform:  # a line's quantity times its factors
+        emissions, energy = summed * per_unit[line_combo, 0], summed * per_unit[line_combo, 1]
+    else:  # pieces of one line priced at different provinces: each piece at its own, the line named by its first
+        first = np.full(n_lines, len(line), dtype="int64")
+        np.minimum.at(first, line, np.arange(len(line)))
+        line_combo = combo[first]
+        emissions = np.bincount(line, weights=quantity * per_unit[combo, 0], minlength=n_lines)
+        energy = np.bincount(line, weights=quantity * per_unit[combo, 1], minlength=n_lines)
+    split = pieces["split"].to_numpy(dtype=bool)
+    lines = pd.DataFrame(
+        {
+            "enterprise_uscc": _text(coded["enterprise_uscc"][1], coded["enterprise_uscc"][0][rep]),
+            "site_id": coded["site_id"][1][coded["site_id"][0][rep]].astype("float64"),
+            "region_id": _text(coded["region_id"][1], coded["region_id"][0][rep]),
+            "carrier": _text(coded["carrier"][1], coded["carrier"][0][rep]),
+            "month": month[rep],
+            "quantity_canonical": summed,
+            "emissions_tco2e": emissions,
+            "energy_tce": energy,
+            "factor_ids": _text(choices["factor_ids"].to_numpy(), line_combo),
+            "factor_reason": _text(choices["reason"].to_numpy(), line_combo),
+            "rows_split": np.bincount(line[split], minlength=n_lines),
+        }
+    )
+    who, what = (coded["enterprise_uscc"][0][rep], line_combo) if uniform else (coded["enterprise_uscc"][0], combo)
+    flags = _flags(pieces, coded["enterprise_uscc"], who, what, choices["flags"].to_numpy())
     return lines[LINE_COLUMNS], flags
+
+
+def _text(values: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """``values[codes]`` as a text column (pandas ``str``), through an Arrow dictionary array: each distinct value
+    converted once, none per row."""
+    dictionary = pa.array(pd.Series(values, dtype=object).astype(str), type=pa.string())
+    return pd.Series(
+        pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), dictionary).cast(pa.string()), dtype="str"
+    )
+
+
+def _flags(
+    pieces: pd.DataFrame,
+    enterprise: tuple[np.ndarray, np.ndarray],
+    who: np.ndarray,
+    what: np.ndarray,
+    combo_flags: np.ndarray,
+) -> dict[str, list[str]]:
+    """Each enterprise's flags (by USCC, in order): those of the factor choices it used (``who`` used choice
+    ``what``: enterprise and choice codes of lines or pieces; ``combo_flags`` each choice's) and
+    ``period_split:N``, N its rows (``row`` of the pieces) that crossed a month boundary."""
+    codes, values = enterprise
+    _, used = group_ids([who, what], [len(values), len(combo_flags)])
+    who, what = who[used], what[used]  # each enterprise and choice it used, once
+    present = np.unique(who)
+    if len(combo_flags) <= 63:  # the choices an enterprise used as bits: the flags of each distinct set once
+        mask = np.zeros(len(values), dtype="int64")
+        np.bitwise_or.at(mask, who, np.left_shift(1, what, dtype="int64"))
+        sets, of = np.unique(mask[present], return_inverse=True)
+        lists = [
+            sorted({f for c in range(len(combo_flags)) if m >> c & 1 for f in combo_flags[c]}) for m in sets.tolist()
+        ]
+        found = dict(zip(present.tolist(), (lists[i] for i in of.tolist()), strict=True))
+    else:
+        found = {int(e): set() for e in present}
+        for e, c in zip(who.tolist(), what.tolist(), strict=True):
+            found[e].update(combo_flags[c])
+    names = {e: str(values[e]) for e in found}
+    flags = {names[e]: sorted(found[e]) for e in sorted(found, key=names.__getitem__)}
+    split = pieces["split"].to_numpy(dtype=bool)
+    if split.any():
+        row = pieces["row"].to_numpy(dtype="int64")
+        if len(row) < 2 or (row[1:] >= row[:-1]).all():  # pieces in row order: a row's first piece counts it
+            first = np.concatenate([[True], row[1:] != row[:-1]])
+            crossed = np.bincount(codes[split & first], minlength=len(values))
+        else:
+            crossed = np.bincount(
+                pd.unique(row[split] * len(values) + codes[split]) % len(values), minlength=len(values)
+            )
+        for e in np.flatnonzero(crossed).tolist():
+            flags[names[e]].append(f"period_split:{int(crossed[e])}")
+    return flags
 
 
 def account(

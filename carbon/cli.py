@@ -2187,5 +2187,35 @@ def reconcile_topdown(ctx: click.Context, year: int, region: str | None, basis: 
         )
 
 
+@cli.command("export-parquet")
+@click.option(
+    "--root",
+    metavar="PATH",
+    help="数据集位置（目录或fsspec URL）/ dataset location, a directory or fsspec URL (default: CARBON_PARQUET_ROOT)",
+)
+@json_option
+@click.pass_context
+def export_parquet(ctx: click.Context, root: str | None, as_json: bool) -> None:
+    """从数据库重建读数Parquet数据集（按年、月、区县分区）/ rebuild the readings Parquet dataset from the database.
+
+    数据库仍是唯一的记录；导入后只更新涉及的分区 / the database stays the system of record; after this, every import
+    updates only the partitions it touched (with CARBON_PARQUET_ROOT set)."""
+    from tqdm import tqdm
+
+    from carbon import readings_dataset
+
+    where = readings_dataset.require_root(root)
+    manifest = readings_dataset.export(
+        _engine(ctx), where, progress=lambda months: tqdm(months, desc="导出 / exporting", unit="month", disable=None)
+    )
+    if as_json:
+        _print_json({"root": where, **manifest.as_dict()})
+        return
+    click.echo(
+        f"已导出 / exported {manifest.rows} 行 / rows, {len(manifest.partitions)} 个分区 / partitions → {where} "
+        f"(版本 / version {manifest.version})"
+    )
+
+
 if __name__ == "__main__":
     main()

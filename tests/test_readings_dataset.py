@@ -4,6 +4,7 @@ up to date by the intake partition by partition."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -85,8 +86,10 @@ def zone(engine, tmp_path) -> Path:
     site = add_site(engine, enterprise=QP, name="吴江厂区", region="wujiang")
     assign_meter(engine, enterprise=QP, meter="W-1", site_id=site.id)
     quarter = pd.date_range("2024-01-31 23:00", periods=8, freq="15min")
-    js = [f"J-1,电力,{a:%Y-%m-%d %H:%M},{b:%Y-%m-%d %H:%M},{10 + i * 0.25},kWh" for i, (a, b) in
-          enumerate(zip(quarter[:-1], quarter[1:], strict=True))]  # fmt: skip
+    js = [
+        f"J-1,电力,{a:%Y-%m-%d %H:%M},{b:%Y-%m-%d %H:%M},{10 + i * 0.25},kWh"
+        for i, (a, b) in enumerate(itertools.pairwise(quarter))
+    ]
     receive_files(engine, [write_template(tmp_path / "js.csv", js)], JS, actor="test")
     return tmp_path
 

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, inspect
 
-from carbon import audit, grid_statement_checks, grid_statements, ledger, outbox, readings_dataset
+from carbon import audit, grid_statement_checks, grid_statements, ledger, outbox, partitioned, readings_dataset
 from carbon.access import Viewer
 from carbon.grid_statement_checks import read_statement_file
 from carbon.grid_statements import STATEMENT_COLUMNS, StatementReport
@@ -170,12 +170,14 @@ def settle(
     a result that did not change is not stored again.  ``progress`` wraps the list of years (e.g. ``tqdm``).
 
     With a readings dataset configured (``dataset_root``, else ``CARBON_PARQUET_ROOT``), first brings it up to
-    date (``carbon.readings_dataset.update``: only the partitions the batches committed since its version touched).
+    date (``carbon.readings_dataset.update``: only the partitions the batches committed since its version touched);
+    with a dataset or a Dask scheduler configured (``DASK_SCHEDULER_ADDRESS``) the recalculation runs partition by
+    partition (``carbon.partitioned``), else as one frame in process.
     """
     if not inspect(engine).has_table("ledger_clock"):  # not initialised, or not yet migrated
         return {"runs_stored": 0, "unchanged": 0}
     if root := readings_dataset.configured_root(dataset_root):
-        readings_dataset.update(engine, root)
+        readings_dataset.update(engine, root)  # the recalculation below reads it when it is current
     outbox.owe_for_dates(engine, ledger.local_today())
     due = outbox.owed(engine)
     if due.empty:
@@ -191,9 +193,17 @@ def settle(
                 plan.setdefault(y, set()).update(whom)
     reasons = "; ".join(dict.fromkeys(due["reason"]))[:500]
     counts = {"runs_stored": 0, "unchanged": 0}
-    for year in progress(sorted(plan)):
-        whom = plan[year]
-        done = recalc(engine, years=[year], enterprises=None if whom is None else sorted(whom), trigger=reasons)
-        counts = {k: counts[k] + done[k] for k in counts}
+    with partitioned.dask_client(scheduler=partitioned.scheduler_address()) as client:
+        lines = partitioned.Partitioned(client, root=root) if (root or client) else ledger.lines_of_year
+        for year in progress(sorted(plan)):
+            whom = plan[year]
+            done = recalc(
+                engine,
+                years=[year],
+                enterprises=None if whom is None else sorted(whom),
+                trigger=reasons,
+                compute_lines=lines,
+            )
+            counts = {k: counts[k] + done[k] for k in counts}
     outbox.paid(engine, [int(i) for i in due["id"]])
     return counts

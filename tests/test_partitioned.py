@@ -5,20 +5,23 @@ and stores nothing new over the results the ordinary recalculation stored."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from carbon import db
 from carbon import readings_dataset as rd
+from carbon.cli import cli
 from carbon.enterprises import add_enterprise
 from carbon.factor_choice import BASES
 from carbon.intake import receive_files, settle
 from carbon.ledger import LINE_COLUMNS, current_runs, enterprise_runs, lines_of_year, load_factors, local_today, recalc
-from carbon.partitioned import Partitioned, bucket_of, dask_client, slot_ranges
+from carbon.partitioned import SCHEDULER_ENV, Partitioned, bucket_of, dask_client, slot_ranges
 from carbon.sites import add_site, assign_meter
 from tests.helpers import uscc, write_template
 
@@ -145,3 +148,20 @@ def test_from_the_dataset_the_same_figures_and_runs_name_its_version(zone, clust
     newest = runs.loc[runs["subject_id"] == code].iloc[-1]
     assert newest["trigger"] == f"manual [data: parquet {fresh.version}]"
     settle(engine)  # the debt the upload left: paid, nothing changes any more
+
+
+def test_cli_recalc_on_a_cluster_by_address_and_in_process_from_the_dataset(zone, cluster_client, monkeypatch):
+    engine, folder = zone
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.delenv(rd.ROOT_ENV, raising=False)
+    monkeypatch.setenv(SCHEDULER_ENV, cluster_client.scheduler.address)
+    result = CliRunner().invoke(cli, ["--db", url, "recalc", "--year", "2024", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{") :])
+    assert out["runs_stored"] == 0 and out["data"] == "database"
+    monkeypatch.delenv(SCHEDULER_ENV)
+    root = str(folder / "cli-dataset")
+    rd.export(engine, root)
+    result = CliRunner().invoke(cli, ["--db", url, "recalc", "--year", "2024", "--root", root, "--json"])
+    out = json.loads(result.output[result.output.index("{") :])
+    assert out["runs_stored"] == 0 and out["data"] == f"parquet {rd.require_manifest(root).version}"

@@ -168,17 +168,8 @@ class Partitioned:
         source, manifest = self.source(engine)
         opts = {"year": year, "bases": tuple(bases), "gwp_set": gwp_set, "as_of": as_of}
         if manifest is not None:
-            assert self.root is not None
-            keys = [k for k in rd.year_partitions(manifest, year) if k.rsplit("=", 1)[1] in reference.JURISDICTIONS]
-            k = self.buckets or bucket_count(
-                sum(manifest.partitions[key]["rows"] for key in keys), _threads(self.client)
-            )
-            ranges = slot_ranges(k)
-            if enterprises is not None:  # only the buckets holding them
-                wanted = set(bucket_of(pd.Series(enterprises), k).tolist())
-                ranges = [r for i, r in enumerate(ranges) if i in wanted]
-            args = [(self.root, manifest, keys, r, enterprises) for r in ranges]
-            return combine(self._run(price_dataset_bucket, args, factors, opts), tuple(bases)), source
+            lines = self.dataset_lines(manifest, year, enterprises, factors, bases=bases, gwp_set=gwp_set, as_of=as_of)
+            return lines, source
         rows = (
             load_activity(engine, year, regions=list(reference.JURISDICTIONS))
             if enterprises is None
@@ -189,6 +180,31 @@ class Partitioned:
         frames = [rows.loc[bucket == i] for i in np.unique(bucket)]  # each in the whole frame's order
         del rows
         return combine(self._run(price_rows, [(f,) for f in frames], factors, opts), tuple(bases)), source
+
+    def dataset_lines(
+        self,
+        manifest: rd.Manifest,
+        year: int,
+        enterprises: list[str] | None,
+        factors: pd.DataFrame,
+        *,
+        bases: tuple[str, ...],
+        gwp_set: str,
+        as_of: date,
+    ) -> BasisLines:
+        """Each basis's lines and flags of ``year`` from the dataset at ``root`` as ``manifest`` lists it (of the
+        activity that counts in the three jurisdictions, like ``load_activity``): one task per bucket, each reading
+        its bucket's row groups of the partitions reaching into the year."""
+        assert self.root is not None
+        opts = {"year": year, "bases": tuple(bases), "gwp_set": gwp_set, "as_of": as_of}
+        keys = [k for k in rd.year_partitions(manifest, year) if k.rsplit("=", 1)[1] in reference.JURISDICTIONS]
+        k = self.buckets or bucket_count(sum(manifest.partitions[key]["rows"] for key in keys), _threads(self.client))
+        ranges = slot_ranges(k)
+        if enterprises is not None:  # only the buckets holding them
+            wanted = set(bucket_of(pd.Series(enterprises), k).tolist())
+            ranges = [r for i, r in enumerate(ranges) if i in wanted]
+        args = [(self.root, manifest, keys, r, enterprises) for r in ranges]
+        return combine(self._run(price_dataset_bucket, args, factors, opts), tuple(bases))
 
     def _run(self, task: Any, args: list[tuple], factors: pd.DataFrame, opts: dict[str, Any]) -> list[BasisLines]:
         """Run ``task(*a, factors, **opts)`` for every ``a``: in process on dask's threads, or on the cluster (data

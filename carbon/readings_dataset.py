@@ -165,14 +165,15 @@ class Manifest:
         }
 
 
-def _fs(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
+def filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec filesystem of a root URL and the root's path on it."""
     fs, path = fsspec.core.url_to_fs(root)
     return fs, path.rstrip("/")
 
 
 def read_manifest(root: str) -> Manifest | None:
     """The dataset's manifest at ``root``; None when no dataset was written there."""
-    fs, base = _fs(root)
+    fs, base = filesystem(root)
     path = f"{base}/{MANIFEST}"
     if not fs.exists(path):
         return None
@@ -207,7 +208,8 @@ def _put_atomically(fs: fsspec.AbstractFileSystem, path: str, data: bytes) -> No
     fs.mv(tmp, path)
 
 
-def _write_manifest(fs: fsspec.AbstractFileSystem, base: str, manifest: Manifest) -> None:
+def write_manifest(fs: fsspec.AbstractFileSystem, base: str, manifest: Manifest) -> None:
+    """Replace the manifest (atomically), stamped with the time it is written: the dataset's commit point."""
     manifest.written_at = datetime.now(UTC).isoformat()
     _put_atomically(fs, f"{base}/{MANIFEST}", json.dumps(manifest.as_dict(), indent=1).encode())
 
@@ -323,20 +325,24 @@ def _new_batches(engine: Engine, manifest: Manifest) -> list[int]:
 
 
 def _write_partition(fs: fsspec.AbstractFileSystem, base: str, key: str, rows: pd.DataFrame) -> dict[str, Any]:
-    """Write one partition's rows as a file named by its content hash (atomically); its manifest entry."""
-    table = _as_table(rows)
+    """Write one partition's rows as read from the database; its manifest entry."""
+    return write_partition_table(fs, base, key, _as_table(rows))
+
+
+def write_partition_table(fs: fsspec.AbstractFileSystem, base: str, key: str, table: pa.Table) -> dict[str, Any]:
+    """Write one partition (an Arrow table in ``SCHEMA``, rows sorted by slot, enterprise, meter and period) as a
+    file named by its content hash, atomically; returns its manifest entry (file, rows, sha256, period_end_max)."""
     buf = io.BytesIO()
     pq.write_table(table, buf, row_group_size=ROW_GROUP_ROWS, compression="zstd")
     data = buf.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     name = f"{digest[:16]}.parquet"
     _put_atomically(fs, f"{base}/{key}/{name}", data)
-    end = table.column("period_end")
     return {
         "file": name,
         "rows": table.num_rows,
         "sha256": digest,
-        "period_end_max": pd.Timestamp(end.to_pandas().max()).isoformat(),
+        "period_end_max": pd.Timestamp(pc.max(table.column("period_end")).as_py()).isoformat(),
     }
 
 
@@ -399,14 +405,14 @@ def export(engine: Engine, root: str, progress: Callable[[list], Iterable] = ite
     """Rebuild the dataset at ``root`` from scratch from the database's current rows; returns its manifest.
     Partitions of an earlier dataset that no longer hold rows are removed.  ``progress`` wraps the list of months
     (e.g. ``tqdm``)."""
-    fs, base = _fs(root)
+    fs, base = filesystem(root)
     fs.makedirs(base, exist_ok=True)
     old = read_manifest(root)
     batch_id, pending = _batch_state(engine)  # read first: rows committed after this are caught by the next update
     manifest = Manifest(batch_id=batch_id, batch_ids_pending=pending, jurisdictions_sha256=jurisdictions_sha256(engine))
     months = _months_present(engine)
     _rewrite(engine, fs, base, manifest, progress(months), dict.fromkeys(months))
-    _write_manifest(fs, base, manifest)
+    write_manifest(fs, base, manifest)
     _remove_unlisted(fs, base, manifest, set(manifest.partitions) | set(old.partitions if old else {}))
     return manifest
 
@@ -444,14 +450,14 @@ def update(engine: Engine, root: str) -> tuple[Manifest, list[str]]:
     if not new:
         return manifest, []
     keys = sorted(touched_partitions(engine, new))
-    fs, base = _fs(root)
+    fs, base = filesystem(root)
     plan: dict[tuple[int, int], list[str]] = {}
     for key in keys:
         y, m, r = _parse_key(key)
         plan.setdefault((y, m), []).append(r)
     _rewrite(engine, fs, base, manifest, sorted(plan), dict(plan.items()))
     manifest.batch_id, manifest.batch_ids_pending = batch_id, pending
-    _write_manifest(fs, base, manifest)
+    write_manifest(fs, base, manifest)
     _remove_unlisted(fs, base, manifest, keys)
     return manifest, keys
 
@@ -482,7 +488,7 @@ def read_rows(
     reads them before parsing periods (``quantity`` in the canonical unit, ``site_id`` float with NaN for none)
     plus ``meter_id``: of the enterprises whose slot is in ``[slots[0], slots[1])`` and/or of some enterprises
     only.  Only the row groups that can hold such slots are read."""
-    fs, base = _fs(root)
+    fs, base = filesystem(root)
     flt = None
     if slots is not None:
         flt = (pc.field("enterprise_slot") >= slots[0]) & (pc.field("enterprise_slot") < slots[1])
@@ -493,6 +499,7 @@ def read_rows(
         pq.read_table(f"{base}/{key}/{manifest.partitions[key]['file']}", filesystem=fs, filters=flt) for key in keys
     ]
     table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
-    df = table.to_pandas().rename(columns={"quantity_canonical": "quantity"})
+    # codes as categoricals (the engine groups by them; a fraction of the memory of one string per row)
+    df = table.to_pandas(strings_to_categorical=True).rename(columns={"quantity_canonical": "quantity"})
     df["site_id"] = df["site_id"].astype("float64")
     return df

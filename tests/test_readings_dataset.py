@@ -60,6 +60,8 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["enterprise_uscc", "site_id", "region_id", "carrier", "period_start", "period_end", "quantity",
             "province", "grid", "meter_id"]  # fmt: skip
     out = df[cols].sort_values(["meter_id", "period_start"], kind="stable").reset_index(drop=True)
+    for col in ("enterprise_uscc", "region_id", "carrier", "province", "grid"):  # read back as categoricals
+        out[col] = out[col].astype(str)
     out["period_start"] = out["period_start"].astype("datetime64[us, UTC]")
     out["period_end"] = out["period_end"].astype("datetime64[us, UTC]")
     return out

@@ -1190,18 +1190,47 @@ def peak(ctx: click.Context, region: str, first: int, last: int | None, basis: s
 
 @cli.command()
 @click.option("--year", "years", type=YEAR, multiple=True, help="默认所有年份 / default: all")
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    help="在本机启动N个Dask工作进程 / run on a local Dask cluster of N worker processes (default: in process)",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="连接Dask集群，如 tcp://host:8786 / a Dask cluster's scheduler (default: DASK_SCHEDULER_ADDRESS)",
+)
+@click.option(
+    "--root",
+    metavar="PATH",
+    help="读数Parquet数据集位置 / the readings Parquet dataset (default: CARBON_PARQUET_ROOT; read when current)",
+)
 @json_option
 @click.pass_context
-def recalc(ctx: click.Context, years: tuple[int, ...], as_json: bool) -> None:
+def recalc(
+    ctx: click.Context,
+    years: tuple[int, ...],
+    workers: int | None,
+    scheduler: str | None,
+    root: str | None,
+    as_json: bool,
+) -> None:
     """重新核算全部口径 / recalculate every basis; a changed result becomes a new version, nothing is overwritten.
 
     结果在数据或因子变化后已自动更新；本命令用于核对 / results follow every change by themselves; this checks it
-    (a run that stores nothing new confirms the stored results are current)."""
+    (a run that stores nothing new confirms the stored results are current).  按企业分桶在Dask上计算 / computed
+    by buckets of enterprises on Dask: in process, on a local cluster (--workers) or a real one (--scheduler)."""
+    from carbon import readings_dataset
     from carbon.ledger import recalc as run_recalc
+    from carbon.partitioned import Partitioned, dask_client
 
-    out = run_recalc(_engine(ctx), years=list(years) or None, trigger="carbon recalc")
-    _print_json(out) if as_json else click.echo(
-        f"新版本/new runs {out['runs_stored']}, 未变/unchanged {out['unchanged']}"
+    engine = _engine(ctx)
+    with dask_client(workers, scheduler) as client:
+        lines = Partitioned(client, root=readings_dataset.configured_root(root))
+        source = lines.source(engine)[0]
+        out = run_recalc(engine, years=list(years) or None, trigger="carbon recalc", compute_lines=lines)
+    _print_json({**out, "data": source}) if as_json else click.echo(
+        f"新版本/new runs {out['runs_stored']}, 未变/unchanged {out['unchanged']} (数据/data: {source})"
     )
 
 
@@ -2185,6 +2214,36 @@ def reconcile_topdown(ctx: click.Context, year: int, region: str | None, basis: 
             f"{fields.header('gap_tco2e')} {cell('gap_tco2e', a['gap_tco2e'])}\n"
             f"    {fields.header('movers')}: {movers or '-'}"
         )
+
+
+@cli.command("export-parquet")
+@click.option(
+    "--root",
+    metavar="PATH",
+    help="数据集位置（目录或fsspec URL）/ dataset location, a directory or fsspec URL (default: CARBON_PARQUET_ROOT)",
+)
+@json_option
+@click.pass_context
+def export_parquet(ctx: click.Context, root: str | None, as_json: bool) -> None:
+    """从数据库重建读数Parquet数据集（按年、月、区县分区）/ rebuild the readings Parquet dataset from the database.
+
+    数据库仍是唯一的记录；导入后只更新涉及的分区 / the database stays the system of record; after this, every import
+    updates only the partitions it touched (with CARBON_PARQUET_ROOT set)."""
+    from tqdm import tqdm
+
+    from carbon import readings_dataset
+
+    where = readings_dataset.require_root(root)
+    manifest = readings_dataset.export(
+        _engine(ctx), where, progress=lambda months: tqdm(months, desc="导出 / exporting", unit="month", disable=None)
+    )
+    if as_json:
+        _print_json({"root": where, **manifest.as_dict()})
+        return
+    click.echo(
+        f"已导出 / exported {manifest.rows} 行 / rows, {len(manifest.partitions)} 个分区 / partitions → {where} "
+        f"(版本 / version {manifest.version})"
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, inspect
 
-from carbon import audit, grid_statement_checks, grid_statements, ledger, outbox
+from carbon import audit, grid_statement_checks, grid_statements, ledger, outbox, partitioned, readings_dataset
 from carbon.access import Viewer
 from carbon.grid_statement_checks import read_statement_file
 from carbon.grid_statements import STATEMENT_COLUMNS, StatementReport
@@ -157,7 +157,9 @@ def upload_detail(reports: list[FileReport]) -> dict[str, Any]:
     return {"files": [{k: r.as_dict()[k] for k in keys} for r in reports]}
 
 
-def settle(engine: Engine, progress: Callable[[list], Iterable] = iter) -> dict[str, int]:
+def settle(
+    engine: Engine, progress: Callable[[list], Iterable] = iter, *, dataset_root: str | None = None
+) -> dict[str, int]:
     """Pay every recalculation owed: recompute the enterprises and years concerned on every basis and store what
     changed (``carbon.ledger.recalc``), then clear the debts paid.  Cheap when nothing is owed (one query).
 
@@ -166,9 +168,16 @@ def settle(engine: Engine, progress: Callable[[list], Iterable] = iter) -> dict[
 
     Safe to run twice at once or to be killed midway: what is not yet cleared is paid again by the next call, and
     a result that did not change is not stored again.  ``progress`` wraps the list of years (e.g. ``tqdm``).
+
+    With a readings dataset configured (``dataset_root``, else ``CARBON_PARQUET_ROOT``), first brings it up to
+    date (``carbon.readings_dataset.update``: only the partitions the batches committed since its version touched);
+    with a dataset or a Dask scheduler configured (``DASK_SCHEDULER_ADDRESS``) the recalculation runs partition by
+    partition (``carbon.partitioned``), else as one frame in process.
     """
     if not inspect(engine).has_table("ledger_clock"):  # not initialised, or not yet migrated
         return {"runs_stored": 0, "unchanged": 0}
+    if root := readings_dataset.configured_root(dataset_root):
+        readings_dataset.update(engine, root)  # the recalculation below reads it when it is current
     outbox.owe_for_dates(engine, ledger.local_today())
     due = outbox.owed(engine)
     if due.empty:
@@ -184,9 +193,17 @@ def settle(engine: Engine, progress: Callable[[list], Iterable] = iter) -> dict[
                 plan.setdefault(y, set()).update(whom)
     reasons = "; ".join(dict.fromkeys(due["reason"]))[:500]
     counts = {"runs_stored": 0, "unchanged": 0}
-    for year in progress(sorted(plan)):
-        whom = plan[year]
-        done = recalc(engine, years=[year], enterprises=None if whom is None else sorted(whom), trigger=reasons)
-        counts = {k: counts[k] + done[k] for k in counts}
+    with partitioned.dask_client(scheduler=partitioned.scheduler_address()) as client:
+        lines = partitioned.Partitioned(client, root=root) if (root or client) else ledger.lines_of_year
+        for year in progress(sorted(plan)):
+            whom = plan[year]
+            done = recalc(
+                engine,
+                years=[year],
+                enterprises=None if whom is None else sorted(whom),
+                trigger=reasons,
+                compute_lines=lines,
+            )
+            counts = {k: counts[k] + done[k] for k in counts}
     outbox.paid(engine, [int(i) for i in due["id"]])
     return counts

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import chain
@@ -683,6 +684,35 @@ def same_lines(old: pd.DataFrame, new: pd.DataFrame) -> bool:
     )
 
 
+# How ``recalc`` gets a year's figures: ``(engine, year, enterprises (None: all), factors, bases=, gwp_set=, as_of=)``
+# -> (each basis's ``price`` output: lines and flags by enterprise; where the activity came from, or None).  The
+# default, ``lines_of_year``, reads the database and prices the whole frame in process; ``carbon.partitioned`` runs
+# the same pure functions partition by partition on Dask.
+LinesOfYear = Callable[..., tuple[dict[str, tuple[pd.DataFrame, dict[str, list[str]]]], str | None]]
+
+
+def lines_of_year(
+    engine: Engine,
+    year: int,
+    enterprises: list[str] | None,
+    factors: pd.DataFrame,
+    *,
+    bases: tuple[str, ...],
+    gwp_set: str,
+    as_of: date,
+) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, list[str]]]], str | None]:
+    """Each basis's monthly lines and flags of enterprises (all if None) for ``year``, from the activity in the
+    database, priced as one frame in process (``month_pieces`` then ``price``); no source named (None)."""
+    rows = (
+        load_activity(engine, year, regions=list(reference.JURISDICTIONS))
+        if enterprises is None
+        else load_activity(engine, year, enterprises=enterprises)
+    )
+    pieces = month_pieces(rows, year)
+    del rows
+    return {b: price(pieces, factors, year=year, basis=b, gwp_set=gwp_set, as_of=as_of) for b in bases}, None
+
+
 def recalc(
     engine: Engine,
     *,
@@ -691,23 +721,25 @@ def recalc(
     bases: tuple[str, ...] = BASES,
     gwp_set: str = GWP_OF_RECORD,
     trigger: str = "manual",
+    compute_lines: LinesOfYear = lines_of_year,
 ) -> dict[str, int]:
     """Recompute enterprises (all if None) for ``years`` (all with activity or results if None) on every basis;
     store a new run wherever a figure, a factor or a flag changed (also when an enterprise has no data left for a
-    year: an empty run).  Earlier runs are never overwritten.  Returns counts."""
+    year: an empty run).  Earlier runs are never overwritten.  Returns counts.
+
+    ``compute_lines`` computes a year's lines (``LinesOfYear``); when it names where the activity came from (a
+    dataset version, "database"), the stored runs' ``trigger`` says so after the reason: ``"<trigger> [data: ...]"``.
+    """
     factors = load_factors(engine)
     now = datetime.now(UTC)
     stored = unchanged = 0
     for year in years if years is not None else activity_years(engine, enterprises):
-        rows = (
-            load_activity(engine, year, regions=list(reference.JURISDICTIONS))
-            if enterprises is None
-            else load_activity(engine, year, enterprises=enterprises)
+        by_basis, source = compute_lines(
+            engine, year, enterprises, factors, bases=bases, gwp_set=gwp_set, as_of=local_today()
         )
-        pieces = month_pieces(rows, year)
-        del rows
+        run_trigger = trigger if source is None else f"{trigger} [data: {source}]"
         for basis in bases:
-            lines, flags = price(pieces, factors, year=year, basis=basis, gwp_set=gwp_set, as_of=local_today())
+            lines, flags = by_basis[basis]
             runs = current_runs(engine, basis, gwp_set, [year], enterprises).set_index("enterprise_uscc")
             old = current_lines(engine, basis, gwp_set, [year], enterprises)
             old_by = dict(iter(old.groupby("enterprise_uscc")))
@@ -725,5 +757,5 @@ def recalc(
                     unchanged += 1
                     continue
                 changed.append(AccountResult("enterprise", uscc, year, basis, gwp_set, now, mine, mine_flags))
-            stored += len(store_runs(engine, changed, trigger))
+            stored += len(store_runs(engine, changed, run_trigger))
     return {"runs_stored": stored, "unchanged": unchanged}

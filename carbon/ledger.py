@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Engine, Select, String, func, insert, or_, select, type_coerce
 
 from carbon import reference
+from carbon.arrow_read import read_frame
 from carbon.accounting import LOCAL_TZ, allocate_to_months, apply_factors, to_local_naive
 from carbon.enterprises import get_enterprise
 from carbon.factor_choice import BASES, choice_table
@@ -173,8 +174,7 @@ def enterprise_runs(engine: Engine, basis: str = "location", gwp_set: str = "AR5
         )
         .order_by(AccountingRun.id)
     )
-    with engine.connect() as conn:
-        runs = pd.read_sql(stmt, conn)
+    runs = read_frame(engine, stmt)
     runs["computed_at"] = pd.to_datetime(runs["computed_at"], utc=True)
     runs[["total_tco2e", "energy_tce"]] = runs[["total_tco2e", "energy_tce"]].astype(float)  # NaN: a run without data
     return runs
@@ -196,8 +196,7 @@ def result_lines(engine: Engine, run_ids: list[int] | None = None) -> pd.DataFra
     )
     if run_ids is not None:
         stmt = stmt.where(EmissionResult.run_id.in_(run_ids))
-    with engine.connect() as conn:
-        return _site_ids(pd.read_sql(stmt, conn))
+    return _site_ids(read_frame(engine, stmt))
 
 
 def _site_ids(lines: pd.DataFrame) -> pd.DataFrame:
@@ -253,8 +252,7 @@ def load_activity(
         stmt = stmt.where(Activity.enterprise_uscc.in_(enterprises))
     else:
         stmt = stmt.where(counts_in.in_(regions or []))
-    with engine.connect() as conn:
-        return _site_ids(read_periods(pd.read_sql(stmt, conn)))
+    return _site_ids(read_periods(read_frame(engine, stmt)))
 
 
 def line_jurisdiction() -> ColumnElement[str]:
@@ -407,8 +405,7 @@ def current_runs(
         AccountingRun.computed_at,
         AccountingRun.flags_json,
     ).where(AccountingRun.id.in_(_newest_runs(basis, gwp_set, years, enterprises)))
-    with engine.connect() as conn:
-        runs = pd.read_sql(stmt, conn)
+    runs = read_frame(engine, stmt)
     runs["computed_at"] = pd.to_datetime(runs["computed_at"], utc=True, format="ISO8601")
     runs["flags"] = runs.pop("flags_json").map(json.loads)
     return runs
@@ -433,8 +430,7 @@ def current_lines(
     )
     if regions is not None:
         stmt = stmt.where(EmissionResult.region_id.in_(regions))
-    with engine.connect() as conn:
-        return _site_ids(pd.read_sql(stmt, conn))
+    return _site_ids(read_frame(engine, stmt))
 
 
 def newest_as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:

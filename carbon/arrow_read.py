@@ -11,7 +11,7 @@ own connection anyway), never a read that must see an open transaction's rows (u
 ``Connection`` with ``pandas.read_sql`` there).  Both databases let such a reader run beside a writer (SQLite's
 WAL journal, PostgreSQL's MVCC).
 
-SQLite is read in a helper process (``SqliteReader``, one per process, started on first use): ADBC's driver
+SQLite is read in helper processes (``SqliteReader``, started on first use): ADBC's driver
 carries its own copy of the SQLite library, and two copies of SQLite in one process corrupt each other's file
 locks (POSIX locks belong to the process: a connection of one copy closing drops the other copy's locks, and
 takes itself for the last connection, checkpoints and deletes the WAL under the other copy's open connections;
@@ -37,28 +37,31 @@ from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import URL, Engine, Select
+from sqlalchemy import URL, ColumnElement, Engine, Select
 from sqlalchemy.exc import CompileError
 
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
 _POSTGRES_DRIVERS = {"postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
 
-# The helper process's program: requests (a 4-byte length, then JSON ``{"db": path, "sql": text}``) on stdin; per
+# The helper process's program (ADBC's low-level API: its DBAPI module loads pandas, which the helper does not
+# need): requests (a 4-byte length, then JSON ``{"db": path, "sql": text}``) on stdin; per
 # request ``A`` and an Arrow IPC stream, or ``E``, a 4-byte length and the driver's message, on stdout.  ADBC's
 # SQLite driver types each column from its first batch of rows: one batch for the whole result lets a column whose
 # first rows are NULL (lines without a site) or integral be typed from every row.
 _WORKER = """
 import json, struct, sys
+import adbc_driver_manager, adbc_driver_sqlite
 import pyarrow as pa
-from adbc_driver_sqlite import dbapi
 inp, out = sys.stdin.buffer, sys.stdout.buffer
 while (head := inp.read(4)) and len(head) == 4:
     req = json.loads(inp.read(struct.unpack("<I", head)[0]))
     try:
-        with dbapi.connect(req["db"], autocommit=True) as conn, conn.cursor() as cur:
-            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(2**30)})
-            cur.execute(req["sql"])
-            table = cur.fetch_arrow_table()
+        with adbc_driver_sqlite.connect(req["db"]) as db, adbc_driver_manager.AdbcConnection(db) as conn:
+            with adbc_driver_manager.AdbcStatement(conn) as stmt:
+                stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(2**30)})
+                stmt.set_sql_query(req["sql"])
+                handle = stmt.execute_query()[0]  # kept while Arrow imports the stream it holds
+                table = pa.RecordBatchReader._import_from_c(handle.address).read_all()
     except Exception as exc:
         msg = repr(exc).encode()
         out.write(b"E" + struct.pack("<I", len(msg)) + msg)
@@ -71,47 +74,42 @@ while (head := inp.read(4)) and len(head) == 4:
 """
 
 
-class SqliteReader:
-    """The helper process that runs SQLite reads through ADBC (see the module docstring): one per process, requests
-    one at a time (a lock), restarted after it died or in a forked child."""
+class _Helper:
+    """One helper process (see the module docstring); restarted after it died or in a forked child."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._pid = 0
 
     def _process(self) -> subprocess.Popen:
         if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(  # noqa: S603 (this interpreter, our own program)
+            self._proc = subprocess.Popen(
                 [sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE
             )
             self._pid = os.getpid()
         return self._proc
 
-    def read(self, path: str, sql: str) -> pa.Table | None:
-        """The rows of ``sql`` on the SQLite file ``path`` as an Arrow table; None when the driver refused it or the
-        helper process could not be reached (the caller reads another way)."""
+    def ask(self, path: str, sql: str) -> None:
+        """Send a read; its answer is then taken with ``answer``."""
         request = json.dumps({"db": path, "sql": sql}).encode()
-        with self._lock:
-            proc = self._process()
-            stdin, stdout = proc.stdin, proc.stdout
-            assert stdin is not None and stdout is not None
-            try:
-                stdin.write(struct.pack("<I", len(request)) + request)
-                stdin.flush()
-                status = stdout.read(1)
-                if status == b"A":
-                    return pa.ipc.open_stream(stdout).read_all()
-                if status == b"E":
-                    _read_exact(stdout, struct.unpack("<I", _read_exact(stdout, 4))[0])
-                    return None
-            except (OSError, pa.ArrowException, struct.error):
-                pass
-            self.close()  # out of step or gone: a fresh one next time
+        stdin = self._process().stdin
+        assert stdin is not None
+        stdin.write(struct.pack("<I", len(request)) + request)
+        stdin.flush()
+
+    def answer(self) -> pa.Table | None:
+        """The rows of the read sent last; None when the driver refused it."""
+        stdout = self._process().stdout
+        assert stdout is not None
+        status = stdout.read(1)
+        if status == b"A":
+            return pa.ipc.open_stream(stdout).read_all()
+        if status == b"E":
+            _read_exact(stdout, struct.unpack("<I", _read_exact(stdout, 4))[0])
             return None
+        raise OSError("the SQLite reader process ended")
 
     def close(self) -> None:
-        """End the helper process (it also ends by itself when this process ends)."""
         proc, self._proc = self._proc, None
         if proc is not None and self._pid == os.getpid():
             for pipe in (proc.stdin, proc.stdout):
@@ -123,6 +121,41 @@ class SqliteReader:
                 proc.kill()
 
 
+class SqliteReader:
+    """The helper processes that run SQLite reads through ADBC (see the module docstring), ``SQLITE_HELPERS`` of
+    them, started on first use: the parts of one read run at once, one part per helper; one read at a time (a
+    lock)."""
+
+    def __init__(self, helpers: int) -> None:
+        self._lock = threading.Lock()
+        self._helpers = [_Helper() for _ in range(helpers)]
+
+    @property
+    def size(self) -> int:
+        """How many parts run at once."""
+        return len(self._helpers)
+
+    def read(self, path: str, sqls: list[str]) -> pa.Table | None:
+        """The rows of the statements ``sqls`` (at most ``size``, the same columns) on the SQLite file ``path``, one
+        after the other, as one Arrow table; None when the driver refused one or a helper could not be reached
+        (the caller reads another way)."""
+        assert len(sqls) <= self.size
+        with self._lock:
+            try:
+                for helper, sql in zip(self._helpers, sqls, strict=False):
+                    helper.ask(path, sql)
+                tables = [helper.answer() for helper in self._helpers[: len(sqls)]]
+            except (OSError, ValueError, pa.ArrowException, struct.error):
+                self.close()  # out of step or gone: fresh ones next time
+                return None
+        return concat_parts(tables)
+
+    def close(self) -> None:
+        """End the helper processes (they also end by themselves when this process ends)."""
+        for helper in self._helpers:
+            helper.close()
+
+
 def _read_exact(stream: IO[bytes], n: int) -> bytes:
     data = stream.read(n)
     if len(data) != n:
@@ -130,7 +163,10 @@ def _read_exact(stream: IO[bytes], n: int) -> bytes:
     return data
 
 
-_SQLITE_READER = SqliteReader()
+# SQLite reads split into this many parts run at once, one helper process each (project default: the cores here, at
+# most 4; a part costs a helper about 40 MB when idle).
+SQLITE_HELPERS = max(1, min(4, os.cpu_count() or 1))
+_SQLITE_READER = SqliteReader(SQLITE_HELPERS)
 atexit.register(_SQLITE_READER.close)
 
 
@@ -162,31 +198,66 @@ def compiled_sql(engine: Engine, stmt: Select) -> str | None:
         return None
 
 
-def read_frame(engine: Engine, stmt: Select) -> pd.DataFrame:
+def read_frame(engine: Engine, stmt: Select, split_by: ColumnElement[int] | None = None) -> pd.DataFrame:
     """Run ``stmt`` on ``engine`` and return its rows as a DataFrame, one column per selected column (dtypes: see
     the module docstring).  Through ADBC on SQLite files and PostgreSQL; through ``pandas.read_sql`` otherwise, and
-    when the driver refuses the statement (then with SQLAlchemy's errors, as before)."""
+    when the driver refuses the statement (then with SQLAlchemy's errors, as before).
+
+    ``split_by``: an integer column of the statement's rows; on SQLite the rows are then read in ``SQLITE_HELPERS``
+    parts at once (``split_by`` modulo that), and come part after part (else in the database's order).  Best a column
+    the query's outer loop reads (e.g. the run id of the runs it reads lines of): a part skips the rest early."""
     target = adbc_target(engine.url)
-    sql = compiled_sql(engine, stmt) if target is not None else None
-    table = _fetch(target, sql) if target is not None and sql is not None else None
+    parts = [stmt]
+    if target is not None and target[0] == "sqlite" and split_by is not None and _SQLITE_READER.size > 1:
+        n = _SQLITE_READER.size
+        parts = [stmt.where(split_by % n == k) for k in range(n)]
+    sqls = [compiled_sql(engine, p) for p in parts] if target is not None else [None]
+    table = _fetch(target, sqls) if target is not None and None not in sqls else None  # type: ignore[arg-type]
     if table is None:
         with engine.connect() as conn:
-            return pd.read_sql(stmt, conn)
+            frames = [pd.read_sql(p, conn) for p in parts]
+        frames = [f for f in frames if len(f)] or frames[:1]  # an empty part's columns are object: left out
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     return frame_from_arrow(table)
 
 
-def _fetch(target: tuple[str, str], sql: str) -> pa.Table | None:
+def _fetch(target: tuple[str, str], sqls: list[str]) -> pa.Table | None:
     kind, uri = target
     if kind == "sqlite":
-        return _SQLITE_READER.read(uri, sql)
+        return _SQLITE_READER.read(uri, sqls)
     from adbc_driver_manager import Error as AdbcError
     from adbc_driver_postgresql import dbapi as pg_dbapi
 
     try:
         with pg_dbapi.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetch_arrow_table()
+            tables = []
+            for sql in sqls:
+                cur.execute(sql)
+                tables.append(cur.fetch_arrow_table())
     except AdbcError:
+        return None
+    return concat_parts(tables)
+
+
+def concat_parts(tables: list[pa.Table | None]) -> pa.Table | None:
+    """The parts of one read as one table (None if a part is missing or they do not fit together).  SQLite types a
+    column from its values: a column NULL in every row of a part takes the type the other parts give it, integers
+    beside floats become floats.  Pure."""
+    if not tables or any(t is None for t in tables):
+        return None
+    if len(tables) == 1:
+        return tables[0]
+    typed = {
+        f.name: f.type for t in tables for f, col in zip(t.schema, t.columns, strict=True) if col.null_count < len(col)
+    }
+    try:
+        fitted = [
+            t.cast(pa.schema([f.with_type(typed.get(f.name, f.type)) if c.null_count == len(c) else f
+                              for f, c in zip(t.schema, t.columns, strict=True)]))
+            for t in tables
+        ]  # fmt: skip
+        return pa.concat_tables(fitted, promote_options="permissive")
+    except (pa.ArrowException, ValueError):
         return None
 
 

@@ -196,7 +196,7 @@ def result_lines(engine: Engine, run_ids: list[int] | None = None) -> pd.DataFra
     )
     if run_ids is not None:
         stmt = stmt.where(EmissionResult.run_id.in_(run_ids))
-    return _site_ids(read_frame(engine, stmt))
+    return _site_ids(read_frame(engine, stmt, split_by=EmissionResult.run_id))
 
 
 def _site_ids(lines: pd.DataFrame) -> pd.DataFrame:
@@ -252,7 +252,7 @@ def load_activity(
         stmt = stmt.where(Activity.enterprise_uscc.in_(enterprises))
     else:
         stmt = stmt.where(counts_in.in_(regions or []))
-    return _site_ids(read_periods(read_frame(engine, stmt)))
+    return _site_ids(read_periods(read_frame(engine, stmt, split_by=Activity.id)))
 
 
 def line_jurisdiction() -> ColumnElement[str]:
@@ -430,7 +430,7 @@ def current_lines(
     )
     if regions is not None:
         stmt = stmt.where(EmissionResult.region_id.in_(regions))
-    return _site_ids(read_frame(engine, stmt))
+    return _site_ids(read_frame(engine, stmt, split_by=AccountingRun.id))  # runs: the query's outer loop
 
 
 def newest_as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:

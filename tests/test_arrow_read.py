@@ -70,8 +70,8 @@ def test_arrow_reads_equal_read_sql(zone, monkeypatch):
     engine, _ = zone
     fetched = []
 
-    def fetch(target, sql, fetch=arrow_read._fetch):
-        table = fetch(target, sql)
+    def fetch(target, sqls, fetch=arrow_read._fetch):
+        table = fetch(target, sqls)
         fetched.append((target[0], table is not None))
         return table
 
@@ -80,7 +80,7 @@ def test_arrow_reads_equal_read_sql(zone, monkeypatch):
     assert set(fetched) == {(engine.dialect.name, True)}  # every read through ADBC, none through the fallback
     assert len(arrow["result_lines"]) and arrow["result_lines"]["site_id"].isna().any()
     assert arrow["result_lines"]["site_id"].notna().any()  # lines with a site and without one
-    monkeypatch.setattr(arrow_read, "adbc_target", lambda url: None)  # every read through pandas.read_sql
+    monkeypatch.setattr(arrow_read, "_fetch", lambda target, sqls: None)  # every read through pandas.read_sql
     plain = _reads(engine)
     for name, frame in arrow.items():
         pd.testing.assert_frame_equal(frame, plain[name], check_dtype=True, obj=name)

@@ -16,8 +16,8 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Engine, Select, String, func, insert, or_, select, type_coerce
 
 from carbon import reference
-from carbon.arrow_read import read_frame
 from carbon.accounting import LOCAL_TZ, allocate_to_months, apply_factors, to_local_naive
+from carbon.arrow_read import read_frame
 from carbon.enterprises import get_enterprise
 from carbon.factor_choice import BASES, choice_table
 from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, Factor, Meter, Region, Site
@@ -419,15 +419,23 @@ def current_lines(
     enterprises: list[str] | None = None,
     columns: list[str] = LINE_COLUMNS,
     regions: list[str] | None = None,
+    *,
+    division: bool = False,
 ) -> pd.DataFrame:
     """Monthly result lines (``run_id``, ``year`` and ``columns``, by default ``LINE_COLUMNS``) of the newest stored
     run of each enterprise and year: the figures every view serves; of the lines that count in ``regions``
-    (jurisdictions) only, if given.  One query; only the newest runs are read."""
+    (jurisdictions) only, if given.  With ``division``, also the enterprise's industry division as the register has
+    it now (``division``; the lines of enterprises not in the register are left out).  One query; only the newest
+    runs are read (in SQL), Arrow-native (``carbon.arrow_read``)."""
     stmt = (
         select(EmissionResult.run_id, AccountingRun.year, *(getattr(EmissionResult, c) for c in columns))
         .join(AccountingRun, AccountingRun.id == EmissionResult.run_id)
         .where(EmissionResult.run_id.in_(_newest_runs(basis, gwp_set, years, enterprises)))
     )
+    if division:  # joined per run (an enterprise run's lines are its subject's), not per line
+        stmt = stmt.add_columns(Enterprise.division_code.label("division")).join(
+            Enterprise, Enterprise.uscc == AccountingRun.subject_id
+        )
     if regions is not None:
         stmt = stmt.where(EmissionResult.region_id.in_(regions))
     return _site_ids(read_frame(engine, stmt, split_by=AccountingRun.id))  # runs: the query's outer loop

@@ -150,6 +150,10 @@ class SqliteReader:
                 return None
         return concat_parts(tables)
 
+    def start(self, path: str) -> None:
+        """Start every helper process and wait until each has answered a trivial read of the SQLite file ``path``."""
+        self.read(path, ["SELECT 1"] * self.size)
+
     def close(self) -> None:
         """End the helper processes (they also end by themselves when this process ends)."""
         for helper in self._helpers:
@@ -168,6 +172,14 @@ def _read_exact(stream: IO[bytes], n: int) -> bytes:
 SQLITE_HELPERS = max(1, min(4, os.cpu_count() or 1))
 _SQLITE_READER = SqliteReader(SQLITE_HELPERS)
 atexit.register(_SQLITE_READER.close)
+
+
+def start(engine: Engine) -> None:
+    """Start the SQLite helper processes now, if the engine's reads use them (a long-running reader, or a benchmark,
+    does this once at its start; otherwise the first read does, and waits for it)."""
+    target = adbc_target(engine.url)
+    if target is not None and target[0] == "sqlite":
+        _SQLITE_READER.start(target[1])
 
 
 def adbc_target(url: URL) -> tuple[str, str] | None:

@@ -11,11 +11,12 @@ own connection anyway), never a read that must see an open transaction's rows (u
 ``Connection`` with ``pandas.read_sql`` there).  Both databases let such a reader run beside a writer (SQLite's
 WAL journal, PostgreSQL's MVCC).
 
-SQLite is read in helper processes (``SqliteReader``, started on first use): ADBC's driver
-carries its own copy of the SQLite library, and two copies of SQLite in one process corrupt each other's file
-locks (POSIX locks belong to the process: a connection of one copy closing drops the other copy's locks, and
-takes itself for the last connection, checkpoints and deletes the WAL under the other copy's open connections;
-see "How To Corrupt An SQLite Database File", 2.2.1).  In its own process the driver follows SQLite's ordinary
+SQLite is read in helper processes (``SqliteReader``, ``SQLITE_HELPERS`` of them, started on first use or by
+``start``; a read split by ``split_by`` runs its parts in them at once): ADBC's driver carries its own copy of the
+SQLite library, and two copies of SQLite in one process corrupt each other's file locks (POSIX locks belong to the
+process: a connection of one copy closing drops the other copy's locks, and takes itself for the last connection,
+checkpoints and deletes the WAL under the other copy's open connections, whose later commits are then lost; see
+"How To Corrupt An SQLite Database File", 2.2.1).  In its own process the driver follows SQLite's ordinary
 multi-process locking; the rows come back as an Arrow IPC stream over a pipe.
 
 Engines without an Arrow driver here (another dialect or DBAPI driver, an in-memory or URI-style SQLite database),
@@ -44,8 +45,8 @@ _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
 _POSTGRES_DRIVERS = {"postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
 
 # The helper process's program (ADBC's low-level API: its DBAPI module loads pandas, which the helper does not
-# need): requests (a 4-byte length, then JSON ``{"db": path, "sql": text}``) on stdin; per
-# request ``A`` and an Arrow IPC stream, or ``E``, a 4-byte length and the driver's message, on stdout.  ADBC's
+# need): requests (a 4-byte length, then JSON ``{"db": path, "sql": text}``) on stdin; per request ``A`` and an
+# Arrow IPC stream, or ``E``, a 4-byte length and the driver's message, on stdout.  ADBC's
 # SQLite driver types each column from its first batch of rows: one batch for the whole result lets a column whose
 # first rows are NULL (lines without a site) or integral be typed from every row.
 _WORKER = """

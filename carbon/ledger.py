@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Engine, Select, String, func, insert, or_,
 
 from carbon import reference
 from carbon.accounting import LOCAL_TZ, allocate_to_months, group_ids, key_codes, to_local_naive
+from carbon.arrow_read import read_frame
 from carbon.enterprises import get_enterprise
 from carbon.factor_choice import BASES, choice_table
 from carbon.models import AccountingRun, Activity, EmissionResult, Enterprise, Factor, Meter, Region, Site
@@ -177,8 +178,7 @@ def enterprise_runs(engine: Engine, basis: str = "location", gwp_set: str = "AR5
         )
         .order_by(AccountingRun.id)
     )
-    with engine.connect() as conn:
-        runs = pd.read_sql(stmt, conn)
+    runs = read_frame(engine, stmt)
     runs["computed_at"] = pd.to_datetime(runs["computed_at"], utc=True)
     runs[["total_tco2e", "energy_tce"]] = runs[["total_tco2e", "energy_tce"]].astype(float)  # NaN: a run without data
     return runs
@@ -200,8 +200,7 @@ def result_lines(engine: Engine, run_ids: list[int] | None = None) -> pd.DataFra
     )
     if run_ids is not None:
         stmt = stmt.where(EmissionResult.run_id.in_(run_ids))
-    with engine.connect() as conn:
-        return _site_ids(pd.read_sql(stmt, conn))
+    return _site_ids(read_frame(engine, stmt, split_by=EmissionResult.run_id))
 
 
 def _site_ids(lines: pd.DataFrame) -> pd.DataFrame:
@@ -257,8 +256,7 @@ def load_activity(
         stmt = stmt.where(Activity.enterprise_uscc.in_(enterprises))
     else:
         stmt = stmt.where(counts_in.in_(regions or []))
-    with engine.connect() as conn:
-        return _site_ids(read_periods(pd.read_sql(stmt, conn)))
+    return _site_ids(read_periods(read_frame(engine, stmt, split_by=Activity.id)))
 
 
 def line_jurisdiction() -> ColumnElement[str]:
@@ -500,8 +498,7 @@ def current_runs(
         AccountingRun.computed_at,
         AccountingRun.flags_json,
     ).where(AccountingRun.id.in_(_newest_runs(basis, gwp_set, years, enterprises)))
-    with engine.connect() as conn:
-        runs = pd.read_sql(stmt, conn)
+    runs = read_frame(engine, stmt)
     runs["computed_at"] = pd.to_datetime(runs["computed_at"], utc=True, format="ISO8601")
     runs["flags"] = runs.pop("flags_json").map(json.loads)
     return runs
@@ -515,19 +512,26 @@ def current_lines(
     enterprises: list[str] | None = None,
     columns: list[str] = LINE_COLUMNS,
     regions: list[str] | None = None,
+    *,
+    division: bool = False,
 ) -> pd.DataFrame:
     """Monthly result lines (``run_id``, ``year`` and ``columns``, by default ``LINE_COLUMNS``) of the newest stored
     run of each enterprise and year: the figures every view serves; of the lines that count in ``regions``
-    (jurisdictions) only, if given.  One query; only the newest runs are read."""
+    (jurisdictions) only, if given.  With ``division``, also the enterprise's industry division as the register has
+    it now (``division``; the lines of enterprises not in the register are left out).  One query; only the newest
+    runs are read (in SQL), Arrow-native (``carbon.arrow_read``)."""
     stmt = (
         select(EmissionResult.run_id, AccountingRun.year, *(getattr(EmissionResult, c) for c in columns))
         .join(AccountingRun, AccountingRun.id == EmissionResult.run_id)
         .where(EmissionResult.run_id.in_(_newest_runs(basis, gwp_set, years, enterprises)))
     )
+    if division:  # joined per run (an enterprise run's lines are its subject's), not per line
+        stmt = stmt.add_columns(Enterprise.division_code.label("division")).join(
+            Enterprise, Enterprise.uscc == AccountingRun.subject_id
+        )
     if regions is not None:
         stmt = stmt.where(EmissionResult.region_id.in_(regions))
-    with engine.connect() as conn:
-        return _site_ids(pd.read_sql(stmt, conn))
+    return _site_ids(read_frame(engine, stmt, split_by=AccountingRun.id))  # runs: the query's outer loop
 
 
 def newest_as_of(engine: Engine, basis: str = "location") -> pd.Timestamp | None:

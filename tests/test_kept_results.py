@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, event, func, insert, select
 
+from carbon import arrow_read
 from carbon.analytics import cube
 from carbon.enterprises import add_enterprise, update_enterprise
 from carbon.intake import receive_files, settle
@@ -23,17 +24,27 @@ YEAR_SETS = [None, [2023], [2022, 2023], [2023, 2022, 2023], [2021], [2021, 2023
 
 @contextmanager
 def counting(engine: Engine) -> Iterator[list[str]]:
-    """The statements that read result lines (``emission_result``) while inside."""
+    """The reads of result lines (``emission_result``) while inside: through the engine, or Arrow-native
+    (``carbon.arrow_read``, one read in one or more parts)."""
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, *_args) -> None:
         if "FROM emission_result" in statement:
             seen.append(statement)
 
+    original = arrow_read._fetch
+
+    def fetch(target, sqls):
+        if any("FROM emission_result" in sql for sql in sqls):
+            seen.append(sqls[0])
+        return original(target, sqls)
+
     event.listen(engine, "before_cursor_execute", record)
+    arrow_read._fetch = fetch
     try:
         yield seen
     finally:
+        arrow_read._fetch = original
         event.remove(engine, "before_cursor_execute", record)
 
 

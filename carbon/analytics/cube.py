@@ -104,18 +104,32 @@ def enterprise_results(
 
 
 def _read_results(engine: Engine, basis: str, gwp_set: str, years: list[int] | None) -> pd.DataFrame:
-    """``enterprise_results`` read from the database (two queries)."""
-    lines = current_lines(engine, basis, gwp_set, years, columns=FIGURE_COLUMNS)  # the figures, not the factor ids
+    """``enterprise_results`` read from the database (one query: the newest runs' lines with their enterprise's
+    division)."""
+    lines = current_lines(engine, basis, gwp_set, years, columns=FIGURE_COLUMNS, division=True)  # not the factor ids
     # a line counts in its own jurisdiction (its site's), not necessarily where its enterprise is registered
     lines = lines.rename(columns={"region_id": "region"})
-    with engine.connect() as conn:
-        ents = pd.read_sql(
-            select(Enterprise.uscc.label("enterprise_uscc"), Enterprise.division_code.label("division")), conn
-        )
-    lines = lines.merge(ents, on="enterprise_uscc")
-    lines["time"] = pd.to_datetime({"year": lines["year"], "month": lines["month"], "day": 1})
-    lines["sector"] = lines["division"].map(reference.industry_divisions()["sector"])
+    lines["time"] = month_starts(lines["year"], lines["month"])
+    lines["sector"] = mapped(lines["division"], reference.industry_divisions()["sector"])
     return lines.drop(columns=["run_id"])
+
+
+def month_starts(year: pd.Series, month: pd.Series) -> pd.Series:
+    """The first day of each (year, month) as datetime64[us] (``pd.to_datetime`` of year, month and day 1, computed
+    on whole integer columns).  Pure."""
+    if not len(year):
+        return pd.to_datetime({"year": year, "month": month, "day": 1})
+    months = (year.to_numpy(dtype="int64") - 1970) * 12 + month.to_numpy(dtype="int64") - 1
+    return pd.Series(months.astype("datetime64[M]").astype("datetime64[us]"), index=year.index)
+
+
+def mapped(values: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``values.map(mapping)`` for a column of few distinct values: each distinct value looked up once.  Pure."""
+    if not len(values):
+        return values.map(mapping)
+    codes, distinct = pd.factorize(values)
+    looked_up = pd.array(np.asarray(distinct.map(mapping), dtype=object), dtype=values.dtype)
+    return pd.Series(looked_up.take(codes, allow_fill=True), index=values.index, name=values.name)
 
 
 def ledger_version(engine: Engine) -> tuple:

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from carbon import codes, db, fields, reference
-from carbon.errors import CarbonError, FactorDataError, InputError
+from carbon.errors import CarbonError, DerivedDataWarning, FactorDataError, InputError
 from carbon.factor_choice import BASES, GWP_SETS, YEARS
 from carbon.flags import describe, factors_text
 from carbon.ledger import GWP_OF_RECORD
@@ -1225,11 +1226,21 @@ def recalc(
     from carbon.partitioned import Partitioned, dask_client
 
     engine = _engine(ctx)
+    if root:  # asked for by name: it must be there
+        readings_dataset.require_manifest(root)
+    where = readings_dataset.configured_root(root)
     with dask_client(workers, scheduler) as client:
-        lines = Partitioned(client, root=readings_dataset.configured_root(root))
+        lines = Partitioned(client, root=where)
         source = lines.source(engine)[0]
+        state = readings_dataset.stale_reason(engine, readings_dataset.read_manifest(where)) if where else None
         out = run_recalc(engine, years=list(years) or None, trigger="carbon recalc", compute_lines=lines)
-    _print_json({**out, "data": source}) if as_json else click.echo(
+    if state:
+        click.echo(
+            "注意 / note: 未使用Parquet数据集 / the Parquet dataset was not used: "
+            f"{codes.bilingual('dataset_state', state)}; 已从数据库计算 / computed from the database",
+            err=True,
+        )
+    _print_json({**out, "data": source, "dataset_state": state}) if as_json else click.echo(
         f"新版本/new runs {out['runs_stored']}, 未变/unchanged {out['unchanged']} (数据/data: {source})"
     )
 
@@ -2074,10 +2085,19 @@ def usage_zh(exc: click.ClickException) -> str:
     return "命令用法有误，请用 --help 查看用法"
 
 
+def _note(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """``warnings.showwarning`` for the CLI: a note on stderr, without the source line."""
+    click.echo(f"注意 / note: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: maps errors to exit codes (2 bad input or usage, 1 internal error)."""
+    """Entry point: maps errors to exit codes (2 bad input or usage, 1 internal error); a ``DerivedDataWarning``
+    (the data stored, a dataset or cluster not used) is shown as a note on stderr."""
     try:
-        cli.main(args=argv, prog_name="carbon", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DerivedDataWarning)
+            warnings.showwarning = _note
+            cli.main(args=argv, prog_name="carbon", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:

@@ -71,3 +71,8 @@ class RowIssue:
             "severity": self.severity,
             "code": self.code,
         }
+
+
+class DerivedDataWarning(UserWarning):
+    """A derived store or a compute cluster (the readings dataset, a Dask scheduler) could not be used; the stored
+    data is safe and the figures were computed from the database on this machine instead."""

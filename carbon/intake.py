@@ -13,7 +13,9 @@ and take the shape of a connector reading, ``READING_COLUMNS``, from here.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ from sqlalchemy import Engine, inspect
 
 from carbon import audit, grid_statement_checks, grid_statements, ledger, outbox, partitioned, readings_dataset
 from carbon.access import Viewer
+from carbon.errors import DerivedDataWarning, InputError
 from carbon.grid_statement_checks import read_statement_file
 from carbon.grid_statements import STATEMENT_COLUMNS, StatementReport
 from carbon.ingest import FileReport, Upload, ingest_files
@@ -177,7 +180,13 @@ def settle(
     if not inspect(engine).has_table("ledger_clock"):  # not initialised, or not yet migrated
         return {"runs_stored": 0, "unchanged": 0}
     if root := readings_dataset.configured_root(dataset_root):
-        readings_dataset.update(engine, root)  # the recalculation below reads it when it is current
+        try:
+            readings_dataset.update(engine, root)  # the recalculation below reads it when it is current
+        except InputError as exc:  # the data is stored: compute from the database, the next call retries
+            warnings.warn(
+                DerivedDataWarning(f"Parquet数据集未更新 / the Parquet dataset was not updated: {exc}"), stacklevel=2
+            )
+            root = None
     outbox.owe_for_dates(engine, ledger.local_today())
     due = outbox.owed(engine)
     if due.empty:
@@ -193,7 +202,12 @@ def settle(
                 plan.setdefault(y, set()).update(whom)
     reasons = "; ".join(dict.fromkeys(due["reason"]))[:500]
     counts = {"runs_stored": 0, "unchanged": 0}
-    with partitioned.dask_client(scheduler=partitioned.scheduler_address()) as client:
+    with ExitStack() as stack:
+        try:
+            client = stack.enter_context(partitioned.dask_client())
+        except InputError as exc:  # a scheduler named but not there: compute on this machine
+            warnings.warn(DerivedDataWarning(f"改在本机计算 / computing on this machine: {exc}"), stacklevel=2)
+            client = None
         lines = partitioned.Partitioned(client, root=root) if (root or client) else ledger.lines_of_year
         for year in progress(sorted(plan)):
             whom = plan[year]

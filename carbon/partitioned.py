@@ -32,10 +32,13 @@ from sqlalchemy import Engine
 
 from carbon import readings_dataset as rd
 from carbon import reference
+from carbon.errors import InputError
 from carbon.ledger import LINE_COLUMNS, LINE_KEY, load_activity, month_pieces, price, read_periods
 from carbon.readings_dataset import SLOTS
 
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")  # the protocols of distributed's comm backends
+CONNECT_SECONDS = 10  # project default: how long to wait for a scheduler to answer
 ROWS_PER_BUCKET = 2_000_000  # activity rows a task prices at once (~1 GB of pandas at the peak)
 
 # what a task returns: per basis ``price``'s lines (``LINE_COLUMNS``) and flags by enterprise
@@ -43,8 +46,22 @@ BasisLines = dict[str, tuple[pd.DataFrame, dict[str, list[str]]]]
 
 
 def scheduler_address(explicit: str | None = None) -> str | None:
-    """``--scheduler`` if given, else ``DASK_SCHEDULER_ADDRESS``, else None (no cluster to connect to)."""
-    return explicit or os.environ.get(SCHEDULER_ENV) or None
+    """``--scheduler`` if given, else ``DASK_SCHEDULER_ADDRESS``, else None (no cluster to connect to).
+
+    Raises ``InputError`` (zh and en) when the address is not ``protocol://host:port`` (or ``host:port``) with a
+    protocol Dask speaks."""
+    address = (explicit or os.environ.get(SCHEDULER_ENV) or "").strip() or None
+    if address is None:
+        return None
+    protocol, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if (protocol or "tcp") not in SCHEDULER_PROTOCOLS or not host or not port.isdigit() or "/" in rest:
+        raise InputError(
+            "Dask调度器地址无效，应为 tcp://主机:端口（如 tcp://10.0.0.5:8786）",
+            "The Dask scheduler address is not valid; it should be tcp://host:port (e.g. tcp://10.0.0.5:8786)",
+            scheduler=address,
+        )
+    return address
 
 
 @contextmanager
@@ -53,7 +70,10 @@ def dask_client(
 ) -> Iterator[Any | None]:
     """A ``distributed.Client``: of the cluster at ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``), else of a new
     ``LocalCluster(n_workers=workers, processes=True)`` (``cluster_options`` passed on, e.g. ``memory_limit``);
-    None (run in process) when neither is asked for.  Closed (and the local cluster stopped) on exit."""
+    None (run in process) when neither is asked for.  Closed (and the local cluster stopped) on exit.
+
+    Raises ``InputError`` (zh and en) when the address is not valid (``scheduler_address``) or no scheduler answers
+    there within ``CONNECT_SECONDS``."""
     address = scheduler_address(scheduler)
     if address is None and not workers:
         yield None
@@ -61,10 +81,21 @@ def dask_client(
     from distributed import Client, LocalCluster
 
     if address is not None:
-        with Client(address) as client:
+        try:
+            client = Client(address, timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"{CONNECT_SECONDS}秒内连不上Dask调度器：请先启动调度器（dask scheduler）并检查地址与防火墙，"
+                "或去掉 --scheduler / DASK_SCHEDULER_ADDRESS 在本机计算",
+                f"No Dask scheduler answered within {CONNECT_SECONDS} s: start it (dask scheduler) and check the "
+                "address and firewall, or drop --scheduler / DASK_SCHEDULER_ADDRESS to compute on this machine",
+                scheduler=address,
+            ) from exc
+        with client:
             yield client
         return
-    options = {"threads_per_worker": 1, "dashboard_address": None, **cluster_options}
+    # ":0": the cluster's dashboard on a free port, so a second cluster does not warn about port 8787
+    options = {"threads_per_worker": 1, "dashboard_address": ":0", **cluster_options}
     with LocalCluster(n_workers=workers, processes=True, **options) as cluster, Client(cluster) as client:
         yield client
 

@@ -14,9 +14,11 @@ after the files, so it is the commit point: a reader that follows it sees whole 
 
 The manifest records the dataset's version: the highest batch id whose rows it holds (``batch_id``, with the
 lower ids not yet committed when it was written, ``batch_ids_pending``: on PostgreSQL ids can commit out of
-order), a hash of every meter's jurisdiction (``jurisdictions_sha256``: a meter moved to another site or an
-enterprise to another jurisdiction moves its rows between partitions), and per partition its file, row count,
-SHA-256 and latest ``period_end`` (so a year's computation reads only the partitions that reach into it).
+order), a hash of every meter's jurisdiction up to the highest meter id then known (``jurisdictions_sha256``,
+``meters_upto``: a meter moved to another site or an enterprise to another jurisdiction moves its rows between
+partitions and rebuilds the dataset; a new meter does not, its rows arrive in batches), and per partition its
+file, row count, SHA-256 and latest ``period_end``
+(so a year's computation reads only the partitions that reach into it).
 
 ``export`` rebuilds the dataset from scratch (``carbon export-parquet``); ``update`` rewrites only the partitions
 that the batches committed since the manifest's version touched (their rows and the rows they superseded), and is
@@ -30,7 +32,8 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -137,6 +140,7 @@ class Manifest:
     batch_id: int = 0
     batch_ids_pending: list[int] = field(default_factory=list)
     jurisdictions_sha256: str = ""
+    meters_upto: int | None = None  # the meters ``jurisdictions_sha256`` covers (id up to this; None: all)
     written_at: str = ""
     partitions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -159,29 +163,54 @@ class Manifest:
             "batch_id": self.batch_id,
             "batch_ids_pending": self.batch_ids_pending,
             "jurisdictions_sha256": self.jurisdictions_sha256,
+            "meters_upto": self.meters_upto,
             "written_at": self.written_at,
             "rows": self.rows,
             "partitions": dict(sorted(self.partitions.items())),
         }
 
 
+def _unusable(root: str, exc: Exception) -> InputError:
+    return InputError(
+        "无法使用该Parquet数据集位置：请检查路径或URL、其协议所需的fsspec包（如s3fs）与读写权限",
+        "The Parquet dataset location cannot be used: check the path or URL, the fsspec package its protocol needs "
+        "(e.g. s3fs) and the permissions",
+        root=root,
+        reason=f"{type(exc).__name__}: {exc}",
+    )
+
+
+@contextmanager
+def storage_errors(root: str) -> Iterator[None]:
+    """Turn the storage's own errors (an unknown protocol, a missing path, no permission, a file where a folder
+    should be) into one ``InputError`` (zh and en) naming ``root`` and the reason."""
+    try:
+        yield
+    except (OSError, ValueError, ImportError) as exc:
+        raise _unusable(root, exc) from exc
+
+
 def filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The fsspec filesystem of a root URL and the root's path on it."""
-    fs, path = fsspec.core.url_to_fs(root)
+    """The fsspec filesystem of a root URL and the root's path on it; ``InputError`` when fsspec cannot open it."""
+    with storage_errors(root):
+        fs, path = fsspec.core.url_to_fs(root)
     return fs, path.rstrip("/")
 
 
 def read_manifest(root: str) -> Manifest | None:
-    """The dataset's manifest at ``root``; None when no dataset was written there."""
+    """The dataset's manifest at ``root``; None when no dataset was written there; ``InputError`` when the location
+    cannot be read."""
     fs, base = filesystem(root)
     path = f"{base}/{MANIFEST}"
-    if not fs.exists(path):
-        return None
-    raw = json.loads(fs.cat_file(path))
+    with storage_errors(root):
+        if not fs.exists(path):
+            return None
+        raw = json.loads(fs.cat_file(path))
     return Manifest(
         batch_id=int(raw["batch_id"]),
         batch_ids_pending=[int(i) for i in raw["batch_ids_pending"]],
         jurisdictions_sha256=raw["jurisdictions_sha256"],
+        meters_upto=raw.get("meters_upto"),
         written_at=raw["written_at"],
         partitions=raw["partitions"],
     )
@@ -272,9 +301,10 @@ def _month_rows(engine: Engine, year: int, month: int, regions: list[str] | None
         return pd.read_sql(stmt, conn)
 
 
-def jurisdictions_sha256(engine: Engine) -> str:
-    """A hash of every meter's enterprise, site, jurisdiction counted in, province and grid: it changes when rows
-    would move between partitions or change their site without a new batch."""
+def jurisdictions_sha256(engine: Engine, upto: int | None = None) -> str:
+    """A hash of each meter's enterprise, site, jurisdiction counted in, province and grid (meters with id up to
+    ``upto``, all when None): it changes when rows would move between partitions or change their site without a new
+    batch.  A meter added later does not change it (its rows arrive in batches)."""
     counts_in = line_jurisdiction()
     stmt = (
         select(
@@ -285,9 +315,22 @@ def jurisdictions_sha256(engine: Engine) -> str:
         .join(Region, Region.id == counts_in)
         .order_by(Meter.id)
     )
+    if upto is not None:
+        stmt = stmt.where(Meter.id <= upto)
     with engine.connect() as conn:
         meters = conn.execute(stmt).all()
     return hashlib.sha256(repr([tuple(m) for m in meters]).encode()).hexdigest()
+
+
+def _meter_state(engine: Engine) -> tuple[int, str]:
+    """The highest meter id and the hash of the meters up to it (``jurisdictions_sha256``)."""
+    with engine.connect() as conn:
+        upto = int(conn.execute(select(func.coalesce(func.max(Meter.id), 0))).scalar_one())
+    return upto, jurisdictions_sha256(engine, upto)
+
+
+def _meters_moved(engine: Engine, manifest: Manifest) -> bool:
+    return jurisdictions_sha256(engine, manifest.meters_upto) != manifest.jurisdictions_sha256
 
 
 def _batch_state(engine: Engine) -> tuple[int, list[int]]:
@@ -301,14 +344,14 @@ def _batch_state(engine: Engine) -> tuple[int, list[int]]:
 
 
 def stale_reason(engine: Engine, manifest: Manifest | None) -> str | None:
-    """Why the dataset does not hold the database's current rows (``no dataset``, ``new batches``, ``meters
-    moved``); None when it does."""
+    """Why the dataset does not hold the database's current rows (a ``dataset_state`` code of
+    ``carbon.codes``: ``no_dataset``, ``new_batches``, ``meters_moved``); None when it does."""
     if manifest is None:
-        return "no dataset"
+        return "no_dataset"
     if _new_batches(engine, manifest):
-        return "new batches"
-    if jurisdictions_sha256(engine) != manifest.jurisdictions_sha256:
-        return "meters moved"
+        return "new_batches"
+    if _meters_moved(engine, manifest):
+        return "meters_moved"
     return None
 
 
@@ -406,14 +449,17 @@ def export(engine: Engine, root: str, progress: Callable[[list], Iterable] = ite
     Partitions of an earlier dataset that no longer hold rows are removed.  ``progress`` wraps the list of months
     (e.g. ``tqdm``)."""
     fs, base = filesystem(root)
-    fs.makedirs(base, exist_ok=True)
     old = read_manifest(root)
-    batch_id, pending = _batch_state(engine)  # read first: rows committed after this are caught by the next update
-    manifest = Manifest(batch_id=batch_id, batch_ids_pending=pending, jurisdictions_sha256=jurisdictions_sha256(engine))
+    # read first: rows committed and meters moved after this are caught by the next update
+    batch_id, pending = _batch_state(engine)
+    upto, meters_hash = _meter_state(engine)
+    manifest = Manifest(batch_id, pending, meters_hash, upto)
     months = _months_present(engine)
-    _rewrite(engine, fs, base, manifest, progress(months), dict.fromkeys(months))
-    write_manifest(fs, base, manifest)
-    _remove_unlisted(fs, base, manifest, set(manifest.partitions) | set(old.partitions if old else {}))
+    with storage_errors(root):
+        fs.makedirs(base, exist_ok=True)
+        _rewrite(engine, fs, base, manifest, progress(months), dict.fromkeys(months))
+        write_manifest(fs, base, manifest)
+        _remove_unlisted(fs, base, manifest, set(manifest.partitions) | set(old.partitions if old else {}))
     return manifest
 
 
@@ -442,10 +488,11 @@ def update(engine: Engine, root: str) -> tuple[Manifest, list[str]]:
     committed since its version (their rows and the rows they superseded); everything when there is no dataset yet
     or meters moved between jurisdictions or sites.  Returns the manifest and the partitions rewritten."""
     manifest = read_manifest(root)
-    if manifest is None or jurisdictions_sha256(engine) != manifest.jurisdictions_sha256:
+    batch_id, pending = _batch_state(engine)
+    upto, meters_hash = _meter_state(engine)  # before the check: a move after it is caught by the next update
+    if manifest is None or _meters_moved(engine, manifest):
         fresh = export(engine, root)
         return fresh, sorted(fresh.partitions)
-    batch_id, pending = _batch_state(engine)
     new = _new_batches(engine, manifest)
     if not new:
         return manifest, []
@@ -455,10 +502,12 @@ def update(engine: Engine, root: str) -> tuple[Manifest, list[str]]:
     for key in keys:
         y, m, r = _parse_key(key)
         plan.setdefault((y, m), []).append(r)
-    _rewrite(engine, fs, base, manifest, sorted(plan), dict(plan.items()))
-    manifest.batch_id, manifest.batch_ids_pending = batch_id, pending
-    write_manifest(fs, base, manifest)
-    _remove_unlisted(fs, base, manifest, keys)
+    with storage_errors(root):
+        _rewrite(engine, fs, base, manifest, sorted(plan), dict(plan.items()))
+        manifest.batch_id, manifest.batch_ids_pending = batch_id, pending
+        manifest.jurisdictions_sha256, manifest.meters_upto = meters_hash, upto
+        write_manifest(fs, base, manifest)
+        _remove_unlisted(fs, base, manifest, keys)
     return manifest, keys
 
 

@@ -116,7 +116,9 @@ def _checked_texts(values: pd.Series, field: str) -> pd.Series:
             distinct[v] = text(v, field) if type(v) is str else None
         except DecodeError:
             distinct[v] = None
-    return values.map(distinct)
+    # A plain lookup: a dict mapper would build an index of the values, and a value with no UTF-8 form (a lone
+    # surrogate) cannot become an Arrow string.
+    return pd.Series([distinct[v] for v in values], index=values.index, dtype=object)
 
 
 def _topic_parts(topic: str) -> tuple[str, str] | None:

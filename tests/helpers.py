@@ -6,7 +6,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+from click.testing import CliRunner
 
+from carbon.cli import main
 from carbon.uscc import check_character
 
 HEADER_ZH = "表号,能源品种,开始时间,结束时间,用量,单位"
@@ -41,3 +43,14 @@ def float_sum(parts: list[str] | tuple[str, ...]) -> float:
 def decimal_sum(parts: list[str] | tuple[str, ...]) -> Decimal:
     """Decimal strings summed exactly."""
     return sum((Decimal(p) for p in parts), Decimal(0))
+
+
+def carbon(db_url: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """Run ``carbon --db URL ARGS`` through the real entry point (exit codes included); (code, stdout, stderr)."""
+    with CliRunner().isolation(input=stdin) as (out, err, _):
+        try:
+            main(["--db", db_url, *args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue().decode(), err.getvalue().decode()

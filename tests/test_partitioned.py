@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from carbon.intake import receive_files, settle
 from carbon.ledger import LINE_COLUMNS, current_runs, enterprise_runs, lines_of_year, load_factors, local_today, recalc
 from carbon.partitioned import SCHEDULER_ENV, Partitioned, bucket_of, dask_client, slot_ranges
 from carbon.sites import add_site, assign_meter
-from tests.helpers import uscc, write_template
+from tests.helpers import carbon, uscc, write_template
 
 YEARS = (2023, 2024)
 ENTERPRISES = 9
@@ -165,3 +166,28 @@ def test_cli_recalc_on_a_cluster_by_address_and_in_process_from_the_dataset(zone
     result = CliRunner().invoke(cli, ["--db", url, "recalc", "--year", "2024", "--root", root, "--json"])
     out = json.loads(result.output[result.output.index("{") :])
     assert out["runs_stored"] == 0 and out["data"] == f"parquet {rd.require_manifest(root).version}"
+
+
+def test_cli_refuses_a_bad_scheduler_or_dataset_with_what_to_do(zone, monkeypatch, tmp_path):
+    engine, _ = zone
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.delenv(rd.ROOT_ENV, raising=False)
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    code, _, err = carbon(url, "recalc", "--year", "2024", "--scheduler", "not an address")
+    assert code == 2 and "Dask调度器地址无效" in err and "tcp://host:port" in err
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, _, err = carbon(url, "recalc", "--year", "2024", "--scheduler", f"tcp://127.0.0.1:{port}")
+    assert code == 2 and "连不上Dask调度器" in err and "No Dask scheduler answered" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = carbon(url, "recalc", "--year", "2024", "--root", str(empty))
+    assert code == 2 and "carbon export-parquet" in err and str(empty) in err
+    root = str(tmp_path / "dataset")
+    rd.export(engine, root)
+    late = write_template(tmp_path / "late.csv", ["E-1,电力,2024-12-01,2025-01-01,7,kWh"])
+    receive_files(engine, [late], uscc(100, ADMIN["qingpu"]), actor="test")
+    code, out, err = carbon(url, "recalc", "--year", "2024", "--root", root)
+    assert code == 0 and "数据/data: database" in out
+    assert "数据集落后于数据库" in err and "computed from the database" in err  # why it was not read

@@ -13,15 +13,17 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import String, select, type_coerce
 
+from carbon import outbox
 from carbon import readings_dataset as rd
 from carbon.cli import cli
 from carbon.enterprises import add_enterprise
-from carbon.errors import InputError
-from carbon.intake import receive_files
-from carbon.ledger import line_jurisdiction
+from carbon.errors import DerivedDataWarning, InputError
+from carbon.intake import receive_files, settle
+from carbon.ledger import enterprise_runs, line_jurisdiction
 from carbon.models import Activity, Enterprise, Meter, Region, Site
+from carbon.partitioned import SCHEDULER_ENV
 from carbon.sites import add_site, assign_meter
-from tests.helpers import uscc, write_template
+from tests.helpers import carbon, uscc, write_template
 
 QP, JS = uscc(41, "310118"), uscc(42, "330421")
 
@@ -121,15 +123,17 @@ def test_export_then_read_back_equals_the_database_current_rows(engine, zone, tm
 def test_an_upload_updates_only_the_touched_partitions_and_the_version(engine, zone, tmp_path, monkeypatch):
     root = str(tmp_path / "dataset")
     first = rd.export(engine, root)
+    files = {key: (tmp_path / "dataset" / key / part["file"]).stat().st_ino for key, part in first.partitions.items()}
     monkeypatch.setenv(rd.ROOT_ENV, root)
-    receive_files(
+    receive_files(  # J-2 is a new meter: its rows arrive in this batch, nothing else moves
         engine, [write_template(tmp_path / "more.csv", ["J-2,电力,2024-03-01,2024-04-01,5,kWh"])], JS, actor="test"
     )
     after = rd.require_manifest(root)
     assert after.batch_id > first.batch_id and after.version != first.version
     assert set(after.partitions) == {*first.partitions, "year=2024/month=03/region=jiashan"}
     for key, part in first.partitions.items():
-        assert after.partitions[key]["sha256"] == part["sha256"]  # untouched partitions are not rewritten
+        assert after.partitions[key]["sha256"] == part["sha256"]
+        assert (tmp_path / "dataset" / key / part["file"]).stat().st_ino == files[key]  # not rewritten
     pd.testing.assert_frame_equal(_dataset_rows(root), _db_rows(engine), check_exact=True)
     assert rd.stale_reason(engine, after) is None
 
@@ -154,7 +158,7 @@ def test_a_meter_moved_to_another_jurisdiction_moves_its_rows(engine, zone, tmp_
     root = str(tmp_path / "dataset")
     rd.export(engine, root)
     assign_meter(engine, enterprise=QP, meter="W-1", site_id=None)  # back to the enterprise's registered qingpu
-    assert rd.stale_reason(engine, rd.require_manifest(root)) == "meters moved"
+    assert rd.stale_reason(engine, rd.require_manifest(root)) == "meters_moved"
     manifest, rewritten = rd.update(engine, root)
     assert "year=2024/month=01/region=wujiang" not in manifest.partitions
     assert not (tmp_path / "dataset" / "year=2024/month=01/region=wujiang").exists()
@@ -183,3 +187,33 @@ def test_cli_export_parquet_rebuilds_from_scratch(engine, zone, tmp_path):
     out = json.loads(result.output[result.output.index("{") :])
     assert out["rows"] == 11 and out["version"] == rd.require_manifest(str(root)).version
     pd.testing.assert_frame_equal(_dataset_rows(str(root)), _db_rows(engine), check_exact=True)
+
+
+def test_a_broken_dataset_location_or_scheduler_leaves_the_import_whole(engine, zone, tmp_path, monkeypatch):
+    """Derived data is never a reason to lose data: the upload is stored, the results follow from the database on
+    this machine, a warning says what was not used, and the dataset catches up once its location works."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(rd.ROOT_ENV, str(blocker / "dataset"))
+    monkeypatch.setenv(SCHEDULER_ENV, "not an address")
+    before = len(enterprise_runs(engine))
+    with pytest.warns(DerivedDataWarning) as caught:
+        (report,) = receive_files(
+            engine, [write_template(tmp_path / "more.csv", ["J-1,电力,2024-03-01,2024-04-01,5,kWh"])], JS, actor="test"
+        )
+    assert report.rows_accepted == 1 and outbox.owed(engine).empty
+    assert len(enterprise_runs(engine)) > before  # the results followed the new data
+    said = " ".join(str(w.message) for w in caught)
+    assert "Parquet数据集未更新" in said and str(blocker / "dataset") in said and "Dask调度器地址无效" in said
+    monkeypatch.setenv(rd.ROOT_ENV, str(tmp_path / "dataset"))
+    monkeypatch.delenv(SCHEDULER_ENV)
+    settle(engine)  # nothing owed, but the dataset is brought up to date
+    pd.testing.assert_frame_equal(_dataset_rows(str(tmp_path / "dataset")), _db_rows(engine), check_exact=True)
+
+
+@pytest.mark.parametrize("where", ["nosuch://bucket/carbon", "{tmp}/a-file/dataset"])
+def test_export_to_a_location_that_cannot_be_used_says_what_to_do(engine, tmp_path, where):
+    (tmp_path / "a-file").write_text("not a folder")
+    root = where.format(tmp=tmp_path)
+    code, _, err = carbon(engine.url.render_as_string(hide_password=False), "export-parquet", "--root", root)
+    assert code == 2 and "无法使用该Parquet数据集位置" in err and "cannot be used" in err and root in err

@@ -6,13 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlmodel import Session
 
 from carbon.access import Viewer
 from carbon.audit import audit_log, record
-from carbon.cli import main
 from carbon.enterprises import add_enterprise
 from carbon.errors import AccessDenied, InputError, NotFoundError
 from carbon.models import AuditEvent, UserAccount
@@ -30,7 +28,7 @@ from carbon.users import (
     session_limits,
     session_state,
 )
-from tests.helpers import uscc
+from tests.helpers import carbon, uscc
 
 PASSWORD = "Qingpu-2024-secret"
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
@@ -364,17 +362,6 @@ def test_a_display_account_changes_no_account(users):
 
 
 # --- the administrator CLI ---------------------------------------------------------------------------------------
-
-
-def carbon(db_url: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    """Run ``carbon --db URL ARGS`` through the real entry point (exit codes included); (code, stdout, stderr)."""
-    with CliRunner().isolation(input=stdin) as (out, err, _):
-        try:
-            main(["--db", db_url, *args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, out.getvalue().decode(), err.getvalue().decode()
 
 
 def test_cli_adds_a_user_from_stdin_who_can_then_sign_in(ents, db_url):

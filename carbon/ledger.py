@@ -226,37 +226,47 @@ def load_activity(
     regions: list[str] | None = None,
     enterprises: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Current activity rows touching ``year`` for one enterprise, some enterprises or (``regions``) the rows that
-    count in some jurisdictions, each with ``region_id``, the jurisdiction it counts in (its meter's site's; for a
-    meter without a site the enterprise's registered one), and that jurisdiction's province and grid."""
+    """Current activity rows touching ``year`` for one enterprise, some enterprises or (``regions``, by default the
+    zone's three) the rows that count in some jurisdictions (``current_activity``'s columns, periods parsed): each
+    with ``region_id``, the jurisdiction it counts in (its meter's site's; for a meter without a site the
+    enterprise's registered one), and that jurisdiction's province and grid."""
     start, end = year_bounds_utc(year)
     counts_in = line_jurisdiction()
-    stmt = (
-        select(
-            Activity.enterprise_uscc,
-            Meter.site_id,
-            counts_in.label("region_id"),
-            Activity.carrier,
-            # raw text (SQLite) or datetimes (PostgreSQL), parsed below for whole columns at once
-            type_coerce(Activity.period_start, String).label("period_start"),
-            type_coerce(Activity.period_end, String).label("period_end"),
-            Activity.quantity_canonical.label("quantity"),
-            Region.province,
-            Region.grid,
-        )
-        .join(Enterprise, Enterprise.uscc == Activity.enterprise_uscc)
-        .join(Meter, Meter.id == Activity.meter_id)
-        .outerjoin(Site, Site.id == Meter.site_id)
-        .join(Region, Region.id == counts_in)
-        .where(Activity.period_end > start, Activity.period_start < end, Activity.superseded_at.is_(None))
-    )
+    stmt = current_activity().where(Activity.period_end > start, Activity.period_start < end)
     if enterprise:
         stmt = stmt.where(Activity.enterprise_uscc == enterprise)
     elif enterprises is not None:
         stmt = stmt.where(Activity.enterprise_uscc.in_(enterprises))
     else:
-        stmt = stmt.where(counts_in.in_(regions or []))
+        stmt = stmt.where(counts_in.in_(list(reference.JURISDICTIONS) if regions is None else regions))
     return _site_ids(read_periods(read_frame(engine, stmt, split_by=Activity.id)))
+
+
+def current_activity(*extra: ColumnElement[Any]) -> Select:
+    """The current (not superseded) activity rows: enterprise, site, ``region_id`` (the jurisdiction each counts in,
+    ``line_jurisdiction``), carrier, period start and end (raw text on SQLite, datetimes on PostgreSQL:
+    ``read_periods`` parses whole columns), ``quantity`` (in the carrier's canonical unit), that jurisdiction's
+    province and grid, then the ``extra`` columns."""
+    counts_in = line_jurisdiction()
+    return (
+        select(
+            Activity.enterprise_uscc,
+            Meter.site_id,
+            counts_in.label("region_id"),
+            Activity.carrier,
+            type_coerce(Activity.period_start, String).label("period_start"),
+            type_coerce(Activity.period_end, String).label("period_end"),
+            Activity.quantity_canonical.label("quantity"),
+            Region.province,
+            Region.grid,
+            *extra,
+        )
+        .join(Enterprise, Enterprise.uscc == Activity.enterprise_uscc)
+        .join(Meter, Meter.id == Activity.meter_id)
+        .outerjoin(Site, Site.id == Meter.site_id)
+        .join(Region, Region.id == counts_in)
+        .where(Activity.superseded_at.is_(None))
+    )
 
 
 def line_jurisdiction() -> ColumnElement[str]:
@@ -707,11 +717,7 @@ def lines_of_year(
 ) -> tuple[dict[str, tuple[pd.DataFrame, dict[str, list[str]]]], str | None]:
     """Each basis's monthly lines and flags of enterprises (all if None) for ``year``, from the activity in the
     database, priced as one frame in process (``month_pieces`` then ``price``); no source named (None)."""
-    rows = (
-        load_activity(engine, year, regions=list(reference.JURISDICTIONS))
-        if enterprises is None
-        else load_activity(engine, year, enterprises=enterprises)
-    )
+    rows = load_activity(engine, year, enterprises=enterprises)
     pieces = month_pieces(rows, year)
     del rows
     return {b: price(pieces, factors, year=year, basis=b, gwp_set=gwp_set, as_of=as_of) for b in bases}, None

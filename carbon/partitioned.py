@@ -201,11 +201,7 @@ class Partitioned:
         if manifest is not None:
             lines = self.dataset_lines(manifest, year, enterprises, factors, bases=bases, gwp_set=gwp_set, as_of=as_of)
             return lines, source
-        rows = (
-            load_activity(engine, year, regions=list(reference.JURISDICTIONS))
-            if enterprises is None
-            else load_activity(engine, year, enterprises=enterprises)
-        )
+        rows = load_activity(engine, year, enterprises=enterprises)
         k = self.buckets or bucket_count(len(rows), _threads(self.client))
         bucket = bucket_of(rows["enterprise_uscc"], k) if len(rows) else np.zeros(0, dtype=np.int64)
         frames = [rows.loc[bucket == i] for i in np.unique(bucket)]  # each in the whole frame's order

@@ -44,11 +44,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, Select, String, func, or_, select, type_coerce
+from sqlalchemy import Engine, String, func, or_, select, type_coerce
 
 from carbon.accounting import LOCAL_TZ
 from carbon.errors import InputError
-from carbon.ledger import line_jurisdiction
+from carbon.ledger import current_activity, line_jurisdiction
 from carbon.models import Activity, Batch, Enterprise, Meter, Region, Site
 
 ROOT_ENV = "CARBON_PARQUET_ROOT"
@@ -246,29 +246,6 @@ def write_manifest(fs: fsspec.AbstractFileSystem, base: str, manifest: Manifest)
 # --- reading the system of record ------------------------------------------------------------------------------
 
 
-def _rows_select() -> Select:
-    counts_in = line_jurisdiction()
-    return (
-        select(
-            Activity.enterprise_uscc,
-            Meter.site_id,
-            counts_in.label("region_id"),
-            Activity.carrier,
-            type_coerce(Activity.period_start, String).label("period_start"),
-            type_coerce(Activity.period_end, String).label("period_end"),
-            Activity.quantity_canonical,
-            Region.province,
-            Region.grid,
-            Activity.meter_id,
-        )
-        .join(Enterprise, Enterprise.uscc == Activity.enterprise_uscc)
-        .join(Meter, Meter.id == Activity.meter_id)
-        .outerjoin(Site, Site.id == Meter.site_id)
-        .join(Region, Region.id == counts_in)
-        .where(Activity.superseded_at.is_(None))
-    )
-
-
 def _as_table(rows: pd.DataFrame) -> pa.Table:
     """Rows as read from the database (``COLUMNS`` but the slot) as an Arrow table in ``SCHEMA``, sorted by slot,
     enterprise, meter and period."""
@@ -280,7 +257,7 @@ def _as_table(rows: pd.DataFrame) -> pa.Table:
             "carrier": rows["carrier"].astype(str),
             "period_start": pd.to_datetime(rows["period_start"], utc=True, format="ISO8601"),
             "period_end": pd.to_datetime(rows["period_end"], utc=True, format="ISO8601"),
-            "quantity_canonical": rows["quantity_canonical"].astype("float64"),
+            "quantity_canonical": rows["quantity"].astype("float64"),
             "province": rows["province"].astype(str),
             "grid": rows["grid"].astype(str),
             "meter_id": rows["meter_id"].astype("int64"),
@@ -294,7 +271,7 @@ def _as_table(rows: pd.DataFrame) -> pa.Table:
 def _month_rows(engine: Engine, year: int, month: int, regions: list[str] | None = None) -> pd.DataFrame:
     """Current rows whose ``period_start`` falls in a local month (of some jurisdictions or all)."""
     start, end = month_bounds_utc(year, month)
-    stmt = _rows_select().where(Activity.period_start >= start, Activity.period_start < end)
+    stmt = current_activity(Activity.meter_id).where(Activity.period_start >= start, Activity.period_start < end)
     if regions is not None:
         stmt = stmt.where(line_jurisdiction().in_(regions))
     with engine.connect() as conn:

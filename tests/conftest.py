@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,17 @@ settings.register_profile("long", max_examples=10_000, derandomize=False, deadli
 settings.load_profile("long" if os.environ.get("CARBON_FUZZ") == "long" else "ci")
 
 PG_URL = os.environ.get("CARBON_TEST_PG_URL")
+
+
+@pytest.fixture(autouse=True)
+def _main_module_put_back() -> Iterator[None]:
+    """Streamlit runs a page as the ``__main__`` module and leaves it there; a process started later by spawn (a Dask
+    worker) would run that page again as its main module and die.  Every test ends with the real one back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 PG_SKIP = (
     "CARBON_TEST_PG_URL is not set: PostgreSQL tests skipped (set it, e.g. postgresql://postgres@127.0.0.1:5432/test)"
 )
